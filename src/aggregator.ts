@@ -1,0 +1,86 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.js';
+import { HttpServer } from './ingress/http.js';
+import { Publisher } from './ingress/publish.js';
+import { Sequencer } from './ingress/sequencer.js';
+import { lockDataDir, prepareDataDir } from './store/data-dir.js';
+import { ReaderPool } from './workers/reader-pool.js';
+import { ShardPool } from './workers/shard-pool.js';
+
+export interface AggregatorOptions {
+  readonly logger?: Logger;
+}
+
+/**
+ * The running service: ingress (this thread) → rings → shard workers → one SQLite file per shard,
+ * with reader threads beside them for /events. `close()` is graceful and idempotent;
+ * `destroy()` stops at once without acknowledging anything still queued.
+ */
+export class Aggregator {
+  readonly port: number;
+  readonly #http: HttpServer;
+  readonly #shards: ShardPool;
+  readonly #readers: ReaderPool;
+  readonly #unlock: () => void;
+  readonly #logger: Logger;
+  #closing: Promise<void> | null = null;
+
+  private constructor(port: number, http: HttpServer, shards: ShardPool, readers: ReaderPool, unlock: () => void, logger: Logger) {
+    this.port = port;
+    this.#http = http;
+    this.#shards = shards;
+    this.#readers = readers;
+    this.#unlock = unlock;
+    this.#logger = logger;
+  }
+
+  static async start(config: Config, options: AggregatorOptions = {}): Promise<Aggregator> {
+    const logger = options.logger ?? pino({ level: 'silent' });
+    prepareDataDir(config.dataDir, config.shards);
+    const unlock = lockDataDir(config.dataDir);
+    let shards: ShardPool | null = null;
+    let readers: ReaderPool | null = null;
+    try {
+      shards = await ShardPool.open({
+        dataDir: config.dataDir,
+        shards: config.shards,
+        ringBytes: config.ringBytes,
+        drainBytes: config.drainBytes,
+        sync: config.sync,
+        shardRetryMs: config.shardRetryMs,
+        onShardError: (shard, message) => logger.error({ shard }, `shard error: ${message}`),
+      });
+      readers = new ReaderPool({ dataDir: config.dataDir, shards: config.shards, readers: config.readers });
+      const sequencer = new Sequencer(shards.totals.lastSeq);
+      const publisher = new Publisher(config, shards, sequencer);
+      const http = new HttpServer(config, { publisher, shards, readers, sequencer });
+      const port = await http.listen();
+      return new Aggregator(port, http, shards, readers, unlock, logger);
+    } catch (error) {
+      await readers?.destroy();
+      await shards?.destroy();
+      unlock();
+      throw error;
+    }
+  }
+
+  /** Stops accepting, commits and answers everything accepted, closes the databases. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#http.stopListening();
+      await this.#shards.close();
+      await this.#readers.destroy();
+      this.#unlock();
+      this.#logger.info('closed');
+    })();
+    return this.#closing;
+  }
+
+  /** Stops at once: queued requests get 503, nothing further is acknowledged. */
+  async destroy(): Promise<void> {
+    this.#http.stopListening();
+    await this.#shards.destroy();
+    await this.#readers.destroy();
+    this.#unlock();
+  }
+}

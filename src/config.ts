@@ -1,0 +1,150 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Type, type Static } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { ConfigError } from './errors.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+/**
+ * Every knob of the service, its default, its flag and its environment variable.
+ * This table is the only place a default lives; `--help` and the README are generated from it.
+ */
+const knobs = {
+  port: { flag: 'port', env: 'PORT', kind: 'integer', default: 8080, help: 'TCP port to listen on (0 = any free port)' },
+  host: { flag: 'host', env: 'HOST', kind: 'string', default: '0.0.0.0', help: 'address to bind' },
+  dataDir: { flag: 'data-dir', env: 'DATA_DIR', kind: 'string', default: './data', help: 'directory holding one SQLite file per shard' },
+  shards: { flag: 'shards', env: 'SHARDS', kind: 'integer', default: Math.max(1, availableParallelism()), help: 'shard count (one writer thread each); fixed for a data dir' },
+  maxBodyBytes: { flag: 'max-body-bytes', env: 'MAX_BODY_BYTES', kind: 'integer', default: 16 * MiB, help: 'largest accepted request body, bytes' },
+  maxBatch: { flag: 'max-batch', env: 'MAX_BATCH', kind: 'integer', default: 10_000, help: 'most events in one POST /publish' },
+  maxEventBytes: { flag: 'max-event-bytes', env: 'MAX_EVENT_BYTES', kind: 'integer', default: 64 * KiB, help: 'largest event, serialised as JSON, bytes' },
+  maxPayloadDepth: { flag: 'max-payload-depth', env: 'MAX_PAYLOAD_DEPTH', kind: 'integer', default: 64, help: 'deepest nesting of objects/arrays inside a payload' },
+  ringBytes: { flag: 'ring-bytes', env: 'RING_BYTES', kind: 'integer', default: 32 * MiB, help: 'capacity of each shard ring, bytes (a power of two)' },
+  drainBytes: { flag: 'drain-bytes', env: 'DRAIN_BYTES', kind: 'integer', default: 4 * MiB, help: 'most frame bytes committed in one transaction (group commit cap)' },
+  sync: { flag: 'sync', env: 'SYNC', kind: 'string', default: 'normal', help: 'normal: a 200 survives a process crash; full: also power loss (fsync per commit)' },
+  readers: { flag: 'readers', env: 'READERS', kind: 'integer', default: 1, help: 'reader threads serving GET /events' },
+  maxBufferedBodyBytes: { flag: 'max-buffered-body-bytes', env: 'MAX_BUFFERED_BODY_BYTES', kind: 'integer', default: 256 * MiB, help: 'request body bytes buffered across all connections before new bodies get 503' },
+  discardBytes: { flag: 'discard-bytes', env: 'DISCARD_BYTES', kind: 'integer', default: 64 * MiB, help: 'bytes of an oversized body read and dropped before the connection is closed' },
+  retryAfterSeconds: { flag: 'retry-after', env: 'RETRY_AFTER', kind: 'integer', default: 1, help: 'Retry-After seconds on 503' },
+  logLevel: { flag: 'log-level', env: 'LOG_LEVEL', kind: 'string', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
+  shardRetryMs: { flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', kind: 'integer', default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' },
+} as const;
+
+type Knobs = typeof knobs;
+export type KnobName = keyof Knobs;
+
+const ConfigSchema = Type.Object(
+  {
+    port: Type.Integer({ minimum: 0, maximum: 65535 }),
+    host: Type.String({ minLength: 1 }),
+    dataDir: Type.String({ minLength: 1 }),
+    shards: Type.Integer({ minimum: 1, maximum: 256 }),
+    maxBodyBytes: Type.Integer({ minimum: 1 }),
+    maxBatch: Type.Integer({ minimum: 1 }),
+    maxEventBytes: Type.Integer({ minimum: 256 }),
+    maxPayloadDepth: Type.Integer({ minimum: 1, maximum: 1000 }),
+    ringBytes: Type.Integer({ minimum: 64 * KiB, maximum: 1024 * MiB }),
+    drainBytes: Type.Integer({ minimum: 1 }),
+    sync: Type.Union([Type.Literal('normal'), Type.Literal('full')]),
+    readers: Type.Integer({ minimum: 1, maximum: 64 }),
+    maxBufferedBodyBytes: Type.Integer({ minimum: 1 }),
+    discardBytes: Type.Integer({ minimum: 0 }),
+    retryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+    shardRetryMs: Type.Integer({ minimum: 0 }),
+    logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+const checkConfig = TypeCompiler.Compile(ConfigSchema);
+
+export const defaults: Config = Object.freeze(
+  Object.fromEntries(Object.entries(knobs).map(([name, knob]) => [name, knob.default])) as Config,
+);
+
+/** Validates a partial config over the defaults and returns one frozen object. */
+export function resolveConfig(overrides: Partial<Record<KnobName, unknown>> = {}): Config {
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [name, value] of Object.entries(overrides)) {
+    if (!(name in knobs)) throw new ConfigError(`unknown option "${name}"`);
+    if (value !== undefined) merged[name] = value;
+  }
+  const error = checkConfig.Errors(merged).First();
+  if (error) {
+    const name = error.path.slice(1) as KnobName;
+    const knob = knobs[name];
+    const label = knob ? `--${knob.flag}` : name;
+    throw new ConfigError(`${label} ${describe(error.schema as SchemaSummary)}, got ${JSON.stringify(error.value)}`);
+  }
+  if (!isPowerOfTwo(merged.ringBytes as number)) {
+    throw new ConfigError(`--ring-bytes must be a power of two, got ${merged.ringBytes}`);
+  }
+  merged.dataDir = resolve(merged.dataDir as string);
+  return Object.freeze(merged) as Config;
+}
+
+export interface CommandLine {
+  readonly help: boolean;
+  readonly config: Config;
+}
+
+/** Reads flags, then environment variables, then defaults: a flag wins over the environment. */
+export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): CommandLine {
+  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+  for (const knob of Object.values(knobs)) options[knob.flag] = { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  if (values.help === true) return { help: true, config: defaults };
+
+  const overrides: Partial<Record<KnobName, unknown>> = {};
+  for (const [name, knob] of Object.entries(knobs) as [KnobName, Knobs[KnobName]][]) {
+    const flagValue = values[knob.flag];
+    const raw = typeof flagValue === 'string' ? flagValue : env[knob.env];
+    if (raw === undefined || raw === '') continue;
+    overrides[name] = knob.kind === 'integer' ? parseInteger(raw) : raw;
+  }
+  return { help: false, config: resolveConfig(overrides) };
+}
+
+export function helpText(): string {
+  const lines = ['Usage: npm start -- [options]', '', 'Every option may also be set by its environment variable; a flag wins.', ''];
+  for (const knob of Object.values(knobs)) {
+    lines.push(`  --${knob.flag.padEnd(26)} ${knob.env.padEnd(24)} ${knob.help} (default ${JSON.stringify(knob.default)})`);
+  }
+  lines.push(`  --${'help'.padEnd(26)} ${''.padEnd(24)} print this text`);
+  return lines.join('\n');
+}
+
+function parseInteger(raw: string): number | string {
+  // Keep the raw text when it is not an integer so the error message can quote it.
+  return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
+}
+
+interface SchemaSummary {
+  readonly type?: unknown;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly anyOf?: readonly { const?: unknown }[];
+}
+
+function describe(schema: SchemaSummary): string {
+  if (schema.anyOf) return `must be one of ${schema.anyOf.map((option) => JSON.stringify(option.const)).join(', ')}`;
+  if (schema.type === 'integer') {
+    const range = [schema.minimum !== undefined ? `>= ${schema.minimum}` : '', schema.maximum !== undefined ? `<= ${schema.maximum}` : '']
+      .filter(Boolean)
+      .join(' and ');
+    return `must be an integer${range ? ` ${range}` : ''}`;
+  }
+  return 'must be a non-empty string';
+}
+
+function isPowerOfTwo(value: number): boolean {
+  return Number.isInteger(value) && value > 0 && (value & (value - 1)) === 0;
+}

@@ -1,0 +1,3 @@
+export { Aggregator, type AggregatorOptions } from './aggregator.js';
+export { defaults, helpText, parseCommandLine, resolveConfig, type Config } from './config.js';
+export { AggregatorError, errorCodes, httpStatus, type ErrorCode } from './errors.js';

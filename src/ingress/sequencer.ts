@@ -1,0 +1,48 @@
+export interface SeqRange {
+  readonly first: number;
+  /** One past the last seq of the range. */
+  readonly end: number;
+  done: boolean;
+}
+
+/**
+ * Assigns every accepted event a global, increasing `seq`, and tracks the commit watermark:
+ * the highest seq below which every accepted event has finished (committed or failed).
+ * Shards commit independently, so seq 9 may be committed on one shard while seq 7 is still in
+ * flight on another; readers only see events up to the watermark, so a cursor never skips 7.
+ */
+export class Sequencer {
+  #next: number;
+  /** Ranges not yet finished, in allocation (and so seq) order. */
+  readonly #open: SeqRange[] = [];
+
+  constructor(lastSeq: number) {
+    this.#next = lastSeq + 1;
+  }
+
+  /** The seq the next accepted event will get: ingress encodes with it before it commits to accepting. */
+  get next(): number {
+    return this.#next;
+  }
+
+  get watermark(): number {
+    const oldest = this.#open[0];
+    return oldest ? oldest.first - 1 : this.#next - 1;
+  }
+
+  get openRanges(): number {
+    return this.#open.length;
+  }
+
+  allocate(count: number): SeqRange {
+    const range: SeqRange = { first: this.#next, end: this.#next + count, done: false };
+    this.#next = range.end;
+    this.#open.push(range);
+    return range;
+  }
+
+  finish(range: SeqRange): void {
+    range.done = true;
+    while (this.#open.length > 0 && this.#open[0]!.done) this.#open.shift();
+  }
+}

@@ -1,0 +1,37 @@
+import { Packr, Unpackr } from 'msgpackr';
+
+/**
+ * The one msgpack configuration both sides of a ring use. Records/structures stay off: they need
+ * encoder state shared with the decoder, and the two live on different threads.
+ */
+const options = { useRecords: false, moreTypes: false, bundleStrings: false, int64AsType: 'number' } as const;
+
+/** What a frame carries per event, in this order. `seq` is assigned by ingress at acceptance. */
+export interface EventRecord {
+  readonly seq: number;
+  readonly topic: string;
+  readonly event_id: string;
+  readonly timestamp: string;
+  readonly source: string;
+  readonly payload: Record<string, unknown>;
+}
+
+export type EncodedRecord = [seq: number, topic: string, eventId: string, timestamp: string, source: string, payload: unknown];
+
+const packr = new Packr(options);
+const unpackr = new Unpackr(options);
+
+/**
+ * Encodes one event as a msgpack array. The returned bytes live in msgpackr's reused buffer and
+ * are only valid until the buffer fills, so the caller copies them into the ring promptly.
+ */
+export function encodeRecord(seq: number, event: Omit<EventRecord, 'seq'>): Uint8Array {
+  return packr.pack([seq, event.topic, event.event_id, event.timestamp, event.source, event.payload]);
+}
+
+/** Decodes a frame body: the records back to back. */
+export function decodeRecords(body: Uint8Array): EncodedRecord[] {
+  // A frame may carry no events (it only persists a rejected count).
+  if (body.length === 0) return [];
+  return unpackr.unpackMultiple(body) as EncodedRecord[];
+}

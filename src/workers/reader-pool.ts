@@ -1,0 +1,39 @@
+import { Piscina } from 'piscina';
+import { OverloadedError } from '../errors.js';
+import type { PageResult, PageTask, ReaderWorkerData } from './protocol.js';
+import { workerFile } from './worker-file.js';
+
+export interface ReaderPoolOptions {
+  readonly dataDir: string;
+  readonly shards: number;
+  readonly readers: number;
+}
+
+/** Reader threads with read-only shard connections: /events pages are built off the ingress thread. */
+export class ReaderPool {
+  readonly #pool: Piscina;
+  readonly #maxQueue: number;
+
+  constructor(options: ReaderPoolOptions) {
+    const workerData: ReaderWorkerData = { dataDir: options.dataDir, shardCount: options.shards };
+    this.#maxQueue = options.readers * 256;
+    this.#pool = new Piscina({
+      filename: workerFile('reader-worker'),
+      name: 'page',
+      minThreads: options.readers,
+      maxThreads: options.readers,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      workerData,
+    });
+  }
+
+  /** Rejects with OverloadedError when too many reads are already queued: reads are bounded too. */
+  page(task: PageTask): Promise<PageResult> {
+    if (this.#pool.queueSize >= this.#maxQueue) return Promise.reject(new OverloadedError('too many reads in flight'));
+    return this.#pool.run(task, { name: 'page' }) as Promise<PageResult>;
+  }
+
+  destroy(): Promise<void> {
+    return this.#pool.destroy();
+  }
+}

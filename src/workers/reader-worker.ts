@@ -1,0 +1,23 @@
+/**
+ * Runs inside a reader thread: serves /events pages from read-only connections so that large
+ * pages never run on the ingress thread. Connections open on the first task.
+ */
+import { workerData } from 'piscina';
+import { EventReader, renderEvents } from '../store/event-reader.js';
+import type { PageResult, PageTask, ReaderWorkerData } from './protocol.js';
+
+let reader: EventReader | null = null;
+
+export function page(task: PageTask): PageResult {
+  if (!reader) {
+    const data = workerData as ReaderWorkerData;
+    reader = new EventReader(data.dataDir, data.shardCount);
+  }
+  const rows = reader.page(task);
+  return { eventsJson: renderEvents(rows), count: rows.length, lastSeq: rows.length > 0 ? rows[rows.length - 1]!.seq : null };
+}
+
+export function close(): void {
+  reader?.close();
+  reader = null;
+}

@@ -1,0 +1,235 @@
+import { Piscina } from 'piscina';
+import { OverloadedError, type AggregatorError } from '../errors.js';
+import { frameBytes } from '../ring/layout.js';
+import { RingWriter, type FrameHeader } from '../ring/writer.js';
+import { shardPath } from '../store/data-dir.js';
+import type { SyncMode } from '../store/shard-db.js';
+import { Totals } from './totals.js';
+import { toFailure, type DrainResult, type DrainSuccess, type OpenResult, type ShardWorkerData, type TaskFailure } from './protocol.js';
+import { workerFile } from './worker-file.js';
+
+export interface ShardPoolOptions {
+  readonly dataDir: string;
+  readonly shards: number;
+  readonly ringBytes: number;
+  readonly drainBytes: number;
+  readonly sync: SyncMode;
+  readonly shardRetryMs: number;
+  /** Called once per failed commit or crashed worker, for logging. */
+  readonly onShardError?: (shard: number, message: string) => void;
+}
+
+export interface FrameOutcome {
+  readonly inserted: number;
+  readonly statuses: Uint8Array | null;
+}
+
+/** The main side's handle on one queued frame; settled once when its shard commits or fails. */
+export interface FrameTicket {
+  settle(outcome: FrameOutcome | AggregatorError): void;
+}
+
+export type QueueCheck = 'ok' | 'full' | 'failed' | 'too_large';
+
+interface ShardFailure {
+  readonly message: string;
+  readonly retryAt: number;
+}
+
+interface Shard {
+  readonly index: number;
+  readonly ring: RingWriter;
+  readonly pool: Piscina;
+  /** Tickets of frames in the ring, oldest first; the ring holds their bytes in the same order. */
+  readonly pending: FrameTicket[];
+  draining: boolean;
+  failure: ShardFailure | null;
+  commits: number;
+  lastCommitMs: number;
+}
+
+const noopTicket: FrameTicket = { settle() {} };
+
+/**
+ * The main thread's side of the shard workers. Each shard is a ring plus a Piscina pool of exactly
+ * one thread; at most one drain task per shard is ever in flight (`draining`), so a shard has one
+ * writer by construction, even when Piscina replaces a crashed thread. Frames queued while a drain
+ * runs are committed together by the next drain: group commit under load, one event at once when idle.
+ */
+export class ShardPool {
+  readonly totals = new Totals();
+  readonly #shards: Shard[];
+  readonly #options: ShardPoolOptions;
+  #pendingRejected = 0;
+  #closing: Promise<void> | null = null;
+  #idleWaiters: (() => void)[] = [];
+
+  private constructor(options: ShardPoolOptions) {
+    this.#options = options;
+    this.#shards = Array.from({ length: options.shards }, (_, index) => {
+      const ring = new RingWriter(options.ringBytes);
+      const workerData: ShardWorkerData = {
+        shard: index,
+        shardCount: options.shards,
+        path: shardPath(options.dataDir, index),
+        sync: options.sync,
+        ring: ring.buffer,
+        drainBytes: options.drainBytes,
+      };
+      const pool = new Piscina({
+        filename: workerFile('shard-worker'),
+        name: 'drain',
+        minThreads: 1,
+        maxThreads: 1,
+        idleTimeout: Number.POSITIVE_INFINITY,
+        concurrentTasksPerWorker: 1,
+        workerData,
+      });
+      return { index, ring, pool, pending: [], draining: false, failure: null, commits: 0, lastCommitMs: 0 };
+    });
+  }
+
+  /** Starts one thread per shard and opens (or creates) every shard file; rejects if any cannot open. */
+  static async open(options: ShardPoolOptions): Promise<ShardPool> {
+    const pool = new ShardPool(options);
+    const results = await Promise.all(
+      pool.#shards.map((shard) => shard.pool.run(null, { name: 'open' }).catch(toFailure) as Promise<OpenResult>),
+    );
+    const failed = results.findIndex((result) => !result.ok);
+    if (failed >= 0) {
+      await pool.destroy();
+      throw new Error(`shard ${failed} cannot open: ${(results[failed] as TaskFailure).message}`);
+    }
+    for (const result of results) if (result.ok) pool.totals.load(result.snapshot);
+    return pool;
+  }
+
+  get shardCount(): number {
+    return this.#shards.length;
+  }
+
+  check(shardIndex: number, bodyLength: number): QueueCheck {
+    const shard = this.#shards[shardIndex]!;
+    if (this.#closing) return 'failed';
+    if (shard.failure) return 'failed';
+    if (frameBytes(bodyLength) > shard.ring.capacity) return 'too_large';
+    return shard.ring.fits(bodyLength) ? 'ok' : 'full';
+  }
+
+  /** Appends a frame; the caller ran `check` for it in the same synchronous turn. */
+  queue(shardIndex: number, header: Omit<FrameHeader, 'rejected'>, chunks: readonly Uint8Array[], bodyLength: number, ticket: FrameTicket): void {
+    const shard = this.#shards[shardIndex]!;
+    shard.ring.write({ ...header, rejected: this.#pendingRejected }, chunks, bodyLength);
+    this.#pendingRejected = 0;
+    shard.pending.push(ticket);
+    this.#schedule(shard);
+  }
+
+  /** Counts events refused by validation; persisted with the next frame any shard commits. */
+  recordRejected(count: number): void {
+    this.totals.rejected += count;
+    this.#pendingRejected += count;
+    const shard = this.#shards[0]!;
+    if (this.check(0, 0) === 'ok') this.queue(0, { eventCount: 0, flags: 0, receivedAt: Date.now() }, [], 0, noopTicket);
+    else if (shard.failure) this.#pendingRejected = 0;
+  }
+
+  /** Why the pool cannot take writes right now, or an empty list when every shard is healthy. */
+  problems(): string[] {
+    const problems: string[] = [];
+    if (this.#closing) problems.push('shutting down');
+    for (const shard of this.#shards) if (shard.failure) problems.push(`shard ${shard.index}: ${shard.failure.message}`);
+    return problems;
+  }
+
+  shardStats(): { shard: number; ring_used_bytes: number; ring_capacity_bytes: number; pending_frames: number; commits: number; last_commit_ms: number; healthy: boolean }[] {
+    return this.#shards.map((shard) => ({
+      shard: shard.index,
+      ring_used_bytes: shard.ring.usedBytes,
+      ring_capacity_bytes: shard.ring.capacity,
+      pending_frames: shard.pending.length,
+      commits: shard.commits,
+      last_commit_ms: Math.round(shard.lastCommitMs * 1000) / 1000,
+      healthy: shard.failure === null,
+    }));
+  }
+
+  /** Graceful: refuses new frames, commits and settles every queued one, closes the databases. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        this.#idleWaiters.push(resolve);
+        this.#notifyIdle();
+      });
+      await Promise.all(this.#shards.map((shard) => shard.pool.run(null, { name: 'close' }).catch(() => undefined)));
+      await Promise.all(this.#shards.map((shard) => shard.pool.destroy()));
+    })();
+    return this.#closing;
+  }
+
+  /** Abrupt: stops the threads without waiting; queued frames are failed, never acknowledged. */
+  async destroy(): Promise<void> {
+    for (const shard of this.#shards) this.#failPending(shard, 'the service is stopping');
+    await Promise.all(this.#shards.map((shard) => shard.pool.destroy()));
+  }
+
+  #schedule(shard: Shard): void {
+    if (shard.draining || shard.pending.length === 0) return;
+    this.#runDrain(shard);
+  }
+
+  #runDrain(shard: Shard): void {
+    shard.draining = true;
+    (shard.pool.run(null, { name: 'drain' }) as Promise<DrainResult>).then(
+      (result) => this.#drained(shard, result),
+      (error: unknown) => this.#drained(shard, toFailure(error)),
+    );
+  }
+
+  #drained(shard: Shard, result: DrainResult): void {
+    shard.draining = false;
+    if (result.ok) this.#committed(shard, result);
+    else this.#failed(shard, result);
+    this.#schedule(shard);
+    this.#notifyIdle();
+  }
+
+  #committed(shard: Shard, result: DrainSuccess): void {
+    shard.failure = null;
+    shard.commits++;
+    shard.lastCommitMs = result.commitMs;
+    this.totals.addCommit(result);
+    const tickets = shard.pending.splice(0, result.inserted.length);
+    for (let index = 0; index < tickets.length; index++) {
+      tickets[index]!.settle({ inserted: result.inserted[index]!, statuses: result.statuses[index] ?? null });
+    }
+  }
+
+  #failed(shard: Shard, failure: TaskFailure): void {
+    const message = `cannot commit (${failure.code}): ${failure.message}`;
+    shard.failure = { message, retryAt: Date.now() + this.#options.shardRetryMs };
+    this.#options.onShardError?.(shard.index, message);
+    // No drain is in flight now, so the main thread may reset the ring: nothing queued was
+    // acknowledged, and clients retry the 503s; whatever did commit is deduplicated on retry.
+    shard.ring.discardAll();
+    this.#failPending(shard, `shard ${shard.index} ${message}`);
+    setTimeout(() => this.#probe(shard), this.#options.shardRetryMs).unref();
+  }
+
+  /** After a failure, checks the shard can open and commit again; a healthy probe clears the failure. */
+  #probe(shard: Shard): void {
+    if (!shard.failure || shard.draining || this.#closing) return;
+    this.#runDrain(shard);
+  }
+
+  #failPending(shard: Shard, message: string): void {
+    const tickets = shard.pending.splice(0);
+    for (const ticket of tickets) ticket.settle(new OverloadedError(message));
+  }
+
+  #notifyIdle(): void {
+    if (this.#idleWaiters.length === 0) return;
+    if (this.#shards.some((shard) => shard.draining || shard.pending.length > 0)) return;
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+}
