@@ -1,0 +1,167 @@
+/**
+ * Shared test helpers: a real server (the built dist/main.js) on 127.0.0.1 and a free port, in a
+ * temp data dir, plus small clients for its routes. Integration tests use nothing else.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { after } from 'node:test';
+
+export const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+export interface TestEvent {
+  topic: string;
+  event_id: string;
+  timestamp: string;
+  source: string;
+  payload: Record<string, unknown>;
+}
+
+export function event(overrides: Partial<TestEvent> & Record<string, unknown> = {}): TestEvent {
+  return { topic: 'auth.prod', event_id: 'evt-1', timestamp: '2025-10-22T10:30:00Z', source: 'auth-service', payload: { user_id: 123 }, ...overrides };
+}
+
+const running = new Set<ChildProcess>();
+const temporaryDirs = new Set<string>();
+
+// One root-level hook: hooks registered inside a test or hook would run when that one ends.
+after(async () => {
+  for (const child of running) child.kill('SIGKILL');
+  await Promise.all([...temporaryDirs].map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** A temp dir removed when the test file ends. */
+export async function tempDir(prefix = 'aggregator-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  temporaryDirs.add(dir);
+  return dir;
+}
+
+export interface ServerOptions {
+  readonly dataDir?: string;
+  readonly shards?: number;
+  readonly args?: readonly string[];
+}
+
+export interface TestServer {
+  readonly url: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly child: ChildProcess;
+  /** Sends a signal and resolves with the exit code (null when killed by the signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** kill -9: the process gets no chance to finish anything. */
+  crash(): Promise<void>;
+  stderr(): string;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? (await tempDir());
+  const args = [mainFile, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--shards', String(options.shards ?? 2), ...(options.args ?? [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+    running.delete(child);
+    resolve(code);
+  }));
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const record = safeParse(line);
+      if (record?.msg === 'listening' && typeof record.port === 'number') resolve(record.port);
+    });
+    void exited.then((code) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dataDir,
+    child,
+    async stop(signal = 'SIGTERM') {
+      child.kill(signal);
+      return exited;
+    },
+    async crash() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+    stderr: () => stderr,
+  };
+}
+
+/** Runs the server binary to completion (for start-up refusals) and returns its exit code and output. */
+export function runServer(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [mainFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface Reply<T = any> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+export interface PublishOptions {
+  readonly contentType?: string;
+  readonly query?: string;
+}
+
+/** POSTs events (an object or array, serialised as JSON) or a raw body. */
+export async function publish(url: string, body: unknown, options: PublishOptions = {}): Promise<Reply> {
+  const raw = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
+  const response = await fetch(`${url}/publish${options.query ?? ''}`, {
+    method: 'POST',
+    headers: { 'content-type': options.contentType ?? 'application/json' },
+    body: raw,
+  });
+  return { status: response.status, headers: response.headers, body: await readJson(response) };
+}
+
+export async function getJson<T = any>(url: string): Promise<Reply<T>> {
+  const response = await fetch(url);
+  return { status: response.status, headers: response.headers, body: (await readJson(response)) as T };
+}
+
+export async function stats(url: string): Promise<any> {
+  return (await getJson(`${url}/stats`)).body;
+}
+
+/** Pages through /events to the end and returns every event, in the order served. */
+export async function allEvents(url: string, topic?: string, limit = 1000): Promise<any[]> {
+  const events: any[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const params = new URLSearchParams({ limit: String(limit) });
+    if (topic) params.set('topic', topic);
+    if (after) params.set('after', after);
+    const page = await getJson(`${url}/events?${params}`);
+    if (page.status !== 200) throw new Error(`/events answered ${page.status}: ${JSON.stringify(page.body)}`);
+    events.push(...page.body.events);
+    if (page.body.count === 0) return events;
+    after = page.body.next;
+  }
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  const text = await response.text();
+  return text === '' ? null : safeParse(text) ?? text;
+}
+
+function safeParse(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
