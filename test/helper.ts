@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
+import { Worker } from 'node:worker_threads';
 
 export const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -164,4 +165,9 @@ function safeParse(text: string): any {
   } catch {
     return undefined;
   }
+}
+
+/** Starts a worker thread running a TypeScript file (tests only; the product runs built JS). */
+export function startTsWorker(file: URL, workerData: Record<string, unknown>): Worker {
+  return new Worker(new URL('./fixtures/load-ts.mjs', import.meta.url), { workerData: { ...workerData, entry: file.href } });
 }
