@@ -171,3 +171,12 @@ function safeParse(text: string): any {
 export function startTsWorker(file: URL, workerData: Record<string, unknown>): Worker {
   return new Worker(new URL('./fixtures/load-ts.mjs', import.meta.url), { workerData: { ...workerData, entry: file.href } });
 }
+
+/** Polls `probe` until it returns true, failing after `timeoutMs`: for state the server reaches on its own. */
+export async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
