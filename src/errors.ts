@@ -12,8 +12,6 @@ export interface EventProblem {
 const statusByCode = {
   bad_json: 400,
   invalid_query: 400,
-  unauthorized: 401,
-  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   too_large: 413,
@@ -21,7 +19,6 @@ const statusByCode = {
   invalid_event: 422,
   internal: 500,
   overloaded: 503,
-  unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof statusByCode;
