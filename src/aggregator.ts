@@ -1,14 +1,21 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
+import { Authenticator } from './ingress/auth.js';
 import { HttpServer } from './ingress/http.js';
+import { openApiDocument } from './ingress/openapi.js';
 import { Publisher } from './ingress/publish.js';
+import { PublishRoute } from './ingress/publish-route.js';
+import { ReadRoutes } from './ingress/read-routes.js';
 import { Sequencer } from './ingress/sequencer.js';
+import { ServiceMetrics } from './metrics/service-metrics.js';
 import { lockDataDir, prepareDataDir } from './store/data-dir.js';
 import { ReaderPool } from './workers/reader-pool.js';
 import { ShardPool } from './workers/shard-pool.js';
 
 export interface AggregatorOptions {
   readonly logger?: Logger;
+  /** Reported by /openapi.json. */
+  readonly version?: string;
 }
 
 /**
@@ -38,6 +45,7 @@ export class Aggregator {
     const logger = options.logger ?? pino({ level: 'silent' });
     prepareDataDir(config.dataDir, config.shards);
     const unlock = lockDataDir(config.dataDir);
+    const metrics = new ServiceMetrics();
     let shards: ShardPool | null = null;
     let readers: ReaderPool | null = null;
     try {
@@ -48,12 +56,39 @@ export class Aggregator {
         drainBytes: config.drainBytes,
         sync: config.sync,
         shardRetryMs: config.shardRetryMs,
-        onShardError: (shard, message) => logger.error({ shard }, `shard error: ${message}`),
+        onShardError: (shard, message) => {
+          metrics.shardError(shard);
+          logger.error({ shard }, `shard error: ${message}`);
+        },
+        onCommit: (shard, events, milliseconds) => metrics.commit(shard, events, milliseconds),
       });
       readers = new ReaderPool({ dataDir: config.dataDir, shards: config.shards, readers: config.readers });
       const sequencer = new Sequencer(shards.totals.lastSeq);
-      const publisher = new Publisher(config, shards, sequencer);
-      const http = new HttpServer(config, { publisher, shards, readers, sequencer });
+      const publish = new PublishRoute(new Publisher(config, shards, sequencer), config);
+      const totals = shards.totals;
+      const pool = shards;
+      metrics.watch({
+        topics: () => totals.topics,
+        rejected: () => totals.rejected,
+        shards: () => pool.shardStats(),
+        inFlight: () => publish.inFlight,
+        watermark: () => sequencer.watermark,
+      });
+      const read = new ReadRoutes({
+        shards,
+        readers,
+        sequencer,
+        metrics,
+        inFlight: () => publish.inFlight,
+        openApi: openApiDocument({ version: options.version ?? '0.0.0', maxBatch: config.maxBatch, maxBodyBytes: config.maxBodyBytes }),
+      });
+      const http = new HttpServer(config, { publish, read, auth: new Authenticator(config) }, {
+        retryAfterSeconds: config.retryAfterSeconds,
+        onAnswer: (route, status, seconds) => {
+          metrics.request(route, status);
+          if (route === 'publish') metrics.publishDuration(seconds);
+        },
+      });
       const port = await http.listen();
       return new Aggregator(port, http, shards, readers, unlock, logger);
     } catch (error) {

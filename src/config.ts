@@ -28,6 +28,8 @@ const knobs = {
   maxBufferedBodyBytes: { flag: 'max-buffered-body-bytes', env: 'MAX_BUFFERED_BODY_BYTES', kind: 'integer', default: 256 * MiB, help: 'request body bytes buffered across all connections before new bodies get 503' },
   discardBytes: { flag: 'discard-bytes', env: 'DISCARD_BYTES', kind: 'integer', default: 64 * MiB, help: 'bytes of an oversized body read and dropped before the connection is closed' },
   retryAfterSeconds: { flag: 'retry-after', env: 'RETRY_AFTER', kind: 'integer', default: 1, help: 'Retry-After seconds on 503' },
+  publishToken: { flag: 'publish-token', env: 'PUBLISH_TOKEN', kind: 'string', default: '', help: 'bearer token required by POST /publish (empty: open)' },
+  readToken: { flag: 'read-token', env: 'READ_TOKEN', kind: 'string', default: '', help: 'bearer token required by reads: /events, /stats, /metrics, /tail (empty: open)' },
   logLevel: { flag: 'log-level', env: 'LOG_LEVEL', kind: 'string', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
   shardRetryMs: { flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', kind: 'integer', default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' },
 } as const;
@@ -53,6 +55,8 @@ const ConfigSchema = Type.Object(
     discardBytes: Type.Integer({ minimum: 0 }),
     retryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
     shardRetryMs: Type.Integer({ minimum: 0 }),
+    publishToken: Type.String(),
+    readToken: Type.String(),
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))),
   },
   { additionalProperties: false },

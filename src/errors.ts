@@ -12,6 +12,8 @@ export interface EventProblem {
 const statusByCode = {
   bad_json: 400,
   invalid_query: 400,
+  unauthorized: 401,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   too_large: 413,
@@ -34,6 +36,11 @@ export class AggregatorError extends Error {
 
   get status(): number {
     return httpStatus(this.code);
+  }
+
+  /** Headers the answer must carry (Allow, WWW-Authenticate, ...). */
+  get headers(): Readonly<Record<string, string>> {
+    return {};
   }
 
   toJSON(): { error: { code: ErrorCode; message: string } } {
@@ -101,8 +108,31 @@ export class NotFoundError extends AggregatorError {
 }
 
 export class MethodNotAllowedError extends AggregatorError {
-  constructor(method: string, path: string) {
-    super('method_not_allowed', `${method.toUpperCase()} is not allowed on ${path}`);
+  readonly #allow: string;
+
+  constructor(method: string, path: string, allow: string) {
+    super('method_not_allowed', `${method.toUpperCase()} is not allowed on ${path}; use ${allow}`);
+    this.#allow = allow;
+  }
+
+  override get headers(): Readonly<Record<string, string>> {
+    return { Allow: this.#allow };
+  }
+}
+
+export class UnauthorizedError extends AggregatorError {
+  constructor(message: string) {
+    super('unauthorized', message);
+  }
+
+  override get headers(): Readonly<Record<string, string>> {
+    return { 'WWW-Authenticate': 'Bearer realm="aggregator"' };
+  }
+}
+
+export class ForbiddenError extends AggregatorError {
+  constructor(message: string) {
+    super('forbidden', message);
   }
 }
 

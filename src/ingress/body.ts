@@ -43,7 +43,13 @@ export class BodyBudget {
  * straight into one buffer of that size; a chunked body is collected and joined once at the end.
  * `done` runs at most once, and never after the request was aborted.
  */
-export function readBody(res: HttpResponse, contentLength: number | null, limits: BodyLimits, budget: BodyBudget, done: (outcome: BodyOutcome) => void): () => void {
+export function readBody(
+  res: HttpResponse,
+  contentLength: number | null,
+  limits: BodyLimits,
+  budget: BodyBudget | null,
+  done: (outcome: BodyOutcome) => void,
+): () => void {
   let received = 0;
   let reserved = 0;
   let mode: 'buffer' | 'too_large' | 'over_budget' = contentLength !== null && contentLength > limits.maxBodyBytes ? 'too_large' : 'buffer';
@@ -52,14 +58,14 @@ export function readBody(res: HttpResponse, contentLength: number | null, limits
   const chunks: Buffer[] = [];
 
   if (exact) {
-    if (budget.reserve(exact.length)) reserved = exact.length;
+    if (!budget || budget.reserve(exact.length)) reserved = exact.length;
     else mode = 'over_budget';
   }
 
   const finish = (outcome: BodyOutcome): void => {
     if (finished) return;
     finished = true;
-    budget.release(reserved);
+    budget?.release(reserved);
     reserved = 0;
     done(outcome);
   };
@@ -73,7 +79,7 @@ export function readBody(res: HttpResponse, contentLength: number | null, limits
       if (exact) {
         if (received > exact.length) mode = 'too_large'; // the client lied about Content-Length
         else exact.set(bytes, received - bytes.length);
-      } else if (budget.reserve(bytes.length)) {
+      } else if (!budget || budget.reserve(bytes.length)) {
         reserved += bytes.length;
         chunks.push(Buffer.from(bytes));
       } else {
@@ -81,7 +87,7 @@ export function readBody(res: HttpResponse, contentLength: number | null, limits
       }
       if (mode !== 'buffer') {
         chunks.length = 0;
-        budget.release(reserved);
+        budget?.release(reserved);
         reserved = 0;
       }
     }
@@ -98,7 +104,7 @@ export function readBody(res: HttpResponse, contentLength: number | null, limits
   // The abort handler: frees the reservation and silences `done`.
   return () => {
     finished = true;
-    budget.release(reserved);
+    budget?.release(reserved);
     reserved = 0;
   };
 }

@@ -1,5 +1,5 @@
 import type { HttpResponse } from 'uWebSockets.js';
-import { AggregatorError, toAggregatorError } from '../errors.js';
+import { toAggregatorError } from '../errors.js';
 
 const statusLines: Readonly<Record<number, string>> = {
   200: '200 OK',
@@ -15,32 +15,69 @@ const statusLines: Readonly<Record<number, string>> = {
   503: '503 Service Unavailable',
 };
 
-/** Per-response state uWS does not keep for us: whether the client went away. */
-export interface ResponseState {
-  aborted: boolean;
-}
-
 export interface ReplyOptions {
   readonly headers?: Readonly<Record<string, string>>;
+  readonly contentType?: string;
   /** Close the connection after the answer (used when the client would not stop sending). */
   readonly close?: boolean;
 }
 
-/** Writes a JSON answer, corked so that status, headers and body leave in one syscall. */
-export function replyJson(res: HttpResponse, state: ResponseState, status: number, body: string, options: ReplyOptions = {}): void {
-  if (state.aborted) return;
-  state.aborted = true; // a response may be written once
-  res.cork(() => {
-    res.writeStatus(statusLines[status] ?? `${status} Unknown`);
-    res.writeHeader('Content-Type', 'application/json');
-    if (options.headers) for (const [name, value] of Object.entries(options.headers)) res.writeHeader(name, value);
-    res.end(body, options.close ?? false);
-  });
+export interface ReplySettings {
+  readonly retryAfterSeconds: number;
+  readonly onAnswer?: (route: string, status: number, seconds: number) => void;
 }
 
-/** Answers an error with its status and `{"error": {...}}`; overload answers carry Retry-After. */
-export function replyError(res: HttpResponse, state: ResponseState, error: unknown, retryAfterSeconds: number, options: ReplyOptions = {}): void {
-  const failure: AggregatorError = toAggregatorError(error);
-  const headers = failure.status === 503 ? { ...options.headers, 'Retry-After': String(retryAfterSeconds) } : options.headers;
-  replyJson(res, state, failure.status, JSON.stringify(failure), { ...options, ...(headers ? { headers } : {}) });
+/**
+ * One request's answer. uWS gives no such object: it forgets a response once aborted, and a late
+ * answer must be corked. `Reply` remembers the abort, writes at most once, and reports each
+ * answer (route, status, latency) for the metrics.
+ */
+export class Reply {
+  readonly route: string;
+  readonly #res: HttpResponse;
+  readonly #settings: ReplySettings;
+  readonly #started = performance.now();
+  #done = false;
+  #abortListener: (() => void) | null = null;
+
+  constructor(res: HttpResponse, route: string, settings: ReplySettings) {
+    this.#res = res;
+    this.route = route;
+    this.#settings = settings;
+    // uWS keeps one abort handler per response, so this is it; others subscribe through `onAbort`.
+    res.onAborted(() => {
+      this.#done = true;
+      this.#abortListener?.();
+    });
+  }
+
+  /** Runs when the client goes away before the answer. */
+  onAbort(listener: () => void): void {
+    this.#abortListener = listener;
+  }
+
+  /** True once answered or aborted: nothing more may be written. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  send(status: number, body: string, options: ReplyOptions = {}): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#res.cork(() => {
+      this.#res.writeStatus(statusLines[status] ?? `${status} Unknown`);
+      this.#res.writeHeader('Content-Type', options.contentType ?? 'application/json');
+      if (options.headers) for (const [name, value] of Object.entries(options.headers)) this.#res.writeHeader(name, value);
+      this.#res.end(body, options.close ?? false);
+    });
+    this.#settings.onAnswer?.(this.route, status, (performance.now() - this.#started) / 1000);
+  }
+
+  /** Answers an error with its status and `{"error": {...}}`; 503s carry Retry-After. */
+  error(error: unknown, options: ReplyOptions = {}): void {
+    const failure = toAggregatorError(error);
+    const headers: Record<string, string> = { ...options.headers, ...failure.headers };
+    if (failure.status === 503) headers['Retry-After'] = String(this.#settings.retryAfterSeconds);
+    this.send(failure.status, JSON.stringify(failure), { ...options, headers });
+  }
 }

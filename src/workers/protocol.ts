@@ -38,6 +38,8 @@ export interface DrainSuccess {
   readonly topics: [topic: string, counts: TopicCounts][];
   readonly rejected: number;
   readonly lastSeq: number;
+  /** Events in the committed frames. */
+  readonly events: number;
   readonly commitMs: number;
 }
 

@@ -17,6 +17,8 @@ export interface ShardPoolOptions {
   readonly shardRetryMs: number;
   /** Called once per failed commit or crashed worker, for logging. */
   readonly onShardError?: (shard: number, message: string) => void;
+  /** Called once per committed drain, for metrics. */
+  readonly onCommit?: (shard: number, events: number, milliseconds: number) => void;
 }
 
 export interface FrameOutcome {
@@ -129,9 +131,8 @@ export class ShardPool {
   recordRejected(count: number): void {
     this.totals.rejected += count;
     this.#pendingRejected += count;
-    const shard = this.#shards[0]!;
+    // An empty frame carries the count to disk now; if shard 0 cannot take it, the next frame will.
     if (this.check(0, 0) === 'ok') this.queue(0, { eventCount: 0, flags: 0, receivedAt: Date.now() }, [], 0, noopTicket);
-    else if (shard.failure) this.#pendingRejected = 0;
   }
 
   /** Why the pool cannot take writes right now, or an empty list when every shard is healthy. */
@@ -199,6 +200,7 @@ export class ShardPool {
     shard.commits++;
     shard.lastCommitMs = result.commitMs;
     this.totals.addCommit(result);
+    this.#options.onCommit?.(shard.index, result.events, result.commitMs);
     const tickets = shard.pending.splice(0, result.inserted.length);
     for (let index = 0; index < tickets.length; index++) {
       tickets[index]!.settle({ inserted: result.inserted[index]!, statuses: result.statuses[index] ?? null });

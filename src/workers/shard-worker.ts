@@ -73,6 +73,7 @@ export function drain(): DrainResult {
       topics: [...outcome.topics],
       rejected: outcome.rejected,
       lastSeq: outcome.lastSeq,
+      events: storeBatches.reduce((sum, storeBatch) => sum + storeBatch.events.length, 0),
       commitMs: performance.now() - started,
     };
   } catch (error) {

@@ -1,0 +1,46 @@
+/**
+ * Events shaped like the ones bench/wrk/publish.lua sends: four topics, ids unique per run, and a
+ * share of repeats of ids already sent. Seeded, so every run inserts the same rows.
+ */
+const topics = ['auth.prod', 'payment.prod', 'search.dev', 'billing.prod'] as const;
+
+export interface BenchEvent {
+  readonly topic: string;
+  readonly eventId: string;
+  readonly timestamp: string;
+  readonly source: string;
+  readonly payload: string;
+}
+
+export class EventSource {
+  #counter = 0;
+  #seed: number;
+  readonly #duplicateRatio: number;
+
+  constructor(duplicateRatio: number, seed = 17) {
+    this.#duplicateRatio = duplicateRatio;
+    this.#seed = seed >>> 0;
+  }
+
+  next(): BenchEvent {
+    let id: number;
+    if (this.#counter > 0 && this.#random() < this.#duplicateRatio) id = Math.floor(this.#random() * this.#counter);
+    else id = this.#counter++;
+    return {
+      topic: topics[id % topics.length]!,
+      eventId: `t0-${id}`,
+      timestamp: '2025-10-22T10:30:00Z',
+      source: 'bench',
+      payload: `{"n":${id},"ok":true}`,
+    };
+  }
+
+  /** mulberry32 */
+  #random(): number {
+    this.#seed = (this.#seed + 0x6d2b79f5) >>> 0;
+    let t = this.#seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+}

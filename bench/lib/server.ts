@@ -1,0 +1,65 @@
+import { stopChild } from './children.js';
+import { startListening, type ListeningProcess } from './listening.js';
+import { distMain } from './paths.js';
+import { readRssHighWaterKiB } from './proc.js';
+import { RssSampler } from './rss-sampler.js';
+import { makeTempDir, removeTempDir } from './temp-dirs.js';
+
+export interface ServiceOptions {
+  readonly shards: number;
+  readonly ringBytes?: number;
+  readonly sync?: 'normal' | 'full';
+}
+
+export interface RunningProcess {
+  readonly pid: number;
+  readonly port: number;
+  readonly url: string;
+  readonly sampler: RssSampler;
+  /** Stops the process (SIGTERM, then SIGKILL), removes its temp dir; returns the RSS high-water mark, KiB. */
+  stop(): Promise<number | null>;
+}
+
+/** Makes a fresh temp dir, runs `start(dir)` to get the process, and removes the dir however it ends. */
+async function inTempDir(start: (dir: string) => Promise<ListeningProcess>): Promise<RunningProcess> {
+  const dir = await makeTempDir();
+  let listening: ListeningProcess;
+  try {
+    listening = await start(dir);
+  } catch (error) {
+    await removeTempDir(dir);
+    throw error;
+  }
+  const sampler = new RssSampler(listening.pid);
+  return {
+    pid: listening.pid,
+    port: listening.port,
+    url: `http://127.0.0.1:${listening.port}`,
+    sampler,
+    async stop() {
+      sampler.stop();
+      const highWater = readRssHighWaterKiB(listening.pid);
+      const exit = await stopChild(listening.child);
+      await removeTempDir(dir);
+      if (exit.timedOut || (exit.code !== 0 && exit.code !== null)) {
+        process.stderr.write(`warning: pid ${listening.pid} ended with ${exit.timedOut ? 'SIGKILL after timeout' : `code ${exit.code}`}\n${listening.tail()}\n`);
+      }
+      return highWater;
+    },
+  };
+}
+
+/** Starts the built service (dist/main.js) on 127.0.0.1, on a free port, in a fresh temp data dir. */
+export function startService(options: ServiceOptions): Promise<RunningProcess> {
+  return inTempDir((dir) => {
+    const args = [distMain, '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--shards', String(options.shards), '--log-level', 'info'];
+    if (options.ringBytes !== undefined) args.push('--ring-bytes', String(options.ringBytes));
+    if (options.sync !== undefined) args.push('--sync', options.sync);
+    return startListening(args);
+  });
+}
+
+/** Starts a TypeScript entry point (via tsx) that prints a "listening" line, in a fresh temp dir. */
+export function startTsEntry(entry: string, extraArgs: readonly string[] = []): Promise<RunningProcess> {
+  return inTempDir(() => startListening(['--import', 'tsx', entry, '--host', '127.0.0.1', '--port', '0', ...extraArgs]));
+}

@@ -1,0 +1,115 @@
+/**
+ * End-to-end benchmark of the built service (dist/main.js) plus two baselines. See bench/README.md.
+ * Exit codes: 0 ok, 1 a scenario failed or bad flags, 2 wrk is missing (outside --quick).
+ */
+import { existsSync } from 'node:fs';
+import { parseBenchArgs, usage, type BenchOptions } from './lib/args.js';
+import { killTrackedChildren } from './lib/children.js';
+import { distMain } from './lib/paths.js';
+import { benchLine, formatTable, rate, saveResults, type Result } from './lib/report.js';
+import { systemInfo } from './lib/system.js';
+import { removeTempDirsSync } from './lib/temp-dirs.js';
+import { findWrk, wrkVersion } from './lib/wrk.js';
+import { scenarios } from './scenarios/index.js';
+import type { ScenarioContext } from './scenarios/types.js';
+
+const log = (message: string): void => {
+  process.stderr.write(`[bench] ${message}\n`);
+};
+
+function parse(): BenchOptions {
+  try {
+    return parseBenchArgs(process.argv.slice(2), scenarios.map((scenario) => scenario.name));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${usage}\n`);
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<number> {
+  const options = parse();
+  if (options.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      log(`${signal}: stopping child processes, removing temp dirs`);
+      killTrackedChildren();
+      removeTempDirsSync();
+      process.exit(130);
+    });
+  }
+
+  let selected = scenarios.filter((scenario) => options.only === null || options.only.includes(scenario.name));
+  if (selected.some((scenario) => scenario.needsBuild) && !existsSync(distMain)) {
+    process.stderr.write(`error: ${distMain} not found: run \`npm run build\` first (npm run bench does)\n`);
+    return 1;
+  }
+  const wrk = findWrk();
+  if (wrk === null && selected.some((scenario) => scenario.needsWrk)) {
+    const message = 'wrk is not installed (looked for $WRK, then wrk on PATH): install it with `apt-get install wrk`';
+    if (!options.quick) {
+      process.stderr.write(`error: ${message}\n`);
+      return 2;
+    }
+    log(`${message}; --quick: skipping ${selected.filter((scenario) => scenario.needsWrk).map((scenario) => scenario.name).join(', ')}`);
+    selected = selected.filter((scenario) => !scenario.needsWrk);
+  }
+
+  const date = new Date();
+  const system = systemInfo(wrk === null ? null : wrkVersion(wrk), date);
+  process.stdout.write(`SYSTEM ${JSON.stringify(system)}\n`);
+  const context: ScenarioContext = { durationS: options.durationS, quick: options.quick, shards: options.shards, storeEvents: options.storeEvents, wrk };
+
+  const results: Result[] = [];
+  let failed = 0;
+  for (const scenario of selected) {
+    log(`${scenario.name}: running${scenario.needsWrk ? ` (${options.durationS} s of wrk)` : ` (${options.storeEvents} events)`}`);
+    const started = performance.now();
+    try {
+      const result = await scenario.run(context);
+      results.push(result);
+      log(`${scenario.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      const other = result.details.other_cpu_s;
+      if (typeof other === 'number' && other > 0.25 * options.durationS) {
+        log(`warning: ${scenario.name}: ${other} CPU-s went to processes other than the server and wrk; other work on this machine skewed the result`);
+      }
+    } catch (error) {
+      failed++;
+      log(`${scenario.name}: FAILED: ${(error as Error).stack ?? String(error)}`);
+    }
+  }
+
+  const rated = rate(results);
+  for (const result of rated) process.stdout.write(`${benchLine(result)}\n`);
+  process.stdout.write(`\n${formatTable(rated)}\n`);
+  const batch = rated.find((result) => result.scenario === 'batch-1000');
+  if (batch) {
+    const ratio = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
+    process.stdout.write(`\nbatch-1000 = ${ratio(batch.ratio_vs_store_limit)} of store-limit, ${ratio(batch.ratio_vs_ingress_limit)} of ingress-limit (events/s)\n`);
+  }
+  const overload = rated.find((result) => result.scenario === 'overload-rss');
+  if (overload) {
+    const d = overload.details;
+    process.stdout.write(
+      `overload-rss: RSS MiB at 0/25/50/75/100% of the run: ${[d.rss_mib_at_0, d.rss_mib_at_25, d.rss_mib_at_50, d.rss_mib_at_75, d.rss_mib_at_100].join(' / ')}; ` +
+        `answers 200: ${d.status_200}, 503: ${d.status_503}, other: ${d.status_other}\n`,
+    );
+  }
+  const file = await saveResults(date, { system, options, results: rated });
+  log(`results saved to ${file}`);
+  return failed > 0 ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    killTrackedChildren();
+    removeTempDirsSync();
+    process.exitCode = 1;
+  },
+);

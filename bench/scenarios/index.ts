@@ -1,0 +1,9 @@
+import { batch1000 } from './batch-1000.js';
+import { ingressLimit } from './ingress-limit.js';
+import { overloadRss } from './overload-rss.js';
+import { singleC64 } from './single-c64.js';
+import { storeLimit } from './store-limit.js';
+import type { Scenario } from './types.js';
+
+/** Every scenario, in the order they run. */
+export const scenarios: readonly Scenario[] = [batch1000, singleC64, overloadRss, storeLimit, ingressLimit];

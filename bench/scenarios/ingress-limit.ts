@@ -1,0 +1,60 @@
+import { bareIngressEntry, publishLua } from '../lib/paths.js';
+import { kib2mib, readCpuSeconds } from '../lib/proc.js';
+import { startTsEntry } from '../lib/server.js';
+import { runWrk } from '../lib/wrk.js';
+import { otherCpu } from './service-load.js';
+import { duplicateRatio, type Scenario } from './types.js';
+
+/** Baseline: a bare uWebSockets.js server (read body, JSON.parse, 200), same wrk load as batch-1000. */
+export const ingressLimit: Scenario = {
+  name: 'ingress-limit',
+  needsBuild: false,
+  needsWrk: true,
+  async run(context) {
+    const server = await startTsEntry(bareIngressEntry);
+    let stopped = false;
+    try {
+      const cpuBefore = readCpuSeconds(server.pid);
+      const wrk = await runWrk(context.wrk!, {
+        url: server.url,
+        script: publishLua,
+        threads: 1,
+        connections: 4,
+        durationS: context.durationS,
+        env: { BATCH: '1000', DUPLICATES: String(duplicateRatio) },
+      });
+      const cpuAfter = readCpuSeconds(server.pid);
+      const serverCpu = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
+      stopped = true;
+      const highWater = await server.stop();
+      const { summary } = wrk;
+      const seconds = summary.duration_us / 1e6;
+      const peak = server.sampler.peakKiB;
+      return {
+        scenario: 'ingress-limit',
+        events_per_s: ((summary.requests - summary.errors_status) * 1000) / seconds,
+        requests_per_s: summary.requests / seconds,
+        p50_ms: summary.p50_us / 1000,
+        p99_ms: summary.p99_us / 1000,
+        dup_rate: null,
+        peak_rss_mib: peak === null ? null : kib2mib(peak),
+        details: {
+          batch: 1000,
+          connections: 4,
+          seconds,
+          requests: summary.requests,
+          errors_status: summary.errors_status,
+          errors_connect: summary.errors_connect,
+          errors_timeout: summary.errors_timeout,
+          rss_high_water_mib: highWater === null ? null : kib2mib(highWater),
+          server_cpu_s: serverCpu,
+          wrk_cpu_s: wrk.cpuSeconds,
+          host_busy_cpu_s: wrk.hostBusySeconds,
+          other_cpu_s: otherCpu(wrk.hostBusySeconds, serverCpu, wrk.cpuSeconds),
+        },
+      };
+    } finally {
+      if (!stopped) await server.stop();
+    }
+  },
+};

@@ -1,0 +1,42 @@
+import { publishStatusLua } from '../lib/paths.js';
+import { kib2mib } from '../lib/proc.js';
+import { loadResult, runServiceLoad } from './service-load.js';
+import type { Scenario } from './types.js';
+
+const mib = (kib: number | null): number | null => (kib === null ? null : Math.round(kib2mib(kib) * 10) / 10);
+
+/**
+ * Pushes faster than the server can commit: 4 MiB rings, batches of 1000 at -c32. Records RSS over
+ * the run (is memory flat?) and how many answers were 200 vs 503.
+ */
+export const overloadRss: Scenario = {
+  name: 'overload-rss',
+  needsBuild: true,
+  needsWrk: true,
+  async run(context) {
+    const load = await runServiceLoad({
+      wrk: context.wrk!,
+      script: publishStatusLua,
+      shards: context.shards,
+      ringBytes: 4 * 1024 * 1024,
+      batch: 1000,
+      connections: 32,
+      durationS: context.durationS,
+    });
+    const { summary, startedAt, endedAt } = load.wrk;
+    const during = load.sampler.samples.filter((sample) => sample.at >= startedAt && sample.at <= endedAt);
+    const rssAt = (fraction: number): number | null => mib(load.sampler.at(startedAt, endedAt, fraction));
+    return loadResult('overload-rss', load, summary.status_200 ?? 0, {
+      status_200: summary.status_200 ?? null,
+      status_503: summary.status_503 ?? null,
+      status_other: summary.status_other ?? null,
+      rss_mib_at_0: rssAt(0),
+      rss_mib_at_25: rssAt(0.25),
+      rss_mib_at_50: rssAt(0.5),
+      rss_mib_at_75: rssAt(0.75),
+      rss_mib_at_100: rssAt(1),
+      // [seconds since wrk started, RSS MiB], every 200 ms
+      rss_timeline: during.map((sample) => [Math.round(sample.at - startedAt) / 1000, mib(sample.rssKiB)]),
+    });
+  },
+};

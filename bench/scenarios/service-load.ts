@@ -1,0 +1,101 @@
+import type { Result } from '../lib/report.js';
+import { kib2mib, readCpuSeconds } from '../lib/proc.js';
+import type { RssSampler } from '../lib/rss-sampler.js';
+import { startService } from '../lib/server.js';
+import { fetchStats, settledStats, type ServiceStats } from '../lib/stats.js';
+import { runWrk, type WrkResult } from '../lib/wrk.js';
+import { duplicateRatio } from './types.js';
+
+export interface ServiceLoadOptions {
+  readonly wrk: string;
+  readonly script: string;
+  readonly shards: number;
+  readonly ringBytes?: number;
+  readonly batch: number;
+  readonly connections: number;
+  readonly durationS: number;
+}
+
+export interface ServiceLoad {
+  readonly options: ServiceLoadOptions;
+  readonly wrk: WrkResult;
+  readonly before: ServiceStats;
+  readonly after: ServiceStats;
+  readonly sampler: RssSampler;
+  readonly highWaterKiB: number | null;
+  readonly serverCpuSeconds: number | null;
+}
+
+/** A fresh service in a fresh temp dir, one wrk run against it (-t1), /stats before and after, then stop. */
+export async function runServiceLoad(options: ServiceLoadOptions): Promise<ServiceLoad> {
+  const service = await startService({ shards: options.shards, ...(options.ringBytes !== undefined ? { ringBytes: options.ringBytes } : {}) });
+  let stopped = false;
+  try {
+    const before = await fetchStats(service.url);
+    const cpuBefore = readCpuSeconds(service.pid);
+    const wrk = await runWrk(options.wrk, {
+      url: service.url,
+      script: options.script,
+      threads: 1,
+      connections: options.connections,
+      durationS: options.durationS,
+      env: { BATCH: String(options.batch), DUPLICATES: String(duplicateRatio) },
+    });
+    const cpuAfter = readCpuSeconds(service.pid);
+    const after = await settledStats(service.url);
+    const serverCpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
+    stopped = true;
+    const highWaterKiB = await service.stop();
+    return { options, wrk, before, after, sampler: service.sampler, highWaterKiB, serverCpuSeconds };
+  } finally {
+    if (!stopped) await service.stop();
+  }
+}
+
+/** CPU seconds the machine spent on neither the server nor wrk (the driver, the kernel, other people's work). */
+export function otherCpu(host: number | null, server: number | null, wrk: number | null): number | null {
+  return host === null || server === null || wrk === null ? null : Math.round((host - server - wrk) * 100) / 100;
+}
+
+/** The common metrics of a load: events/s acknowledged (200 answers × batch / s), latency, dup rate, RSS. */
+export function loadResult(scenario: string, load: ServiceLoad, acknowledged: number, extra: Record<string, unknown> = {}): Result {
+  const { summary } = load.wrk;
+  const seconds = summary.duration_us / 1e6;
+  const received = load.after.received - load.before.received;
+  const duplicates = load.after.duplicate_dropped - load.before.duplicate_dropped;
+  const eventsAcknowledged = acknowledged * load.options.batch;
+  const peak = load.sampler.peakKiB;
+  return {
+    scenario,
+    events_per_s: eventsAcknowledged / seconds,
+    requests_per_s: summary.requests / seconds,
+    p50_ms: summary.p50_us / 1000,
+    p99_ms: summary.p99_us / 1000,
+    dup_rate: received > 0 ? duplicates / received : null,
+    peak_rss_mib: peak === null ? null : kib2mib(peak),
+    details: {
+      batch: load.options.batch,
+      connections: load.options.connections,
+      shards: load.options.shards,
+      ring_bytes: load.options.ringBytes ?? null,
+      seconds,
+      requests: summary.requests,
+      acknowledged_requests: acknowledged,
+      errors_status: summary.errors_status,
+      errors_connect: summary.errors_connect,
+      errors_timeout: summary.errors_timeout,
+      stats_received_delta: received,
+      stats_unique_delta: load.after.unique_processed - load.before.unique_processed,
+      stats_duplicate_delta: duplicates,
+      stats_events_per_s: received / seconds,
+      // /stats also counts requests that were still in flight when wrk stopped, so this is a little over 1
+      stats_received_vs_acknowledged: eventsAcknowledged > 0 ? received / eventsAcknowledged : null,
+      rss_high_water_mib: load.highWaterKiB === null ? null : kib2mib(load.highWaterKiB),
+      server_cpu_s: load.serverCpuSeconds,
+      wrk_cpu_s: load.wrk.cpuSeconds,
+      host_busy_cpu_s: load.wrk.hostBusySeconds,
+      other_cpu_s: otherCpu(load.wrk.hostBusySeconds, load.serverCpuSeconds, load.wrk.cpuSeconds),
+      ...extra,
+    },
+  };
+}

@@ -1,0 +1,72 @@
+-- wrk script: POST /publish with BATCH events per request, DUPLICATES of them repeats of ids
+-- already sent by this thread. Ids are unique per thread (prefix from the thread number).
+-- A copy of publish.lua that also counts answers by status (200, 503, other) and prints them in
+-- done(). response() runs in each thread's own Lua state, so every thread counts into its own
+-- globals and done() adds them up through the thread table kept by setup().
+local batch = tonumber(os.getenv("BATCH") or "1000")
+local duplicateRatio = tonumber(os.getenv("DUPLICATES") or "0.2")
+local topics = { "auth.prod", "payment.prod", "search.dev", "billing.prod" }
+local counter = 0
+local threadIndex = 0
+local nextThread = 0
+local threads = {}
+
+function setup(thread)
+  thread:set("threadIndex", nextThread)
+  nextThread = nextThread + 1
+  table.insert(threads, thread)
+end
+
+function init(args)
+  math.randomseed(threadIndex * 7919 + 17)
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+local function event(id)
+  local topic = topics[(id % #topics) + 1]
+  return string.format('{"topic":"%s","event_id":"t%d-%d","timestamp":"2025-10-22T10:30:00Z","source":"bench","payload":{"n":%d,"ok":true}}', topic, threadIndex, id, id)
+end
+
+function request()
+  local parts = {}
+  for i = 1, batch do
+    local id
+    if counter > 0 and math.random() < duplicateRatio then
+      id = math.random(0, counter - 1)
+    else
+      id = counter
+      counter = counter + 1
+    end
+    parts[i] = event(id)
+  end
+  local body
+  if batch == 1 then body = parts[1] else body = "[" .. table.concat(parts, ",") .. "]" end
+  return wrk.format(nil, "/publish", nil, body)
+end
+
+status_200 = 0
+status_503 = 0
+status_other = 0
+
+function response(status, headers, body)
+  if status == 200 then
+    status_200 = status_200 + 1
+  elseif status == 503 then
+    status_503 = status_503 + 1
+  else
+    status_other = status_other + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local ok, busy, other = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    ok = ok + (thread:get("status_200") or 0)
+    busy = busy + (thread:get("status_503") or 0)
+    other = other + (thread:get("status_other") or 0)
+  end
+  io.write(string.format('{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors_status":%d,"errors_connect":%d,"errors_timeout":%d,"status_200":%d,"status_503":%d,"status_other":%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect, summary.errors.timeout,
+    ok, busy, other))
+end

@@ -1,0 +1,84 @@
+import { Type } from '@sinclair/typebox';
+import { EventSchema } from './schema.js';
+
+/** Response shapes, for /openapi.json. The event schema the validator compiles is reused as is. */
+
+export const StoredEventSchema = Type.Composite(
+  [
+    Type.Omit(EventSchema, ['payload']),
+    Type.Object({
+      payload: Type.Object({}),
+      seq: Type.Integer({ minimum: 1, description: 'Acceptance order, global across topics and shards' }),
+      received_at: Type.String({ format: 'date-time', description: 'When the aggregator accepted the event (UTC, ms)' }),
+    }),
+  ],
+  { $id: 'StoredEvent' },
+);
+
+export const PublishResultSchema = Type.Object(
+  {
+    accepted: Type.Integer({ minimum: 1 }),
+    unique: Type.Integer({ minimum: 0 }),
+    duplicates: Type.Integer({ minimum: 0 }),
+    results: Type.Optional(
+      Type.Array(
+        Type.Object({ topic: Type.String(), event_id: Type.String(), status: Type.Union([Type.Literal('stored'), Type.Literal('duplicate')]) }),
+        { description: 'With ?results=1: one verdict per event, in request order' },
+      ),
+    ),
+  },
+  { $id: 'PublishResult' },
+);
+
+export const ErrorSchema = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'Stable: bad_json, invalid_query, unauthorized, forbidden, not_found, method_not_allowed, too_large, unsupported_media_type, invalid_event, internal, overloaded' }),
+      message: Type.String(),
+      details: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), path: Type.String(), message: Type.String() }))),
+    }),
+  },
+  { $id: 'Error' },
+);
+
+export const EventsPageSchema = Type.Object(
+  {
+    topic: Type.Union([Type.String(), Type.Null()]),
+    count: Type.Integer({ minimum: 0 }),
+    next: Type.Union([Type.String(), Type.Null()], { description: 'Pass back as `after`; null only on an empty page' }),
+    events: Type.Array(Type.Ref('StoredEvent')),
+  },
+  { $id: 'EventsPage' },
+);
+
+export const StatsSchema = Type.Object(
+  {
+    received: Type.Integer(),
+    unique_processed: Type.Integer(),
+    duplicate_dropped: Type.Integer(),
+    rejected: Type.Integer(),
+    topics: Type.Array(Type.String()),
+    uptime: Type.Number({ description: 'seconds' }),
+    shards: Type.Integer(),
+    in_flight_requests: Type.Integer(),
+    watermark_seq: Type.Integer(),
+    topic_counts: Type.Record(Type.String(), Type.Object({ received: Type.Integer(), unique_processed: Type.Integer(), duplicate_dropped: Type.Integer() })),
+    shard_status: Type.Array(
+      Type.Object({
+        shard: Type.Integer(),
+        ring_used_bytes: Type.Integer(),
+        ring_capacity_bytes: Type.Integer(),
+        pending_frames: Type.Integer(),
+        commits: Type.Integer(),
+        last_commit_ms: Type.Number(),
+        healthy: Type.Boolean(),
+      }),
+    ),
+  },
+  { $id: 'Stats' },
+);
+
+export const HealthSchema = Type.Object(
+  { status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), reason: Type.Optional(Type.String()) },
+  { $id: 'Health' },
+);

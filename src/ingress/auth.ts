@@ -1,0 +1,43 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ForbiddenError, UnauthorizedError, type AggregatorError } from '../errors.js';
+
+export type Scope = 'publish' | 'read';
+
+export interface Tokens {
+  /** Required for POST /publish; '' leaves publishing open. */
+  readonly publishToken: string;
+  /** Required for reads (/events, /stats, /metrics, /tail); '' leaves reads open. */
+  readonly readToken: string;
+}
+
+/**
+ * Optional bearer tokens, one per scope. Tokens are compared as SHA-256 digests with
+ * timingSafeEqual: equal lengths, and the time taken says nothing about how much matched.
+ */
+export class Authenticator {
+  readonly #digests: Readonly<Record<Scope, Buffer | null>>;
+
+  constructor(tokens: Tokens) {
+    this.#digests = {
+      publish: tokens.publishToken ? digest(tokens.publishToken) : null,
+      read: tokens.readToken ? digest(tokens.readToken) : null,
+    };
+  }
+
+  /** null when the request may go on; otherwise the 401 (no or unknown token) or 403 (other scope). */
+  check(authorization: string, scope: Scope): AggregatorError | null {
+    const required = this.#digests[scope];
+    if (!required) return null;
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
+    if (!match) return new UnauthorizedError(`this route needs "Authorization: Bearer <${scope} token>"`);
+    const presented = digest(match[1]!);
+    if (timingSafeEqual(presented, required)) return null;
+    const other = this.#digests[scope === 'publish' ? 'read' : 'publish'];
+    if (other && timingSafeEqual(presented, other)) return new ForbiddenError(`this token may not ${scope === 'publish' ? 'publish' : 'read'}`);
+    return new UnauthorizedError('unknown token');
+  }
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}

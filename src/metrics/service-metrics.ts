@@ -1,0 +1,70 @@
+import { Counter, Histogram, Registry, Sampled } from './registry.js';
+
+/** What the metrics read at scrape time; the aggregator wires these once everything exists. */
+export interface MetricSources {
+  readonly topics: () => Iterable<readonly [string, { received: number; unique: number; duplicates: number }]>;
+  readonly rejected: () => number;
+  readonly shards: () => readonly { shard: number; ring_used_bytes: number; ring_capacity_bytes: number; pending_frames: number; healthy: boolean }[];
+  readonly inFlight: () => number;
+  readonly watermark: () => number;
+}
+
+const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const commitSizeBuckets = [1, 10, 100, 1_000, 10_000, 100_000];
+
+/** The service's metrics, exposed at GET /metrics in the Prometheus text format. */
+export class ServiceMetrics {
+  readonly #registry = new Registry();
+  readonly #startedAt = performance.now();
+  readonly #requests = this.#registry.add(new Counter('aggregator_http_requests_total', 'HTTP requests answered, by route and status'));
+  readonly #publishSeconds = this.#registry.add(new Histogram('aggregator_publish_duration_seconds', 'POST /publish from first byte to answer', latencyBuckets));
+  readonly #commitEvents = this.#registry.add(new Histogram('aggregator_commit_events', 'events per group commit, by shard', commitSizeBuckets));
+  readonly #commitSeconds = this.#registry.add(new Histogram('aggregator_commit_duration_seconds', 'time of one group commit inside the shard thread, by shard', latencyBuckets));
+  readonly #shardErrors = this.#registry.add(new Counter('aggregator_shard_errors_total', 'failed drains (commit errors or crashed threads), by shard'));
+  #sources: MetricSources | null = null;
+
+  constructor() {
+    const topicSample = (pick: (counts: { received: number; unique: number; duplicates: number }) => number) => () =>
+      [...(this.#sources?.topics() ?? [])].map(([topic, counts]) => [{ topic }, pick(counts)] as const);
+    const shardSample = (pick: (shard: ReturnType<MetricSources['shards']>[number]) => number) => () =>
+      (this.#sources?.shards() ?? []).map((shard) => [{ shard: shard.shard }, pick(shard)] as const);
+    const registry = this.#registry;
+    registry.add(new Sampled('aggregator_events_received_total', 'events accepted and committed, by topic', 'counter', topicSample((counts) => counts.received)));
+    registry.add(new Sampled('aggregator_events_unique_total', 'events stored for the first time, by topic', 'counter', topicSample((counts) => counts.unique)));
+    registry.add(new Sampled('aggregator_events_duplicate_total', 'events dropped as duplicates, by topic', 'counter', topicSample((counts) => counts.duplicates)));
+    registry.add(new Sampled('aggregator_events_rejected_total', 'events refused by validation', 'counter', () => [[{}, this.#sources?.rejected() ?? 0]]));
+    registry.add(new Sampled('aggregator_ring_used_bytes', 'bytes queued in the shard ring', 'gauge', shardSample((shard) => shard.ring_used_bytes)));
+    registry.add(new Sampled('aggregator_ring_capacity_bytes', 'capacity of the shard ring', 'gauge', shardSample((shard) => shard.ring_capacity_bytes)));
+    registry.add(new Sampled('aggregator_ring_fill_ratio', 'used / capacity of the shard ring', 'gauge', shardSample((shard) => shard.ring_used_bytes / shard.ring_capacity_bytes)));
+    registry.add(new Sampled('aggregator_shard_pending_frames', 'frames queued for the shard, not yet committed', 'gauge', shardSample((shard) => shard.pending_frames)));
+    registry.add(new Sampled('aggregator_shard_healthy', '1 when the shard commits, 0 when it failed', 'gauge', shardSample((shard) => (shard.healthy ? 1 : 0))));
+    registry.add(new Sampled('aggregator_in_flight_requests', 'publish requests being read or waiting for their commit', 'gauge', () => [[{}, this.#sources?.inFlight() ?? 0]]));
+    registry.add(new Sampled('aggregator_watermark_seq', 'highest seq visible to readers', 'gauge', () => [[{}, this.#sources?.watermark() ?? 0]]));
+    registry.add(new Sampled('aggregator_uptime_seconds', 'seconds since start', 'gauge', () => [[{}, (performance.now() - this.#startedAt) / 1000]]));
+  }
+
+  watch(sources: MetricSources): void {
+    this.#sources = sources;
+  }
+
+  request(route: string, status: number): void {
+    this.#requests.inc({ route, status });
+  }
+
+  publishDuration(seconds: number): void {
+    this.#publishSeconds.observe(seconds);
+  }
+
+  commit(shard: number, events: number, milliseconds: number): void {
+    this.#commitEvents.observe(events, { shard });
+    this.#commitSeconds.observe(milliseconds / 1000, { shard });
+  }
+
+  shardError(shard: number): void {
+    this.#shardErrors.inc({ shard });
+  }
+
+  render(): string {
+    return this.#registry.render();
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Why a publisher request finally failed, with a stable code a script can match on (the JSON
+ * report carries it). Transient trouble never surfaces here: it is retried first.
+ */
+export type PublisherErrorCode =
+  /** network errors or 503s until --max-retries ran out */
+  | 'retries_exhausted'
+  /** an answer that retrying cannot change: a 4xx, or a 5xx other than 503 */
+  | 'refused'
+  /** a 200 whose body is not the documented {accepted, unique, duplicates}, or disagrees with the request */
+  | 'bad_reply'
+  /** the run was interrupted (SIGINT) before this request was answered */
+  | 'aborted';
+
+export class PublisherError extends Error {
+  readonly code: PublisherErrorCode;
+
+  constructor(code: PublisherErrorCode, message: string) {
+    super(message);
+    this.name = 'PublisherError';
+    this.code = code;
+  }
+}
+
+/** A network error code worth naming (ECONNREFUSED…), else the message. */
+export function describeNetworkError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  }
+  return String(error);
+}
