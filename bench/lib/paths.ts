@@ -7,6 +7,5 @@ export const repoRoot = resolve(benchDir, '..');
 export const distMain = resolve(repoRoot, 'dist/main.js');
 export const resultsDir = resolve(benchDir, 'results');
 export const publishLua = resolve(benchDir, 'wrk/publish.lua');
-export const publishStatusLua = resolve(benchDir, 'wrk/publish-status.lua');
 export const bareIngressEntry = resolve(benchDir, 'baselines/bare-ingress.ts');
 export const storeInsertEntry = resolve(benchDir, 'baselines/store-insert.ts');

@@ -4,7 +4,8 @@ import type { RssSampler } from '../lib/rss-sampler.js';
 import { startService } from '../lib/server.js';
 import { fetchStats, settledStats, type ServiceStats } from '../lib/stats.js';
 import { runWrk, type WrkResult } from '../lib/wrk.js';
-import { duplicateRatio } from './types.js';
+import { publishLua } from '../lib/paths.js';
+import { duplicateRatio, type Scenario } from './types.js';
 
 export interface ServiceLoadOptions {
   readonly wrk: string;
@@ -96,6 +97,19 @@ export function loadResult(scenario: string, load: ServiceLoad, acknowledged: nu
       host_busy_cpu_s: load.wrk.hostBusySeconds,
       other_cpu_s: otherCpu(load.wrk.hostBusySeconds, load.serverCpuSeconds, load.wrk.cpuSeconds),
       ...extra,
+    },
+  };
+}
+
+/** A plain load scenario: a fresh service, wrk with this batch size and connection count. */
+export function loadScenario(name: string, batch: number, connections: number): Scenario {
+  return {
+    name,
+    needsBuild: true,
+    needsWrk: true,
+    async run(context) {
+      const load = await runServiceLoad({ wrk: context.wrk!, script: publishLua, shards: context.shards, batch, connections, durationS: context.durationS });
+      return loadResult(name, load, load.wrk.summary.requests - load.wrk.summary.errors_status);
     },
   };
 }

@@ -1,15 +1,20 @@
 -- wrk script: POST /publish with BATCH events per request, DUPLICATES of them repeats of ids
 -- already sent by this thread. Ids are unique per thread (prefix from the thread number).
+-- It also counts answers by status (200, 503, other) and prints them in done(). response() runs in each thread's own Lua state, so every thread counts into its own
+-- globals and done() adds them up through the thread table kept by setup().
 local batch = tonumber(os.getenv("BATCH") or "1000")
 local duplicateRatio = tonumber(os.getenv("DUPLICATES") or "0.2")
 local topics = { "auth.prod", "payment.prod", "search.dev", "billing.prod" }
 local counter = 0
-local threadIndex = 0
+-- threadIndex is a global set per thread by setup() through thread:set; a local here would shadow it.
+threadIndex = 0
 local nextThread = 0
+local threads = {}
 
 function setup(thread)
   thread:set("threadIndex", nextThread)
   nextThread = nextThread + 1
+  table.insert(threads, thread)
 end
 
 function init(args)
@@ -40,12 +45,28 @@ function request()
   return wrk.format(nil, "/publish", nil, body)
 end
 
-local statuses = {}
+status_200 = 0
+status_503 = 0
+status_other = 0
+
 function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
+  if status == 200 then
+    status_200 = status_200 + 1
+  elseif status == 503 then
+    status_503 = status_503 + 1
+  else
+    status_other = status_other + 1
+  end
 end
 
 function done(summary, latency, requests)
-  io.write(string.format('{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors_status":%d,"errors_connect":%d,"errors_timeout":%d}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect, summary.errors.timeout))
+  local ok, busy, other = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    ok = ok + (thread:get("status_200") or 0)
+    busy = busy + (thread:get("status_503") or 0)
+    other = other + (thread:get("status_other") or 0)
+  end
+  io.write(string.format('{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors_status":%d,"errors_connect":%d,"errors_timeout":%d,"status_200":%d,"status_503":%d,"status_other":%d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect, summary.errors.timeout,
+    ok, busy, other))
 end
