@@ -45,6 +45,8 @@ export interface ServerOptions {
   readonly dataDir?: string;
   readonly shards?: number;
   readonly args?: readonly string[];
+  /** Another build of the server (default: this checkout's dist/main.js). */
+  readonly entry?: string;
 }
 
 export interface TestServer {
@@ -61,7 +63,7 @@ export interface TestServer {
 
 export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await tempDir());
-  const args = [mainFile, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--shards', String(options.shards ?? 2), ...(options.args ?? [])];
+  const args = [options.entry ?? mainFile, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--shards', String(options.shards ?? 2), ...(options.args ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let stderr = '';

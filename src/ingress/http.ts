@@ -1,5 +1,5 @@
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
-import { MethodNotAllowedError, NotFoundError } from '../errors.js';
+import { ConfigError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import type { Authenticator, Scope } from './auth.js';
 import { readBody } from './body.js';
 import type { PublishRoute } from './publish-route.js';
@@ -55,7 +55,7 @@ export class HttpServer {
     return new Promise((resolve, reject) => {
       this.#app.listen(this.#options.host, this.#options.port, (socket) => {
         if (!socket) {
-          reject(new Error(`cannot listen on ${this.#options.host}:${this.#options.port}: the port is in use or not permitted`));
+          reject(new ConfigError(`cannot listen on ${this.#options.host}:${this.#options.port}: the port is in use or not permitted`));
           return;
         }
         this.#listenSocket = socket;
