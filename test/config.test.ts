@@ -50,3 +50,14 @@ describe('config', () => {
     for (const env of ['PORT', 'HOST', 'DATA_DIR', 'SHARDS', 'MAX_BODY_BYTES', 'MAX_BATCH', 'RING_BYTES', 'SYNC']) assert.match(text, new RegExp(env));
   });
 });
+
+describe('README', () => {
+  test('documents every option with its flag and environment variable', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+    for (const line of helpText().split('\n').filter((text) => text.startsWith('  --') && !text.includes('--help'))) {
+      const [flag, env] = line.trim().split(/\s+/);
+      assert.ok(readme.includes(`| \`${flag}\` | \`${env}\` |`), `${flag} / ${env} is missing from the README's table`);
+    }
+  });
+});
