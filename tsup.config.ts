@@ -8,6 +8,8 @@ export default defineConfig({
     index: 'src/index.ts',
     'shard-worker': 'src/workers/shard-worker.ts',
     'reader-worker': 'src/workers/reader-worker.ts',
+    publisher: 'src/publisher/cli.ts',
+    demo: 'src/publisher/demo.ts',
   },
   format: ['esm'],
   target: 'node20',

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Agent, request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { EncodedBody } from './encode.js';
@@ -75,10 +76,17 @@ type Outcome = { readonly answer: Answer; readonly latencyMs: number } | { reado
 export class AggregatorClient {
   readonly #options: ClientOptions;
   readonly #agent: Agent;
+  // The client's own signal, following the caller's: every in-flight request and retry wait listens
+  // to it (one listener each, legitimately more than EventTarget's default warning threshold of 10).
+  readonly #abort = new AbortController();
+  readonly #forwardAbort = (): void => this.#abort.abort();
 
   constructor(options: ClientOptions) {
     this.#options = options;
     this.#agent = new Agent({ keepAlive: true, maxSockets: options.concurrency, maxFreeSockets: options.concurrency });
+    setMaxListeners(0, this.#abort.signal);
+    if (options.signal?.aborted) this.#abort.abort();
+    else options.signal?.addEventListener('abort', this.#forwardAbort, { once: true });
   }
 
   /** POST /publish until a 200 or a final failure (thrown as PublisherError). */
@@ -100,6 +108,7 @@ export class AggregatorClient {
 
   /** Closes the pooled sockets so the process can exit. */
   close(): void {
+    this.#options.signal?.removeEventListener('abort', this.#forwardAbort);
     this.#agent.destroy();
   }
 
@@ -116,7 +125,7 @@ export class AggregatorClient {
       let retryAfterMs: number | null = null;
       let possiblyStored: boolean;
       if ('networkError' in outcome) {
-        if (this.#options.signal?.aborted) throw new PublisherError('aborted', `${what} interrupted`);
+        if (this.#abort.signal.aborted) throw new PublisherError('aborted', `${what} interrupted`);
         reason = describeNetworkError(outcome.networkError);
         // A refused connection never reached the server; anything later may have been committed.
         possiblyStored = (outcome.networkError as NodeJS.ErrnoException).code !== 'ECONNREFUSED';
@@ -136,7 +145,7 @@ export class AggregatorClient {
       const delayMs = backoffDelay(attempt, retryAfterMs);
       onRetry?.({ attempt, delayMs, reason, possiblyStored });
       try {
-        await sleep(delayMs, undefined, { signal: this.#options.signal });
+        await sleep(delayMs, undefined, { signal: this.#abort.signal });
       } catch {
         throw new PublisherError('aborted', `${what} interrupted while waiting to retry (${reason})`);
       }
@@ -154,7 +163,7 @@ export class AggregatorClient {
       const fail = (networkError: unknown): void => resolve({ networkError });
       const request = httpRequest(
         `${this.#options.url}${path}`,
-        { method, agent: this.#agent, headers, timeout: this.#options.timeoutMs, signal: this.#options.signal },
+        { method, agent: this.#agent, headers, timeout: this.#options.timeoutMs, signal: this.#abort.signal },
         (response) => {
           const chunks: Buffer[] = [];
           let size = 0;

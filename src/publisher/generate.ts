@@ -18,15 +18,15 @@ export interface StreamSpec {
 }
 
 export interface GeneratedStream {
-  /** Every event to send, in order; a duplicate is the very same object as its original. */
-  readonly events: readonly PublisherEvent[];
-  /** Distinct (topic, event_id) pairs among `events`. */
+  readonly count: number;
+  /** Distinct (topic, event_id) pairs in the stream. */
   readonly distinct: number;
-  /** `events.length - distinct`: what the server must report as duplicates if the pairs were new. */
+  /** `count - distinct`: what the server must report as duplicates if the pairs were new. */
   readonly duplicates: number;
+  /** The events at positions [start, end); a duplicate is equal, field for field, to its original. */
+  slice(start: number, end: number): PublisherEvent[];
 }
 
-/** One request: events[start, end). `single` sends the event as a bare object, not an array. */
 export interface RequestSlice {
   readonly start: number;
   readonly end: number;
@@ -55,25 +55,29 @@ const kActions = ['login', 'logout', 'purchase', 'refund', 'search', 'view'] as 
  * The seeded event stream. Each position is either a new pair (with probability 1 - ratio) or a
  * repeat of a pair generated earlier in this stream, picked uniformly: the shape of an
  * at-least-once publisher re-sending what it already sent.
+ *
+ * The stream stores only each position's serial (4 bytes): an event is a pure function of
+ * (seed, run id, serial), rebuilt when its request is encoded, so millions of events cost megabytes.
  */
 export function generateStream(spec: StreamSpec): GeneratedStream {
   const random = mulberry32(spec.seed);
-  const originals: PublisherEvent[] = [];
-  const events: PublisherEvent[] = new Array<PublisherEvent>(spec.count);
+  const serials = new Uint32Array(spec.count);
+  let distinct = 0;
   for (let index = 0; index < spec.count; index++) {
-    const repeat = originals.length > 0 && random() < spec.duplicateRatio;
-    if (repeat) {
-      events[index] = originals[Math.floor(random() * originals.length)]!;
-      continue;
-    }
-    const created = newEvent(originals.length, spec, random);
-    originals.push(created);
-    events[index] = created;
+    const repeat = distinct > 0 && random() < spec.duplicateRatio;
+    // Originals are serials 0..distinct-1, so a uniform earlier pair is a uniform serial below distinct.
+    serials[index] = repeat ? Math.floor(random() * distinct) : distinct++;
   }
-  return { events, distinct: originals.length, duplicates: spec.count - originals.length };
+  return {
+    count: spec.count,
+    distinct,
+    duplicates: spec.count - distinct,
+    slice: (start, end) => Array.from(serials.subarray(start, end), (serial) => eventOf(serial, spec)),
+  };
 }
 
-function newEvent(serial: number, spec: StreamSpec, random: () => number): PublisherEvent {
+function eventOf(serial: number, spec: StreamSpec): PublisherEvent {
+  const random = mulberry32((spec.seed ^ Math.imul(serial + 1, 0x85ebca6b)) >>> 0);
   const topic = spec.topics[Math.floor(random() * spec.topics.length)]!;
   return {
     topic,

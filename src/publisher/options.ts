@@ -12,13 +12,13 @@ const knobs = {
   url: { flag: 'url', kind: 'string', default: 'http://127.0.0.1:8080', help: 'aggregator base URL (http only)' },
   events: { flag: 'events', kind: 'integer', default: 5000, help: 'events to send, duplicates included' },
   duplicateRatio: { flag: 'duplicate-ratio', kind: 'number', default: 0.2, help: 'share of events that repeat an earlier (topic, event_id), in [0, 1)' },
-  topics: { flag: 'topics', kind: 'list', default: ['auth.prod', 'payment.dev', 'search.prod'], help: 'comma-separated topics' },
+  topics: { flag: 'topics', kind: 'list', default: ['auth.prod', 'payment.dev', 'search.prod'] as string[], help: 'comma-separated topics' },
   mode: { flag: 'mode', kind: 'string', default: 'mix', help: 'single (one event per request), batch (--batch-size per request) or mix (either, at random)' },
   batchSize: { flag: 'batch-size', kind: 'integer', default: 100, help: 'events per batch request' },
   concurrency: { flag: 'concurrency', kind: 'integer', default: 4, help: 'keep-alive connections, one request in flight on each' },
   format: { flag: 'format', kind: 'string', default: 'json', help: 'body format: json, ndjson or msgpack' },
   seed: { flag: 'seed', kind: 'integer', default: 1, help: 'PRNG seed: the same seed sends the same events, duplicates and batch splits' },
-  runId: { flag: 'run-id', kind: 'string', default: null, help: 'prefix of every event_id; pass an earlier run id to send its events again (default: from seed and time)' },
+  runId: { flag: 'run-id', kind: 'string', default: null, help: 'prefix of every event_id; pass an earlier run id (and its --seed) to send the same events again' },
   maxRetries: { flag: 'max-retries', kind: 'integer', default: 10, help: 'retries per request on a network error or 503, with exponential backoff' },
   timeoutMs: { flag: 'timeout-ms', kind: 'integer', default: 30_000, help: 'a request without an answer for this long counts as a network error, ms' },
   progress: { flag: 'progress', kind: 'string', default: 'auto', help: 'auto (a bar on a TTY, else a line per second), bar, lines or off; on stderr' },
@@ -34,7 +34,8 @@ const runIdPattern = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 const OptionsSchema = Type.Object(
   {
     url: Type.String({ minLength: 1 }),
-    events: Type.Integer({ minimum: 1, maximum: 100_000_000 }),
+    // The stream keeps 4 bytes per event; ten million is 40 MB and minutes of publishing.
+    events: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
     duplicateRatio: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
     topics: Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: topicPattern }), { minItems: 1, maxItems: 1000, uniqueItems: true }),
     mode: Type.Union([Type.Literal('single'), Type.Literal('batch'), Type.Literal('mix')]),
@@ -125,7 +126,7 @@ export function publisherHelpText(): string {
     '',
   ];
   for (const knob of Object.values(knobs)) {
-    const shown = knob.default === null ? 'derived' : Array.isArray(knob.default) ? knob.default.join(',') : JSON.stringify(knob.default);
+    const shown = knob.default === null ? 'derived from --seed and the start time' : Array.isArray(knob.default) ? knob.default.join(',') : JSON.stringify(knob.default);
     lines.push(`  --${knob.flag.padEnd(16)} ${knob.help} (default ${shown})`);
   }
   lines.push(`  --${'help'.padEnd(16)} print this text`);
@@ -143,7 +144,7 @@ function convert(raw: string, kind: Knobs[KnobName]['kind']): unknown {
 
 const rules: Readonly<Record<KnobName, string>> = {
   url: 'must be an http:// URL',
-  events: 'must be an integer >= 1 and <= 100000000',
+  events: 'must be an integer >= 1 and <= 10000000',
   duplicateRatio: 'must be a number >= 0 and < 1',
   topics: `must be 1-1000 distinct topics, each 1-128 chars matching ${topicPattern}`,
   mode: 'must be one of "single", "batch", "mix"',

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { describe, test } from 'node:test';
+import { startServer, stats } from '../helper.js';
+
+const publisherFile = fileURLToPath(new URL('../../dist/publisher.js', import.meta.url));
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs the built CLI to completion; killed (and failing the test) if it hangs. */
+function runCli(args: readonly string[], timeoutMs = 20_000): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [publisherFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`publisher ${args.join(' ')} did not finish within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+function jsonLine(run: Run): any {
+  const lines = run.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `--json prints exactly one line on stdout, got: ${run.stdout}`);
+  return JSON.parse(lines[0]!);
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('publisher CLI (dist/publisher.js)', () => {
+  test('--json --verify against a real server, then the same seed and run id again: all duplicates', async () => {
+    const server = await startServer({ shards: 2 });
+    const first = await runCli(['--url', server.url, '--events', '2000', '--json', '--verify', '--seed', '7']);
+    assert.equal(first.code, 0, first.stderr);
+    const report = jsonLine(first);
+    assert.equal(report.ok, true);
+    assert.equal(report.error, null);
+    assert.equal(report.events_sent, 2000);
+    assert.equal(report.events_acknowledged, 2000);
+    assert.equal(report.unique + report.duplicates, 2000);
+    assert.equal(report.unique, report.expected_unique);
+    assert.equal(report.duplicates, report.expected_duplicates);
+    assert.ok(report.expected_duplicates > 300 && report.expected_duplicates < 500, `about 20 %: ${report.expected_duplicates}`);
+    assert.equal(report.verify.ok, true);
+    assert.deepEqual(report.verify.actual, { received: 2000, unique_processed: report.unique, duplicate_dropped: report.duplicates });
+    assert.ok(report.requests >= 1 && typeof report.latency_ms.p50 === 'number' && typeof report.latency_ms.p99 === 'number');
+    assert.ok(report.latency_ms.p50 <= report.latency_ms.p99);
+    assert.match(report.run_id, /^r7-/, 'the default run id is derived from the seed');
+
+    const again = await runCli(['--url', server.url, '--events', '2000', '--json', '--seed', '7', '--run-id', report.run_id, '--format', 'msgpack']);
+    assert.equal(again.code, 0, again.stderr);
+    const replay = jsonLine(again);
+    assert.equal(replay.events_acknowledged, 2000);
+    assert.equal(replay.unique, 0, 'a replayed run stores nothing new');
+    assert.equal(replay.duplicates, 2000);
+
+    const final = await stats(server.url);
+    assert.equal(final.received, 4000);
+    assert.equal(final.unique_processed, report.unique);
+  });
+
+  test('--verify on a replay reports the mismatch and exits 1', async () => {
+    const server = await startServer({ shards: 1 });
+    const args = ['--url', server.url, '--events', '300', '--seed', '3', '--run-id', 'same', '--progress', 'off'];
+    assert.equal((await runCli(args)).code, 0);
+    const replay = await runCli([...args, '--verify']);
+    assert.equal(replay.code, 1);
+    assert.match(replay.stdout, /verify\s+MISMATCH: .*unique_processed \+0 \(expected \d+\) ≠/);
+    assert.match(replay.stderr, /error: verify_mismatch: /);
+  });
+
+  test('a closed port with --max-retries 2 exits 1 and says why', async () => {
+    const port = await closedPort();
+    const run = await runCli(['--url', `http://127.0.0.1:${port}`, '--max-retries', '2', '--events', '50']);
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /error: retries_exhausted: request \d+ of \d+ .*failed after 3 attempt\(s\); last: .*ECONNREFUSED/);
+    assert.match(run.stdout, /FAILED \(retries_exhausted\)/);
+  });
+
+  test('--help lists every option with its default; a bad option is refused by name', async () => {
+    const help = await runCli(['--help']);
+    assert.equal(help.code, 0);
+    for (const flag of ['url', 'events', 'duplicate-ratio', 'topics', 'mode', 'batch-size', 'concurrency', 'format', 'seed', 'run-id', 'max-retries', 'timeout-ms', 'progress', 'json', 'verify']) {
+      assert.match(help.stdout, new RegExp(`--${flag}\\s.*\\(default [^)]+\\)`), flag);
+    }
+    const bad = await runCli(['--mode', 'burst']);
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /--mode must be one of "single", "batch", "mix", got "burst"/);
+  });
+});
