@@ -7,6 +7,7 @@ import { Publisher } from './ingress/publish.js';
 import { PublishRoute } from './ingress/publish-route.js';
 import { ReadRoutes } from './ingress/read-routes.js';
 import { Sequencer } from './ingress/sequencer.js';
+import { TailHub } from './ingress/tail.js';
 import { ServiceMetrics } from './metrics/service-metrics.js';
 import { lockDataDir, prepareDataDir } from './store/data-dir.js';
 import { ReaderPool } from './workers/reader-pool.js';
@@ -28,15 +29,17 @@ export class Aggregator {
   readonly #http: HttpServer;
   readonly #shards: ShardPool;
   readonly #readers: ReaderPool;
+  readonly #tail: TailHub;
   readonly #unlock: () => void;
   readonly #logger: Logger;
   #closing: Promise<void> | null = null;
 
-  private constructor(port: number, http: HttpServer, shards: ShardPool, readers: ReaderPool, unlock: () => void, logger: Logger) {
+  private constructor(port: number, http: HttpServer, shards: ShardPool, readers: ReaderPool, tail: TailHub, unlock: () => void, logger: Logger) {
     this.port = port;
     this.#http = http;
     this.#shards = shards;
     this.#readers = readers;
+    this.#tail = tail;
     this.#unlock = unlock;
     this.#logger = logger;
   }
@@ -82,7 +85,13 @@ export class Aggregator {
         inFlight: () => publish.inFlight,
         openApi: openApiDocument({ version: options.version ?? '0.0.0', maxBatch: config.maxBatch, maxBodyBytes: config.maxBodyBytes }),
       });
-      const http = new HttpServer(config, { publish, read, auth: new Authenticator(config) }, {
+      const auth = new Authenticator(config);
+      const readerPool = readers;
+      const tail = new TailHub(
+        { maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize, maxEventBytes: config.maxEventBytes },
+        { sequencer, auth, page: (task) => readerPool.page(task) },
+      );
+      const http = new HttpServer(config, { publish, read, tail, auth }, {
         retryAfterSeconds: config.retryAfterSeconds,
         onAnswer: (route, status, seconds) => {
           metrics.request(route, status);
@@ -90,7 +99,7 @@ export class Aggregator {
         },
       });
       const port = await http.listen();
-      return new Aggregator(port, http, shards, readers, unlock, logger);
+      return new Aggregator(port, http, shards, readers, tail, unlock, logger);
     } catch (error) {
       await readers?.destroy();
       await shards?.destroy();
@@ -104,6 +113,7 @@ export class Aggregator {
     this.#closing ??= (async () => {
       this.#http.stopListening();
       await this.#shards.close();
+      this.#tail.closeAll();
       await this.#readers.destroy();
       this.#unlock();
       this.#logger.info('closed');
@@ -114,6 +124,7 @@ export class Aggregator {
   /** Stops at once: queued requests get 503, nothing further is acknowledged. */
   async destroy(): Promise<void> {
     this.#http.stopListening();
+    this.#tail.closeAll();
     await this.#shards.destroy();
     await this.#readers.destroy();
     this.#unlock();

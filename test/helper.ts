@@ -3,7 +3,9 @@
  * temp data dir, plus small clients for its routes. Integration tests use nothing else.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -174,6 +176,13 @@ export function startTsWorker(file: URL, workerData: Record<string, unknown>): W
   return new Worker(new URL('./fixtures/load-ts.mjs', import.meta.url), { workerData: { ...workerData, entry: file.href } });
 }
 
+/** Resident memory of the server process, from /proc (Linux). */
+export async function serverRssMiB(server: TestServer): Promise<number> {
+  const { readFile } = await import('node:fs/promises');
+  const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) / 1024;
+}
+
 /** Polls `probe` until it returns true, failing after `timeoutMs`: for state the server reaches on its own. */
 export async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -181,4 +190,84 @@ export async function waitFor(probe: () => Promise<boolean>, what: string, timeo
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Resident set size of a process in bytes, from /proc/<pid>/status (Linux). */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** Samples a process's RSS every `intervalMs` until `stop()`, which returns the peak seen (bytes). */
+export function watchRss(pid: number, intervalMs = 50): { peak(): number; stop(): number } {
+  let peak = rssBytes(pid);
+  const timer = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssBytes(pid));
+    } catch {
+      // the process is gone; keep the peak seen
+    }
+  }, intervalMs);
+  return {
+    peak: () => peak,
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+export interface RawReply {
+  /** Everything the server sent, as latin1 text. */
+  readonly text: string;
+  /** The status of the first response, or null when none came. */
+  readonly status: number | null;
+  /** The server closed (or reset) the connection. */
+  readonly closed: boolean;
+}
+
+export interface RawOptions {
+  /** Half-close after writing (the client will send nothing more). */
+  readonly end?: boolean;
+  /** Give up waiting after this long (the answer then has closed = false unless it closed). */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * One exchange on a fresh TCP connection to 127.0.0.1:port, for requests fetch cannot send
+ * (lying Content-Length, broken chunking, garbage). Resolves when a complete first response
+ * arrived, when the server closes the connection, or after `timeoutMs`; the socket is then destroyed.
+ */
+export function rawHttp(port: number, payload: string | Buffer | readonly (string | Buffer)[], options: RawOptions = {}): Promise<RawReply> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    let received = Buffer.alloc(0);
+    let settled = false;
+    const settle = (closed: boolean): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const text = received.toString('latin1');
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(text);
+      resolve({ text, status: status ? Number(status[1]) : null, closed });
+    };
+    const timer = setTimeout(() => settle(false), options.timeoutMs ?? 5000);
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+      if (isCompleteResponse(received)) settle(false);
+    });
+    socket.on('error', () => settle(true));
+    socket.on('close', () => settle(true));
+    for (const part of Array.isArray(payload) ? payload : [payload]) socket.write(part);
+    if (options.end) socket.end();
+  });
+}
+
+function isCompleteResponse(bytes: Buffer): boolean {
+  const headerEnd = bytes.indexOf('\r\n\r\n');
+  if (headerEnd < 0) return false;
+  const length = /\r\ncontent-length: *(\d+)/i.exec(bytes.toString('latin1', 0, headerEnd));
+  return length !== null && bytes.length >= headerEnd + 4 + Number(length[1]);
 }

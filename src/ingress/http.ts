@@ -5,6 +5,7 @@ import { readBody } from './body.js';
 import type { PublishRoute } from './publish-route.js';
 import type { ReadRoutes } from './read-routes.js';
 import { Reply, type ReplySettings } from './respond.js';
+import type { TailHub } from './tail.js';
 
 export interface HttpOptions {
   readonly host: string;
@@ -15,6 +16,7 @@ export interface HttpOptions {
 export interface Routes {
   readonly publish: PublishRoute;
   readonly read: ReadRoutes;
+  readonly tail: TailHub;
   readonly auth: Authenticator;
 }
 
@@ -44,6 +46,7 @@ export class HttpServer {
     this.#route('get', '/metrics', 'metrics', 'read', (_res, _req, reply) => read.metrics(reply));
     this.#route('get', '/health', 'health', null, (_res, _req, reply) => read.health(reply));
     this.#route('get', '/openapi.json', 'openapi', null, (_res, _req, reply) => read.openApi(reply));
+    routes.tail.attach(this.#app, '/tail');
     for (const [path, allow] of [['/publish', 'POST'], ['/events', 'GET'], ['/stats', 'GET'], ['/metrics', 'GET'], ['/health', 'GET'], ['/openapi.json', 'GET']] as const) {
       this.#route('any', path, 'other', null, (_res, req, reply) => reply.error(new MethodNotAllowedError(req.getMethod(), path, allow)));
     }

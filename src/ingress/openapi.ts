@@ -74,6 +74,23 @@ export function openApiDocument(options: OpenApiOptions): string {
           responses: { 200: { description: 'a page', content: json('EventsPage') }, 400: error('invalid_query'), 401: error('unauthorized'), 403: error('forbidden') },
         },
       },
+      '/tail': {
+        get: {
+          summary: 'WebSocket: replay after a cursor, then live events, in seq order',
+          description:
+            'Upgrade to a WebSocket (OpenAPI has no WebSocket object, so this describes it). Each server message is a text frame ' +
+            '`{"events": [StoredEvent...], "next": "<cursor after the last of them>"}`. The stream replays committed events after `after` ' +
+            '(absent: from now on), then follows commits, with no gap and no repeat. A subscriber whose unread backlog passes the limit is ' +
+            'closed with code 4008 and reason `too_slow`; reconnecting with its last `next` resumes without loss.',
+          security: [{}, { readToken: [] }],
+          parameters: [
+            { name: 'topic', in: 'query', required: false, schema: { type: 'string' } },
+            { name: 'after', in: 'query', required: false, schema: { type: 'string' } },
+            { name: 'access_token', in: 'query', required: false, schema: { type: 'string' }, description: 'the read token, for clients that cannot set headers' },
+          ],
+          responses: { 101: { description: 'switching to the WebSocket protocol' }, 400: error('invalid_query'), 401: error('unauthorized'), 403: error('forbidden') },
+        },
+      },
       '/stats': {
         get: { summary: 'Cumulative counters for the data dir', security: [{}, { readToken: [] }], responses: { 200: { description: 'counters', content: json('Stats') } } },
       },

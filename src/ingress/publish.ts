@@ -57,10 +57,11 @@ export class Publisher {
       throw new TooLargeError(`${events.length} events in one request; the limit is ${this.#limits.maxBatch}`);
     }
     if (events.length === 0) this.#reject([], 0);
-    const problems = findProblems(events, this.#limits);
+    const textPayloads: number[] = [];
+    const problems = findProblems(events, this.#limits, textPayloads);
     if (problems.length > 0) this.#reject(problems, events.length);
     const valid = events as Event[];
-    const frames = this.#encode(valid);
+    const frames = this.#encode(valid, textPayloads);
     this.#checkRings(frames);
     return this.#accept(valid, frames, wantsResults);
   }
@@ -70,14 +71,18 @@ export class Publisher {
     throw new InvalidEventError(problems, eventCount);
   }
 
-  #encode(events: readonly Event[]): ShardFrame[] {
+  /** `textPayloads`: ascending indexes of events whose payload must travel as JSON text (see encodeRecord). */
+  #encode(events: readonly Event[], textPayloads: readonly number[]): ShardFrame[] {
     const shardCount = this.#shards.shardCount;
+    let nextText = 0;
     const byShard = new Array<ShardFrame | undefined>(shardCount);
     const problems: EventProblem[] = [];
     const firstSeq = this.#sequencer.next;
     for (let index = 0; index < events.length; index++) {
       const event = events[index]!;
-      const record = encodeRecord(firstSeq + index, event);
+      const asText = textPayloads[nextText] === index;
+      if (asText) nextText++;
+      const record = encodeRecord(firstSeq + index, event, asText);
       if (record.length * kJsonExpansion > this.#limits.maxEventBytes) {
         const jsonBytes = Buffer.byteLength(JSON.stringify(event));
         if (jsonBytes > this.#limits.maxEventBytes && problems.length < kMaxProblems) {

@@ -15,6 +15,7 @@ export class Sequencer {
   #next: number;
   /** Ranges not yet finished, in allocation (and so seq) order. */
   readonly #open: SeqRange[] = [];
+  readonly #listeners: (() => void)[] = [];
 
   constructor(lastSeq: number) {
     this.#next = lastSeq + 1;
@@ -43,6 +44,13 @@ export class Sequencer {
 
   finish(range: SeqRange): void {
     range.done = true;
+    if (this.#open[0] !== range) return; // an older range is still in flight: the watermark stays
     while (this.#open.length > 0 && this.#open[0]!.done) this.#open.shift();
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Runs after every advance of the watermark. */
+  onAdvance(listener: () => void): void {
+    this.#listeners.push(listener);
   }
 }

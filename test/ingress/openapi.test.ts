@@ -57,7 +57,7 @@ describe('/openapi.json', () => {
     const server = await startServer({ shards: 1 });
     const served = await getJson(`${server.url}/openapi.json`);
     assert.equal(served.status, 200);
-    assert.deepEqual(Object.keys(served.body.paths).sort(), ['/events', '/health', '/metrics', '/publish', '/stats']);
+    assert.deepEqual(Object.keys(served.body.paths).sort(), ['/events', '/health', '/metrics', '/publish', '/stats', '/tail']);
     const stats = await getJson(`${server.url}/stats`);
     assert.ok(validatorFor('Stats')(stats.body), 'a live /stats answer matches the published schema');
   });

@@ -24,4 +24,16 @@ describe('Sequencer', () => {
     assert.equal(sequencer.watermark, 6);
     assert.equal(sequencer.openRanges, 0);
   });
+
+  test('listeners hear every advance of the watermark and nothing else', () => {
+    const sequencer = new Sequencer(0);
+    const heard: number[] = [];
+    sequencer.onAdvance(() => heard.push(sequencer.watermark));
+    const a = sequencer.allocate(1);
+    const b = sequencer.allocate(1);
+    sequencer.finish(b);
+    assert.deepEqual(heard, [], 'b finished behind a: no advance');
+    sequencer.finish(a);
+    assert.deepEqual(heard, [2]);
+  });
 });
