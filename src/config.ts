@@ -1,16 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ConfigError } from './errors.js';
+import { OptionSet } from './options.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 /**
  * Every knob of the service, its default, its flag and its environment variable.
- * This table is the only place a default lives; `--help` and the README are generated from it.
+ * This table is the only place a default lives; `--help` is generated from it, and a test holds
+ * the README's table to it.
  */
 const knobs = {
   port: { flag: 'port', env: 'PORT', kind: 'integer', default: 8080, help: 'TCP port to listen on (0 = any free port)' },
@@ -36,8 +35,7 @@ const knobs = {
   shardRetryMs: { flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', kind: 'integer', default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' },
 } as const;
 
-type Knobs = typeof knobs;
-export type KnobName = keyof Knobs;
+export type KnobName = keyof typeof knobs;
 
 const ConfigSchema = Type.Object(
   {
@@ -56,42 +54,27 @@ const ConfigSchema = Type.Object(
     maxBufferedBodyBytes: Type.Integer({ minimum: 1 }),
     discardBytes: Type.Integer({ minimum: 0 }),
     retryAfterSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
-    shardRetryMs: Type.Integer({ minimum: 0 }),
     tailBacklogBytes: Type.Integer({ minimum: 1024 }),
     tailPageSize: Type.Integer({ minimum: 1, maximum: 1000 }),
     publishToken: Type.String(),
     readToken: Type.String(),
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))),
+    shardRetryMs: Type.Integer({ minimum: 0 }),
   },
   { additionalProperties: false },
 );
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
-const checkConfig = TypeCompiler.Compile(ConfigSchema);
 
-export const defaults: Config = Object.freeze(
-  Object.fromEntries(Object.entries(knobs).map(([name, knob]) => [name, knob.default])) as Config,
-);
+const options = new OptionSet<Config>(knobs, ConfigSchema);
+export const defaults: Config = options.defaults;
 
 /** Validates a partial config over the defaults and returns one frozen object. */
 export function resolveConfig(overrides: Partial<Record<KnobName, unknown>> = {}): Config {
-  const merged: Record<string, unknown> = { ...defaults };
-  for (const [name, value] of Object.entries(overrides)) {
-    if (!(name in knobs)) throw new ConfigError(`unknown option "${name}"`);
-    if (value !== undefined) merged[name] = value;
-  }
-  const error = checkConfig.Errors(merged).First();
-  if (error) {
-    const name = error.path.slice(1) as KnobName;
-    const knob = knobs[name];
-    const label = knob ? `--${knob.flag}` : name;
-    throw new ConfigError(`${label} ${describe(error.schema as SchemaSummary)}, got ${JSON.stringify(error.value)}`);
-  }
-  if (!isPowerOfTwo(merged.ringBytes as number)) {
-    throw new ConfigError(`--ring-bytes must be a power of two, got ${merged.ringBytes}`);
-  }
-  merged.dataDir = resolve(merged.dataDir as string);
-  return Object.freeze(merged) as Config;
+  const config = { ...options.resolve(overrides) };
+  if (!isPowerOfTwo(config.ringBytes)) throw options.invalid('ringBytes', config.ringBytes, ' and a power of two');
+  config.dataDir = resolve(config.dataDir);
+  return Object.freeze(config);
 }
 
 export interface CommandLine {
@@ -101,24 +84,8 @@ export interface CommandLine {
 
 /** Reads flags, then environment variables, then defaults: a flag wins over the environment. */
 export function parseCommandLine(argv: readonly string[], env: NodeJS.ProcessEnv): CommandLine {
-  const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const knob of Object.values(knobs)) options[knob.flag] = { type: 'string' };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
-  }
-  if (values.help === true) return { help: true, config: defaults };
-
-  const overrides: Partial<Record<KnobName, unknown>> = {};
-  for (const [name, knob] of Object.entries(knobs) as [KnobName, Knobs[KnobName]][]) {
-    const flagValue = values[knob.flag];
-    const raw = typeof flagValue === 'string' ? flagValue : env[knob.env];
-    if (raw === undefined || raw === '') continue;
-    overrides[name] = knob.kind === 'integer' ? parseInteger(raw) : raw;
-  }
-  return { help: false, config: resolveConfig(overrides) };
+  const { help, overrides } = options.read(argv, env);
+  return help ? { help, config: defaults } : { help, config: resolveConfig(overrides) };
 }
 
 export function helpText(): string {
@@ -128,29 +95,6 @@ export function helpText(): string {
   }
   lines.push(`  --${'help'.padEnd(26)} ${''.padEnd(24)} print this text`);
   return lines.join('\n');
-}
-
-function parseInteger(raw: string): number | string {
-  // Keep the raw text when it is not an integer so the error message can quote it.
-  return /^-?\d+$/.test(raw.trim()) ? Number(raw) : raw;
-}
-
-interface SchemaSummary {
-  readonly type?: unknown;
-  readonly minimum?: number;
-  readonly maximum?: number;
-  readonly anyOf?: readonly { const?: unknown }[];
-}
-
-function describe(schema: SchemaSummary): string {
-  if (schema.anyOf) return `must be one of ${schema.anyOf.map((option) => JSON.stringify(option.const)).join(', ')}`;
-  if (schema.type === 'integer') {
-    const range = [schema.minimum !== undefined ? `>= ${schema.minimum}` : '', schema.maximum !== undefined ? `<= ${schema.maximum}` : '']
-      .filter(Boolean)
-      .join(' and ');
-    return `must be an integer${range ? ` ${range}` : ''}`;
-  }
-  return 'must be a non-empty string';
 }
 
 function isPowerOfTwo(value: number): boolean {

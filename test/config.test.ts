@@ -34,7 +34,7 @@ describe('config', () => {
       [['--port', '70000'], /--port must be an integer >= 0 and <= 65535/],
       [['--port', 'http'], /--port must be an integer.*"http"/],
       [['--sync', 'sometimes'], /--sync must be one of "normal", "full"/],
-      [['--ring-bytes', '100000'], /--ring-bytes must be a power of two/],
+      [['--ring-bytes', '100000'], /--ring-bytes must be an integer .* and a power of two, got 100000/],
       [['--max-body-bytes=-1'], /--max-body-bytes must be an integer >= 1/],
       [['--log-level', 'loud'], /--log-level must be one of/],
       [['--no-such-flag'], /Unknown option '--no-such-flag'/],

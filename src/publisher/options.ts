@@ -1,35 +1,30 @@
-import { parseArgs } from 'node:util';
 import { Type, type Static } from '@sinclair/typebox';
-import { TypeCompiler } from '@sinclair/typebox/compiler';
-import { ConfigError } from '../errors.js';
 import { topicPattern } from '../ingress/schema.js';
+import { OptionSet } from '../options.js';
+
+const runIdPattern = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 
 /**
  * Every option of the publisher, its flag, its default and its help line. This table is the only
  * place a default lives; `--help` is generated from it. `runId: null` means "derive one at start".
  */
 const knobs = {
-  url: { flag: 'url', kind: 'string', default: 'http://127.0.0.1:8080', help: 'aggregator base URL (http only)' },
+  url: { flag: 'url', kind: 'string', default: 'http://127.0.0.1:8080', rule: 'must be an http:// URL', help: 'aggregator base URL (http only)' },
   events: { flag: 'events', kind: 'integer', default: 5000, help: 'events to send, duplicates included' },
   duplicateRatio: { flag: 'duplicate-ratio', kind: 'number', default: 0.2, help: 'share of events that repeat an earlier (topic, event_id), in [0, 1)' },
-  topics: { flag: 'topics', kind: 'list', default: ['auth.prod', 'payment.dev', 'search.prod'] as string[], help: 'comma-separated topics' },
+  topics: { flag: 'topics', kind: 'list', default: ['auth.prod', 'payment.dev', 'search.prod'] as string[], rule: `must be 1-1000 distinct topics, each 1-128 chars matching ${topicPattern}`, help: 'comma-separated topics' },
   mode: { flag: 'mode', kind: 'string', default: 'mix', help: 'single (one event per request), batch (--batch-size per request) or mix (either, at random)' },
   batchSize: { flag: 'batch-size', kind: 'integer', default: 100, help: 'events per batch request' },
   concurrency: { flag: 'concurrency', kind: 'integer', default: 4, help: 'keep-alive connections, one request in flight on each' },
   format: { flag: 'format', kind: 'string', default: 'json', help: 'body format: json, ndjson or msgpack' },
   seed: { flag: 'seed', kind: 'integer', default: 1, help: 'PRNG seed: the same seed sends the same events, duplicates and batch splits' },
-  runId: { flag: 'run-id', kind: 'string', default: null, help: 'prefix of every event_id; pass an earlier run id (and its --seed) to send the same events again' },
+  runId: { flag: 'run-id', kind: 'string', default: null, rule: `must be 1-64 chars matching ${runIdPattern}`, help: 'prefix of every event_id; pass an earlier run id (and its --seed) to send the same events again' },
   maxRetries: { flag: 'max-retries', kind: 'integer', default: 10, help: 'retries per request on a network error or 503, with exponential backoff' },
   timeoutMs: { flag: 'timeout-ms', kind: 'integer', default: 30_000, help: 'a request without an answer for this long counts as a network error, ms' },
   progress: { flag: 'progress', kind: 'string', default: 'auto', help: 'auto (a bar on a TTY, else a line per second), bar, lines or off; on stderr' },
   json: { flag: 'json', kind: 'boolean', default: false, help: 'print the report as one JSON line on stdout' },
   verify: { flag: 'verify', kind: 'boolean', default: false, help: 'check that /stats moved by exactly the expected counts (assumes no other publisher)' },
 } as const;
-
-type Knobs = typeof knobs;
-type KnobName = keyof Knobs;
-
-const runIdPattern = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 
 const OptionsSchema = Type.Object(
   {
@@ -64,26 +59,12 @@ export type ProgressOption = RawOptions['progress'];
 export type PublisherOptions = Readonly<Omit<RawOptions, 'runId' | 'topics'> & { runId: string; topics: readonly string[] }>;
 export type PublisherOverrides = Partial<Omit<RawOptions, 'runId'> & { runId: string | null }>;
 
-const checkOptions = TypeCompiler.Compile(OptionsSchema);
-
-export const publisherDefaults: Readonly<RawOptions> = Object.freeze(
-  Object.fromEntries(Object.entries(knobs).map(([name, knob]) => [name, knob.default])) as RawOptions,
-);
+const optionSet = new OptionSet<RawOptions>(knobs, OptionsSchema);
+export const publisherDefaults: Readonly<RawOptions> = optionSet.defaults;
 
 /** Validates overrides over the defaults, fills the run id, and returns one frozen object. */
 export function resolvePublisherOptions(overrides: PublisherOverrides = {}): PublisherOptions {
-  const merged: Record<string, unknown> = { ...publisherDefaults };
-  for (const [name, value] of Object.entries(overrides)) {
-    if (!(name in knobs)) throw new ConfigError(`unknown option "${name}"`);
-    if (value !== undefined) merged[name] = value;
-  }
-  const error = checkOptions.Errors(merged).First();
-  if (error) {
-    const name = error.path.slice(1).split('/', 1)[0] as KnobName;
-    const label = knobs[name] ? `--${knobs[name].flag}` : name;
-    throw new ConfigError(`${label} ${describe(name)}, got ${JSON.stringify(error.value)}`);
-  }
-  const raw = merged as RawOptions;
+  const raw = optionSet.resolve(overrides);
   return Object.freeze({
     ...raw,
     url: checkUrl(raw.url),
@@ -98,23 +79,8 @@ export interface PublisherCommandLine {
 }
 
 export function parsePublisherArgs(argv: readonly string[]): PublisherCommandLine {
-  const spec: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-  for (const knob of Object.values(knobs)) spec[knob.flag] = { type: knob.kind === 'boolean' ? 'boolean' : 'string' };
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: false }).values;
-  } catch (error) {
-    throw new ConfigError((error as Error).message);
-  }
-  if (values.help === true) return { help: true, options: resolvePublisherOptions() };
-
-  const overrides: Record<string, unknown> = {};
-  for (const [name, knob] of Object.entries(knobs) as [KnobName, Knobs[KnobName]][]) {
-    const value = values[knob.flag];
-    if (value === undefined) continue;
-    overrides[name] = typeof value === 'boolean' ? value : convert(value, knob.kind);
-  }
-  return { help: false, options: resolvePublisherOptions(overrides as PublisherOverrides) };
+  const { help, overrides } = optionSet.read(argv);
+  return { help, options: resolvePublisherOptions(help ? {} : (overrides as PublisherOverrides)) };
 }
 
 export function publisherHelpText(): string {
@@ -133,46 +99,15 @@ export function publisherHelpText(): string {
   return lines.join('\n');
 }
 
-/** Keeps the raw text when it does not convert, so the validation message can quote it. */
-function convert(raw: string, kind: Knobs[KnobName]['kind']): unknown {
-  const text = raw.trim();
-  if (kind === 'integer') return /^-?\d+$/.test(text) ? Number(text) : raw;
-  if (kind === 'number') return text !== '' && Number.isFinite(Number(text)) ? Number(text) : raw;
-  if (kind === 'list') return text.split(',').map((item) => item.trim()).filter((item) => item !== '');
-  return raw;
-}
-
-const rules: Readonly<Record<KnobName, string>> = {
-  url: 'must be an http:// URL',
-  events: 'must be an integer >= 1 and <= 10000000',
-  duplicateRatio: 'must be a number >= 0 and < 1',
-  topics: `must be 1-1000 distinct topics, each 1-128 chars matching ${topicPattern}`,
-  mode: 'must be one of "single", "batch", "mix"',
-  batchSize: 'must be an integer >= 1 and <= 10000',
-  concurrency: 'must be an integer >= 1 and <= 1024',
-  format: 'must be one of "json", "ndjson", "msgpack"',
-  seed: 'must be an integer >= 0 and <= 4294967295',
-  runId: `must be 1-64 chars matching ${runIdPattern}`,
-  maxRetries: 'must be an integer >= 0 and <= 100',
-  timeoutMs: 'must be an integer >= 100 and <= 600000',
-  progress: 'must be one of "auto", "bar", "lines", "off"',
-  json: 'is a flag and takes no value',
-  verify: 'is a flag and takes no value',
-};
-
-function describe(name: KnobName): string {
-  return rules[name] ?? 'is invalid';
-}
-
 function checkUrl(text: string): string {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(`--url ${rules.url}, got ${JSON.stringify(text)}`);
+    throw optionSet.invalid('url', text);
   }
   if (url.protocol !== 'http:' || url.search !== '' || url.hash !== '') {
-    throw new ConfigError(`--url ${rules.url} without query or fragment, got ${JSON.stringify(text)}`);
+    throw optionSet.invalid('url', text, ' without query or fragment');
   }
   return url.href.replace(/\/+$/, '');
 }

@@ -1,0 +1,120 @@
+import { parseArgs } from 'node:util';
+import type { TObject, TSchema } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { ConfigError } from './errors.js';
+
+/**
+ * Options tables, shared by the server's config and the publisher's: each option has a flag, an
+ * optional environment variable, a kind (how its text converts), a default and a help line. The
+ * TypeBox schema is the rule; a failed rule becomes a ConfigError naming the flag.
+ */
+
+export type KnobKind = 'integer' | 'number' | 'string' | 'boolean' | 'list';
+
+export interface Knob {
+  readonly flag: string;
+  readonly env?: string;
+  readonly kind: KnobKind;
+  readonly default: unknown;
+  readonly help: string;
+  /** The rule in words for error messages; derived from the schema when absent. */
+  readonly rule?: string;
+}
+
+export interface CommandLineValues {
+  readonly help: boolean;
+  readonly overrides: Record<string, unknown>;
+}
+
+export class OptionSet<T extends object> {
+  readonly knobs: Readonly<Record<string, Knob>>;
+  readonly defaults: Readonly<T>;
+  readonly #schema: TObject;
+  readonly #check: TypeCheck<TObject>;
+
+  constructor(knobs: Readonly<Record<string, Knob>>, schema: TObject) {
+    this.knobs = knobs;
+    this.#schema = schema;
+    this.#check = TypeCompiler.Compile(schema);
+    this.defaults = Object.freeze(Object.fromEntries(Object.entries(knobs).map(([name, knob]) => [name, knob.default])) as T);
+  }
+
+  /** The defaults with `overrides` laid over them, checked against the schema. */
+  resolve(overrides: Readonly<Record<string, unknown>>): T {
+    const merged: Record<string, unknown> = { ...this.defaults };
+    for (const [name, value] of Object.entries(overrides)) {
+      if (!(name in this.knobs)) throw new ConfigError(`unknown option "${name}"`);
+      if (value !== undefined) merged[name] = value;
+    }
+    const error = this.#check.Errors(merged).First();
+    if (error) {
+      const name = error.path.slice(1).split('/', 1)[0]!;
+      throw this.invalid(name, merged[name]);
+    }
+    return merged as T;
+  }
+
+  /** The error for a bad value of one option: `--flag <rule>, got <value>`. */
+  invalid(name: string, value: unknown, qualifier = ''): ConfigError {
+    const knob = this.knobs[name];
+    const rule = knob?.rule ?? describeSchema(this.#schema.properties[name]);
+    return new ConfigError(`${knob ? `--${knob.flag}` : name} ${rule}${qualifier}, got ${JSON.stringify(value)}`);
+  }
+
+  /** Flags first, then environment variables (for knobs that have one); `--help` short-circuits. */
+  read(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CommandLineValues {
+    const spec: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
+    for (const knob of Object.values(this.knobs)) spec[knob.flag] = { type: knob.kind === 'boolean' ? 'boolean' : 'string' };
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      values = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: false }).values;
+    } catch (error) {
+      throw new ConfigError((error as Error).message);
+    }
+    const overrides: Record<string, unknown> = {};
+    for (const [name, knob] of Object.entries(this.knobs)) {
+      const flagValue = values[knob.flag];
+      if (typeof flagValue === 'boolean') {
+        overrides[name] = flagValue;
+        continue;
+      }
+      const raw = flagValue ?? (knob.env ? env[knob.env] : undefined);
+      if (raw === undefined || raw === '') continue;
+      overrides[name] = convert(raw, knob.kind);
+    }
+    return { help: values.help === true, overrides };
+  }
+}
+
+/** Keeps the raw text when it does not convert, so the validation message can quote it. */
+function convert(raw: string, kind: KnobKind): unknown {
+  const text = raw.trim();
+  if (kind === 'integer') return /^-?\d+$/.test(text) ? Number(text) : raw;
+  if (kind === 'number') return text !== '' && Number.isFinite(Number(text)) ? Number(text) : raw;
+  if (kind === 'boolean') return /^(1|true|yes)$/i.test(text);
+  if (kind === 'list') return text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  return raw;
+}
+
+interface SchemaSummary {
+  readonly type?: unknown;
+  readonly minimum?: number;
+  readonly maximum?: number;
+  readonly exclusiveMaximum?: number;
+  readonly anyOf?: readonly { const?: unknown }[];
+}
+
+function describeSchema(schema: TSchema | undefined): string {
+  const summary = (schema ?? {}) as SchemaSummary;
+  if (summary.anyOf) return `must be one of ${summary.anyOf.map((option) => JSON.stringify(option.const)).join(', ')}`;
+  if (summary.type === 'integer' || summary.type === 'number') {
+    const bounds = [
+      summary.minimum !== undefined ? `>= ${summary.minimum}` : '',
+      summary.maximum !== undefined ? `<= ${summary.maximum}` : '',
+      summary.exclusiveMaximum !== undefined ? `< ${summary.exclusiveMaximum}` : '',
+    ].filter(Boolean);
+    return `must be ${summary.type === 'integer' ? 'an integer' : 'a number'}${bounds.length ? ` ${bounds.join(' and ')}` : ''}`;
+  }
+  if (summary.type === 'boolean') return 'is a flag and takes no value';
+  return 'must be a non-empty string';
+}
