@@ -1,12 +1,17 @@
 /**
- * End-to-end benchmark of the built service (dist/main.js) plus two baselines. See bench/README.md.
+ * End-to-end benchmark of the built service (dist/main.js), its baselines, micro benchmarks and
+ * scaling curves. See bench/README.md.
  * Exit codes: 0 ok, 1 a scenario failed or bad flags, 2 wrk is missing (outside --quick).
  */
 import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseBenchArgs, usage, type BenchOptions } from './lib/args.js';
 import { killTrackedChildren } from './lib/children.js';
-import { distMain } from './lib/paths.js';
-import { benchLine, formatTable, rate, saveResults, type Result } from './lib/report.js';
+import { formatProfile, summariseProfiles } from './lib/cpu-profile.js';
+import { distMain, resultsDir } from './lib/paths.js';
+import { benchLine, formatMicroTable, formatScalingSizeTable, formatTable, isMicro, rate, saveResults, type RatedResult, type Result } from './lib/report.js';
 import { systemInfo } from './lib/system.js';
 import { removeTempDirsSync } from './lib/temp-dirs.js';
 import { findWrk, wrkVersion } from './lib/wrk.js';
@@ -24,6 +29,41 @@ function parse(): BenchOptions {
     process.stderr.write(`${(error as Error).message}\n\n${usage}\n`);
     process.exit(1);
   }
+}
+
+/** Where --profile puts the CPU profiles: next to the results, or a kept temp dir with --no-save. */
+async function profileDir(options: BenchOptions, date: Date): Promise<string | null> {
+  if (!options.profile) return null;
+  if (!options.save) return mkdtemp(join(tmpdir(), 'eoa-bench-profiles-'));
+  const dir = join(resultsDir, 'profiles', date.toISOString().replace(/:/g, '-'));
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+function report(rated: readonly RatedResult[]): void {
+  for (const result of rated) process.stdout.write(`${benchLine(result)}\n`);
+  if (rated.some((result) => !isMicro(result))) process.stdout.write(`\n${formatTable(rated)}\n`);
+  const ratio = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
+  const batch = rated.find((result) => result.scenario === 'batch-1000');
+  if (batch) {
+    process.stdout.write(`\nbatch-1000 = ${ratio(batch.ratio_vs_store_limit)} of store-limit, ${ratio(batch.ratio_vs_ingress_limit)} of ingress-limit (events/s)\n`);
+    if (batch.ratio_vs_naive !== null) process.stdout.write(`batch-1000 = ${batch.ratio_vs_naive.toFixed(1)}× naive (what the architecture buys)\n`);
+  }
+  const overload = rated.find((result) => result.scenario === 'overload-rss');
+  if (overload) {
+    const d = overload.details;
+    process.stdout.write(
+      `overload-rss: RSS MiB at 0/25/50/75/100% of the run: ${[d.rss_mib_at_0, d.rss_mib_at_25, d.rss_mib_at_50, d.rss_mib_at_75, d.rss_mib_at_100].join(' / ')}; ` +
+        `answers 200: ${d.status_200}, 503: ${d.status_503}, other: ${d.status_other}\n`,
+    );
+  }
+  const shards = rated.filter((result) => result.scenario.startsWith('scaling-shards:'));
+  if (shards.length > 0) {
+    const perShard = shards.map((result) => `${result.scenario.slice('scaling-shards:'.length)} → ${Math.round(result.events_per_s ?? 0).toLocaleString('en-US')}`);
+    process.stdout.write(`scaling-shards (events/s by shard count, -c8): ${perShard.join(', ')}\n`);
+  }
+  if (rated.some((result) => result.scenario.startsWith('scaling-size:'))) process.stdout.write(`\nscaling-size\n\n${formatScalingSizeTable(rated)}\n`);
+  if (rated.some(isMicro)) process.stdout.write(`\nmicro (tinybench)\n\n${formatMicroTable(rated)}\n`);
 }
 
 async function main(): Promise<number> {
@@ -60,45 +100,55 @@ async function main(): Promise<number> {
   const date = new Date();
   const system = systemInfo(wrk === null ? null : wrkVersion(wrk), date);
   process.stdout.write(`SYSTEM ${JSON.stringify(system)}\n`);
-  const context: ScenarioContext = { durationS: options.durationS, quick: options.quick, shards: options.shards, storeEvents: options.storeEvents, wrk };
+  const profiles = await profileDir(options, date);
+  const context: ScenarioContext = {
+    durationS: options.durationS,
+    quick: options.quick,
+    shards: options.shards,
+    storeEvents: options.storeEvents,
+    wrk,
+    big: options.big,
+    profileDir: profiles,
+  };
 
   const results: Result[] = [];
   let failed = 0;
+  const runStarted = performance.now();
   for (const scenario of selected) {
-    log(`${scenario.name}: running${scenario.needsWrk ? ` (${options.durationS} s of wrk)` : ` (${options.storeEvents} events)`}`);
+    const plan = scenario.plan?.(context) ?? (scenario.needsWrk ? `${options.durationS} s of wrk` : `${options.storeEvents} events`);
+    log(`${scenario.name}: running (${plan})`);
     const started = performance.now();
     try {
-      const result = await scenario.run(context);
-      results.push(result);
+      const outcome = await scenario.run(context);
+      const produced = Array.isArray(outcome) ? (outcome as readonly Result[]) : [outcome as Result];
+      results.push(...produced);
       log(`${scenario.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      const other = result.details.other_cpu_s;
-      if (typeof other === 'number' && other > 0.25 * options.durationS) {
-        log(`warning: ${scenario.name}: ${other} CPU-s went to processes other than the server and wrk; other work on this machine skewed the result`);
+      for (const result of produced) {
+        const other = result.details.other_cpu_s;
+        const seconds = typeof result.details.seconds === 'number' ? result.details.seconds : options.durationS;
+        if (typeof other === 'number' && other > 0.25 * seconds) {
+          log(`warning: ${result.scenario}: ${other} CPU-s went to processes other than the server and wrk; other work on this machine skewed the result`);
+        }
       }
     } catch (error) {
       failed++;
       log(`${scenario.name}: FAILED: ${(error as Error).stack ?? String(error)}`);
     }
   }
+  log(`all scenarios done in ${((performance.now() - runStarted) / 1000).toFixed(1)} s`);
 
   const rated = rate(results);
-  for (const result of rated) process.stdout.write(`${benchLine(result)}\n`);
-  process.stdout.write(`\n${formatTable(rated)}\n`);
-  const batch = rated.find((result) => result.scenario === 'batch-1000');
-  if (batch) {
-    const ratio = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
-    process.stdout.write(`\nbatch-1000 = ${ratio(batch.ratio_vs_store_limit)} of store-limit, ${ratio(batch.ratio_vs_ingress_limit)} of ingress-limit (events/s)\n`);
+  report(rated);
+  if (profiles !== null) {
+    process.stdout.write(`\nCPU profiles (top self-time frames) in ${profiles}\n`);
+    for (const summary of await summariseProfiles(profiles)) process.stdout.write(`\n${formatProfile(summary)}\n`);
   }
-  const overload = rated.find((result) => result.scenario === 'overload-rss');
-  if (overload) {
-    const d = overload.details;
-    process.stdout.write(
-      `overload-rss: RSS MiB at 0/25/50/75/100% of the run: ${[d.rss_mib_at_0, d.rss_mib_at_25, d.rss_mib_at_50, d.rss_mib_at_75, d.rss_mib_at_100].join(' / ')}; ` +
-        `answers 200: ${d.status_200}, 503: ${d.status_503}, other: ${d.status_other}\n`,
-    );
+  if (options.save) {
+    const file = await saveResults(date, { system, options, results: rated });
+    log(`results saved to ${file}`);
+  } else {
+    log('--no-save: results not written');
   }
-  const file = await saveResults(date, { system, options, results: rated });
-  log(`results saved to ${file}`);
   return failed > 0 ? 1 : 0;
 }
 

@@ -9,13 +9,24 @@ export interface BenchOptions {
   readonly shards: number;
   /** Rows the store-limit baseline inserts. */
   readonly storeEvents: number;
+  /** Write bench/results/<date>.json (off with --no-save, e.g. from the test). */
+  readonly save: boolean;
+  /** scaling-size also fills to 1e7 stored events (takes minutes). */
+  readonly big: boolean;
+  /** Run every service process with --cpu-prof and summarise the profiles. */
+  readonly profile: boolean;
 }
 
 export const usage = `Usage: npm run bench -- [options]
   --duration <s>       seconds per wrk scenario (default 10)
-  --quick              2 s per wrk scenario, 50k-row store baseline; wrk scenarios skipped if wrk is missing
+  --quick              2 s per wrk scenario, 50k-row store baseline, short micro benchmarks, scaling-size
+                       only to 1e5 events (< 60 s in all); wrk scenarios skipped if wrk is missing
   --only <a,b,...>     run only these scenarios
-  --shards <n>         shards of the service under test (default 2)
+  --shards <n>         shards of the service under test (default 2; scaling-shards uses 1, 2 and 4)
+  --big                scaling-size also fills to 1e7 stored events (several minutes)
+  --profile            run the service with --cpu-prof; profiles in bench/results/profiles/<date>/,
+                       top self-time frames printed at the end
+  --no-save            do not write bench/results/<date>.json
   --help               print this text`;
 
 /** Parses the command line; throws an Error with a readable message on bad input. */
@@ -24,12 +35,16 @@ export function parseBenchArgs(argv: readonly string[], scenarioNames: readonly 
     args: [...argv],
     strict: true,
     allowPositionals: false,
+    allowNegative: true,
     options: {
       help: { type: 'boolean', default: false },
       quick: { type: 'boolean', default: false },
       duration: { type: 'string' },
       only: { type: 'string' },
       shards: { type: 'string', default: '2' },
+      big: { type: 'boolean', default: false },
+      profile: { type: 'boolean', default: false },
+      save: { type: 'boolean', default: true },
     },
   });
   const quick = values.quick === true;
@@ -43,5 +58,15 @@ export function parseBenchArgs(argv: readonly string[], scenarioNames: readonly 
     const unknown = only.filter((name) => !scenarioNames.includes(name));
     if (unknown.length > 0 || only.length === 0) throw new Error(`--only takes names from ${scenarioNames.join(', ')}; got ${values.only}`);
   }
-  return { help: values.help === true, durationS, quick, only, shards, storeEvents: quick ? 50_000 : 500_000 };
+  return {
+    help: values.help === true,
+    durationS,
+    quick,
+    only,
+    shards,
+    storeEvents: quick ? 50_000 : 500_000,
+    save: values.save !== false,
+    big: values.big === true,
+    profile: values.profile === true,
+  };
 }

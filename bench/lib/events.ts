@@ -44,3 +44,16 @@ export class EventSource {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 }
+
+/**
+ * A JSON request body of `count` events like the ones publish.lua sends, with ids
+ * `<prefix><first>` … `<prefix><first + count - 1>` (no repeats).
+ */
+export function batchBody(first: number, count: number, prefix: string): string {
+  const parts = new Array<string>(count);
+  for (let index = 0; index < count; index++) {
+    const id = first + index;
+    parts[index] = `{"topic":"${topics[id % topics.length]}","event_id":"${prefix}${id}","timestamp":"2025-10-22T10:30:00Z","source":"bench","payload":{"n":${id},"ok":true}}`;
+  }
+  return `[${parts.join(',')}]`;
+}

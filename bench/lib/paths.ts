@@ -9,3 +9,4 @@ export const resultsDir = resolve(benchDir, 'results');
 export const publishLua = resolve(benchDir, 'wrk/publish.lua');
 export const bareIngressEntry = resolve(benchDir, 'baselines/bare-ingress.ts');
 export const storeInsertEntry = resolve(benchDir, 'baselines/store-insert.ts');
+export const naiveEntry = resolve(benchDir, 'baselines/naive.ts');

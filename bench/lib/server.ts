@@ -9,12 +9,16 @@ export interface ServiceOptions {
   readonly shards: number;
   readonly ringBytes?: number;
   readonly sync?: 'normal' | 'full';
+  /** Run node with --cpu-prof, writing the profiles (main thread and workers) into this dir. */
+  readonly profileDir?: string;
 }
 
 export interface RunningProcess {
   readonly pid: number;
   readonly port: number;
   readonly url: string;
+  /** The process's temp dir (the service's data dir). */
+  readonly dir: string;
   readonly sampler: RssSampler;
   /** Stops the process (SIGTERM, then SIGKILL), removes its temp dir; returns the RSS high-water mark, KiB. */
   stop(): Promise<number | null>;
@@ -35,6 +39,7 @@ async function inTempDir(start: (dir: string) => Promise<ListeningProcess>): Pro
     pid: listening.pid,
     port: listening.port,
     url: `http://127.0.0.1:${listening.port}`,
+    dir,
     sampler,
     async stop() {
       sampler.stop();
@@ -52,14 +57,20 @@ async function inTempDir(start: (dir: string) => Promise<ListeningProcess>): Pro
 /** Starts the built service (dist/main.js) on 127.0.0.1, on a free port, in a fresh temp data dir. */
 export function startService(options: ServiceOptions): Promise<RunningProcess> {
   return inTempDir((dir) => {
-    const args = [distMain, '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--shards', String(options.shards), '--log-level', 'info'];
+    const profile = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir];
+    const args = [...profile, distMain, '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--shards', String(options.shards), '--log-level', 'info'];
     if (options.ringBytes !== undefined) args.push('--ring-bytes', String(options.ringBytes));
     if (options.sync !== undefined) args.push('--sync', options.sync);
     return startListening(args);
   });
 }
 
-/** Starts a TypeScript entry point (via tsx) that prints a "listening" line, in a fresh temp dir. */
-export function startTsEntry(entry: string, extraArgs: readonly string[] = []): Promise<RunningProcess> {
-  return inTempDir(() => startListening(['--import', 'tsx', entry, '--host', '127.0.0.1', '--port', '0', ...extraArgs]));
+/**
+ * Starts a TypeScript entry point (via tsx) that prints a "listening" line, in a fresh temp dir,
+ * passed to it as `<dataDirFlag> <dir>` when a flag is given.
+ */
+export function startTsEntry(entry: string, extraArgs: readonly string[] = [], dataDirFlag?: string): Promise<RunningProcess> {
+  return inTempDir((dir) =>
+    startListening(['--import', 'tsx', entry, '--host', '127.0.0.1', '--port', '0', ...(dataDirFlag === undefined ? [] : [dataDirFlag, dir]), ...extraArgs]),
+  );
 }

@@ -1,6 +1,6 @@
 import { publishLua } from '../lib/paths.js';
 import { kib2mib } from '../lib/proc.js';
-import { loadResult, runServiceLoad } from './service-load.js';
+import { loadResult, profileDirFor, runServiceLoad } from './service-load.js';
 import type { Scenario } from './types.js';
 
 const mib = (kib: number | null): number | null => (kib === null ? null : Math.round(kib2mib(kib) * 10) / 10);
@@ -23,6 +23,7 @@ export const overloadRss: Scenario = {
       batch: 1000,
       connections: 64,
       durationS: context.durationS,
+      ...profileDirFor(context, 'overload-rss'),
     });
     const { summary, startedAt, endedAt } = load.wrk;
     const during = load.sampler.samples.filter((sample) => sample.at >= startedAt && sample.at <= endedAt);

@@ -1,11 +1,12 @@
 import type { Result } from '../lib/report.js';
 import { kib2mib, readCpuSeconds } from '../lib/proc.js';
+import { join } from 'node:path';
 import type { RssSampler } from '../lib/rss-sampler.js';
-import { startService } from '../lib/server.js';
+import { startService, type RunningProcess } from '../lib/server.js';
 import { fetchStats, settledStats, type ServiceStats } from '../lib/stats.js';
 import { runWrk, type WrkResult } from '../lib/wrk.js';
 import { publishLua } from '../lib/paths.js';
-import { duplicateRatio, type Scenario } from './types.js';
+import { duplicateRatio, type Scenario, type ScenarioContext } from './types.js';
 
 export interface ServiceLoadOptions {
   readonly wrk: string;
@@ -15,6 +16,10 @@ export interface ServiceLoadOptions {
   readonly batch: number;
   readonly connections: number;
   readonly durationS: number;
+  /** --profile: the service writes its CPU profiles here. */
+  readonly profileDir?: string;
+  /** Starts something else that serves POST /publish and a compatible GET /stats (the naive baseline). */
+  readonly start?: () => Promise<RunningProcess>;
 }
 
 export interface ServiceLoad {
@@ -29,7 +34,13 @@ export interface ServiceLoad {
 
 /** A fresh service in a fresh temp dir, one wrk run against it (-t1), /stats before and after, then stop. */
 export async function runServiceLoad(options: ServiceLoadOptions): Promise<ServiceLoad> {
-  const service = await startService({ shards: options.shards, ...(options.ringBytes !== undefined ? { ringBytes: options.ringBytes } : {}) });
+  const service = options.start
+    ? await options.start()
+    : await startService({
+        shards: options.shards,
+        ...(options.ringBytes !== undefined ? { ringBytes: options.ringBytes } : {}),
+        ...(options.profileDir !== undefined ? { profileDir: options.profileDir } : {}),
+      });
   let stopped = false;
   try {
     const before = await fetchStats(service.url);
@@ -101,6 +112,11 @@ export function loadResult(scenario: string, load: ServiceLoad, acknowledged: nu
   };
 }
 
+/** `{ profileDir }` for one service run under --profile (a subdir per run), else nothing. */
+export function profileDirFor(context: ScenarioContext, run: string): { profileDir?: string } {
+  return context.profileDir === null ? {} : { profileDir: join(context.profileDir, run) };
+}
+
 /** A plain load scenario: a fresh service, wrk with this batch size and connection count. */
 export function loadScenario(name: string, batch: number, connections: number): Scenario {
   return {
@@ -108,7 +124,15 @@ export function loadScenario(name: string, batch: number, connections: number): 
     needsBuild: true,
     needsWrk: true,
     async run(context) {
-      const load = await runServiceLoad({ wrk: context.wrk!, script: publishLua, shards: context.shards, batch, connections, durationS: context.durationS });
+      const load = await runServiceLoad({
+        wrk: context.wrk!,
+        script: publishLua,
+        shards: context.shards,
+        batch,
+        connections,
+        durationS: context.durationS,
+        ...profileDirFor(context, name),
+      });
       return loadResult(name, load, load.wrk.summary.requests - load.wrk.summary.errors_status);
     },
   };

@@ -1,9 +1,11 @@
 -- wrk script: POST /publish with BATCH events per request, DUPLICATES of them repeats of ids
--- already sent by this thread. Ids are unique per thread (prefix from the thread number).
+-- already sent by this thread. Ids are unique per thread (prefix from the thread number) and per
+-- run when ID_PREFIX differs between runs against one server (default "t": ids t<thread>-<n>).
 -- It also counts answers by status (200, 503, other) and prints them in done(). response() runs in each thread's own Lua state, so every thread counts into its own
 -- globals and done() adds them up through the thread table kept by setup().
 local batch = tonumber(os.getenv("BATCH") or "1000")
 local duplicateRatio = tonumber(os.getenv("DUPLICATES") or "0.2")
+local idPrefix = os.getenv("ID_PREFIX") or "t"
 local topics = { "auth.prod", "payment.prod", "search.dev", "billing.prod" }
 local counter = 0
 -- threadIndex is a global set per thread by setup() through thread:set; a local here would shadow it.
@@ -25,7 +27,7 @@ end
 
 local function event(id)
   local topic = topics[(id % #topics) + 1]
-  return string.format('{"topic":"%s","event_id":"t%d-%d","timestamp":"2025-10-22T10:30:00Z","source":"bench","payload":{"n":%d,"ok":true}}', topic, threadIndex, id, id)
+  return string.format('{"topic":"%s","event_id":"%s%d-%d","timestamp":"2025-10-22T10:30:00Z","source":"bench","payload":{"n":%d,"ok":true}}', topic, idPrefix, threadIndex, id, id)
 end
 
 function request()

@@ -1,0 +1,97 @@
+import { diskUsage, type DiskUsage } from '../lib/disk.js';
+import { fill } from '../lib/fill.js';
+import { publishLua } from '../lib/paths.js';
+import { kib2mib, readCpuSeconds, readRssKiB } from '../lib/proc.js';
+import type { Result } from '../lib/report.js';
+import { startService } from '../lib/server.js';
+import { settledStats } from '../lib/stats.js';
+import { runWrk } from '../lib/wrk.js';
+import { loadResult, profileDirFor } from './service-load.js';
+import { duplicateRatio, type Scenario, type ScenarioContext } from './types.js';
+
+/** Stored-event marks: 1e5 with --quick, then 1e6, and 1e7 only with --big. */
+export function sizeMarks(context: Pick<ScenarioContext, 'quick' | 'big'>): number[] {
+  if (context.quick) return [1e5];
+  return context.big ? [1e5, 1e6, 1e7] : [1e5, 1e6];
+}
+
+/** Seconds of wrk at each mark: short, so the window adds little to the store it measures. */
+const windowSeconds = (context: ScenarioContext): number => (context.quick ? 2 : Math.min(3, context.durationS));
+
+const label = (mark: number): string => mark.toExponential(0).replace('+', '');
+const mib = (bytes: number | null): number | null => (bytes === null ? null : Math.round((bytes / 2 ** 20) * 10) / 10);
+const kibToMib = (kib: number | null): number | null => (kib === null ? null : Math.round(kib2mib(kib) * 10) / 10);
+const disk = (usage: DiskUsage): Record<string, number | null> => ({ mib: mib(usage.bytes), allocated_mib: mib(usage.allocatedBytes), wal_mib: mib(usage.walBytes) });
+
+/**
+ * Does insert speed or memory degrade as the store grows? One fresh server (--shards, default 2)
+ * is filled with unique events (node:http, 1000-event batches) up to each mark; at each mark a
+ * short wrk batch-1000 window (-c4, 20% duplicates, ids new to the store) measures events/s, and
+ * the server's RSS and data-dir size are read before and after. Results `scaling-size:<mark>`.
+ */
+export const scalingSize: Scenario = {
+  name: 'scaling-size',
+  needsBuild: true,
+  needsWrk: true,
+  plan: (context) => `fill to ${sizeMarks(context).map(label).join(', ')} stored events, ${windowSeconds(context)} s of wrk at each`,
+  async run(context) {
+    const service = await startService({ shards: context.shards, ...profileDirFor(context, 'scaling-size') });
+    const results: Result[] = [];
+    let filled = 0;
+    try {
+      for (const [index, mark] of sizeMarks(context).entries()) {
+        const name = `scaling-size:${label(mark)}`;
+        const held = (await settledStats(service.url)).unique_processed;
+        const filling = mark - held;
+        process.stderr.write(`[bench] ${name}: filling ${Math.max(0, filling).toLocaleString('en-US')} events\n`);
+        const filledBy = filling > 0 ? await fill(service.url, filling, { prefix: 'f-', first: filled }) : null;
+        filled += Math.max(0, filling);
+        const before = await settledStats(service.url);
+        const rssStart = readRssKiB(service.pid);
+        const diskStart = await diskUsage(service.dir);
+        const cpuBefore = readCpuSeconds(service.pid);
+        const wrk = await runWrk(context.wrk!, {
+          url: service.url,
+          script: publishLua,
+          threads: 1,
+          connections: 4,
+          durationS: windowSeconds(context),
+          env: { BATCH: '1000', DUPLICATES: String(duplicateRatio), ID_PREFIX: `w${index}-` },
+        });
+        const cpuAfter = readCpuSeconds(service.pid);
+        const after = await settledStats(service.url);
+        const rssEnd = readRssKiB(service.pid);
+        const diskEnd = await diskUsage(service.dir);
+        const window = service.sampler.samples.filter((sample) => sample.at >= wrk.startedAt && sample.at <= wrk.endedAt);
+        const peak = window.length === 0 ? null : Math.max(...window.map((sample) => sample.rssKiB));
+        const load = {
+          options: { wrk: context.wrk!, script: publishLua, shards: context.shards, batch: 1000, connections: 4, durationS: windowSeconds(context) },
+          wrk,
+          before,
+          after,
+          sampler: service.sampler,
+          highWaterKiB: null,
+          serverCpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
+        };
+        const result = loadResult(name, load, wrk.summary.requests - wrk.summary.errors_status, {
+          mark,
+          stored_at_start: before.unique_processed,
+          stored_at_end: after.unique_processed,
+          fill_events: filledBy?.events ?? 0,
+          fill_s: filledBy?.seconds ?? 0,
+          fill_events_per_s: filledBy && filledBy.seconds > 0 ? filledBy.events / filledBy.seconds : null,
+          fill_retries_503: filledBy?.retries ?? 0,
+          rss_mib_at_start: kibToMib(rssStart),
+          rss_mib_at_end: kibToMib(rssEnd),
+          disk_at_start: disk(diskStart),
+          disk_at_end: disk(diskEnd),
+          bytes_per_stored_event_at_end: after.unique_processed > 0 ? Math.round(diskEnd.bytes / after.unique_processed) : null,
+        });
+        results.push({ ...result, peak_rss_mib: kibToMib(peak) });
+      }
+    } finally {
+      await service.stop();
+    }
+    return results;
+  },
+};

@@ -1,0 +1,91 @@
+/**
+ * The benchmark suite as a smoke test: `node --import tsx bench/run.ts --quick --no-save` must exit
+ * 0 and print a `BENCH {...}` line with a positive events_per_s for every scenario (and every
+ * variant of the multi-result ones), without writing to bench/results/. Needs dist/ (the pretest
+ * build); the wrk scenarios are skipped when wrk is not installed, as run.ts --quick skips them.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { findWrk } from '../bench/lib/wrk.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const resultsDir = fileURLToPath(new URL('../bench/results', import.meta.url));
+const kTimeoutMs = 120_000;
+
+/** Every scenario run.ts has, whether it needs wrk, and the `<scenario>:<variant>` results it must print. */
+const expected: readonly { name: string; needsWrk: boolean; variants?: readonly string[] }[] = [
+  { name: 'batch-1000', needsWrk: true },
+  { name: 'single-c64', needsWrk: true },
+  { name: 'overload-rss', needsWrk: true },
+  { name: 'store-limit', needsWrk: false },
+  { name: 'ingress-limit', needsWrk: true },
+  { name: 'naive', needsWrk: true },
+  { name: 'micro', needsWrk: false, variants: ['validate', 'msgpack-encode', 'json-stringify', 'msgpack-decode', 'json-parse', 'ring-write-read', 'shard-commit'] },
+  { name: 'scaling-shards', needsWrk: true, variants: ['1', '2', '4'] },
+  { name: 'scaling-size', needsWrk: true, variants: ['1e5'] },
+];
+
+interface BenchResult {
+  readonly scenario: string;
+  readonly events_per_s: number | null;
+}
+
+interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly seconds: number;
+}
+
+function runQuick(timeoutMs: number): Promise<Run> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--no-save'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // SIGTERM lets run.ts stop its servers and wrk and remove its temp dirs.
+  const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, seconds: (performance.now() - started) / 1000 });
+    });
+  });
+}
+
+const resultFiles = (): string[] => (existsSync(resultsDir) ? readdirSync(resultsDir) : []);
+
+test('bench/run.ts --quick: every scenario prints a BENCH line with positive events/s', { timeout: kTimeoutMs + 10_000 }, async (t) => {
+  const filesBefore = resultFiles();
+  const run = await runQuick(kTimeoutMs);
+  t.diagnostic(`bench --quick took ${run.seconds.toFixed(1)} s`);
+  const tail = run.stderr.split('\n').slice(-30).join('\n');
+  assert.equal(run.signal, null, `bench --quick was stopped (${run.signal}) after ${run.seconds.toFixed(1)} s\n${tail}`);
+  assert.equal(run.code, 0, `bench --quick exited ${run.code}\n${tail}`);
+  assert.deepEqual(resultFiles(), filesBefore, '--no-save must leave bench/results/ as it was');
+
+  const results = run.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('BENCH '))
+    .map((line) => JSON.parse(line.slice('BENCH '.length)) as BenchResult);
+  const wrkMissing = findWrk() === null;
+
+  for (const scenario of expected) {
+    const skip = scenario.needsWrk && wrkMissing ? 'wrk is not on PATH (apt-get install wrk); run.ts --quick skips the wrk scenarios' : false;
+    await t.test(scenario.name, { skip }, () => {
+      const names = scenario.variants ? scenario.variants.map((variant) => `${scenario.name}:${variant}`) : [scenario.name];
+      for (const name of names) {
+        const result = results.find((candidate) => candidate.scenario === name);
+        assert.ok(result, `no BENCH line for ${name}; got ${results.map((candidate) => candidate.scenario).join(', ')}`);
+        assert.equal(typeof result.events_per_s, 'number', `${name}: events_per_s is ${result.events_per_s}`);
+        assert.ok(result.events_per_s! > 0, `${name}: events_per_s is ${result.events_per_s}`);
+      }
+    });
+  }
+});
