@@ -22,7 +22,6 @@ export type Event = Static<typeof EventSchema>;
 
 // C0 controls, DEL and C1 controls.
 const controlCharacter = /[\u0000-\u001f\u007f-\u009f]/;
-const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/;
 
 /** A lone surrogate cannot be stored as UTF-8 intact, so it would silently change an identity. */
 function isWellFormed(value: string): boolean {
@@ -33,25 +32,82 @@ export function isEventId(value: string): boolean {
   return !controlCharacter.test(value) && isWellFormed(value);
 }
 
+/**
+ * RFC 3339 `date-time` with a zone, real calendar values, a leap second only at 23:59:60 UTC.
+ * Hand-parsed with charCodeAt: it runs for every event on the ingress thread, where a regex with
+ * captures cost a tenth of the thread's time in profiles.
+ */
 export function isRfc3339DateTime(value: string): boolean {
-  const match = rfc3339.exec(value);
-  if (!match) return false;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const length = value.length;
+  if (length < 20) return false; // 2025-10-22T10:30:00Z
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  const hour = digits(value, 11, 2);
+  const minute = digits(value, 14, 2);
+  const second = digits(value, 17, 2);
+  const separator = value.charCodeAt(10);
+  if (
+    (year | month | day | hour | minute | second) < 0 ||
+    value.charCodeAt(4) !== kDash ||
+    value.charCodeAt(7) !== kDash ||
+    (separator !== kUpperT && separator !== kLowerT) ||
+    value.charCodeAt(13) !== kColon ||
+    value.charCodeAt(16) !== kColon
+  ) {
+    return false;
+  }
+  let index = 19;
+  if (value.charCodeAt(index) === kDot) {
+    const fractionStart = ++index;
+    while (index < length && isDigit(value.charCodeAt(index))) index++;
+    if (index === fractionStart) return false;
+  }
+  let offsetMinutes = 0;
+  const zone = value.charCodeAt(index);
+  if (zone === kUpperZ || zone === kLowerZ) {
+    if (index + 1 !== length) return false;
+  } else if (zone === kPlus || zone === kDash) {
+    const offsetHours = digits(value, index + 1, 2);
+    const offsetRest = digits(value, index + 4, 2);
+    if (index + 6 !== length || value.charCodeAt(index + 3) !== kColon || offsetHours < 0 || offsetRest < 0) return false;
+    if (offsetHours > 23 || offsetRest > 59) return false;
+    offsetMinutes = (zone === kDash ? -1 : 1) * (offsetHours * 60 + offsetRest);
+  } else {
+    return false;
+  }
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
   if (hour > 23 || minute > 59 || second > 60) return false;
-  let offsetMinutes = 0;
-  if (match[7]) {
-    const offsetHours = Number(match[8]);
-    const offsetRest = Number(match[9]);
-    if (offsetHours > 23 || offsetRest > 59) return false;
-    offsetMinutes = (match[7] === '-' ? -1 : 1) * (offsetHours * 60 + offsetRest);
-  }
   if (second === 60) {
     // A leap second is only ever inserted at 23:59:60 UTC.
     const utcMinutes = (((hour * 60 + minute - offsetMinutes) % 1440) + 1440) % 1440;
     return utcMinutes === 23 * 60 + 59;
   }
   return true;
+}
+
+const kDash = 45;
+const kColon = 58;
+const kDot = 46;
+const kPlus = 43;
+const kUpperT = 84;
+const kLowerT = 116;
+const kUpperZ = 90;
+const kLowerZ = 122;
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+/** The decimal value of `count` digits at `start`, or -1 if any is not a digit (or out of range). */
+function digits(value: string, start: number, count: number): number {
+  let result = 0;
+  for (let index = start; index < start + count; index++) {
+    const code = value.charCodeAt(index);
+    if (!isDigit(code)) return -1;
+    result = result * 10 + (code - 48);
+  }
+  return result;
 }
 
 function daysInMonth(year: number, month: number): number {
