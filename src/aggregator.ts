@@ -17,6 +17,8 @@ export interface AggregatorOptions {
   readonly logger?: Logger;
   /** Reported by /openapi.json. */
   readonly version?: string;
+  /** Another shard worker entry (fault-injection tests). */
+  readonly shardWorkerFile?: string;
 }
 
 /**
@@ -64,6 +66,7 @@ export class Aggregator {
           logger.error({ shard }, `shard error: ${message}`);
         },
         onCommit: (shard, events, milliseconds) => metrics.commit(shard, events, milliseconds),
+        ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
       });
       readers = new ReaderPool({ dataDir: config.dataDir, shards: config.shards, readers: config.readers });
       const sequencer = new Sequencer(shards.totals.lastSeq);

@@ -17,6 +17,8 @@ export interface ShardPoolOptions {
   readonly shardRetryMs: number;
   /** Called once per failed commit or crashed worker, for logging. */
   readonly onShardError?: (shard: number, message: string) => void;
+  /** The worker entry; tests substitute one that fails on cue. Default: the built shard worker. */
+  readonly workerFile?: string;
   /** Called once per committed drain, for metrics. */
   readonly onCommit?: (shard: number, events: number, milliseconds: number) => void;
 }
@@ -79,7 +81,7 @@ export class ShardPool {
         drainBytes: options.drainBytes,
       };
       const pool = new Piscina({
-        filename: workerFile('shard-worker'),
+        filename: options.workerFile ?? workerFile('shard-worker'),
         name: 'drain',
         minThreads: 1,
         maxThreads: 1,
