@@ -1,6 +1,9 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
+import { DashboardAssets } from './dashboard/assets.js';
+import { builtPackage } from './dashboard/service-info.js';
 import { Authenticator } from './ingress/auth.js';
+import { DashboardRoutes } from './ingress/dashboard-routes.js';
 import { HttpServer } from './ingress/http.js';
 import { openApiDocument } from './ingress/openapi.js';
 import { Publisher } from './ingress/publish.js';
@@ -80,13 +83,23 @@ export class Aggregator {
         inFlight: () => publish.inFlight,
         watermark: () => sequencer.watermark,
       });
+      // The version the build stamped from package.json, unless the caller names one.
+      const version = options.version ?? builtPackage.version;
+      const openApi = openApiDocument({ version, maxBatch: config.maxBatch, maxBodyBytes: config.maxBodyBytes });
       const read = new ReadRoutes({
         shards,
         readers,
         sequencer,
         metrics,
         inFlight: () => publish.inFlight,
-        openApi: openApiDocument({ version: options.version ?? '0.0.0', maxBatch: config.maxBatch, maxBodyBytes: config.maxBodyBytes }),
+        openApi,
+      });
+      const dashboard = new DashboardRoutes({
+        assets: DashboardAssets.load(),
+        openApi,
+        shards: config.shards,
+        name: builtPackage.name,
+        version,
       });
       const auth = new Authenticator(config);
       const readerPool = readers;
@@ -94,7 +107,7 @@ export class Aggregator {
         { maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize, maxEventBytes: config.maxEventBytes },
         { sequencer, auth, page: (task) => readerPool.page(task) },
       );
-      const http = new HttpServer(config, { publish, read, tail, auth }, {
+      const http = new HttpServer(config, { publish, read, tail, auth, dashboard }, {
         retryAfterSeconds: config.retryAfterSeconds,
         onAnswer: (route, status, seconds) => {
           metrics.request(route, status);

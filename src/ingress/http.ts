@@ -2,6 +2,7 @@ import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_li
 import { ConfigError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import type { Authenticator, Scope } from './auth.js';
 import { readBody } from './body.js';
+import type { DashboardRoutes } from './dashboard-routes.js';
 import type { PublishRoute } from './publish-route.js';
 import type { ReadRoutes } from './read-routes.js';
 import { Reply, type ReplySettings } from './respond.js';
@@ -18,6 +19,7 @@ export interface Routes {
   readonly read: ReadRoutes;
   readonly tail: TailHub;
   readonly auth: Authenticator;
+  readonly dashboard: DashboardRoutes;
 }
 
 type Handler = (res: HttpResponse, req: HttpRequest, reply: Reply) => void;
@@ -38,7 +40,7 @@ export class HttpServer {
     this.#options = options;
     this.#routes = routes;
     this.#replies = replies;
-    const { publish, read } = routes;
+    const { publish, read, dashboard } = routes;
     this.#app = uWS.App();
     this.#route('post', '/publish', 'publish', 'publish', (res, req, reply) => publish.handle(res, req, reply));
     this.#route('get', '/events', 'events', 'read', (_res, req, reply) => read.events(req, reply));
@@ -46,8 +48,11 @@ export class HttpServer {
     this.#route('get', '/metrics', 'metrics', 'read', (_res, _req, reply) => read.metrics(reply));
     this.#route('get', '/health', 'health', null, (_res, _req, reply) => read.health(reply));
     this.#route('get', '/openapi.json', 'openapi', null, (_res, _req, reply) => read.openApi(reply));
+    this.#route('get', '/', 'dashboard', null, (_res, req, reply) => dashboard.root(req, reply));
+    this.#route('get', '/docs', 'dashboard', null, (_res, _req, reply) => dashboard.docs(reply));
+    this.#route('get', '/dashboard/*', 'dashboard', null, (_res, req, reply) => dashboard.asset(req.getUrl(), reply));
     routes.tail.attach(this.#app, '/tail');
-    for (const [path, allow] of [['/publish', 'POST'], ['/events', 'GET'], ['/stats', 'GET'], ['/metrics', 'GET'], ['/health', 'GET'], ['/openapi.json', 'GET']] as const) {
+    for (const [path, allow] of [['/', 'GET'], ['/docs', 'GET'], ['/publish', 'POST'], ['/events', 'GET'], ['/stats', 'GET'], ['/metrics', 'GET'], ['/health', 'GET'], ['/openapi.json', 'GET']] as const) {
       this.#route('any', path, 'other', null, (_res, req, reply) => reply.error(new MethodNotAllowedError(req.getMethod(), path, allow)));
     }
     this.#route('any', '/*', 'other', null, (_res, req, reply) => reply.error(new NotFoundError(req.getUrl())));

@@ -1,0 +1,177 @@
+import { ApiError, eventsPath, getJson } from './api.js';
+import type { EventsPage, Stats, StoredEvent } from './api-types.js';
+import { h, setText, syncRows } from './dom.js';
+import { eventDetail } from './event-detail.js';
+import { formatCount } from './format.js';
+
+const hint = () => h('p', { class: 'muted' }, 'Click an event to see its payload.');
+const kPageSizes = [25, 50, 100, 250] as const;
+const kAllTopics = '';
+
+interface TopicRow {
+  readonly topic: string;
+  readonly received: number;
+}
+
+/**
+ * Browse: the topic list, a topic's events page by page, and one event's payload. Paging follows
+ * the API's cursors: page k is read with `after` = the `next` of page k-1, so the stack of those
+ * cursors is all it takes to go back.
+ */
+export class BrowseView {
+  readonly element: HTMLElement;
+  readonly #topicFilter = h('input', { class: 'input', attrs: { type: 'search', placeholder: 'Filter topics', 'aria-label': 'Filter topics' }, on: { input: () => this.#showTopics() } });
+  readonly #topicRows = h('tbody');
+  readonly #title = h('h2', { attrs: { 'data-browse': 'title' } }, 'Events');
+  readonly #range = h('span', { class: 'muted', attrs: { 'data-browse': 'range' } });
+  readonly #previous = h('button', { class: 'button', attrs: { type: 'button', 'data-browse': 'previous', disabled: true }, on: { click: () => this.#go(-1) } }, '← Previous');
+  readonly #next = h('button', { class: 'button', attrs: { type: 'button', 'data-browse': 'next', disabled: true }, on: { click: () => this.#go(1) } }, 'Next →');
+  readonly #refresh = h('button', { class: 'button subtle', attrs: { type: 'button', 'data-browse': 'refresh', disabled: true }, on: { click: () => void this.#load() } }, 'Refresh');
+  readonly #pageSize = h(
+    'select',
+    { class: 'input', attrs: { 'aria-label': 'Events per page', 'data-browse': 'page-size' }, on: { change: () => this.#open(this.#topic) } },
+    ...kPageSizes.map((size) => h('option', { attrs: { value: size, selected: size === 25 } }, `${size} per page`)),
+  );
+  readonly #eventRows = h('tbody');
+  readonly #message = h('p', { class: 'muted empty', attrs: { 'data-browse': 'message' } }, 'Pick a topic on the left.');
+  readonly #detail = h('div', null, hint());
+  #topics: readonly TopicRow[] = [];
+  /** null: nothing picked yet; kAllTopics: every topic. */
+  #topic: string | null = null;
+  #cursors: (string | null)[] = [null];
+  #page: EventsPage | null = null;
+  #selected: number | null = null;
+  #request = 0;
+
+  constructor() {
+    const eventsTable = h(
+      'div',
+      { class: 'table-scroll' },
+      h('table', { class: 'events' }, h('thead', null, h('tr', null, h('th', { class: 'num' }, 'Seq'), h('th', null, 'Event id'), h('th', null, 'Timestamp'), h('th', null, 'Source'), h('th', null, 'Received at'))), this.#eventRows),
+    );
+    this.element = h(
+      'section',
+      { class: 'view', attrs: { 'data-view': 'browse' } },
+      h(
+        'div',
+        { class: 'browse' },
+        h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Topics')), this.#topicFilter, h('div', { class: 'table-scroll topic-list' }, h('table', null, this.#topicRows))),
+        h(
+          'div',
+          { class: 'card' },
+          h('div', { class: 'card-head' }, this.#title, this.#range),
+          h('div', { class: 'toolbar' }, this.#previous, this.#next, this.#refresh, h('span', { class: 'spacer' }), this.#pageSize),
+          eventsTable,
+          this.#message,
+        ),
+        h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Event')), this.#detail),
+      ),
+    );
+  }
+
+  /** Shows a topic's first page. */
+  open(topic: string): void {
+    this.#open(topic);
+  }
+
+  update(stats: Stats): void {
+    this.#topics = [{ topic: kAllTopics, received: stats.received }, ...stats.topics.map((topic) => ({ topic, received: stats.topic_counts[topic]?.received ?? 0 }))];
+    this.#showTopics();
+  }
+
+  #showTopics(): void {
+    const filter = this.#topicFilter.value.trim().toLowerCase();
+    const visible = this.#topics.filter((row) => row.topic === kAllTopics || row.topic.toLowerCase().includes(filter));
+    syncRows(
+      this.#topicRows,
+      visible,
+      (row) => row.topic,
+      (row) =>
+        h(
+          'tr',
+          { class: 'clickable', attrs: { 'data-topic': row.topic }, on: { click: () => this.#open(row.topic) } },
+          h('td', { class: row.topic === kAllTopics ? 'muted' : 'topic' }, row.topic === kAllTopics ? 'All topics' : row.topic),
+          h('td', { class: 'num muted' }),
+        ),
+      (tr, row) => {
+        setText(tr.cells[1]!, formatCount(row.received));
+        tr.classList.toggle('selected', row.topic === this.#topic);
+      },
+    );
+  }
+
+  #open(topic: string | null): void {
+    if (topic === null) return;
+    this.#topic = topic;
+    this.#cursors = [null];
+    this.#selected = null;
+    this.#detail.replaceChildren(hint());
+    this.#showTopics();
+    void this.#load();
+  }
+
+  #go(step: 1 | -1): void {
+    if (step === 1 && this.#page?.next) this.#cursors.push(this.#page.next);
+    if (step === -1 && this.#cursors.length > 1) this.#cursors.pop();
+    void this.#load();
+  }
+
+  get #limit(): number {
+    return Number(this.#pageSize.value);
+  }
+
+  async #load(): Promise<void> {
+    if (this.#topic === null) return;
+    const request = ++this.#request;
+    const topic = this.#topic === kAllTopics ? null : this.#topic;
+    setText(this.#title, topic ?? 'All topics');
+    try {
+      const page = await getJson<EventsPage>(eventsPath(topic, this.#limit, this.#cursors.at(-1) ?? null));
+      if (request !== this.#request) return; // a later click won
+      this.#page = page;
+      this.#showPage(page);
+    } catch (error) {
+      if (request !== this.#request) return;
+      this.#page = null;
+      this.#eventRows.replaceChildren();
+      setText(this.#message, error instanceof ApiError ? `Could not load events: ${error.message}` : String(error));
+      this.#updateButtons();
+    }
+  }
+
+  #showPage(page: EventsPage): void {
+    const pageIndex = this.#cursors.length - 1;
+    const first = pageIndex * this.#limit + 1;
+    setText(this.#range, page.count > 0 ? `events ${formatCount(first)}–${formatCount(first + page.count - 1)} · page ${pageIndex + 1}` : `page ${pageIndex + 1}`);
+    setText(this.#message, page.count > 0 ? '' : pageIndex > 0 ? 'No more events yet: Refresh looks again.' : 'No events in this topic yet.');
+    this.#eventRows.replaceChildren(...page.events.map((event) => this.#eventRow(event)));
+    this.#updateButtons();
+  }
+
+  #eventRow(event: StoredEvent): HTMLTableRowElement {
+    const row = h(
+      'tr',
+      { class: `clickable${event.seq === this.#selected ? ' selected' : ''}`, attrs: { 'data-seq': event.seq }, on: { click: () => this.#select(event, row) } },
+      h('td', { class: 'num' }, event.seq),
+      h('td', { class: 'mono' }, event.event_id),
+      h('td', null, event.timestamp),
+      h('td', null, event.source),
+      h('td', { class: 'muted' }, event.received_at),
+    );
+    return row;
+  }
+
+  #select(event: StoredEvent, row: HTMLTableRowElement): void {
+    this.#selected = event.seq;
+    for (const other of this.#eventRows.querySelectorAll('tr.selected')) other.classList.remove('selected');
+    row.classList.add('selected');
+    this.#detail.replaceChildren(eventDetail(event));
+  }
+
+  #updateButtons(): void {
+    this.#previous.disabled = this.#cursors.length <= 1;
+    // A short page is the end for now; Refresh looks for newer events.
+    this.#next.disabled = !(this.#page && this.#page.next && this.#page.count === this.#limit);
+    this.#refresh.disabled = this.#topic === null;
+  }
+}

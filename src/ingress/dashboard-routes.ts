@@ -1,0 +1,68 @@
+import type { HttpRequest } from 'uWebSockets.js';
+import type { DashboardAssets } from '../dashboard/assets.js';
+import { acceptsHtml } from '../dashboard/negotiate.js';
+import { renderPage, type Page, type PageName } from '../dashboard/pages.js';
+import { routesOf, type RouteInfo, type ServiceInfo } from '../dashboard/service-info.js';
+import { NotFoundError } from '../errors.js';
+import type { Reply } from './respond.js';
+
+export interface DashboardSources {
+  readonly assets: DashboardAssets;
+  /** The OpenAPI document (JSON text): the route list of GET / is read from it. */
+  readonly openApi: string;
+  readonly shards: number;
+  readonly name: string;
+  readonly version: string;
+}
+
+// Hashed URLs never change content, so a browser may keep them for good.
+const kImmutable = 'public, max-age=31536000, immutable';
+
+/**
+ * GET / (the dashboard for a browser, the service description for anyone else), GET /docs and the
+ * dashboard's static files. All open: the pages hold no data, they fetch it with the token the
+ * user gives them.
+ */
+export class DashboardRoutes {
+  readonly #sources: DashboardSources;
+  readonly #routes: readonly RouteInfo[];
+  readonly #pages: Readonly<Record<PageName, Page>>;
+  readonly #startedAt = performance.now();
+
+  constructor(sources: DashboardSources) {
+    this.#sources = sources;
+    this.#routes = routesOf(sources.openApi);
+    // The pages only name asset URLs, which are fixed once the assets are loaded: render them once.
+    this.#pages = {
+      app: renderPage('app', sources.assets, sources.name),
+      docs: renderPage('docs', sources.assets, sources.name),
+    };
+  }
+
+  root(req: HttpRequest, reply: Reply): void {
+    if (acceptsHtml(req.getHeader('accept'))) return this.#page('app', reply);
+    const info: ServiceInfo = {
+      name: this.#sources.name,
+      version: this.#sources.version,
+      routes: this.#routes,
+      shards: this.#sources.shards,
+      uptime: Math.round((performance.now() - this.#startedAt) / 10) / 100,
+    };
+    reply.send(200, JSON.stringify(info), { headers: { 'Cache-Control': 'no-store', Vary: 'Accept' } });
+  }
+
+  docs(reply: Reply): void {
+    this.#page('docs', reply);
+  }
+
+  asset(url: string, reply: Reply): void {
+    const asset = this.#sources.assets.byUrl(url);
+    if (!asset) return reply.error(new NotFoundError(url));
+    reply.send(200, asset.body, { contentType: asset.contentType, headers: { 'Cache-Control': kImmutable, 'X-Content-Type-Options': 'nosniff' } });
+  }
+
+  #page(name: PageName, reply: Reply): void {
+    const page = this.#pages[name];
+    reply.send(page.status, page.html, { contentType: 'text/html; charset=utf-8', headers: page.headers });
+  }
+}

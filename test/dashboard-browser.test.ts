@@ -1,0 +1,158 @@
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real server
+ * with a read token: the user pastes the token, sees the counts move, pages through a topic, opens
+ * an event, tails a topic across a pause without losing an event, and reads the API reference.
+ * Screenshots go to test/artifacts/ (git-ignored) for a person to look at.
+ */
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { launchBrowser, missingBrowser } from './dashboard/browser.js';
+import { event, publish, startServer, waitFor, type TestEvent } from './helper.js';
+
+const artifacts = new URL('./artifacts/', import.meta.url);
+const readToken = 'r-secret';
+
+async function publishAll(url: string, events: TestEvent[]): Promise<void> {
+  const reply = await publish(url, events);
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+}
+
+const ids = (prefix: string, from: number, to: number) => Array.from({ length: to - from }, (_, index) => `${prefix}-${String(from + index).padStart(3, '0')}`);
+const orders = (names: string[]) => names.map((id, index) => event({ topic: 'orders.eu', event_id: id, source: 'shop', payload: { order: id, lines: [{ sku: `sku-${index}`, quantity: 2 }], note: 'gift wrap' } }));
+
+// Page state is read through locators from here, so this file needs no DOM types.
+const textOf = (page: Page, selector: string) => page.locator(selector).first().textContent({ timeout: 1000 }).catch(() => null);
+
+/** Waits until an element's text equals `expected` (the page's next poll or message). */
+async function waitForText(page: Page, selector: string, expected: string, timeoutMs = 10_000): Promise<void> {
+  try {
+    await waitFor(async () => (await textOf(page, selector)) === expected, `${selector} to read ${JSON.stringify(expected)}`, timeoutMs);
+  } catch (error) {
+    assert.fail(`${(error as Error).message}; it reads ${JSON.stringify(await textOf(page, selector))}`);
+  }
+}
+
+async function attributes(page: Page, selector: string, name: string): Promise<(string | null)[]> {
+  const locator = page.locator(selector);
+  return Promise.all(Array.from({ length: await locator.count() }, (_, index) => locator.nth(index).getAttribute(name)));
+}
+
+async function browseEventIds(page: Page): Promise<string[]> {
+  return page.locator('[data-view="browse"] table.events tbody tr td:nth-child(2)').allTextContents();
+}
+
+describe('dashboard in a browser', { skip: missingBrowser() ?? false }, () => {
+  test('live counts, paging through a topic, a payload, tail across a pause, and the API reference', { timeout: 90_000 }, async () => {
+    await mkdir(artifacts, { recursive: true });
+    const server = await startServer({ shards: 2, args: ['--read-token', readToken] });
+    // 60 orders, 15 of them again (duplicates), and 10 logins: 85 received, 70 unique, 15 duplicates.
+    await publishAll(server.url, orders(ids('o', 0, 60)));
+    await publishAll(server.url, orders(ids('o', 0, 15)));
+    await publishAll(server.url, ids('a', 0, 10).map((id) => event({ topic: 'auth.prod', event_id: id })));
+
+    const browser = await launchBrowser();
+    try {
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('console', (message) => {
+        // Before the token is pasted, /stats answers 401, which Chromium logs as a failed resource.
+        if (message.type() === 'error' && !/status of 401/.test(message.text())) problems.push(`console: ${message.text()}`);
+      });
+
+      // A read token is configured: the page says so, and works once it is pasted.
+      await page.goto(server.url);
+      await page.waitForSelector('[data-banner][data-state="token"]:not([hidden])', { timeout: 10_000 });
+      await page.fill('[data-token="input"]', readToken);
+      await page.click('[data-token="use"]');
+      await waitForText(page, '[data-stat="received-rate-detail"]', '85 in total');
+      await waitForText(page, '[data-stat="unique-rate-detail"]', '70 in total');
+      await waitForText(page, '[data-stat="duplicate-rate-detail"]', '15 in total');
+      await waitForText(page, '[data-stat="duplicate-ratio"]', '17.6 %');
+      assert.ok(await page.locator('[data-banner]').isHidden(), 'the token banner is gone');
+      assert.equal(await page.evaluate('sessionStorage.getItem("aggregator.readToken")'), readToken, 'the token is kept in sessionStorage');
+      await waitForText(page, '[data-service="version"]', 'v0.1.0 · 2 shards');
+
+      // New events: the counts follow, the rate tile and the chart see them.
+      await publishAll(server.url, orders([...ids('n', 0, 20), ...ids('n', 0, 5)]));
+      await waitForText(page, '[data-stat="received-rate-detail"]', '110 in total');
+      await waitForText(page, '[data-stat="unique-rate-detail"]', '90 in total');
+      await waitForText(page, '[data-stat="duplicate-rate-detail"]', '20 in total');
+      await waitFor(async () => Number(await textOf(page, '[data-stat="received-rate"]')) > 0, 'a non-zero received rate', 10_000);
+      await waitFor(async () => Number(await page.getAttribute('[data-chart="rates"]', 'data-points')) >= 2, 'two points on the chart', 10_000);
+      assert.equal(await page.locator('[data-chart="rates"] canvas').count(), 1, 'uPlot drew its canvas');
+      const ordersRow = page.locator('[data-view="live"] tr[data-key="orders.eu"] td');
+      await waitForText(page, '[data-view="live"] tr[data-key="orders.eu"] td:nth-child(2)', '100');
+      assert.deepEqual((await ordersRow.allTextContents()).slice(0, 5), ['orders.eu', '100', '80', '20', '20.0 %']);
+      assert.deepEqual(await page.locator('[data-view="live"] .badge').allTextContents(), ['healthy', 'healthy'], 'one row per shard');
+      assert.match(await page.locator('[data-view="live"] .meter-text').first().textContent() ?? '', /% of 32 MiB$/);
+      await page.screenshot({ path: new URL('dashboard-live.png', artifacts).pathname, fullPage: true });
+
+      // Browse: a click on the topic opens it; pages of 25 follow the `next` cursors, and go back.
+      await page.click('[data-view="live"] tr[data-key="orders.eu"]');
+      await page.waitForSelector('[data-view="browse"]:not([hidden])');
+      await waitForText(page, '[data-browse="range"]', 'events 1–25 · page 1');
+      assert.deepEqual(await browseEventIds(page), ids('o', 0, 25));
+      await page.click('[data-browse="next"]');
+      await waitForText(page, '[data-browse="range"]', 'events 26–50 · page 2');
+      assert.deepEqual(await browseEventIds(page), ids('o', 25, 50));
+      await page.click('[data-browse="next"]');
+      await waitForText(page, '[data-browse="range"]', 'events 51–75 · page 3');
+      assert.deepEqual(await browseEventIds(page), [...ids('o', 50, 60), ...ids('n', 0, 15)]);
+      await page.click('[data-browse="next"]');
+      await waitForText(page, '[data-browse="range"]', 'events 76–80 · page 4');
+      assert.deepEqual(await browseEventIds(page), ids('n', 15, 20));
+      assert.ok(await page.locator('[data-browse="next"]').isDisabled(), 'a short page is the end');
+      await page.click('[data-browse="previous"]');
+      await waitForText(page, '[data-browse="range"]', 'events 51–75 · page 3');
+      assert.deepEqual(await browseEventIds(page), [...ids('o', 50, 60), ...ids('n', 0, 15)]);
+      // An event's payload, pretty-printed.
+      await page.click('[data-view="browse"] table.events tbody tr:nth-child(3)');
+      const payload = await page.locator('[data-payload="o-052"]').textContent();
+      assert.deepEqual(JSON.parse(payload ?? ''), { order: 'o-052', lines: [{ sku: 'sku-52', quantity: 2 }], note: 'gift wrap' });
+      assert.match(payload ?? '', /^\{\n {2}"order": "o-052",\n {2}"lines": \[\n {4}\{/, 'indented, one field a line');
+      await page.screenshot({ path: new URL('dashboard-browse.png', artifacts).pathname, fullPage: true });
+
+      // Tail: live events arrive; a pause closes the socket, and resuming from the last cursor
+      // delivers what was published meanwhile, once.
+      await page.click('[data-nav="tail"]');
+      await page.fill('[data-tail="topic"]', 'tail.demo');
+      await page.click('[data-tail="start"]');
+      await waitForText(page, '[data-tail="state"]', 'live');
+      await publishAll(server.url, [event({ topic: 'tail.demo', event_id: 'live-1', payload: { step: 1 } }), event({ topic: 'other.topic', event_id: 'elsewhere' })]);
+      await page.waitForSelector('[data-event-id="live-1"]', { timeout: 10_000 });
+      await page.click('[data-tail="pause"]');
+      await waitForText(page, '[data-tail="state"]', 'paused');
+      await publishAll(server.url, [event({ topic: 'tail.demo', event_id: 'live-2', payload: { step: 2 } }), event({ topic: 'tail.demo', event_id: 'live-3', payload: { step: 3 } })]);
+      await page.waitForTimeout(300);
+      assert.equal(await page.locator('[data-event-id="live-2"]').count(), 0, 'nothing arrives while paused');
+      await page.click('[data-tail="pause"]'); // now labelled Resume
+      await page.waitForSelector('[data-event-id="live-3"]', { timeout: 10_000 });
+      await waitForText(page, '[data-tail="state"]', 'live');
+      assert.deepEqual(await attributes(page, '[data-view="tail"] tbody tr', 'data-event-id'), ['live-3', 'live-2', 'live-1'], 'newest first, none lost, none repeated');
+      await waitForText(page, '[data-tail="count"]', '3');
+      await page.click('[data-event-id="live-2"]');
+      assert.deepEqual(JSON.parse((await page.locator('[data-view="tail"] [data-payload="live-2"]').textContent()) ?? ''), { step: 2 });
+      await page.screenshot({ path: new URL('dashboard-tail.png', artifacts).pathname, fullPage: true });
+
+      // The API reference, rendered from /openapi.json by the page's own code.
+      await page.goto(`${server.url}/docs`);
+      await page.waitForSelector('[data-operation="GET /events"]', { timeout: 10_000 });
+      for (const operation of ['POST /publish', 'GET /events', 'GET /tail', 'GET /stats', 'GET /health', 'GET /metrics']) {
+        assert.equal(await page.locator(`[data-operation="${operation}"]`).count(), 1, operation);
+      }
+      assert.deepEqual(await attributes(page, '[data-operation="GET /events"] tr[data-parameter]', 'data-parameter'), ['topic', 'limit', 'after']);
+      assert.match((await page.locator('[data-operation="GET /events"] tr[data-parameter="limit"]').textContent()) ?? '', /integer.*1–1000.*default 100/);
+      assert.deepEqual(await page.locator('[data-operation="POST /publish"] tr[data-status] td.status').allTextContents(), ['200', '400', '401', '403', '413', '415', '422', '503']);
+      assert.match((await page.locator('#schema-Event').textContent()) ?? '', /topic.*required.*1–128 chars/);
+      await page.screenshot({ path: new URL('dashboard-docs.png', artifacts).pathname });
+
+      assert.deepEqual(problems, [], 'no script errors and no CSP violations');
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  });
+});
