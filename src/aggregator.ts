@@ -1,16 +1,9 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
-import { DashboardAssets } from './dashboard/assets.js';
 import { builtPackage } from './dashboard/service-info.js';
-import { Authenticator } from './ingress/auth.js';
-import { DashboardRoutes } from './ingress/dashboard-routes.js';
-import { HttpServer } from './ingress/http.js';
-import { openApiDocument } from './ingress/openapi.js';
-import { Publisher } from './ingress/publish.js';
-import { PublishRoute } from './ingress/publish-route.js';
-import { ReadRoutes } from './ingress/read-routes.js';
-import { Sequencer } from './ingress/sequencer.js';
-import { TailHub } from './ingress/tail.js';
+import type { HttpServer } from './ingress/http.js';
+import { createIngress } from './ingress/ingress.js';
+import type { TailHub } from './ingress/tail.js';
 import { ServiceMetrics } from './metrics/service-metrics.js';
 import { lockDataDir, prepareDataDir } from './store/data-dir.js';
 import { ReaderPool } from './workers/reader-pool.js';
@@ -72,48 +65,8 @@ export class Aggregator {
         ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
       });
       readers = new ReaderPool({ dataDir: config.dataDir, shards: config.shards, readers: config.readers });
-      const sequencer = new Sequencer(shards.totals.lastSeq);
-      const publish = new PublishRoute(new Publisher(config, shards, sequencer), config);
-      const totals = shards.totals;
-      const pool = shards;
-      metrics.watch({
-        topics: () => totals.topics,
-        rejected: () => totals.rejected,
-        shards: () => pool.shardStats(),
-        inFlight: () => publish.inFlight,
-        watermark: () => sequencer.watermark,
-      });
       // The version the build stamped from package.json, unless the caller names one.
-      const version = options.version ?? builtPackage.version;
-      const openApi = openApiDocument({ version, maxBatch: config.maxBatch, maxBodyBytes: config.maxBodyBytes });
-      const read = new ReadRoutes({
-        shards,
-        readers,
-        sequencer,
-        metrics,
-        inFlight: () => publish.inFlight,
-        openApi,
-      });
-      const dashboard = new DashboardRoutes({
-        assets: DashboardAssets.load(),
-        openApi,
-        shards: config.shards,
-        name: builtPackage.name,
-        version,
-      });
-      const auth = new Authenticator(config);
-      const readerPool = readers;
-      const tail = new TailHub(
-        { maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize, maxEventBytes: config.maxEventBytes },
-        { sequencer, auth, page: (task) => readerPool.page(task) },
-      );
-      const http = new HttpServer(config, { publish, read, tail, auth, dashboard }, {
-        retryAfterSeconds: config.retryAfterSeconds,
-        onAnswer: (route, status, seconds) => {
-          metrics.request(route, status);
-          if (route === 'publish') metrics.publishDuration(seconds);
-        },
-      });
+      const { http, tail } = createIngress(config, { shards, readers, metrics, name: builtPackage.name, version: options.version ?? builtPackage.version });
       const port = await http.listen();
       return new Aggregator(port, http, shards, readers, tail, unlock, logger);
     } catch (error) {
