@@ -51,7 +51,7 @@ describe('GET /tail', () => {
     const tail = await subscribe(server, `?after=${firstPage.body.next}`);
     await Promise.all([publishMany(server, 'live-a', 10, 30), publishMany(server, 'live-b', 10, 30, 'tail.b')]);
     const expected = (await allEvents(server.url)).slice(70);
-    await waitFor(async () => tail.events().length >= expected.length, 'the tail to catch up');
+    await waitFor(async () => tail.events().length >= expected.length, 'the tail to catch up', 20_000);
     assert.deepEqual(tail.events().map((item) => item.seq), expected.map((item) => item.seq));
     for (const message of tail.messages) assert.equal(typeof message.next, 'string');
     tail.socket.close();
@@ -63,7 +63,7 @@ describe('GET /tail', () => {
     const tail = await subscribe(server, '?topic=tail.b');
     await publishMany(server, 'new-a', 2, 10, 'tail.a');
     await publishMany(server, 'new-b', 2, 10, 'tail.b');
-    await waitFor(async () => tail.events().length >= 20, 'the live events');
+    await waitFor(async () => tail.events().length >= 20, 'the live events', 20_000);
     assert.ok(tail.events().every((item) => item.topic === 'tail.b' && item.event_id.startsWith('new-b')));
     assert.equal(tail.events().length, 20);
     tail.socket.close();
@@ -91,7 +91,7 @@ describe('GET /tail', () => {
 
     const lastCursor = slow.messages.at(-1)?.next ?? '';
     const resumed = await subscribe(server, `?after=${lastCursor}`);
-    await waitFor(async () => received.length + resumed.events().length >= 6000, 'the resumed stream to complete');
+    await waitFor(async () => received.length + resumed.events().length >= 6000, 'the resumed stream to complete', 30_000);
     const all = [...received, ...resumed.events()].map((item) => item.seq);
     assert.deepEqual(all, (await allEvents(server.url)).map((item) => item.seq), 'no gap and no repeat across the reconnect');
     resumed.socket.close();
