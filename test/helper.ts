@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import { Worker } from 'node:worker_threads';
+import fc from 'fast-check';
 
 export const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -270,4 +271,31 @@ function isCompleteResponse(bytes: Buffer): boolean {
   if (headerEnd < 0) return false;
   const length = /\r\ncontent-length: *(\d+)/i.exec(bytes.toString('latin1', 0, headerEnd));
   return length !== null && bytes.length >= headerEnd + 4 + Number(length[1]);
+}
+
+/**
+ * JSON text (fast-check) biased towards what breaks codecs: `__proto__` and other prototype keys,
+ * lone surrogates, NUL and control characters, astral characters, and numbers at the edges.
+ * `JSON.parse` of it gives own `__proto__` keys, as a request body would.
+ */
+export function hostileJsonText(maxDepth = 4): fc.Arbitrary<string> {
+  const unit = fc.oneof(
+    { weight: 6, arbitrary: fc.string({ unit: 'grapheme', maxLength: 6 }) },
+    { weight: 1, arbitrary: fc.integer({ min: 0xd800, max: 0xdfff }).map((code) => String.fromCharCode(code)) },
+    { weight: 1, arbitrary: fc.constantFrom('\u0000', '\u001f', '\u007f', '\u2028', '\ufeff', '\ufffd', '😀', '"', '\\') },
+  );
+  const text = fc.array(unit, { maxLength: 4 }).map((parts) => parts.join(''));
+  const key = fc.oneof({ weight: 4, arbitrary: text }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'toString', '__proto_', '') });
+  const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(0, -0, 1e308, -1e-308, 2 ** 53, -(2 ** 53)));
+  const { value } = fc.letrec<{ value: string }>((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small', maxDepth, withCrossShrink: true },
+      text.map((item) => JSON.stringify(item)),
+      number.map((item) => JSON.stringify(item)),
+      fc.constantFrom('true', 'false', 'null'),
+      fc.array(tie('value'), { maxLength: 4 }).map((items) => `[${items.join(',')}]`),
+      fc.array(fc.tuple(key, tie('value')), { maxLength: 4 }).map((entries) => `{${entries.map(([name, item]) => `${JSON.stringify(name)}:${item}`).join(',')}}`),
+    ),
+  }));
+  return value;
 }

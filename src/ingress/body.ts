@@ -39,8 +39,13 @@ export class BodyBudget {
 
 /**
  * Streams a request body, counting bytes as they arrive. uWS only lends each chunk for the
- * duration of the callback, so it is copied out. When Content-Length is known the body is copied
- * straight into one buffer of that size; a chunked body is collected and joined once at the end.
+ * duration of the callback, so it is copied out; the chunks are joined once at the end (a body that
+ * arrives in one chunk, the common case, is not copied again).
+ *
+ * Bytes are reserved from the budget as they arrive, never ahead of time for a declared
+ * Content-Length: otherwise a few slow clients announcing large bodies and dripping a byte at a
+ * time would hold the whole budget and every other publisher would get 503 (slowloris). For the
+ * same reason nothing is allocated for a body before its bytes are there.
  * `done` runs at most once, and never after the request was aborted.
  */
 export function readBody(
@@ -54,19 +59,18 @@ export function readBody(
   let reserved = 0;
   let mode: 'buffer' | 'too_large' | 'over_budget' = contentLength !== null && contentLength > limits.maxBodyBytes ? 'too_large' : 'buffer';
   let finished = false;
-  const exact = mode === 'buffer' && contentLength !== null ? Buffer.allocUnsafe(contentLength) : null;
   const chunks: Buffer[] = [];
 
-  if (exact) {
-    if (!budget || budget.reserve(exact.length)) reserved = exact.length;
-    else mode = 'over_budget';
-  }
+  const dropBuffered = (): void => {
+    chunks.length = 0;
+    budget?.release(reserved);
+    reserved = 0;
+  };
 
   const finish = (outcome: BodyOutcome): void => {
     if (finished) return;
     finished = true;
-    budget?.release(reserved);
-    reserved = 0;
+    dropBuffered();
     done(outcome);
   };
 
@@ -74,22 +78,15 @@ export function readBody(
     if (finished) return;
     const bytes = new Uint8Array(chunk);
     received += bytes.length;
-    if (mode === 'buffer' && received > limits.maxBodyBytes) mode = 'too_large';
     if (mode === 'buffer') {
-      if (exact) {
-        if (received > exact.length) mode = 'too_large'; // the client lied about Content-Length
-        else exact.set(bytes, received - bytes.length);
-      } else if (!budget || budget.reserve(bytes.length)) {
+      // Past the cap, or past what the client announced (uWS frames by Content-Length, so this is a guard).
+      if (received > limits.maxBodyBytes || (contentLength !== null && received > contentLength)) mode = 'too_large';
+      else if (bytes.length > 0 && budget && !budget.reserve(bytes.length)) mode = 'over_budget';
+      else if (bytes.length > 0) {
         reserved += bytes.length;
         chunks.push(Buffer.from(bytes));
-      } else {
-        mode = 'over_budget';
       }
-      if (mode !== 'buffer') {
-        chunks.length = 0;
-        budget?.release(reserved);
-        reserved = 0;
-      }
+      if (mode !== 'buffer') dropBuffered();
     }
     if (mode !== 'buffer' && received - limits.maxBodyBytes > limits.discardBytes) {
       finish({ kind: 'give_up', bytes: received });
@@ -98,13 +95,16 @@ export function readBody(
     if (!isLast) return;
     if (mode === 'too_large') finish({ kind: 'too_large', bytes: received });
     else if (mode === 'over_budget') finish({ kind: 'over_budget' });
-    else finish({ kind: 'complete', body: exact ? exact.subarray(0, received) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) });
+    else {
+      // Hand the bytes over before the reservation is released by `finish`.
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received);
+      finish({ kind: 'complete', body });
+    }
   });
 
   // The abort handler: frees the reservation and silences `done`.
   return () => {
     finished = true;
-    budget?.release(reserved);
-    reserved = 0;
+    dropBuffered();
   };
 }

@@ -24,9 +24,20 @@ const unpackr = new Unpackr(options);
 /**
  * Encodes one event as a msgpack array. The returned bytes live in msgpackr's reused buffer and
  * are only valid until the buffer fills, so the caller copies them into the ring promptly.
+ * With `payloadAsText` the payload travels as its JSON text (a string) instead of a msgpack map:
+ * for the rare payload msgpack cannot carry unchanged (an own `__proto__` key, which msgpackr
+ * renames when decoding, or an unpaired surrogate, which UTF-8 cannot hold). The consumer stores a
+ * string payload as it is; a map it serialises.
  */
-export function encodeRecord(seq: number, event: Omit<EventRecord, 'seq'>): Uint8Array {
-  return packr.pack([seq, event.topic, event.event_id, event.timestamp, event.source, event.payload]);
+export function encodeRecord(seq: number, event: Omit<EventRecord, 'seq'>, payloadAsText = false): Uint8Array {
+  const payload = payloadAsText ? JSON.stringify(event.payload) : event.payload;
+  return packr.pack([seq, event.topic, event.event_id, event.timestamp, event.source, payload]);
+}
+
+/** The payload of a decoded record as the JSON text the store keeps. */
+export function payloadJson(record: EncodedRecord): string {
+  const payload = record[5];
+  return typeof payload === 'string' ? payload : JSON.stringify(payload);
 }
 
 /** Decodes a frame body: the records back to back. */

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { kFormatVersion } from './schema.js';
@@ -49,8 +49,17 @@ export function prepareDataDir(dataDir: string, shards: number): void {
   const manifest: Manifest = { format: kFormatVersion, shards, created_at: new Date().toISOString() };
   const temporary = `${manifestPath}.tmp`;
   try {
-    writeFileSync(temporary, `${JSON.stringify(manifest, null, 2)}\n`);
+    // Durable before it is visible: without the fsyncs a crash of the machine (or the file system
+    // going read-only) soon after can leave an empty aggregator.json, and the dir refuses to start.
+    const fd = openSync(temporary, 'w');
+    try {
+      writeSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temporary, manifestPath);
+    fsyncDirectory(dataDir);
   } catch (error) {
     throw new ConfigError(`--data-dir ${dataDir} is not writable: ${(error as Error).message}`);
   }
@@ -80,6 +89,16 @@ export function lockDataDir(dataDir: string): () => void {
     }
   }
   throw new ConfigError(`data dir ${dataDir}: could not take ${kLock}`);
+}
+
+/** Makes a directory's entries (a rename, a new file) durable. */
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function readManifest(path: string): Manifest {

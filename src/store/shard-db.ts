@@ -1,4 +1,7 @@
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { fsyncDirectory } from './data-dir.js';
 import { createSchema, kFormatVersion, type ShardCounters, type TopicCounts } from './schema.js';
 
 export type SyncMode = 'normal' | 'full';
@@ -60,13 +63,22 @@ export class ShardDb {
   readonly #commit: (batches: readonly StoreBatch[]) => CommitOutcome;
 
   constructor(options: ShardDbOptions) {
-    this.#db = new Database(options.path, { timeout: 0 });
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
-    this.#db.pragma('cache_size = -65536'); // 64 MiB of page cache keeps the indexes hot as the shard grows
-    this.#db.pragma('temp_store = MEMORY');
-    this.#db.exec(createSchema);
-    this.#checkMeta(options);
+    if (!existsSync(options.path)) createShardFile(options);
+    else checkShardFile(options.path);
+    let db: Database.Database;
+    try {
+      db = new Database(options.path, { timeout: 0 });
+    } catch (error) {
+      throw naming(options.path, error);
+    }
+    this.#db = db;
+    try {
+      configure(db, options);
+      this.#checkMeta(options);
+    } catch (error) {
+      db.close();
+      throw naming(options.path, error);
+    }
 
     this.#insert = this.#db.prepare(
       'INSERT OR IGNORE INTO events (seq, topic, event_id, timestamp, source, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -144,10 +156,7 @@ export class ShardDb {
 
   #checkMeta(options: ShardDbOptions): void {
     const read = this.#db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
-    const write = this.#db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
-    write.run('format_version', kFormatVersion);
-    write.run('shard', options.shard);
-    write.run('shard_count', options.shardCount);
+    writeMeta(this.#db, options);
     const found = { format: read.get('format_version'), shard: read.get('shard'), count: read.get('shard_count') };
     if (found.format !== kFormatVersion || found.shard !== options.shard || found.count !== options.shardCount) {
       throw new Error(
@@ -156,4 +165,91 @@ export class ShardDb {
       );
     }
   }
+}
+
+function configure(db: Database.Database, options: ShardDbOptions): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('cache_size = -65536'); // 64 MiB of page cache keeps the indexes hot as the shard grows
+  db.pragma('temp_store = MEMORY');
+  db.exec(createSchema);
+}
+
+function writeMeta(db: Database.Database, options: ShardDbOptions): void {
+  const write = db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
+  write.run('format_version', kFormatVersion);
+  write.run('shard', options.shard);
+  write.run('shard_count', options.shardCount);
+}
+
+/**
+ * A new shard file is built under a temporary name and renamed into place, so a shard file that
+ * exists is always a complete database: an empty or headerless one can only be damage, never a
+ * creation that was interrupted, and is refused instead of being silently started afresh.
+ */
+function createShardFile(options: ShardDbOptions): void {
+  const building = `${options.path}.init`;
+  const removeBuilding = (): void => {
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${building}${suffix}`, { force: true });
+  };
+  try {
+    removeBuilding(); // left by a start that died half-way
+    const db = new Database(building, { timeout: 0 });
+    try {
+      configure(db, options);
+      writeMeta(db, options);
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close(); // the last connection: SQLite folds the WAL into the file and deletes it
+    }
+    renameSync(building, options.path);
+    fsyncDirectory(dirname(options.path));
+  } catch (error) {
+    removeBuilding();
+    throw naming(options.path, error);
+  }
+}
+
+const kSqliteMagic = 'SQLite format 3\0';
+
+/**
+ * Cheap start-up checks of an existing shard file, before SQLite sees it: SQLite would take an
+ * empty file for a new database (the shard's events silently gone) and reports a damaged one as
+ * "database disk image is malformed", without saying which file. Deeper damage (a bad page in the
+ * middle) is only found when a commit or read touches it: the commit fails, the shard answers 503
+ * and /health says why, so nothing is acknowledged that was not stored.
+ */
+function checkShardFile(path: string): void {
+  const size = statSync(path).size;
+  const refuse = (why: string): never => {
+    throw Object.assign(new Error(`${path} ${why}; refusing to start on it (restore it from a backup, or move it away to start the shard empty)`), { code: 'SHARD_FILE_DAMAGED' });
+  };
+  if (size === 0) refuse('is empty (0 bytes): the shard file was truncated');
+  const header = Buffer.alloc(100);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, header, 0, 100, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (size < 100 || header.toString('latin1', 0, 16) !== kSqliteMagic) refuse('is not a SQLite database (bad header)');
+  const rawPageSize = header.readUInt16BE(16);
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) refuse(`has a bad page size in its header (${rawPageSize})`);
+  // With WAL frames still to be checkpointed (after a crash) the file may legitimately lag its
+  // header, and SQLite's recovery sorts it out; without them the file must hold every page.
+  const walPath = `${path}-wal`;
+  if (existsSync(walPath) && statSync(walPath).size > 0) return;
+  if (size % pageSize !== 0) refuse(`is truncated: ${size} bytes is not a whole number of ${pageSize}-byte pages`);
+  const headerPages = header.readUInt32BE(28);
+  const headerPagesValid = headerPages > 0 && header.readUInt32BE(24) === header.readUInt32BE(92);
+  if (headerPagesValid && size < headerPages * pageSize) refuse(`is truncated: ${size} bytes, its header says ${headerPages} pages of ${pageSize} bytes`);
+}
+
+/** The same error with the file's path in front, so a start-up refusal says which file. */
+function naming(path: string, error: unknown): Error {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.includes(path)) return error as Error;
+  const code = (error as { code?: unknown } | null)?.code;
+  return Object.assign(new Error(`${path}: ${message}`), typeof code === 'string' ? { code } : {});
 }

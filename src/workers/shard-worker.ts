@@ -5,7 +5,7 @@
  */
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
-import { decodeRecords } from '../ring/codec.js';
+import { decodeRecords, payloadJson } from '../ring/codec.js';
 import { kFlagWantsResults } from '../ring/layout.js';
 import { RingReader } from '../ring/reader.js';
 import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
@@ -59,7 +59,7 @@ export function drain(): DrainResult {
             eventId: record[2],
             timestamp: record[3],
             source: record[4],
-            payload: JSON.stringify(record[5]),
+            payload: payloadJson(record),
           }),
         ),
       }),
