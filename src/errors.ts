@@ -10,6 +10,7 @@ export interface EventProblem {
 }
 
 const statusByCode = {
+  bad_request: 400,
   bad_json: 400,
   invalid_query: 400,
   unauthorized: 401,
@@ -45,6 +46,13 @@ export class AggregatorError extends Error {
 
   toJSON(): { error: { code: ErrorCode; message: string } } {
     return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/** The HTTP message itself is ambiguous (e.g. two different Content-Length headers). */
+export class BadRequestError extends AggregatorError {
+  constructor(message: string) {
+    super('bad_request', message);
   }
 }
 

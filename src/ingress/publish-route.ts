@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import { OverloadedError, TooLargeError } from '../errors.js';
+import { BadRequestError, OverloadedError, TooLargeError } from '../errors.js';
 import { BodyBudget, readBody, type BodyLimits } from './body.js';
 import { bodyFormat } from './decode.js';
 import type { Publisher } from './publish.js';
@@ -31,6 +31,12 @@ export class PublishRoute {
     // HttpRequest is only valid until this function returns: read everything now.
     const contentType = req.getHeader('content-type');
     const lengthHeader = req.getHeader('content-length');
+    if (hasConflictingLengths(req)) {
+      // uWS frames the body by the first header; a proxy in front may have used the other one.
+      // Either reading is a guess (request smuggling), so refuse and close the connection.
+      reply.error(new BadRequestError('conflicting Content-Length headers'), { close: true });
+      return;
+    }
     const wantsResults = /^(1|true)$/.test(req.getQuery('results') ?? '');
     const contentLength = /^\d{1,15}$/.test(lengthHeader) ? Number(lengthHeader) : null;
     this.#inFlight++;
@@ -69,4 +75,15 @@ export class PublishRoute {
       if (streaming) finish();
     });
   }
+}
+
+function hasConflictingLengths(req: HttpRequest): boolean {
+  let first: string | null = null;
+  let conflict = false;
+  req.forEach((name, value) => {
+    if (name !== 'content-length') return;
+    if (first === null) first = value.trim();
+    else if (value.trim() !== first) conflict = true;
+  });
+  return conflict;
 }
