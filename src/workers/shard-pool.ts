@@ -1,5 +1,5 @@
 import { Piscina } from 'piscina';
-import { OverloadedError, type AggregatorError } from '../errors.js';
+import { ConfigError, OverloadedError, type AggregatorError } from '../errors.js';
 import { frameBytes } from '../ring/layout.js';
 import { RingWriter, type FrameHeader } from '../ring/writer.js';
 import { shardPath } from '../store/data-dir.js';
@@ -102,7 +102,7 @@ export class ShardPool {
     const failed = results.findIndex((result) => !result.ok);
     if (failed >= 0) {
       await pool.destroy();
-      throw new Error(`shard ${failed} cannot open: ${(results[failed] as TaskFailure).message}`);
+      throw new ConfigError(`shard ${failed} cannot open: ${(results[failed] as TaskFailure).message}`);
     }
     for (const result of results) if (result.ok) pool.totals.load(result.snapshot);
     return pool;
@@ -118,6 +118,13 @@ export class ShardPool {
     if (shard.failure) return 'failed';
     if (frameBytes(bodyLength) > shard.ring.capacity) return 'too_large';
     return shard.ring.fits(bodyLength) ? 'ok' : 'full';
+  }
+
+  /** Free ring bytes across all shards: a cheap bound used to refuse work before parsing it. */
+  freeBytes(): number {
+    let free = 0;
+    for (const shard of this.#shards) free += shard.ring.capacity - shard.ring.usedBytes;
+    return free;
   }
 
   /** Appends a frame; the caller ran `check` for it in the same synchronous turn. */
