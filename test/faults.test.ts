@@ -15,21 +15,11 @@ import { describe, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { shardPath } from '../src/store/data-dir.js';
 import { allEvents, event, getJson, publish, runServer, startServer, stats, tempDir, waitFor, type TestEvent, type TestServer } from './helper.js';
+import { mulberry32 } from '../src/publisher/generate.js';
 
 const faultCycles = Number(process.env.FAULT_CYCLES ?? 3);
 const faultSeed = Number(process.env.FAULT_SEED ?? Date.now() % 1_000_000);
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed with FAULT_SEED. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const key = (item: { topic: string; event_id: string }) => `${item.topic}/${item.event_id}`;
 
@@ -131,7 +121,7 @@ function unmountAfter(t: TestContext, mountPoint: string, server: () => TestServ
 describe('faults', () => {
   test(`kill -9 at random moments under load (${faultCycles} cycles): nothing acknowledged lost, nothing stored twice, stored == distinct sent`, async (t) => {
     t.diagnostic(`FAULT_SEED=${faultSeed}`);
-    const next = random(faultSeed);
+    const next = mulberry32(faultSeed);
     const dataDir = await tempDir();
     const target: Target = { url: null };
     const shared: string[] = [];
@@ -178,7 +168,7 @@ describe('faults', () => {
     const dataDir = await tempDir();
     const server = await startServer({ dataDir, shards: 2, args: ['--shard-retry-ms', '100'] });
     const target: Target = { url: server.url };
-    const next = random(faultSeed + 1);
+    const next = mulberry32(faultSeed + 1);
     const shared: string[] = [];
     const publishers = Array.from({ length: 4 }, (_, id) => new RetryingPublisher(id, target, next, shared));
     const running = publishers.map((publisher) => publisher.run());

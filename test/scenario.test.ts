@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { mulberry32 } from '../src/publisher/generate.js';
 import { allEvents, event, publish, startServer, stats, type TestEvent } from './helper.js';
-
-/** A deterministic generator, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 describe('the headline scenario', () => {
   test('5 000 events with 20 % duplicates, single and batched, give exact counts', async () => {
     const server = await startServer({ shards: 2 });
-    const next = random(42);
+    const next = mulberry32(42); // deterministic, so a failure can be replayed
     const topics = ['auth.prod', 'payment.dev', 'search.prod'];
     const sent: TestEvent[] = [];
     const distinct = new Map<string, TestEvent>();
