@@ -35,4 +35,15 @@ describe('backpressure', () => {
     assert.equal(final.received, acknowledged.size);
     assert.equal((await fetch(`${server.url}/health`)).status, 200, 'backpressure is not a failure');
   });
+
+  test('a batch no ring could ever hold is 413, not a 503 to retry forever', async () => {
+    const server = await startServer({ shards: 1, args: ['--ring-bytes', '65536'] });
+    for (const count of [300, 1000]) {
+      const batch = Array.from({ length: count }, (_, index) => event({ topic: 'huge', event_id: `h${count}-${index}`, payload: { pad: 'p'.repeat(200) } }));
+      const reply = await publish(server.url, batch);
+      assert.equal(reply.status, 413, `${count} events`);
+      assert.equal(reply.body.error.code, 'too_large');
+    }
+    assert.equal((await stats(server.url)).received, 0);
+  });
 });

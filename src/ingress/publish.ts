@@ -54,8 +54,10 @@ export class Publisher {
   publish(body: Buffer, format: BodyFormat, wantsResults: boolean): Promise<PublishResult> {
     // Under overload most requests end in 503 at the ring check; when the rings together could not
     // hold even half the body (msgpack frames are rarely under half the JSON), say so before
-    // spending parse, validation and encoding on it: the ingress thread is the bottleneck.
-    if (this.#shards.freeBytes() < body.length / 2) throw new OverloadedError('the shard rings are full; retry later');
+    // spending parse, validation and encoding on it: the ingress thread is the bottleneck. Only for
+    // bodies an empty ring could take: one that can never fit must reach the exact check and its 413.
+    const half = body.length / 2;
+    if (half <= this.#shards.ringCapacity && this.#shards.freeBytes() < half) throw new OverloadedError('the shard rings are full; retry later');
     const events = decodeBody(body, format);
     if (events.length > this.#limits.maxBatch) {
       throw new TooLargeError(`${events.length} events in one request; the limit is ${this.#limits.maxBatch}`);

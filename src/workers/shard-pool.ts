@@ -120,6 +120,11 @@ export class ShardPool {
     return shard.ring.fits(bodyLength) ? 'ok' : 'full';
   }
 
+  /** Capacity of one shard's ring, bytes. */
+  get ringCapacity(): number {
+    return this.#options.ringBytes;
+  }
+
   /** Free ring bytes across all shards: a cheap bound used to refuse work before parsing it. */
   freeBytes(): number {
     let free = 0;
