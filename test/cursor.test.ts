@@ -62,4 +62,15 @@ describe('GET /events cursor', () => {
     const resumed = await getJson(`${server.url}/events?after=${page.body.next}`);
     assert.deepEqual(resumed.body.events.map((item: { event_id: string }) => item.event_id), ['later'], 'the cursor is tail-able');
   });
+
+  test('the cursor in /stats means "after everything committed so far"', async () => {
+    const server = await startServer({ shards: 2 });
+    await publish(server.url, [event({ event_id: 'old-1' }), event({ event_id: 'old-2' })]);
+    const { cursor } = (await getJson(`${server.url}/stats`)).body;
+    assert.equal(typeof cursor, 'string');
+    assert.deepEqual((await getJson(`${server.url}/events?after=${cursor}`)).body.events, []);
+    await publish(server.url, event({ event_id: 'new-1' }));
+    const page = await getJson(`${server.url}/events?after=${cursor}`);
+    assert.deepEqual(page.body.events.map((item: { event_id: string }) => item.event_id), ['new-1']);
+  });
 });

@@ -62,6 +62,7 @@ export const StatsSchema = Type.Object(
     shards: Type.Integer(),
     in_flight_requests: Type.Integer(),
     watermark_seq: Type.Integer(),
+    cursor: Type.String({ description: 'A cursor at the watermark: pass it as `after` to /events or /tail for what commits from now on' }),
     topic_counts: Type.Record(Type.String(), Type.Object({ received: Type.Integer(), unique_processed: Type.Integer(), duplicate_dropped: Type.Integer() })),
     shard_status: Type.Array(
       Type.Object({

@@ -51,6 +51,7 @@ export class ReadRoutes {
       shards: shards.shardCount,
       in_flight_requests: this.#sources.inFlight(),
       watermark_seq: sequencer.watermark,
+      cursor: encodeCursor(sequencer.watermark),
       topic_counts: Object.fromEntries(
         topics.map((topic) => {
           const counts = totals.topics.get(topic)!;

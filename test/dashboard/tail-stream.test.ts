@@ -22,7 +22,7 @@ class FakeSockets {
   }
 }
 
-function stream(sockets: FakeSockets, topic: string | null = 'orders') {
+function stream(sockets: FakeSockets, topic: string | null = 'orders', startCursor: string | null = null) {
   const received: string[] = [];
   const states: TailState[] = [];
   const tail = new TailStream({
@@ -32,6 +32,7 @@ function stream(sockets: FakeSockets, topic: string | null = 'orders') {
     onEvents: (events) => received.push(...events.map((event) => event.event_id)),
     onState: (state) => states.push(state),
     retryDelaysMs: [5],
+    startCursor,
   });
   return { tail, received, states };
 }
@@ -62,6 +63,20 @@ describe('TailStream', () => {
     sockets.send([{ event_id: 'late' }], 'c3');
     assert.deepEqual(received, ['a', 'b', 'late']);
     assert.deepEqual(states, ['connecting', 'live', 'paused', 'connecting', 'live']);
+  });
+
+  test('with the cursor of "now", a pause before the first event still resumes without a gap', () => {
+    const sockets = new FakeSockets();
+    const { tail, received } = stream(sockets, 'orders', 'now-cursor');
+    tail.start();
+    assert.equal(sockets.last.url, '/tail?topic=orders&after=now-cursor');
+    sockets.last.handlers.onOpen();
+    tail.pause();
+    tail.resume();
+    assert.equal(sockets.last.url, '/tail?topic=orders&after=now-cursor', 'events committed while paused are replayed');
+    sockets.last.handlers.onOpen();
+    sockets.send([{ event_id: 'while-paused' }], 'c1');
+    assert.deepEqual(received, ['while-paused']);
   });
 
   test('a 4008 too_slow close reconnects at once from the last cursor', async () => {

@@ -24,6 +24,8 @@ export interface Stats {
   readonly topics: readonly string[];
   readonly uptime: number;
   readonly shards: number;
+  /** Cursor at the commit watermark: "after everything committed so far". */
+  readonly cursor: string;
   readonly topic_counts: Readonly<Record<string, TopicCounts>>;
   readonly shard_status: readonly ShardStatus[];
 }

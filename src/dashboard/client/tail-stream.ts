@@ -22,6 +22,8 @@ export interface TailStreamOptions {
   readonly connect: ConnectTail;
   readonly onEvents: (events: readonly StoredEvent[]) => void;
   readonly onState: (state: TailState, detail: string) => void;
+  /** Where "from now" is (the `cursor` of /stats), so a pause before the first event loses nothing. */
+  readonly startCursor?: string | null;
   /** Waits before each further attempt after an unexpected close; the last one repeats. */
   readonly retryDelaysMs?: readonly number[];
 }
@@ -47,6 +49,7 @@ export class TailStream {
 
   constructor(options: TailStreamOptions) {
     this.#options = options;
+    this.#cursor = options.startCursor ?? null;
   }
 
   get state(): TailState {

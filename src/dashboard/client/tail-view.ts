@@ -25,6 +25,7 @@ export class TailView {
   readonly #topicList = h('datalist', { attrs: { id: 'tail-topics' } });
   readonly #topic = h('input', { class: 'input', attrs: { list: 'tail-topics', placeholder: 'topic (empty: all topics)', 'aria-label': 'Topic to tail', 'data-tail': 'topic', autocomplete: 'off' } });
   readonly #start = h('button', { class: 'button primary', attrs: { type: 'button', 'data-tail': 'start' }, on: { click: () => this.#toggleStart() } }, 'Start');
+  #nowCursor: string | null = null;
   readonly #pause = h('button', { class: 'button', attrs: { type: 'button', 'data-tail': 'pause', disabled: true }, on: { click: () => this.#togglePause() } }, 'Pause');
   readonly #clear = h('button', { class: 'button subtle', attrs: { type: 'button', 'data-tail': 'clear' }, on: { click: () => this.#clearRows() } }, 'Clear');
   readonly #state = h('span', { class: 'pill', attrs: { 'data-tail': 'state', 'data-state': 'idle' } }, 'idle');
@@ -59,6 +60,7 @@ export class TailView {
 
   /** Offers the known topics in the topic field. */
   update(stats: Stats): void {
+    this.#nowCursor = stats.cursor;
     if (this.#topicList.options.length === stats.topics.length) return;
     this.#topicList.replaceChildren(...stats.topics.map((topic) => h('option', { attrs: { value: topic } })));
   }
@@ -83,6 +85,8 @@ export class TailView {
       connect: connectWebSocket,
       onEvents: (events) => this.#add(events),
       onState: (state, detail) => this.#showState(state, detail),
+      // At most one poll old: the stream may start a second early, never late.
+      startCursor: this.#nowCursor,
     });
     this.#topic.disabled = true;
     setText(this.#start, 'Stop');
