@@ -53,6 +53,7 @@ describe('GET /metrics', () => {
     assert.equal(value('aggregator_events_duplicate_total', { topic: 'm.a' }), 1);
     assert.equal(value('aggregator_events_unique_total', { topic: 'm.b' }), 1);
     assert.equal(value('aggregator_events_rejected_total'), 1);
+    assert.equal(value('aggregator_tail_subscribers'), 0);
     assert.equal(value('aggregator_http_requests_total', { route: 'publish', status: '200' }), 1);
     assert.equal(value('aggregator_http_requests_total', { route: 'publish', status: '422' }), 1);
     assert.equal(types.get('aggregator_publish_duration_seconds'), 'histogram');

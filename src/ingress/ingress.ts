@@ -33,19 +33,20 @@ export function createIngress(config: Config, parts: IngressParts): Ingress {
   const publish = new PublishRoute(new Publisher(config, shards, sequencer), config);
   const auth = new Authenticator(config);
   const openApi = openApiDocument({ version: parts.version, maxBatch: config.maxBatch, maxBodyBytes: config.maxBodyBytes });
-  metrics.watch({
-    topics: () => shards.totals.topics,
-    rejected: () => shards.totals.rejected,
-    shards: () => shards.shardStats(),
-    inFlight: () => publish.inFlight,
-    watermark: () => sequencer.watermark,
-  });
   const read = new ReadRoutes({ shards, readers, sequencer, metrics, inFlight: () => publish.inFlight, openApi });
   const dashboard = new DashboardRoutes({ assets: DashboardAssets.load(), openApi, shards: config.shards, name: parts.name, version: parts.version });
   const tail = new TailHub(
     { maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize, maxEventBytes: config.maxEventBytes },
     { sequencer, auth, page: (task) => readers.page(task) },
   );
+  metrics.watch({
+    topics: () => shards.totals.topics,
+    rejected: () => shards.totals.rejected,
+    shards: () => shards.shardStats(),
+    inFlight: () => publish.inFlight,
+    watermark: () => sequencer.watermark,
+    tailSubscribers: () => tail.subscriberCount,
+  });
   const http = new HttpServer(config, { publish, read, tail, auth, dashboard }, {
     retryAfterSeconds: config.retryAfterSeconds,
     onAnswer: (route, status, seconds) => {

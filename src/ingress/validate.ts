@@ -1,7 +1,7 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType } from '@sinclair/typebox/errors';
 import type { EventProblem } from '../errors.js';
-import { EventSchema, formatMessages, type Event } from './schema.js';
+import { EventSchema, formatMessages } from './schema.js';
 
 const checker = TypeCompiler.Compile(EventSchema);
 
@@ -34,10 +34,6 @@ export function findProblems(events: readonly unknown[], limits: ValidationLimit
     }
   }
   return problems;
-}
-
-export function isEvent(value: unknown): value is Event {
-  return checker.Check(value);
 }
 
 function describeErrors(event: unknown, index: number, problems: EventProblem[]): void {

@@ -7,6 +7,7 @@ export interface MetricSources {
   readonly shards: () => readonly { shard: number; ring_used_bytes: number; ring_capacity_bytes: number; pending_frames: number; healthy: boolean }[];
   readonly inFlight: () => number;
   readonly watermark: () => number;
+  readonly tailSubscribers: () => number;
 }
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -39,6 +40,7 @@ export class ServiceMetrics {
     registry.add(new Sampled('aggregator_shard_pending_frames', 'frames queued for the shard, not yet committed', 'gauge', shardSample((shard) => shard.pending_frames)));
     registry.add(new Sampled('aggregator_shard_healthy', '1 when the shard commits, 0 when it failed', 'gauge', shardSample((shard) => (shard.healthy ? 1 : 0))));
     registry.add(new Sampled('aggregator_in_flight_requests', 'publish requests being read or waiting for their commit', 'gauge', () => [[{}, this.#sources?.inFlight() ?? 0]]));
+    registry.add(new Sampled('aggregator_tail_subscribers', 'open /tail WebSockets', 'gauge', () => [[{}, this.#sources?.tailSubscribers() ?? 0]]));
     registry.add(new Sampled('aggregator_watermark_seq', 'highest seq visible to readers', 'gauge', () => [[{}, this.#sources?.watermark() ?? 0]]));
     registry.add(new Sampled('aggregator_uptime_seconds', 'seconds since start', 'gauge', () => [[{}, (performance.now() - this.#startedAt) / 1000]]));
   }
