@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { event, publish, startServer, stats } from './helper.js';
+import { event, publish, startServer, stats, waitFor } from './helper.js';
 
 interface Sample {
   readonly name: string;
@@ -41,6 +41,8 @@ describe('GET /metrics', () => {
     const server = await startServer({ shards: 2 });
     await publish(server.url, [event({ topic: 'm.a', event_id: '1' }), event({ topic: 'm.a', event_id: '1' }), event({ topic: 'm.b', event_id: '2' })]);
     await publish(server.url, event({ topic: 'bad/topic' }));
+    // A 422 is answered at once; the rejected count reaches disk in a frame of its own, a moment later.
+    await waitFor(async () => (await stats(server.url)).shard_status.every((shard: { pending_frames: number }) => shard.pending_frames === 0), 'the rings to empty');
     const response = await fetch(`${server.url}/metrics`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get('content-type')!, /^text\/plain; version=0\.0\.4/);
