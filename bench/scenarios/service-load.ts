@@ -117,8 +117,16 @@ export function profileDirFor(context: ScenarioContext, run: string): { profileD
   return context.profileDir === null ? {} : { profileDir: join(context.profileDir, run) };
 }
 
-/** A plain load scenario: a fresh service, wrk with this batch size and connection count. */
-export function loadScenario(name: string, batch: number, connections: number): Scenario {
+export interface LoadScenarioOptions {
+  readonly batch: number;
+  readonly connections: number;
+  readonly ringBytes?: number;
+  /** Requests answered 200 and extra result fields; default: every non-error request, nothing extra. */
+  readonly describe?: (load: ServiceLoad) => { acknowledged: number; extra?: Record<string, unknown> };
+}
+
+/** A load scenario: a fresh service, wrk with this batch size and connection count. */
+export function loadScenario(name: string, options: LoadScenarioOptions): Scenario {
   return {
     name,
     needsBuild: true,
@@ -128,12 +136,14 @@ export function loadScenario(name: string, batch: number, connections: number): 
         wrk: context.wrk!,
         script: publishLua,
         shards: context.shards,
-        batch,
-        connections,
+        batch: options.batch,
+        connections: options.connections,
         durationS: context.durationS,
+        ...(options.ringBytes !== undefined ? { ringBytes: options.ringBytes } : {}),
         ...profileDirFor(context, name),
       });
-      return loadResult(name, load, load.wrk.summary.requests - load.wrk.summary.errors_status);
+      const { acknowledged, extra } = options.describe?.(load) ?? { acknowledged: load.wrk.summary.requests - load.wrk.summary.errors_status };
+      return loadResult(name, load, acknowledged, extra);
     },
   };
 }
