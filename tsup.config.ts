@@ -11,7 +11,7 @@ export default defineConfig([
       main: 'src/main.ts',
       index: 'src/index.ts',
       'shard-worker': 'src/workers/shard-worker.ts',
-      'reader-worker': 'src/workers/reader-worker.ts',
+      'page-worker': 'src/workers/page-worker.ts',
       publisher: 'src/publisher/cli.ts',
       demo: 'src/publisher/demo.ts',
     },

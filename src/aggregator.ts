@@ -1,12 +1,12 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { builtPackage } from './dashboard/service-info.js';
-import type { HttpServer } from './ingress/http.js';
-import { createIngress } from './ingress/ingress.js';
-import type { TailHub } from './ingress/tail.js';
+import type { HttpServer } from './http/server.js';
+import { createIngress } from './http/app.js';
+import type { TailHub } from './ingest/tail-hub.js';
 import { ServiceMetrics } from './metrics/service-metrics.js';
 import { lockDataDir, prepareDataDir } from './store/data-dir.js';
-import { ReaderPool } from './workers/reader-pool.js';
+import { PagePool } from './workers/page-pool.js';
 import { ShardPool } from './workers/shard-pool.js';
 
 export interface AggregatorOptions {
@@ -26,13 +26,13 @@ export class Aggregator {
   readonly port: number;
   readonly #http: HttpServer;
   readonly #shards: ShardPool;
-  readonly #readers: ReaderPool;
+  readonly #readers: PagePool;
   readonly #tail: TailHub;
   readonly #unlock: () => void;
   readonly #logger: Logger;
   #closing: Promise<void> | null = null;
 
-  private constructor(port: number, http: HttpServer, shards: ShardPool, readers: ReaderPool, tail: TailHub, unlock: () => void, logger: Logger) {
+  private constructor(port: number, http: HttpServer, shards: ShardPool, readers: PagePool, tail: TailHub, unlock: () => void, logger: Logger) {
     this.port = port;
     this.#http = http;
     this.#shards = shards;
@@ -48,7 +48,7 @@ export class Aggregator {
     const unlock = lockDataDir(config.dataDir);
     const metrics = new ServiceMetrics();
     let shards: ShardPool | null = null;
-    let readers: ReaderPool | null = null;
+    let readers: PagePool | null = null;
     try {
       shards = await ShardPool.open({
         dataDir: config.dataDir,
@@ -64,7 +64,7 @@ export class Aggregator {
         onCommit: (shard, events, milliseconds) => metrics.commit(shard, events, milliseconds),
         ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
       });
-      readers = new ReaderPool({ dataDir: config.dataDir, shards: config.shards, readers: config.readers });
+      readers = new PagePool({ dataDir: config.dataDir, shards: config.shards, readers: config.readers });
       // The version the build stamped from package.json, unless the caller names one.
       const { http, tail } = createIngress(config, { shards, readers, metrics, name: builtPackage.name, version: options.version ?? builtPackage.version });
       const port = await http.listen();

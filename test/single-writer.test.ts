@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { RingWriter } from '../src/ring/writer.js';
+import { RingProducer } from '../src/ring/producer.js';
 import { ShardDb } from '../src/store/shard-db.js';
 import { event, publish, startServer, startTsWorker, stats, tempDir } from './helper.js';
 
@@ -16,7 +16,7 @@ function startConsumer(buffer: SharedArrayBuffer): Worker {
 
 describe('invariant 1: one writer per shard', () => {
   test('a second thread cannot consume a ring while another holds it', async () => {
-    const ring = new RingWriter(1 << 16);
+    const ring = new RingProducer(1 << 16);
     const first = startConsumer(ring.buffer);
     assert.deepEqual((await once(first, 'message'))[0], { claimed: true });
 

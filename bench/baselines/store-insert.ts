@@ -6,7 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { parseArgs } from 'node:util';
-import { createSchema } from '../../src/store/schema.js';
+import { createSchema } from '../../src/store/tables.js';
 import { EventSource, type BenchEvent } from '../lib/events.js';
 
 const { values } = parseArgs({

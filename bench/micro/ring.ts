@@ -1,7 +1,7 @@
 import { decodeRecords, encodeRecord } from '../../src/ring/codec.js';
 import { frameBytes } from '../../src/ring/layout.js';
-import { RingReader } from '../../src/ring/reader.js';
-import { RingWriter } from '../../src/ring/writer.js';
+import { RingConsumer } from '../../src/ring/consumer.js';
+import { RingProducer } from '../../src/ring/producer.js';
 import type { MicroTask } from '../lib/micro.js';
 import { eventBatch, kBatchSize } from './batch.js';
 
@@ -17,8 +17,8 @@ export function ringTasks(): MicroTask[] {
   const batch = eventBatch();
   const chunks = batch.map((event, index) => Buffer.from(encodeRecord(1_000_000 + index, event)));
   const bodyLength = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const writer = new RingWriter(kRingBytes);
-  const reader = new RingReader(writer.buffer);
+  const writer = new RingProducer(kRingBytes);
+  const reader = new RingConsumer(writer.buffer);
   const header = { eventCount: kBatchSize, flags: 0, rejected: 0, receivedAt: Date.now() };
   const roundTrip = (): number => {
     if (!writer.fits(bodyLength)) throw new Error('ring full: the previous frame was not released');
@@ -34,7 +34,7 @@ export function ringTasks(): MicroTask[] {
   return [
     {
       name: 'ring-write-read',
-      op: `RingWriter.fits + write, RingReader.take + release of one ${bodyLength}-byte frame (${kRingBytes >> 10} KiB ring)`,
+      op: `RingProducer.fits + write, RingConsumer.take + release of one ${bodyLength}-byte frame (${kRingBytes >> 10} KiB ring)`,
       eventsPerOp: kBatchSize,
       bytesPerOp: frameBytes(bodyLength),
       fn: roundTrip,

@@ -1,4 +1,4 @@
-import { findProblems } from '../../src/ingress/validate.js';
+import { findProblems } from '../../src/events/validate.js';
 import type { MicroTask } from '../lib/micro.js';
 import { eventBatch, kBatchSize } from './batch.js';
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { topicPattern } from '../ingress/schema.js';
+import { topicPattern } from '../events/schema.js';
 import { OptionSet } from '../options.js';
 
 const runIdPattern = '^[A-Za-z0-9][A-Za-z0-9._-]*$';

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { kFormatVersion } from './schema.js';
+import { kFormatVersion } from './tables.js';
 
 const kManifest = 'aggregator.json';
 const kLock = 'aggregator.lock';

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { fsyncDirectory } from './data-dir.js';
-import { createSchema, kFormatVersion, type ShardCounters, type TopicCounts } from './schema.js';
+import { createSchema, kFormatVersion, type ShardCounters, type TopicCounts } from './tables.js';
 
 export type SyncMode = 'normal' | 'full';
 

@@ -5,7 +5,7 @@
  */
 import type { SyncMode } from '../store/shard-db.js';
 import type { ShardSnapshot } from '../store/shard-db.js';
-import type { TopicCounts } from '../store/schema.js';
+import type { TopicCounts } from '../store/tables.js';
 
 export interface ShardWorkerData {
   readonly shard: number;
@@ -16,7 +16,7 @@ export interface ShardWorkerData {
   readonly drainBytes: number;
 }
 
-export interface ReaderWorkerData {
+export interface PageWorkerData {
   readonly dataDir: string;
   readonly shardCount: number;
 }

@@ -1,10 +1,10 @@
 import { Piscina } from 'piscina';
 import { ConfigError, OverloadedError, type AggregatorError } from '../errors.js';
 import { frameBytes } from '../ring/layout.js';
-import { RingWriter, type FrameHeader } from '../ring/writer.js';
+import { RingProducer, type FrameHeader } from '../ring/producer.js';
 import { shardPath } from '../store/data-dir.js';
 import type { SyncMode } from '../store/shard-db.js';
-import { Totals } from './totals.js';
+import { Totals } from '../ingest/totals.js';
 import { toFailure, type DrainResult, type DrainSuccess, type OpenResult, type ShardWorkerData, type TaskFailure } from './protocol.js';
 import { workerFile } from './worker-file.js';
 
@@ -42,7 +42,7 @@ interface ShardFailure {
 
 interface Shard {
   readonly index: number;
-  readonly ring: RingWriter;
+  readonly ring: RingProducer;
   readonly pool: Piscina;
   /** Tickets of frames in the ring, oldest first; the ring holds their bytes in the same order. */
   readonly pending: FrameTicket[];
@@ -71,7 +71,7 @@ export class ShardPool {
   private constructor(options: ShardPoolOptions) {
     this.#options = options;
     this.#shards = Array.from({ length: options.shards }, (_, index) => {
-      const ring = new RingWriter(options.ringBytes);
+      const ring = new RingProducer(options.ringBytes);
       const workerData: ShardWorkerData = {
         shard: index,
         shardCount: options.shards,

@@ -7,13 +7,13 @@ import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { decodeRecords, payloadJson } from '../ring/codec.js';
 import { kFlagWantsResults } from '../ring/layout.js';
-import { RingReader } from '../ring/reader.js';
+import { RingConsumer } from '../ring/consumer.js';
 import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
 import { toFailure, type DrainResult, type OpenResult, type ShardWorkerData } from './protocol.js';
 
 interface ShardState {
   readonly db: ShardDb;
-  readonly ring: RingReader;
+  readonly ring: RingConsumer;
   readonly drainBytes: number;
 }
 
@@ -24,7 +24,7 @@ function shardState(): ShardState {
   const data = workerData as ShardWorkerData;
   state = {
     db: new ShardDb({ path: data.path, shard: data.shard, shardCount: data.shardCount, sync: data.sync }),
-    ring: new RingReader(data.ring),
+    ring: new RingConsumer(data.ring),
     drainBytes: data.drainBytes,
   };
   return state;

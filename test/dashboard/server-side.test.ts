@@ -4,7 +4,7 @@ import { DashboardAssets } from '../../src/dashboard/assets.js';
 import { acceptsHtml } from '../../src/dashboard/negotiate.js';
 import { renderPage } from '../../src/dashboard/pages.js';
 import { routesOf } from '../../src/dashboard/service-info.js';
-import { openApiDocument } from '../../src/ingress/openapi.js';
+import { openApiDocument } from '../../src/http/openapi.js';
 
 describe('dashboard, server side', () => {
   test('only an explicit text/html with a non-zero quality gets the page', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Authenticator } from '../../src/ingress/auth.js';
+import { Authenticator } from '../../src/http/auth.js';
 
 describe('Authenticator', () => {
   test('checks scope by scope, and only scopes that have a token', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { pack } from 'msgpackr';
-import { decodeBody } from '../../src/ingress/decode.js';
+import { decodeBody } from '../../src/events/decode.js';
 import { BadJsonError } from '../../src/errors.js';
 import { hostileJsonText } from '../helper.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeCursor, encodeCursor, kDefaultLimit, parseEventsQuery } from '../../src/ingress/events-query.js';
+import { decodeCursor, encodeCursor, kDefaultLimit, parseEventsQuery } from '../../src/events/query.js';
 
 describe('events query', () => {
   test('cursors round-trip and are opaque', () => {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import Ajv2020 from 'ajv/dist/2020.js';
-import { openApiDocument } from '../../src/ingress/openapi.js';
-import { isEventId, isRfc3339DateTime } from '../../src/ingress/schema.js';
+import { openApiDocument } from '../../src/http/openapi.js';
+import { isEventId, isRfc3339DateTime } from '../../src/events/schema.js';
 import { getJson, startServer } from '../helper.js';
 
 const document = JSON.parse(openApiDocument({ version: '1.2.3', maxBatch: 10_000, maxBodyBytes: 16 << 20 }));

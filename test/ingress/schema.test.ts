@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isEventId, isRfc3339DateTime } from '../../src/ingress/schema.js';
+import { isEventId, isRfc3339DateTime } from '../../src/events/schema.js';
 
 describe('event field formats', () => {
   test('RFC 3339 date-times need a zone and real calendar values', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Sequencer } from '../../src/ingress/sequencer.js';
+import { Sequencer } from '../../src/ingest/sequencer.js';
 
 describe('Sequencer', () => {
   test('continues after the last stored seq', () => {

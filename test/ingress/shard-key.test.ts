@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { shardOf } from '../../src/ingress/shard-key.js';
+import { shardOf } from '../../src/events/shard-key.js';
 
 /** FNV-1a over bytes, written independently from the product code. */
 function referenceFnv1a(bytes: Uint8Array): number {

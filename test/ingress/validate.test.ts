@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { findProblems } from '../../src/ingress/validate.js';
+import { findProblems } from '../../src/events/validate.js';
 import { hostileJsonText } from '../helper.js';
 
 const limits = { maxPayloadDepth: 64 };

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { findProblems } from '../../src/ingress/validate.js';
+import { findProblems } from '../../src/events/validate.js';
 import { encodeBody } from '../../src/publisher/encode.js';
 import { generateStream, identity, splitRequests, type StreamSpec } from '../../src/publisher/generate.js';
-import { decodeBody } from '../../src/ingress/decode.js';
+import { decodeBody } from '../../src/events/decode.js';
 
 const spec: StreamSpec = { count: 5000, duplicateRatio: 0.2, topics: ['auth.prod', 'payment.dev', 'search.prod'], seed: 7, runId: 'run-7' };
 

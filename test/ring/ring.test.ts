@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { decodeRecords, encodeRecord } from '../../src/ring/codec.js';
 import { frameBytes, kFlagWantsResults } from '../../src/ring/layout.js';
-import { RingReader } from '../../src/ring/reader.js';
-import { RingWriter } from '../../src/ring/writer.js';
+import { RingConsumer } from '../../src/ring/consumer.js';
+import { RingProducer } from '../../src/ring/producer.js';
 import { startTsWorker } from '../helper.js';
 
 const header = { eventCount: 1, flags: 0, rejected: 0, receivedAt: 1_700_000_000_000 };
@@ -15,8 +15,8 @@ function bytes(length: number, fill: number): Uint8Array {
 
 describe('ring', () => {
   test('frames come out in order, intact, across many wrap-arounds', () => {
-    const writer = new RingWriter(1024);
-    const reader = new RingReader(writer.buffer);
+    const writer = new RingProducer(1024);
+    const reader = new RingConsumer(writer.buffer);
     let written = 0;
     let read = 0;
     for (let round = 0; round < 500; round++) {
@@ -40,8 +40,8 @@ describe('ring', () => {
   });
 
   test('a full ring refuses a frame, and frees exactly what was released', () => {
-    const writer = new RingWriter(256);
-    const reader = new RingReader(writer.buffer);
+    const writer = new RingProducer(256);
+    const reader = new RingConsumer(writer.buffer);
     const size = frameBytes(40); // 64
     for (let index = 0; index < 4; index++) {
       assert.ok(writer.fits(40));
@@ -57,8 +57,8 @@ describe('ring', () => {
   });
 
   test('a frame that does not fit the tail skips to the start behind a padding marker', () => {
-    const writer = new RingWriter(256);
-    const reader = new RingReader(writer.buffer);
+    const writer = new RingProducer(256);
+    const reader = new RingConsumer(writer.buffer);
     writer.write(header, [bytes(150, 1)], 150); // 176 bytes, tail left: 80
     reader.release(reader.take(1).end);
     assert.ok(writer.fits(100), '128-byte frame: 80 bytes of padding + 128 <= 256');
@@ -69,15 +69,15 @@ describe('ring', () => {
   });
 
   test('a frame of several chunks is one contiguous body', () => {
-    const writer = new RingWriter(1024);
+    const writer = new RingProducer(1024);
     writer.write({ ...header, flags: kFlagWantsResults }, [bytes(3, 7), bytes(2, 9)], 5);
-    const [frame] = new RingReader(writer.buffer).take(1024).frames;
+    const [frame] = new RingConsumer(writer.buffer).take(1024).frames;
     assert.deepEqual([...frame!.body], [7, 7, 7, 9, 9]);
     assert.equal(frame!.flags, kFlagWantsResults);
   });
 
   test('msgpack frames written on this thread decode intact on another thread', async () => {
-    const writer = new RingWriter(1 << 16);
+    const writer = new RingProducer(1 << 16);
     const events = [
       { topic: 'a.b', event_id: 'é✓🎉', timestamp: '2025-10-22T10:30:00Z', source: 's', payload: { nested: { list: [1, 2.5, null, true, 'x'] }, big: 2 ** 53 - 1 } },
       { topic: 'c', event_id: '2', timestamp: '2025-10-22T10:30:00+02:00', source: 's', payload: {} },

@@ -1,14 +1,14 @@
 import type { HttpRequest } from 'uWebSockets.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
-import type { ReaderPool } from '../workers/reader-pool.js';
+import type { PagePool } from '../workers/page-pool.js';
 import type { ShardPool } from '../workers/shard-pool.js';
-import { encodeCursor, parseEventsQuery } from './events-query.js';
-import type { Reply } from './respond.js';
-import type { Sequencer } from './sequencer.js';
+import { encodeCursor, parseEventsQuery } from '../events/query.js';
+import type { Reply } from './reply.js';
+import type { Sequencer } from '../ingest/sequencer.js';
 
 export interface ReadSources {
   readonly shards: ShardPool;
-  readonly readers: ReaderPool;
+  readonly readers: PagePool;
   readonly sequencer: Sequencer;
   readonly metrics: ServiceMetrics;
   readonly inFlight: () => number;
@@ -16,7 +16,7 @@ export interface ReadSources {
 }
 
 /** GET routes: each turns service state into a body; the pages of /events are built by a reader thread. */
-export class ReadRoutes {
+export class ReadHandlers {
   readonly #sources: ReadSources;
   readonly #startedAt = performance.now();
 

@@ -1,6 +1,6 @@
 import type { ShardSnapshot } from '../store/shard-db.js';
-import type { TopicCounts } from '../store/schema.js';
-import type { DrainSuccess } from './protocol.js';
+import type { TopicCounts } from '../store/tables.js';
+import type { DrainSuccess } from '../workers/protocol.js';
 
 /**
  * The service-wide counters, kept on the main thread so /stats costs no query. They start from the

@@ -1,21 +1,21 @@
 import type { Config } from '../config.js';
 import { DashboardAssets } from '../dashboard/assets.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
-import type { ReaderPool } from '../workers/reader-pool.js';
+import type { PagePool } from '../workers/page-pool.js';
 import type { ShardPool } from '../workers/shard-pool.js';
 import { Authenticator } from './auth.js';
-import { DashboardRoutes } from './dashboard-routes.js';
-import { HttpServer } from './http.js';
+import { DashboardHandlers } from './dashboard-handlers.js';
+import { HttpServer } from './server.js';
 import { openApiDocument } from './openapi.js';
-import { Publisher } from './publish.js';
-import { PublishRoute } from './publish-route.js';
-import { ReadRoutes } from './read-routes.js';
-import { Sequencer } from './sequencer.js';
-import { TailHub } from './tail.js';
+import { IngestPipeline } from '../ingest/pipeline.js';
+import { PublishHandler } from './publish-handler.js';
+import { ReadHandlers } from './read-handlers.js';
+import { Sequencer } from '../ingest/sequencer.js';
+import { TailHub } from '../ingest/tail-hub.js';
 
 export interface IngressParts {
   readonly shards: ShardPool;
-  readonly readers: ReaderPool;
+  readonly readers: PagePool;
   readonly metrics: ServiceMetrics;
   readonly name: string;
   readonly version: string;
@@ -30,11 +30,11 @@ export interface Ingress {
 export function createIngress(config: Config, parts: IngressParts): Ingress {
   const { shards, readers, metrics } = parts;
   const sequencer = new Sequencer(shards.totals.lastSeq);
-  const publish = new PublishRoute(new Publisher(config, shards, sequencer), config);
+  const publish = new PublishHandler(new IngestPipeline(config, shards, sequencer), config);
   const auth = new Authenticator(config);
   const openApi = openApiDocument({ version: parts.version, maxBatch: config.maxBatch, maxBodyBytes: config.maxBodyBytes });
-  const read = new ReadRoutes({ shards, readers, sequencer, metrics, inFlight: () => publish.inFlight, openApi });
-  const dashboard = new DashboardRoutes({ assets: DashboardAssets.load(), openApi, shards: config.shards, name: parts.name, version: parts.version });
+  const read = new ReadHandlers({ shards, readers, sequencer, metrics, inFlight: () => publish.inFlight, openApi });
+  const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), openApi, shards: config.shards, name: parts.name, version: parts.version });
   const tail = new TailHub(
     { maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize, maxEventBytes: config.maxEventBytes },
     { sequencer, auth, page: (task) => readers.page(task) },

@@ -1,24 +1,24 @@
 import { Piscina } from 'piscina';
 import { OverloadedError } from '../errors.js';
-import type { PageResult, PageTask, ReaderWorkerData } from './protocol.js';
+import type { PageResult, PageTask, PageWorkerData } from './protocol.js';
 import { workerFile } from './worker-file.js';
 
-export interface ReaderPoolOptions {
+export interface PagePoolOptions {
   readonly dataDir: string;
   readonly shards: number;
   readonly readers: number;
 }
 
 /** Reader threads with read-only shard connections: /events pages are built off the ingress thread. */
-export class ReaderPool {
+export class PagePool {
   readonly #pool: Piscina;
   readonly #maxQueue: number;
 
-  constructor(options: ReaderPoolOptions) {
-    const workerData: ReaderWorkerData = { dataDir: options.dataDir, shardCount: options.shards };
+  constructor(options: PagePoolOptions) {
+    const workerData: PageWorkerData = { dataDir: options.dataDir, shardCount: options.shards };
     this.#maxQueue = options.readers * 256;
     this.#pool = new Piscina({
-      filename: workerFile('reader-worker'),
+      filename: workerFile('page-worker'),
       name: 'page',
       minThreads: options.readers,
       maxThreads: options.readers,

@@ -1,23 +1,23 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { BadRequestError, OverloadedError, TooLargeError } from '../errors.js';
 import { BodyBudget, readBody, type BodyLimits } from './body.js';
-import { bodyFormat } from './decode.js';
-import type { Publisher } from './publish.js';
-import type { Reply } from './respond.js';
+import { bodyFormat } from '../events/decode.js';
+import type { IngestPipeline } from '../ingest/pipeline.js';
+import type { Reply } from './reply.js';
 
-export interface PublishRouteOptions extends BodyLimits {
+export interface PublishHandlerOptions extends BodyLimits {
   readonly maxBufferedBodyBytes: number;
 }
 
-/** POST /publish on the socket side: stream the body under its caps, hand the bytes to the Publisher. */
-export class PublishRoute {
-  readonly #publisher: Publisher;
-  readonly #options: PublishRouteOptions;
+/** POST /publish on the socket side: stream the body under its caps, hand the bytes to the IngestPipeline. */
+export class PublishHandler {
+  readonly #pipeline: IngestPipeline;
+  readonly #options: PublishHandlerOptions;
   readonly #budget: BodyBudget;
   #inFlight = 0;
 
-  constructor(publisher: Publisher, options: PublishRouteOptions) {
-    this.#publisher = publisher;
+  constructor(pipeline: IngestPipeline, options: PublishHandlerOptions) {
+    this.#pipeline = pipeline;
     this.#options = options;
     this.#budget = new BodyBudget(options.maxBufferedBodyBytes);
   }
@@ -56,8 +56,8 @@ export class PublishRoute {
           return finish();
         case 'complete':
           try {
-            this.#publisher
-              .publish(outcome.body, bodyFormat(contentType), wantsResults)
+            this.#pipeline
+              .ingest(outcome.body, bodyFormat(contentType), wantsResults)
               .then(
                 (result) => reply.send(200, JSON.stringify(result)),
                 (error: unknown) => reply.error(error),

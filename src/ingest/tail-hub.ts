@@ -1,8 +1,8 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_socket_context_t } from 'uWebSockets.js';
 import { toAggregatorError } from '../errors.js';
 import type { PageResult, PageTask } from '../workers/protocol.js';
-import type { Authenticator } from './auth.js';
-import { encodeCursor, parseEventsQuery } from './events-query.js';
+import type { Authenticator } from '../http/auth.js';
+import { encodeCursor, parseEventsQuery } from '../events/query.js';
 import type { Sequencer } from './sequencer.js';
 
 export interface TailOptions {

@@ -2,11 +2,11 @@ import { InvalidEventError, OverloadedError, TooLargeError, type AggregatorError
 import { encodeRecord } from '../ring/codec.js';
 import { kFlagWantsResults } from '../ring/layout.js';
 import type { FrameOutcome, ShardPool } from '../workers/shard-pool.js';
-import { decodeBody, type BodyFormat } from './decode.js';
-import type { Event } from './schema.js';
+import { decodeBody, type BodyFormat } from '../events/decode.js';
+import type { Event } from '../events/schema.js';
 import type { Sequencer } from './sequencer.js';
-import { shardOf } from './shard-key.js';
-import { findProblems, kMaxProblems } from './validate.js';
+import { shardOf } from '../events/shard-key.js';
+import { findProblems, kMaxProblems } from '../events/validate.js';
 
 export interface PublishLimits {
   readonly maxBatch: number;
@@ -40,7 +40,7 @@ const kJsonExpansion = 6;
  * Everything before `accept` is synchronous, so the seqs it encodes with are still unassigned to
  * anyone else when it assigns them.
  */
-export class Publisher {
+export class IngestPipeline {
   readonly #limits: PublishLimits;
   readonly #shards: ShardPool;
   readonly #sequencer: Sequencer;
@@ -51,7 +51,7 @@ export class Publisher {
     this.#sequencer = sequencer;
   }
 
-  publish(body: Buffer, format: BodyFormat, wantsResults: boolean): Promise<PublishResult> {
+  ingest(body: Buffer, format: BodyFormat, wantsResults: boolean): Promise<PublishResult> {
     // Under overload most requests end in 503 at the ring check; when the rings together could not
     // hold even half the body (msgpack frames are rarely under half the JSON), say so before
     // spending parse, validation and encoding on it: the ingress thread is the bottleneck. Only for

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { shardPath } from './data-dir.js';
-import { eventColumns, type StoredEventRow } from './schema.js';
+import { eventColumns, type StoredEventRow } from './tables.js';
 
 export interface PageQuery {
   readonly topic: string | null;
@@ -21,7 +21,7 @@ interface ShardStatements {
  * writers commit; each shard query is one consistent snapshot, and the watermark makes the
  * union consistent too (everything at or below it is committed on every shard).
  */
-export class EventReader {
+export class EventPages {
   readonly #shards: ShardStatements[] = [];
   readonly #databases: Database.Database[] = [];
 

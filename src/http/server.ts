@@ -2,11 +2,11 @@ import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_li
 import { ConfigError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 import type { Authenticator, Scope } from './auth.js';
 import { readBody } from './body.js';
-import type { DashboardRoutes } from './dashboard-routes.js';
-import type { PublishRoute } from './publish-route.js';
-import type { ReadRoutes } from './read-routes.js';
-import { Reply, type ReplySettings } from './respond.js';
-import type { TailHub } from './tail.js';
+import type { DashboardHandlers } from './dashboard-handlers.js';
+import type { PublishHandler } from './publish-handler.js';
+import type { ReadHandlers } from './read-handlers.js';
+import { Reply, type ReplySettings } from './reply.js';
+import type { TailHub } from '../ingest/tail-hub.js';
 
 export interface HttpOptions {
   readonly host: string;
@@ -15,11 +15,11 @@ export interface HttpOptions {
 }
 
 export interface Routes {
-  readonly publish: PublishRoute;
-  readonly read: ReadRoutes;
+  readonly publish: PublishHandler;
+  readonly read: ReadHandlers;
   readonly tail: TailHub;
   readonly auth: Authenticator;
-  readonly dashboard: DashboardRoutes;
+  readonly dashboard: DashboardHandlers;
 }
 
 type Handler = (res: HttpResponse, req: HttpRequest, reply: Reply) => void;
@@ -27,7 +27,7 @@ type Handler = (res: HttpResponse, req: HttpRequest, reply: Reply) => void;
 /**
  * The uWebSockets.js binding. Every route goes through `#route`, which creates the request's
  * Reply, checks the route's token scope and turns a thrown error into its answer; the handlers
- * themselves live in PublishRoute and ReadRoutes.
+ * themselves live in PublishHandler and ReadHandlers.
  */
 export class HttpServer {
   readonly #app: TemplatedApp;

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { EventSchema } from './schema.js';
+import { EventSchema } from '../events/schema.js';
 
 /** Response shapes, for /openapi.json. The event schema the validator compiles is reused as is. */
 

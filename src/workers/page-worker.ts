@@ -3,15 +3,15 @@
  * pages never run on the ingress thread. Connections open on the first task.
  */
 import { workerData } from 'piscina';
-import { EventReader, renderEvents } from '../store/event-reader.js';
-import type { PageResult, PageTask, ReaderWorkerData } from './protocol.js';
+import { EventPages, renderEvents } from '../store/event-pages.js';
+import type { PageResult, PageTask, PageWorkerData } from './protocol.js';
 
-let reader: EventReader | null = null;
+let reader: EventPages | null = null;
 
 export function page(task: PageTask): PageResult {
   if (!reader) {
-    const data = workerData as ReaderWorkerData;
-    reader = new EventReader(data.dataDir, data.shardCount);
+    const data = workerData as PageWorkerData;
+    reader = new EventPages(data.dataDir, data.shardCount);
   }
   const rows = reader.page(task);
   return { eventsJson: renderEvents(rows), count: rows.length, lastSeq: rows.length > 0 ? rows[rows.length - 1]!.seq : null };

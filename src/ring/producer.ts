@@ -20,7 +20,7 @@ export interface FrameHeader {
  * `fits` and `write` are separate so that ingress can check every shard a request touches
  * before writing to any of them: a request is queued whole or not at all.
  */
-export class RingWriter {
+export class RingProducer {
   readonly buffer: SharedArrayBuffer;
   readonly capacity: number;
   readonly #indices: Int32Array;

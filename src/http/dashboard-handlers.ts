@@ -4,7 +4,7 @@ import { acceptsHtml } from '../dashboard/negotiate.js';
 import { renderPage, type Page, type PageName } from '../dashboard/pages.js';
 import { routesOf, type RouteInfo, type ServiceInfo } from '../dashboard/service-info.js';
 import { NotFoundError } from '../errors.js';
-import type { Reply } from './respond.js';
+import type { Reply } from './reply.js';
 
 export interface DashboardSources {
   readonly assets: DashboardAssets;
@@ -23,7 +23,7 @@ const kImmutable = 'public, max-age=31536000, immutable';
  * dashboard's static files. All open: the pages hold no data, they fetch it with the token the
  * user gives them.
  */
-export class DashboardRoutes {
+export class DashboardHandlers {
   readonly #sources: DashboardSources;
   readonly #routes: readonly RouteInfo[];
   readonly #pages: Readonly<Record<PageName, Page>>;

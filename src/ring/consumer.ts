@@ -36,7 +36,7 @@ export class RingClaimedError extends Error {
 }
 
 /** The consumer side of a shard ring, used by the shard's worker thread only. */
-export class RingReader {
+export class RingConsumer {
   readonly #indices: Int32Array;
   readonly #bytes: Uint8Array;
   readonly #view: DataView;

@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
-import { ErrorSchema, EventsPageSchema, HealthSchema, PublishResultSchema, StatsSchema, StoredEventSchema } from './api-schemas.js';
-import { kDefaultLimit, kMaxLimit } from './events-query.js';
-import { EventSchema } from './schema.js';
+import { ErrorSchema, EventsPageSchema, HealthSchema, PublishResultSchema, StatsSchema, StoredEventSchema } from './responses.js';
+import { kDefaultLimit, kMaxLimit } from '../events/query.js';
+import { EventSchema } from '../events/schema.js';
 
 export interface OpenApiOptions {
   readonly version: string;
