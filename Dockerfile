@@ -2,6 +2,8 @@
 FROM node:20-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci runs `prepare`, which builds only where the sources already are: not yet, here.
+COPY scripts ./scripts
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsup.config.ts ./
 COPY src ./src

@@ -1,13 +1,11 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { builtPackage } from './dashboard/service-info.js';
-import type { HttpServer } from './http/server.js';
-import { createIngress } from './http/app.js';
-import type { TailHub } from './ingest/tail-hub.js';
+import { EmbeddedStorage } from './embedded/engine.js';
+import { createHttpApp, type HttpApp } from './http/app.js';
+import type { Storage } from './ingest/storage.js';
 import { ServiceMetrics } from './metrics/service-metrics.js';
 import { lockDataDir, prepareDataDir } from './store/data-dir.js';
-import { PagePool } from './workers/page-pool.js';
-import { ShardPool } from './workers/shard-pool.js';
 
 export interface AggregatorOptions {
   readonly logger?: Logger;
@@ -18,26 +16,23 @@ export interface AggregatorOptions {
 }
 
 /**
- * The running service: ingress (this thread) → rings → shard workers → one SQLite file per shard,
- * with reader threads beside them for /events. `close()` is graceful and idempotent;
- * `destroy()` stops at once without acknowledging anything still queued.
+ * The running service: the HTTP app (this thread) over a storage engine — today the embedded one:
+ * rings → shard workers → one SQLite file per shard, with reader threads beside them.
+ * `close()` is graceful and idempotent; `destroy()` stops at once without acknowledging anything
+ * still queued.
  */
 export class Aggregator {
   readonly port: number;
-  readonly #http: HttpServer;
-  readonly #shards: ShardPool;
-  readonly #readers: PagePool;
-  readonly #tail: TailHub;
+  readonly #app: HttpApp;
+  readonly #storage: Storage;
   readonly #unlock: () => void;
   readonly #logger: Logger;
   #closing: Promise<void> | null = null;
 
-  private constructor(port: number, http: HttpServer, shards: ShardPool, readers: PagePool, tail: TailHub, unlock: () => void, logger: Logger) {
+  private constructor(port: number, app: HttpApp, storage: Storage, unlock: () => void, logger: Logger) {
     this.port = port;
-    this.#http = http;
-    this.#shards = shards;
-    this.#readers = readers;
-    this.#tail = tail;
+    this.#app = app;
+    this.#storage = storage;
     this.#unlock = unlock;
     this.#logger = logger;
   }
@@ -47,31 +42,24 @@ export class Aggregator {
     prepareDataDir(config.dataDir, config.shards);
     const unlock = lockDataDir(config.dataDir);
     const metrics = new ServiceMetrics();
-    let shards: ShardPool | null = null;
-    let readers: PagePool | null = null;
+    let storage: Storage | null = null;
     try {
-      shards = await ShardPool.open({
-        dataDir: config.dataDir,
-        shards: config.shards,
-        ringBytes: config.ringBytes,
-        drainBytes: config.drainBytes,
-        sync: config.sync,
-        shardRetryMs: config.shardRetryMs,
-        onShardError: (shard, message) => {
-          metrics.shardError(shard);
-          logger.error({ shard }, `shard error: ${message}`);
+      storage = await EmbeddedStorage.open(
+        { ...config, ...(options.shardWorkerFile ? { shardWorkerFile: options.shardWorkerFile } : {}) },
+        {
+          onShardError: (shard, message) => {
+            metrics.shardError(shard);
+            logger.error({ shard }, `shard error: ${message}`);
+          },
+          onCommit: (shard, events, milliseconds) => metrics.commit(shard, events, milliseconds),
         },
-        onCommit: (shard, events, milliseconds) => metrics.commit(shard, events, milliseconds),
-        ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
-      });
-      readers = new PagePool({ dataDir: config.dataDir, shards: config.shards, readers: config.readers });
+      );
       // The version the build stamped from package.json, unless the caller names one.
-      const { http, tail } = createIngress(config, { shards, readers, metrics, name: builtPackage.name, version: options.version ?? builtPackage.version });
-      const port = await http.listen();
-      return new Aggregator(port, http, shards, readers, tail, unlock, logger);
+      const app = createHttpApp(config, storage, metrics, { name: builtPackage.name, version: options.version ?? builtPackage.version });
+      const port = await app.server.listen();
+      return new Aggregator(port, app, storage, unlock, logger);
     } catch (error) {
-      await readers?.destroy();
-      await shards?.destroy();
+      await storage?.destroy();
       unlock();
       throw error;
     }
@@ -80,10 +68,9 @@ export class Aggregator {
   /** Stops accepting, commits and answers everything accepted, closes the databases. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#http.stopListening();
-      await this.#shards.close();
-      this.#tail.closeAll();
-      await this.#readers.destroy();
+      this.#app.server.stopListening();
+      await this.#storage.close();
+      this.#app.tail.closeAll();
       this.#unlock();
       this.#logger.info('closed');
     })();
@@ -92,10 +79,9 @@ export class Aggregator {
 
   /** Stops at once: queued requests get 503, nothing further is acknowledged. */
   async destroy(): Promise<void> {
-    this.#http.stopListening();
-    this.#tail.closeAll();
-    await this.#shards.destroy();
-    await this.#readers.destroy();
+    this.#app.server.stopListening();
+    this.#app.tail.closeAll();
+    await this.#storage.destroy();
     this.#unlock();
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Every error the service answers with: a stable code, its HTTP status, and nothing else.
- * Throw sites pick a class; `httpStatus` is the one place a code becomes a status.
+ * Every error the service raises: a stable code from the catalogue below, which alone decides its
+ * HTTP status. Throw sites pick a code (or a class that carries more: details, headers); errors
+ * cross threads only as `WireError` (`toWire` / `fromWire`).
  */
 
 export interface EventProblem {
@@ -9,30 +10,59 @@ export interface EventProblem {
   readonly message: string;
 }
 
-const statusByCode = {
-  bad_request: 400,
-  bad_json: 400,
-  invalid_query: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  too_large: 413,
-  unsupported_media_type: 415,
-  invalid_event: 422,
-  internal: 500,
-  overloaded: 503,
-} as const;
+/**
+ * The error catalogue: every code the service raises, its HTTP status and its default message.
+ * `http: true` codes are the contract (docs/API.md lists each, the OpenAPI enum is built from
+ * them); the others name failures inside the service, which reach a client only as the message
+ * of a 503 (a shard that cannot commit) or stop the start-up.
+ */
+const catalogue = {
+  bad_request: { status: 400, http: true, message: 'the HTTP request is ambiguous' },
+  bad_json: { status: 400, http: true, message: 'the body cannot be parsed' },
+  invalid_query: { status: 400, http: true, message: 'a query parameter is not valid' },
+  unauthorized: { status: 401, http: true, message: 'a bearer token is required' },
+  forbidden: { status: 403, http: true, message: 'the token does not allow this' },
+  not_found: { status: 404, http: true, message: 'no such route' },
+  method_not_allowed: { status: 405, http: true, message: 'the route does not take this method' },
+  too_large: { status: 413, http: true, message: 'the body or batch is over the limit' },
+  unsupported_media_type: { status: 415, http: true, message: 'use application/json, application/x-ndjson or application/msgpack' },
+  invalid_event: { status: 422, http: true, message: 'an event does not match the schema; nothing was stored' },
+  internal: { status: 500, http: true, message: 'internal error' },
+  overloaded: { status: 503, http: true, message: 'the service cannot take this now; retry after Retry-After seconds' },
+  config_invalid: { status: 500, http: false, message: 'an option or the data dir does not fit' },
+  ring_claimed: { status: 500, http: false, message: 'a second thread tried to consume a shard ring' },
+  shard_file_damaged: { status: 500, http: false, message: 'a shard file is damaged' },
+  shard_unreadable: { status: 500, http: false, message: 'SQLite cannot open or read a shard file' },
+} as const satisfies Record<string, { readonly status: number; readonly http: boolean; readonly message: string }>;
 
-export type ErrorCode = keyof typeof statusByCode;
+export type ErrorCode = keyof typeof catalogue;
+
+export const errorCodes = Object.keys(catalogue) as ErrorCode[];
+
+/** The codes a client can see in an `{"error": {...}}` body. */
+export const httpErrorCodes = errorCodes.filter((code) => catalogue[code].http);
+
+export function httpStatus(code: ErrorCode): number {
+  return catalogue[code].status;
+}
+
+function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(catalogue, code);
+}
 
 export class AggregatorError extends Error {
   readonly code: ErrorCode;
 
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, message: string = catalogue[code].message, options?: { readonly cause?: unknown }) {
+    super(message, options);
     this.name = new.target.name;
     this.code = code;
+  }
+
+  /** The code of the lower layer's error this one wraps (SQLite's `SQLITE_FULL`, an errno), if any. */
+  get sourceCode(): string | undefined {
+    const code = (this.cause as { code?: unknown } | undefined)?.code;
+    return typeof code === 'string' ? code : undefined;
   }
 
   get status(): number {
@@ -78,7 +108,7 @@ export class UnsupportedMediaTypeError extends AggregatorError {
   constructor(contentType: string) {
     super(
       'unsupported_media_type',
-      `Content-Type "${contentType}" is not supported; use application/json, application/x-ndjson or application/msgpack`,
+      `Content-Type "${contentType}" is not supported; ${catalogue.unsupported_media_type.message}`,
     );
   }
 }
@@ -145,24 +175,40 @@ export class ForbiddenError extends AggregatorError {
 }
 
 /** Raised at startup for a bad option or a data dir that does not fit the options; never answered over HTTP. */
-export class ConfigError extends Error {
-  readonly code = 'config_invalid';
-
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
+export class ConfigError extends AggregatorError {
+  constructor(message: string, options?: { readonly cause?: unknown }) {
+    super('config_invalid', message, options);
   }
 }
 
-export function httpStatus(code: ErrorCode): number {
-  return statusByCode[code];
+/** An error as it crosses a thread boundary: errors do not survive postMessage intact (a subclass arrives as a plain Error without its code). */
+export interface WireError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** The wrapped lower layer's code, e.g. SQLITE_BUSY. */
+  readonly sourceCode?: string;
 }
 
-/** Errors do not cross postMessage intact, so workers send `{ code, message }` and the main side rebuilds. */
+/** The sending side: any thrown value becomes `{ code, message }`; a foreign code (SQLite's) is kept as `sourceCode`. */
+export function toWire(error: unknown): WireError {
+  if (error instanceof AggregatorError) {
+    const sourceCode = error.sourceCode;
+    return sourceCode === undefined ? { code: error.code, message: error.message } : { code: error.code, message: error.message, sourceCode };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (isErrorCode(code)) return { code, message };
+  return typeof code === 'string' ? { code: 'internal', message, sourceCode: code } : { code: 'internal', message };
+}
+
+/** The receiving side: the same code and message, the foreign code reachable as `sourceCode` again. */
+export function fromWire(wire: WireError): AggregatorError {
+  const cause = wire.sourceCode === undefined ? undefined : { code: wire.sourceCode };
+  return new AggregatorError(wire.code, wire.message, cause ? { cause } : undefined);
+}
+
+/** Whatever was thrown, as the error it is answered with: anything not from the catalogue is a 500. */
 export function toAggregatorError(error: unknown): AggregatorError {
   if (error instanceof AggregatorError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new AggregatorError('internal', message);
+  return fromWire(toWire(error));
 }
-
-export const errorCodes = Object.keys(statusByCode) as ErrorCode[];

@@ -1,46 +1,59 @@
 import { parseArgs } from 'node:util';
-import type { TObject, TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { ConfigError } from './errors.js';
 
 /**
  * Options tables, shared by the server's config and the publisher's: each option has a flag, an
- * optional environment variable, a kind (how its text converts), a default and a help line. The
- * TypeBox schema is the rule; a failed rule becomes a ConfigError naming the flag.
+ * optional environment variable, its rule as a TypeBox schema, a default the compiler checks
+ * against that schema, and a help line. The table is the one declaration: the validation schema,
+ * the value type, the defaults, the flags and `--help` all come from it. A failed rule becomes a
+ * ConfigError naming the flag.
  */
 
-export type KnobKind = 'integer' | 'number' | 'string' | 'boolean' | 'list';
-
-export interface Knob {
+export interface Knob<S extends TSchema = TSchema> {
   readonly flag: string;
   readonly env?: string;
-  readonly kind: KnobKind;
-  readonly default: unknown;
+  readonly schema: S;
+  readonly default: Static<S>;
   readonly help: string;
   /** The rule in words for error messages; derived from the schema when absent. */
   readonly rule?: string;
 }
+
+/** Declares one option; the default must satisfy the schema's type. */
+export function knob<S extends TSchema>(spec: Knob<S>): Knob<S> {
+  return spec;
+}
+
+export type KnobTable = Readonly<Record<string, Knob>>;
+
+/** The values a table describes, one per option. */
+export type OptionValues<T extends KnobTable> = { -readonly [K in keyof T]: Static<T[K]['schema']> };
 
 export interface CommandLineValues {
   readonly help: boolean;
   readonly overrides: Record<string, unknown>;
 }
 
-export class OptionSet<T extends object> {
-  readonly knobs: Readonly<Record<string, Knob>>;
-  readonly defaults: Readonly<T>;
+/** How an option's text converts, read off its schema. */
+type TextKind = 'integer' | 'number' | 'string' | 'boolean' | 'list';
+
+export class OptionSet<T extends KnobTable> {
+  readonly knobs: T;
+  readonly defaults: Readonly<OptionValues<T>>;
   readonly #schema: TObject;
   readonly #check: TypeCheck<TObject>;
 
-  constructor(knobs: Readonly<Record<string, Knob>>, schema: TObject) {
+  constructor(knobs: T) {
     this.knobs = knobs;
-    this.#schema = schema;
-    this.#check = TypeCompiler.Compile(schema);
-    this.defaults = Object.freeze(Object.fromEntries(Object.entries(knobs).map(([name, knob]) => [name, knob.default])) as T);
+    this.#schema = Type.Object(Object.fromEntries(Object.entries(knobs).map(([name, spec]) => [name, spec.schema])), { additionalProperties: false });
+    this.#check = TypeCompiler.Compile(this.#schema);
+    this.defaults = Object.freeze(Object.fromEntries(Object.entries(knobs).map(([name, spec]) => [name, spec.default])) as OptionValues<T>);
   }
 
   /** The defaults with `overrides` laid over them, checked against the schema. */
-  resolve(overrides: Readonly<Record<string, unknown>>): T {
+  resolve(overrides: Readonly<Record<string, unknown>>): OptionValues<T> {
     const merged: Record<string, unknown> = { ...this.defaults };
     for (const [name, value] of Object.entries(overrides)) {
       if (!(name in this.knobs)) throw new ConfigError(`unknown option "${name}"`);
@@ -51,7 +64,7 @@ export class OptionSet<T extends object> {
       const name = error.path.slice(1).split('/', 1)[0]!;
       throw this.invalid(name, merged[name]);
     }
-    return merged as T;
+    return merged as OptionValues<T>;
   }
 
   /** The error for a bad value of one option: `--flag <rule>, got <value>`. */
@@ -64,7 +77,7 @@ export class OptionSet<T extends object> {
   /** Flags first, then environment variables (for knobs that have one); `--help` short-circuits. */
   read(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CommandLineValues {
     const spec: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
-    for (const knob of Object.values(this.knobs)) spec[knob.flag] = { type: knob.kind === 'boolean' ? 'boolean' : 'string' };
+    for (const knob of Object.values(this.knobs)) spec[knob.flag] = { type: textKind(knob.schema) === 'boolean' ? 'boolean' : 'string' };
     let values: Record<string, string | boolean | undefined>;
     try {
       values = parseArgs({ args: [...argv], options: spec, strict: true, allowPositionals: false }).values;
@@ -80,20 +93,26 @@ export class OptionSet<T extends object> {
       }
       const raw = flagValue ?? (knob.env ? env[knob.env] : undefined);
       if (raw === undefined || raw === '') continue;
-      overrides[name] = convert(raw, knob.kind);
+      overrides[name] = convert(raw, textKind(knob.schema));
     }
     return { help: values.help === true, overrides };
   }
 }
 
 /** Keeps the raw text when it does not convert, so the validation message can quote it. */
-function convert(raw: string, kind: KnobKind): unknown {
+function convert(raw: string, kind: TextKind): unknown {
   const text = raw.trim();
   if (kind === 'integer') return /^-?\d+$/.test(text) ? Number(text) : raw;
   if (kind === 'number') return text !== '' && Number.isFinite(Number(text)) ? Number(text) : raw;
   if (kind === 'boolean') return /^(1|true|yes)$/i.test(text);
   if (kind === 'list') return text.split(',').map((item) => item.trim()).filter((item) => item !== '');
   return raw;
+}
+
+function textKind(schema: TSchema): TextKind {
+  const type = (schema as { type?: unknown }).type;
+  if (type === 'integer' || type === 'number' || type === 'boolean') return type;
+  return type === 'array' ? 'list' : 'string';
 }
 
 interface SchemaSummary {

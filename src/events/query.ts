@@ -1,4 +1,5 @@
 import { InvalidQueryError } from '../errors.js';
+import { decodeCursor } from './cursor.js';
 import { topicPattern } from './schema.js';
 
 export const kDefaultLimit = 100;
@@ -8,22 +9,11 @@ export interface EventsQuery {
   readonly topic: string | null;
   readonly limit: number;
   readonly afterSeq: number;
+  /** Whether `after` was given: /tail without one starts from now, not from the beginning. */
+  readonly hasCursor: boolean;
 }
 
 const topicRegex = new RegExp(topicPattern);
-const cursorPrefix = 'v1:';
-
-/** Cursors are opaque to clients; today they carry the last seq a page returned. */
-export function encodeCursor(seq: number): string {
-  return Buffer.from(`${cursorPrefix}${seq}`).toString('base64url');
-}
-
-export function decodeCursor(cursor: string): number {
-  const text = /^[A-Za-z0-9_-]{1,64}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('latin1') : '';
-  const match = /^v1:(\d{1,15})$/.exec(text);
-  if (!match) throw new InvalidQueryError(`"after" is not a cursor returned by this service: ${JSON.stringify(cursor.slice(0, 80))}`);
-  return Number(match[1]);
-}
 
 /** Parses /events and /tail query parameters; every bad value is a 400. */
 export function parseEventsQuery(params: URLSearchParams): EventsQuery {
@@ -38,5 +28,6 @@ export function parseEventsQuery(params: URLSearchParams): EventsQuery {
     if (!(limit >= 1 && limit <= kMaxLimit)) throw new InvalidQueryError(`"limit" must be an integer from 1 to ${kMaxLimit}`);
   }
   const after = params.get('after');
-  return { topic, limit, afterSeq: after === null || after === '' ? 0 : decodeCursor(after) };
+  const hasCursor = after !== null && after !== '';
+  return { topic, limit, afterSeq: hasCursor ? decodeCursor(after) : 0, hasCursor };
 }

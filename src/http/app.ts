@@ -1,58 +1,69 @@
 import type { Config } from '../config.js';
 import { DashboardAssets } from '../dashboard/assets.js';
+import type { RouteInfo } from '../dashboard/service-info.js';
+import { IngestPipeline } from '../ingest/pipeline.js';
+import type { Storage } from '../ingest/storage.js';
+import { TailHub } from '../ingest/tail-hub.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
-import type { PagePool } from '../workers/page-pool.js';
-import type { ShardPool } from '../workers/shard-pool.js';
 import { Authenticator } from './auth.js';
 import { DashboardHandlers } from './dashboard-handlers.js';
-import { HttpServer } from './server.js';
 import { openApiDocument } from './openapi.js';
-import { IngestPipeline } from '../ingest/pipeline.js';
 import { PublishHandler } from './publish-handler.js';
 import { ReadHandlers } from './read-handlers.js';
-import { Sequencer } from '../ingest/sequencer.js';
-import { TailHub } from '../ingest/tail-hub.js';
+import { routeTable } from './routes.js';
+import { HttpServer } from './server.js';
+import { TailSocket } from './tail-socket.js';
 
-export interface IngressParts {
-  readonly shards: ShardPool;
-  readonly readers: PagePool;
-  readonly metrics: ServiceMetrics;
+export interface ServiceIdentity {
   readonly name: string;
   readonly version: string;
 }
 
-export interface Ingress {
-  readonly http: HttpServer;
+export interface HttpApp {
+  readonly server: HttpServer;
   readonly tail: TailHub;
 }
 
-/** Assembles the ingress thread: seq assignment, publish, reads, tail, dashboard, behind one uWS app. */
-export function createIngress(config: Config, parts: IngressParts): Ingress {
-  const { shards, readers, metrics } = parts;
-  const sequencer = new Sequencer(shards.totals.lastSeq);
-  const publish = new PublishHandler(new IngestPipeline(config, shards, sequencer), config);
-  const auth = new Authenticator(config);
-  const openApi = openApiDocument({ version: parts.version, maxBatch: config.maxBatch, maxBodyBytes: config.maxBodyBytes });
-  const read = new ReadHandlers({ shards, readers, sequencer, metrics, inFlight: () => publish.inFlight, openApi });
-  const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), openApi, shards: config.shards, name: parts.name, version: parts.version });
-  const tail = new TailHub(
-    { maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize, maxEventBytes: config.maxEventBytes },
-    { sequencer, auth, page: (task) => readers.page(task) },
-  );
-  metrics.watch({
-    topics: () => shards.totals.topics,
-    rejected: () => shards.totals.rejected,
-    shards: () => shards.shardStats(),
+/**
+ * Assembles the ingress thread over a storage engine: the ingest pipeline, the read and dashboard
+ * handlers, the tail hub, the route table and the uWS server that serves it. The engine is only
+ * reached through the `Storage` seam.
+ */
+export function createHttpApp(config: Config, storage: Storage, metrics: ServiceMetrics, identity: ServiceIdentity): HttpApp {
+  const { commitPath, watermark, pages, stats } = storage;
+  const publish = new PublishHandler(new IngestPipeline(config, commitPath), config);
+  const tail = new TailHub({ maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize }, watermark, pages);
+  const tailSocket = new TailSocket(tail, { maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize, maxEventBytes: config.maxEventBytes });
+  let openApi = '';
+  let routeList: readonly RouteInfo[] = [];
+  const read = new ReadHandlers({
+    watermark,
+    pages,
+    stats,
+    shardCount: commitPath.shardCount,
+    problems: () => commitPath.problems(),
     inFlight: () => publish.inFlight,
-    watermark: () => sequencer.watermark,
+    metrics: () => metrics.render(),
+    openApi: () => openApi,
+  });
+  const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), routes: () => routeList, shards: config.shards, ...identity });
+  const routes = routeTable({ publish, read, dashboard, tail: tailSocket }, config);
+  openApi = openApiDocument(routes, identity);
+  routeList = routes.filter((route) => !route.unlisted).map(({ method, path, summary }) => ({ method, path, summary }));
+  metrics.watch({
+    topics: () => stats.topics(),
+    rejected: () => stats.totals().rejected,
+    shards: () => stats.shardStatus(),
+    inFlight: () => publish.inFlight,
+    watermark: () => watermark.current,
     tailSubscribers: () => tail.subscriberCount,
   });
-  const http = new HttpServer(config, { publish, read, tail, auth, dashboard }, {
+  const server = new HttpServer(config, routes, new Authenticator(config), {
     retryAfterSeconds: config.retryAfterSeconds,
     onAnswer: (route, status, seconds) => {
       metrics.request(route, status);
       if (route === 'publish') metrics.publishDuration(seconds);
     },
   });
-  return { http, tail };
+  return { server, tail };
 }

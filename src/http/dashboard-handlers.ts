@@ -2,14 +2,14 @@ import type { HttpRequest } from 'uWebSockets.js';
 import type { DashboardAssets } from '../dashboard/assets.js';
 import { acceptsHtml } from '../dashboard/negotiate.js';
 import { renderPage, type Page, type PageName } from '../dashboard/pages.js';
-import { routesOf, type RouteInfo, type ServiceInfo } from '../dashboard/service-info.js';
+import type { RouteInfo, ServiceInfo } from '../dashboard/service-info.js';
 import { NotFoundError } from '../errors.js';
 import type { Reply } from './reply.js';
 
 export interface DashboardSources {
   readonly assets: DashboardAssets;
-  /** The OpenAPI document (JSON text): the route list of GET / is read from it. */
-  readonly openApi: string;
+  /** The route list of GET /, read when asked: it comes from the route table, built after the handlers. */
+  readonly routes: () => readonly RouteInfo[];
   readonly shards: number;
   readonly name: string;
   readonly version: string;
@@ -25,13 +25,11 @@ const kImmutable = 'public, max-age=31536000, immutable';
  */
 export class DashboardHandlers {
   readonly #sources: DashboardSources;
-  readonly #routes: readonly RouteInfo[];
   readonly #pages: Readonly<Record<PageName, Page>>;
   readonly #startedAt = performance.now();
 
   constructor(sources: DashboardSources) {
     this.#sources = sources;
-    this.#routes = routesOf(sources.openApi);
     // The pages only name asset URLs, which are fixed once the assets are loaded: render them once.
     this.#pages = {
       app: renderPage('app', sources.assets, sources.name),
@@ -44,7 +42,7 @@ export class DashboardHandlers {
     const info: ServiceInfo = {
       name: this.#sources.name,
       version: this.#sources.version,
-      routes: this.#routes,
+      routes: this.#sources.routes(),
       shards: this.#sources.shards,
       uptime: Math.round((performance.now() - this.#startedAt) / 10) / 100,
     };

@@ -1,18 +1,21 @@
 import type { HttpRequest } from 'uWebSockets.js';
-import type { ServiceMetrics } from '../metrics/service-metrics.js';
-import type { PagePool } from '../workers/page-pool.js';
-import type { ShardPool } from '../workers/shard-pool.js';
-import { encodeCursor, parseEventsQuery } from '../events/query.js';
+import { encodeCursor } from '../events/cursor.js';
+import { parseEventsQuery } from '../events/query.js';
+import type { Stats } from '../events/responses.js';
+import type { PageSource, StatsSource, Watermark } from '../ingest/storage.js';
 import type { Reply } from './reply.js';
-import type { Sequencer } from '../ingest/sequencer.js';
 
 export interface ReadSources {
-  readonly shards: ShardPool;
-  readonly readers: PagePool;
-  readonly sequencer: Sequencer;
-  readonly metrics: ServiceMetrics;
+  readonly watermark: Watermark;
+  readonly pages: PageSource;
+  readonly stats: StatsSource;
+  readonly shardCount: number;
+  /** Why writes are refused right now, for /health. */
+  readonly problems: () => readonly string[];
   readonly inFlight: () => number;
-  readonly openApi: string;
+  readonly metrics: () => string;
+  /** The OpenAPI document, JSON text; read when asked, it is built after the route table. */
+  readonly openApi: () => string;
 }
 
 /** GET routes: each turns service state into a body; the pages of /events are built by a reader thread. */
@@ -27,8 +30,8 @@ export class ReadHandlers {
   events(req: HttpRequest, reply: Reply): void {
     const query = parseEventsQuery(new URLSearchParams(req.getQuery() ?? ''));
     // Read the watermark now: everything at or below it is committed on every shard.
-    const maxSeq = this.#sources.sequencer.watermark;
-    this.#sources.readers.page({ topic: query.topic, afterSeq: query.afterSeq, maxSeq, limit: query.limit }).then(
+    const maxSeq = this.#sources.watermark.current;
+    this.#sources.pages.page({ topic: query.topic, afterSeq: query.afterSeq, maxSeq, limit: query.limit }).then(
       (page) => {
         const next = page.lastSeq === null ? 'null' : JSON.stringify(encodeCursor(page.lastSeq));
         reply.send(200, `{"topic":${JSON.stringify(query.topic)},"count":${page.count},"next":${next},"events":${page.eventsJson}}`);
@@ -38,42 +41,43 @@ export class ReadHandlers {
   }
 
   stats(reply: Reply): void {
-    const { shards, sequencer } = this.#sources;
-    const totals = shards.totals;
-    const topics = [...totals.topics.keys()].sort();
-    const body = {
+    const { stats, watermark } = this.#sources;
+    const totals = stats.totals();
+    const topicTotals = stats.topics();
+    const topics = [...topicTotals.keys()].sort();
+    const body: Stats = {
       received: totals.received,
       unique_processed: totals.unique,
       duplicate_dropped: totals.duplicates,
       rejected: totals.rejected,
       topics,
       uptime: Math.round((performance.now() - this.#startedAt) / 10) / 100,
-      shards: shards.shardCount,
+      shards: this.#sources.shardCount,
       in_flight_requests: this.#sources.inFlight(),
-      watermark_seq: sequencer.watermark,
-      cursor: encodeCursor(sequencer.watermark),
+      watermark_seq: watermark.current,
+      cursor: encodeCursor(watermark.current),
       topic_counts: Object.fromEntries(
         topics.map((topic) => {
-          const counts = totals.topics.get(topic)!;
+          const counts = topicTotals.get(topic)!;
           return [topic, { received: counts.received, unique_processed: counts.unique, duplicate_dropped: counts.duplicates }];
         }),
       ),
-      shard_status: shards.shardStats(),
+      shard_status: stats.shardStatus(),
     };
     reply.send(200, JSON.stringify(body));
   }
 
   health(reply: Reply): void {
-    const problems = this.#sources.shards.problems();
+    const problems = this.#sources.problems();
     if (problems.length === 0) reply.send(200, '{"status":"ok"}');
     else reply.send(503, JSON.stringify({ status: 'unavailable', reason: problems.join('; ') }));
   }
 
   metrics(reply: Reply): void {
-    reply.send(200, this.#sources.metrics.render(), { contentType: 'text/plain; version=0.0.4; charset=utf-8' });
+    reply.send(200, this.#sources.metrics(), { contentType: 'text/plain; version=0.0.4; charset=utf-8' });
   }
 
   openApi(reply: Reply): void {
-    reply.send(200, this.#sources.openApi, { headers: { 'Cache-Control': 'public, max-age=300' } });
+    reply.send(200, this.#sources.openApi(), { headers: { 'Cache-Control': 'public, max-age=300' } });
   }
 }

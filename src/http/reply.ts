@@ -73,6 +73,13 @@ export class Reply {
     this.#settings.onAnswer?.(this.route, status, (performance.now() - this.#started) / 1000);
   }
 
+  /** The request became a WebSocket: nothing is written here, but it is an answer (101) all the same. */
+  upgraded(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#settings.onAnswer?.(this.route, 101, (performance.now() - this.#started) / 1000);
+  }
+
   /** Answers an error with its status and `{"error": {...}}`; 503s carry Retry-After. */
   error(error: unknown, options: ReplyOptions = {}): void {
     const failure = toAggregatorError(error);

@@ -1,12 +1,9 @@
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
-import { ConfigError, MethodNotAllowedError, NotFoundError } from '../errors.js';
-import type { Authenticator, Scope } from './auth.js';
+import { BadRequestError, ConfigError, MethodNotAllowedError, NotFoundError, type AggregatorError } from '../errors.js';
+import type { Authenticator } from './auth.js';
 import { readBody } from './body.js';
-import type { DashboardHandlers } from './dashboard-handlers.js';
-import type { PublishHandler } from './publish-handler.js';
-import type { ReadHandlers } from './read-handlers.js';
 import { Reply, type ReplySettings } from './reply.js';
-import type { TailHub } from '../ingest/tail-hub.js';
+import type { Handler, Route } from './routes.js';
 
 export interface HttpOptions {
   readonly host: string;
@@ -14,48 +11,39 @@ export interface HttpOptions {
   readonly discardBytes: number;
 }
 
-export interface Routes {
-  readonly publish: PublishHandler;
-  readonly read: ReadHandlers;
-  readonly tail: TailHub;
-  readonly auth: Authenticator;
-  readonly dashboard: DashboardHandlers;
-}
-
-type Handler = (res: HttpResponse, req: HttpRequest, reply: Reply) => void;
-
 /**
- * The uWebSockets.js binding. Every route goes through `#route`, which creates the request's
- * Reply, checks the route's token scope and turns a thrown error into its answer; the handlers
- * themselves live in PublishHandler and ReadHandlers.
+ * The uWebSockets.js binding of the route table. Every request gets its Reply (one answer, abort
+ * tracking, metrics), then the route's auth check, then its handler; a thrown error becomes its
+ * answer. Every other method on a known path is a 405 with `Allow`, every other path a 404.
  */
 export class HttpServer {
   readonly #app: TemplatedApp;
   readonly #options: HttpOptions;
-  readonly #routes: Routes;
+  readonly #auth: Authenticator;
   readonly #replies: ReplySettings;
   #listenSocket: us_listen_socket | null = null;
 
-  constructor(options: HttpOptions, routes: Routes, replies: ReplySettings) {
+  constructor(options: HttpOptions, routes: readonly Route[], auth: Authenticator, replies: ReplySettings) {
     this.#options = options;
-    this.#routes = routes;
+    this.#auth = auth;
     this.#replies = replies;
-    const { publish, read, dashboard } = routes;
     this.#app = uWS.App();
-    this.#route('post', '/publish', 'publish', 'publish', (res, req, reply) => publish.handle(res, req, reply));
-    this.#route('get', '/events', 'events', 'read', (_res, req, reply) => read.events(req, reply));
-    this.#route('get', '/stats', 'stats', 'read', (_res, _req, reply) => read.stats(reply));
-    this.#route('get', '/metrics', 'metrics', 'read', (_res, _req, reply) => read.metrics(reply));
-    this.#route('get', '/health', 'health', null, (_res, _req, reply) => read.health(reply));
-    this.#route('get', '/openapi.json', 'openapi', null, (_res, _req, reply) => read.openApi(reply));
-    this.#route('get', '/', 'dashboard', null, (_res, req, reply) => dashboard.root(req, reply));
-    this.#route('get', '/docs', 'dashboard', null, (_res, _req, reply) => dashboard.docs(reply));
-    this.#route('get', '/dashboard/*', 'dashboard', null, (_res, req, reply) => dashboard.asset(req.getUrl(), reply));
-    routes.tail.attach(this.#app, '/tail');
-    for (const [path, allow] of [['/', 'GET'], ['/docs', 'GET'], ['/publish', 'POST'], ['/events', 'GET'], ['/stats', 'GET'], ['/metrics', 'GET'], ['/health', 'GET'], ['/openapi.json', 'GET']] as const) {
-      this.#route('any', path, 'other', null, (_res, req, reply) => reply.error(new MethodNotAllowedError(req.getMethod(), path, allow)));
+    const methodsByPath = new Map<string, string[]>();
+    for (const route of routes) {
+      this.#register(route);
+      const methods = methodsByPath.get(route.path) ?? [];
+      methodsByPath.set(route.path, [...methods, route.method]);
     }
-    this.#route('any', '/*', 'other', null, (_res, req, reply) => reply.error(new NotFoundError(req.getUrl())));
+    for (const [path, methods] of methodsByPath) {
+      const allow = methods.join(', ');
+      this.#app.any(path, (res, req) => {
+        const method = req.getMethod().toUpperCase();
+        // Only a WebSocket route lets a request of its own method through: one without the upgrade.
+        const error = methods.includes(method) ? new BadRequestError(`${path} is a WebSocket: send Upgrade: websocket`) : new MethodNotAllowedError(method, path, allow);
+        new Reply(res, 'other', this.#replies).error(error);
+      });
+    }
+    this.#app.any('/*', (res, req) => new Reply(res, 'other', this.#replies).error(new NotFoundError(req.getUrl())));
   }
 
   /** Resolves with the bound port (useful with port 0). */
@@ -78,22 +66,51 @@ export class HttpServer {
     this.#listenSocket = null;
   }
 
-  #route(method: 'get' | 'post' | 'any', path: string, label: string, scope: Scope | null, handler: Handler): void {
-    this.#app[method](path, (res, req) => {
-      const reply = new Reply(res, label, this.#replies);
-      const denied = scope ? this.#routes.auth.check(req.getHeader('authorization'), scope) : null;
-      if (denied && method === 'post') {
-        // Read and drop the body first, so the client is not reset mid-upload and sees the answer.
-        const cancel = readBody(res, null, { maxBodyBytes: 0, discardBytes: this.#options.discardBytes }, null, () => reply.error(denied));
-        reply.onAbort(cancel);
-        return;
-      }
-      if (denied) return reply.error(denied);
-      try {
-        handler(res, req, reply);
-      } catch (error) {
-        reply.error(error);
-      }
+  #register(route: Route): void {
+    const { handle } = route;
+    if (typeof handle !== 'function') {
+      this.#app.ws(route.path, {
+        ...handle.behavior,
+        upgrade: (res, req, context) => {
+          const reply = new Reply(res, route.label, this.#replies);
+          if (this.#admit(route, res, req, reply)) this.#run(reply, () => handle.upgrade(res, req, context, reply));
+        },
+      });
+      return;
+    }
+    const register = route.method === 'POST' ? this.#app.post.bind(this.#app) : this.#app.get.bind(this.#app);
+    register(route.path, (res, req) => {
+      const reply = new Reply(res, route.label, this.#replies);
+      if (this.#admit(route, res, req, reply)) this.#run(reply, () => (handle as Handler)(res, req, reply));
     });
   }
+
+  /** The auth check: false when the request was refused (and is being answered). */
+  #admit(route: Route, res: HttpResponse, req: HttpRequest, reply: Reply): boolean {
+    if (!route.scope) return true;
+    const denied = this.#auth.check(credentials(route, req), route.scope);
+    if (!denied) return true;
+    if (route.method === 'POST') this.#refuseUpload(res, reply, denied);
+    else reply.error(denied);
+    return false;
+  }
+
+  /** Reads and drops the body first, so the client is not reset mid-upload and sees the answer. */
+  #refuseUpload(res: HttpResponse, reply: Reply, denied: AggregatorError): void {
+    const cancel = readBody(res, null, { maxBodyBytes: 0, discardBytes: this.#options.discardBytes }, null, () => reply.error(denied));
+    reply.onAbort(cancel);
+  }
+
+  #run(reply: Reply, handler: () => void): void {
+    try {
+      handler();
+    } catch (error) {
+      reply.error(error);
+    }
+  }
+}
+
+function credentials(route: Route, req: HttpRequest): string {
+  const token = route.queryToken ? new URLSearchParams(req.getQuery() ?? '').get('access_token') : null;
+  return token ? `Bearer ${token}` : req.getHeader('authorization');
 }

@@ -1,31 +1,21 @@
-import { InvalidEventError, OverloadedError, TooLargeError, type AggregatorError, type EventProblem } from '../errors.js';
-import { encodeRecord } from '../ring/codec.js';
-import { kFlagWantsResults } from '../ring/layout.js';
-import type { FrameOutcome, ShardPool } from '../workers/shard-pool.js';
+import { InvalidEventError, OverloadedError, TooLargeError, type EventProblem } from '../errors.js';
 import { decodeBody, type BodyFormat } from '../events/decode.js';
+import type { PublishResult } from '../events/responses.js';
 import type { Event } from '../events/schema.js';
-import type { Sequencer } from './sequencer.js';
 import { shardOf } from '../events/shard-key.js';
 import { findProblems, kMaxProblems } from '../events/validate.js';
+import { encodeRecord } from '../ring/codec.js';
+import type { CommitPath, RequestVerdict, ShardFrame } from './storage.js';
 
-export interface PublishLimits {
+export interface IngestLimits {
   readonly maxBatch: number;
   readonly maxEventBytes: number;
   readonly maxPayloadDepth: number;
 }
 
-export interface PublishResult {
-  readonly accepted: number;
-  readonly unique: number;
-  readonly duplicates: number;
-  readonly results?: { topic: string; event_id: string; status: 'stored' | 'duplicate' }[];
-}
-
-/** The events of one request bound for one shard: encoded records, copied into the ring as one frame. */
-interface ShardFrame {
-  readonly shard: number;
+/** A frame being built: the same as the one handed to the commit path, still growing. */
+interface FrameBuilder extends ShardFrame {
   readonly chunks: Uint8Array[];
-  /** Request positions of the frame's events, to put per-event statuses back in request order. */
   readonly indexes: number[];
   bodyLength: number;
 }
@@ -35,20 +25,18 @@ interface ShardFrame {
 const kJsonExpansion = 6;
 
 /**
- * POST /publish without the socket: bytes in, a promise of the answer out. The steps follow the
- * contract's order of statuses: 413 (batch size) → 422 (schema, payload, size) → 503 (rings) → 200.
- * Everything before `accept` is synchronous, so the seqs it encodes with are still unassigned to
- * anyone else when it assigns them.
+ * The ingest step without the socket: body bytes in, a promise of the answer out. The steps follow
+ * the contract's order of statuses: 413 (batch size) → 422 (schema, payload, size) → 503 (room)
+ * → 200. Everything up to `commit` is synchronous, so the room it checked is still there when the
+ * frames are queued.
  */
 export class IngestPipeline {
-  readonly #limits: PublishLimits;
-  readonly #shards: ShardPool;
-  readonly #sequencer: Sequencer;
+  readonly #limits: IngestLimits;
+  readonly #commitPath: CommitPath;
 
-  constructor(limits: PublishLimits, shards: ShardPool, sequencer: Sequencer) {
+  constructor(limits: IngestLimits, commitPath: CommitPath) {
     this.#limits = limits;
-    this.#shards = shards;
-    this.#sequencer = sequencer;
+    this.#commitPath = commitPath;
   }
 
   ingest(body: Buffer, format: BodyFormat, wantsResults: boolean): Promise<PublishResult> {
@@ -57,7 +45,7 @@ export class IngestPipeline {
     // spending parse, validation and encoding on it: the ingress thread is the bottleneck. Only for
     // bodies an empty ring could take: one that can never fit must reach the exact check and its 413.
     const half = body.length / 2;
-    if (half <= this.#shards.ringCapacity && this.#shards.freeBytes() < half) throw new OverloadedError('the shard rings are full; retry later');
+    if (half <= this.#commitPath.frameCapacity && this.#commitPath.freeBytes() < half) throw new OverloadedError('the shard rings are full; retry later');
     const events = decodeBody(body, format);
     if (events.length > this.#limits.maxBatch) {
       throw new TooLargeError(`${events.length} events in one request; the limit is ${this.#limits.maxBatch}`);
@@ -68,27 +56,26 @@ export class IngestPipeline {
     if (problems.length > 0) this.#reject(problems, events.length);
     const valid = events as Event[];
     const frames = this.#encode(valid, textPayloads);
-    this.#checkRings(frames);
-    return this.#accept(valid, frames, wantsResults);
+    this.#checkRoom(frames);
+    return this.#commitPath.commit(frames, { eventCount: valid.length, wantsStatuses: wantsResults }).then((verdict) => summarize(valid, verdict));
   }
 
   #reject(problems: EventProblem[], eventCount: number): never {
-    if (eventCount > 0) this.#shards.recordRejected(eventCount);
+    if (eventCount > 0) this.#commitPath.recordRejected(eventCount);
     throw new InvalidEventError(problems, eventCount);
   }
 
   /** `textPayloads`: ascending indexes of events whose payload must travel as JSON text (see encodeRecord). */
-  #encode(events: readonly Event[], textPayloads: readonly number[]): ShardFrame[] {
-    const shardCount = this.#shards.shardCount;
+  #encode(events: readonly Event[], textPayloads: readonly number[]): FrameBuilder[] {
+    const shardCount = this.#commitPath.shardCount;
     let nextText = 0;
-    const byShard = new Array<ShardFrame | undefined>(shardCount);
+    const byShard = new Array<FrameBuilder | undefined>(shardCount);
     const problems: EventProblem[] = [];
-    const firstSeq = this.#sequencer.next;
     for (let index = 0; index < events.length; index++) {
       const event = events[index]!;
       const asText = textPayloads[nextText] === index;
       if (asText) nextText++;
-      const record = encodeRecord(firstSeq + index, event, asText);
+      const record = encodeRecord(index, event, asText);
       if (record.length * kJsonExpansion > this.#limits.maxEventBytes) {
         const jsonBytes = Buffer.byteLength(JSON.stringify(event));
         if (jsonBytes > this.#limits.maxEventBytes && problems.length < kMaxProblems) {
@@ -103,51 +90,25 @@ export class IngestPipeline {
       frame.bodyLength += record.length;
     }
     if (problems.length > 0) this.#reject(problems, events.length);
-    return byShard.filter((frame): frame is ShardFrame => frame !== undefined);
+    return byShard.filter((frame): frame is FrameBuilder => frame !== undefined);
   }
 
-  /** A request is queued whole or not at all: every ring it touches must have room first. */
-  #checkRings(frames: readonly ShardFrame[]): void {
+  /** A request is queued whole or not at all: every shard it touches must have room first. */
+  #checkRoom(frames: readonly ShardFrame[]): void {
     for (const frame of frames) {
-      const verdict = this.#shards.check(frame.shard, frame.bodyLength);
+      const verdict = this.#commitPath.check(frame.shard, frame.bodyLength);
       if (verdict === 'ok') continue;
       if (verdict === 'too_large') {
         throw new TooLargeError(`the request's events for shard ${frame.shard} are larger than its ring; send smaller batches`);
       }
       throw new OverloadedError(
-        verdict === 'full' ? `shard ${frame.shard} is full; retry later` : `shard ${frame.shard} cannot take writes right now: ${this.#shards.problems().join('; ')}`,
+        verdict === 'full' ? `shard ${frame.shard} is full; retry later` : `shard ${frame.shard} cannot take writes right now: ${this.#commitPath.problems().join('; ')}`,
       );
     }
   }
-
-  #accept(events: readonly Event[], frames: readonly ShardFrame[], wantsResults: boolean): Promise<PublishResult> {
-    const range = this.#sequencer.allocate(events.length);
-    const receivedAt = Date.now();
-    const statuses = wantsResults ? new Uint8Array(events.length) : null;
-    return new Promise<PublishResult>((resolve, reject) => {
-      let remaining = frames.length;
-      let unique = 0;
-      let failure: AggregatorError | null = null;
-      const settleFrame = (frame: ShardFrame, outcome: FrameOutcome | AggregatorError): void => {
-        if (outcome instanceof Error) failure ??= outcome;
-        else {
-          unique += outcome.inserted;
-          if (statuses && outcome.statuses) for (let index = 0; index < frame.indexes.length; index++) statuses[frame.indexes[index]!] = outcome.statuses[index]!;
-        }
-        if (--remaining > 0) return;
-        this.#sequencer.finish(range);
-        if (failure) reject(failure);
-        else resolve(summarize(events, unique, statuses));
-      };
-      for (const frame of frames) {
-        const header = { eventCount: frame.indexes.length, flags: wantsResults ? kFlagWantsResults : 0, receivedAt };
-        this.#shards.queue(frame.shard, header, frame.chunks, frame.bodyLength, { settle: (outcome) => settleFrame(frame, outcome) });
-      }
-    });
-  }
 }
 
-function summarize(events: readonly Event[], unique: number, statuses: Uint8Array | null): PublishResult {
+function summarize(events: readonly Event[], { unique, statuses }: RequestVerdict): PublishResult {
   const summary = { accepted: events.length, unique, duplicates: events.length - unique };
   if (!statuses) return summary;
   return {

@@ -1,3 +1,5 @@
+import type { Watermark } from './storage.js';
+
 export interface SeqRange {
   readonly first: number;
   /** One past the last seq of the range. */
@@ -11,7 +13,7 @@ export interface SeqRange {
  * Shards commit independently, so seq 9 may be committed on one shard while seq 7 is still in
  * flight on another; readers only see events up to the watermark, so a cursor never skips 7.
  */
-export class Sequencer {
+export class Sequencer implements Watermark {
   #next: number;
   /** Ranges not yet finished, in allocation (and so seq) order. */
   readonly #open: SeqRange[] = [];
@@ -21,18 +23,9 @@ export class Sequencer {
     this.#next = lastSeq + 1;
   }
 
-  /** The seq the next accepted event will get: ingress encodes with it before it commits to accepting. */
-  get next(): number {
-    return this.#next;
-  }
-
-  get watermark(): number {
+  get current(): number {
     const oldest = this.#open[0];
     return oldest ? oldest.first - 1 : this.#next - 1;
-  }
-
-  get openRanges(): number {
-    return this.#open.length;
   }
 
   allocate(count: number): SeqRange {

@@ -1,10 +1,11 @@
+import type { ShardStatus, TopicTotals } from '../ingest/storage.js';
 import { Counter, Histogram, Registry, Sampled } from './registry.js';
 
-/** What the metrics read at scrape time; the aggregator wires these once everything exists. */
+/** What the metrics read at scrape time; the HTTP app wires these once everything exists. */
 export interface MetricSources {
-  readonly topics: () => Iterable<readonly [string, { received: number; unique: number; duplicates: number }]>;
+  readonly topics: () => Iterable<readonly [string, Readonly<TopicTotals>]>;
   readonly rejected: () => number;
-  readonly shards: () => readonly { shard: number; ring_used_bytes: number; ring_capacity_bytes: number; pending_frames: number; healthy: boolean }[];
+  readonly shards: () => readonly ShardStatus[];
   readonly inFlight: () => number;
   readonly watermark: () => number;
   readonly tailSubscribers: () => number;
@@ -25,9 +26,9 @@ export class ServiceMetrics {
   #sources: MetricSources | null = null;
 
   constructor() {
-    const topicSample = (pick: (counts: { received: number; unique: number; duplicates: number }) => number) => () =>
+    const topicSample = (pick: (counts: Readonly<TopicTotals>) => number) => () =>
       [...(this.#sources?.topics() ?? [])].map(([topic, counts]) => [{ topic }, pick(counts)] as const);
-    const shardSample = (pick: (shard: ReturnType<MetricSources['shards']>[number]) => number) => () =>
+    const shardSample = (pick: (shard: ShardStatus) => number) => () =>
       (this.#sources?.shards() ?? []).map((shard) => [{ shard: shard.shard }, pick(shard)] as const);
     const registry = this.#registry;
     registry.add(new Sampled('aggregator_events_received_total', 'events accepted and committed, by topic', 'counter', topicSample((counts) => counts.received)));

@@ -1,56 +1,48 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { topicPattern } from '../events/schema.js';
-import { OptionSet } from '../options.js';
+import { knob, OptionSet, type OptionValues } from '../options.js';
 
 const runIdPattern = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 
 /**
- * Every option of the publisher, its flag, its default and its help line. This table is the only
- * place a default lives; `--help` is generated from it. `runId: null` means "derive one at start".
+ * Every option of the publisher: its flag, its rule, its default and its help line. This table is
+ * the one declaration; the options type, the validation and `--help` come from it.
+ * `runId: null` means "derive one at start".
  */
 const knobs = {
-  url: { flag: 'url', kind: 'string', default: 'http://127.0.0.1:8080', rule: 'must be an http:// URL', help: 'aggregator base URL (http only)' },
-  events: { flag: 'events', kind: 'integer', default: 5000, help: 'events to send, duplicates included' },
-  duplicateRatio: { flag: 'duplicate-ratio', kind: 'number', default: 0.2, help: 'share of events that repeat an earlier (topic, event_id), in [0, 1)' },
-  topics: { flag: 'topics', kind: 'list', default: ['auth.prod', 'payment.dev', 'search.prod'] as string[], rule: `must be 1-1000 distinct topics, each 1-128 chars matching ${topicPattern}`, help: 'comma-separated topics' },
-  mode: { flag: 'mode', kind: 'string', default: 'mix', help: 'single (one event per request), batch (--batch-size per request) or mix (either, at random)' },
-  batchSize: { flag: 'batch-size', kind: 'integer', default: 100, help: 'events per batch request' },
-  concurrency: { flag: 'concurrency', kind: 'integer', default: 4, help: 'keep-alive connections, one request in flight on each' },
-  format: { flag: 'format', kind: 'string', default: 'json', help: 'body format: json, ndjson or msgpack' },
-  seed: { flag: 'seed', kind: 'integer', default: 1, help: 'PRNG seed: the same seed sends the same events, duplicates and batch splits' },
-  runId: { flag: 'run-id', kind: 'string', default: null, rule: `must be 1-64 chars matching ${runIdPattern}`, help: 'prefix of every event_id; pass an earlier run id (and its --seed) to send the same events again' },
-  maxRetries: { flag: 'max-retries', kind: 'integer', default: 10, help: 'retries per request on a network error or 503, with exponential backoff' },
-  timeoutMs: { flag: 'timeout-ms', kind: 'integer', default: 30_000, help: 'a request without an answer for this long counts as a network error, ms' },
-  progress: { flag: 'progress', kind: 'string', default: 'auto', help: 'auto (a bar on a TTY, else a line per second), bar, lines or off; on stderr' },
-  json: { flag: 'json', kind: 'boolean', default: false, help: 'print the report as one JSON line on stdout' },
-  verify: { flag: 'verify', kind: 'boolean', default: false, help: 'check that /stats moved by exactly the expected counts (assumes no other publisher)' },
+  url: knob({ flag: 'url', schema: Type.String({ minLength: 1 }), default: 'http://127.0.0.1:8080', rule: 'must be an http:// URL', help: 'aggregator base URL (http only)' }),
+  // The stream keeps 4 bytes per event; ten million is 40 MB and minutes of publishing.
+  events: knob({ flag: 'events', schema: Type.Integer({ minimum: 1, maximum: 10_000_000 }), default: 5000, help: 'events to send, duplicates included' }),
+  duplicateRatio: knob({ flag: 'duplicate-ratio', schema: Type.Number({ minimum: 0, exclusiveMaximum: 1 }), default: 0.2, help: 'share of events that repeat an earlier (topic, event_id), in [0, 1)' }),
+  topics: knob({
+    flag: 'topics',
+    schema: Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: topicPattern }), { minItems: 1, maxItems: 1000, uniqueItems: true }),
+    default: ['auth.prod', 'payment.dev', 'search.prod'],
+    rule: `must be 1-1000 distinct topics, each 1-128 chars matching ${topicPattern}`,
+    help: 'comma-separated topics',
+  }),
+  mode: knob({ flag: 'mode', schema: Type.Union([Type.Literal('single'), Type.Literal('batch'), Type.Literal('mix')]), default: 'mix', help: 'single (one event per request), batch (--batch-size per request) or mix (either, at random)' }),
+  // 10 000 is the server's default --max-batch; a bigger batch would only earn 413s.
+  batchSize: knob({ flag: 'batch-size', schema: Type.Integer({ minimum: 1, maximum: 10_000 }), default: 100, help: 'events per batch request' }),
+  concurrency: knob({ flag: 'concurrency', schema: Type.Integer({ minimum: 1, maximum: 1024 }), default: 4, help: 'keep-alive connections, one request in flight on each' }),
+  format: knob({ flag: 'format', schema: Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('msgpack')]), default: 'json', help: 'body format: json, ndjson or msgpack' }),
+  seed: knob({ flag: 'seed', schema: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }), default: 1, help: 'PRNG seed: the same seed sends the same events, duplicates and batch splits' }),
+  // Short enough that `${runId}-${counter}` stays well inside the 128-char event_id limit.
+  runId: knob({
+    flag: 'run-id',
+    schema: Type.Union([Type.Null(), Type.String({ minLength: 1, maxLength: 64, pattern: runIdPattern })]),
+    default: null,
+    rule: `must be 1-64 chars matching ${runIdPattern}`,
+    help: 'prefix of every event_id; pass an earlier run id (and its --seed) to send the same events again',
+  }),
+  maxRetries: knob({ flag: 'max-retries', schema: Type.Integer({ minimum: 0, maximum: 100 }), default: 10, help: 'retries per request on a network error or 503, with exponential backoff' }),
+  timeoutMs: knob({ flag: 'timeout-ms', schema: Type.Integer({ minimum: 100, maximum: 600_000 }), default: 30_000, help: 'a request without an answer for this long counts as a network error, ms' }),
+  progress: knob({ flag: 'progress', schema: Type.Union([Type.Literal('auto'), Type.Literal('bar'), Type.Literal('lines'), Type.Literal('off')]), default: 'auto', help: 'auto (a bar on a TTY, else a line per second), bar, lines or off; on stderr' }),
+  json: knob({ flag: 'json', schema: Type.Boolean(), default: false, help: 'print the report as one JSON line on stdout' }),
+  verify: knob({ flag: 'verify', schema: Type.Boolean(), default: false, help: 'check that /stats moved by exactly the expected counts (assumes no other publisher)' }),
 } as const;
 
-const OptionsSchema = Type.Object(
-  {
-    url: Type.String({ minLength: 1 }),
-    // The stream keeps 4 bytes per event; ten million is 40 MB and minutes of publishing.
-    events: Type.Integer({ minimum: 1, maximum: 10_000_000 }),
-    duplicateRatio: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
-    topics: Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: topicPattern }), { minItems: 1, maxItems: 1000, uniqueItems: true }),
-    mode: Type.Union([Type.Literal('single'), Type.Literal('batch'), Type.Literal('mix')]),
-    // 10 000 is the server's default --max-batch; a bigger batch would only earn 413s.
-    batchSize: Type.Integer({ minimum: 1, maximum: 10_000 }),
-    concurrency: Type.Integer({ minimum: 1, maximum: 1024 }),
-    format: Type.Union([Type.Literal('json'), Type.Literal('ndjson'), Type.Literal('msgpack')]),
-    seed: Type.Integer({ minimum: 0, maximum: 0xffff_ffff }),
-    // Short enough that `${runId}-${counter}` stays well inside the 128-char event_id limit.
-    runId: Type.Union([Type.Null(), Type.String({ minLength: 1, maxLength: 64, pattern: runIdPattern })]),
-    maxRetries: Type.Integer({ minimum: 0, maximum: 100 }),
-    timeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
-    progress: Type.Union([Type.Literal('auto'), Type.Literal('bar'), Type.Literal('lines'), Type.Literal('off')]),
-    json: Type.Boolean(),
-    verify: Type.Boolean(),
-  },
-  { additionalProperties: false },
-);
-
-type RawOptions = Static<typeof OptionsSchema>;
+type RawOptions = OptionValues<typeof knobs>;
 export type PublishMode = RawOptions['mode'];
 export type BodyFormat = RawOptions['format'];
 export type ProgressOption = RawOptions['progress'];
@@ -59,7 +51,7 @@ export type ProgressOption = RawOptions['progress'];
 export type PublisherOptions = Readonly<Omit<RawOptions, 'runId' | 'topics'> & { runId: string; topics: readonly string[] }>;
 export type PublisherOverrides = Partial<Omit<RawOptions, 'runId'> & { runId: string | null }>;
 
-const optionSet = new OptionSet<RawOptions>(knobs, OptionsSchema);
+const optionSet = new OptionSet(knobs);
 export const publisherDefaults: Readonly<RawOptions> = optionSet.defaults;
 
 /** Validates overrides over the defaults, fills the run id, and returns one frozen object. */

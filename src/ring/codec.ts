@@ -6,9 +6,12 @@ import { Packr, Unpackr } from 'msgpackr';
  */
 const options = { useRecords: false, moreTypes: false, bundleStrings: false, int64AsType: 'number' } as const;
 
-/** What a frame carries per event, in this order. `seq` is assigned by ingress at acceptance. */
+/**
+ * What a frame carries per event, in this order. The first field is the event's position in its
+ * request, not its seq: the frame is encoded before the request is accepted, and the engine that
+ * accepts it assigns the seqs (the frame header's `firstSeq` + position).
+ */
 export interface EventRecord {
-  readonly seq: number;
   readonly topic: string;
   readonly event_id: string;
   readonly timestamp: string;
@@ -16,7 +19,7 @@ export interface EventRecord {
   readonly payload: Record<string, unknown>;
 }
 
-export type EncodedRecord = [seq: number, topic: string, eventId: string, timestamp: string, source: string, payload: unknown];
+export type EncodedRecord = [position: number, topic: string, eventId: string, timestamp: string, source: string, payload: unknown];
 
 const packr = new Packr(options);
 const unpackr = new Unpackr(options);
@@ -29,9 +32,9 @@ const unpackr = new Unpackr(options);
  * renames when decoding, or an unpaired surrogate, which UTF-8 cannot hold). The consumer stores a
  * string payload as it is; a map it serialises.
  */
-export function encodeRecord(seq: number, event: Omit<EventRecord, 'seq'>, payloadAsText = false): Uint8Array {
+export function encodeRecord(position: number, event: EventRecord, payloadAsText = false): Uint8Array {
   const payload = payloadAsText ? JSON.stringify(event.payload) : event.payload;
-  return packr.pack([seq, event.topic, event.event_id, event.timestamp, event.source, payload]);
+  return packr.pack([position, event.topic, event.event_id, event.timestamp, event.source, payload]);
 }
 
 /** The payload of a decoded record as the JSON text the store keeps. */

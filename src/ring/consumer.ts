@@ -1,3 +1,4 @@
+import { AggregatorError } from '../errors.js';
 import {
   frameBytes,
   kConsumerThread,
@@ -14,6 +15,7 @@ export interface Frame {
   readonly flags: number;
   readonly rejected: number;
   readonly receivedAt: number;
+  readonly firstSeq: number;
   /** A private copy of the msgpack records: the ring bytes are reused once the batch is released. */
   readonly body: Buffer;
 }
@@ -22,17 +24,6 @@ export interface FrameBatch {
   readonly frames: Frame[];
   /** Ring position just past the last frame of the batch; pass it to `release` after the commit. */
   readonly end: number;
-}
-
-/** Thrown when a second thread tries to consume a ring that already has a consumer. */
-export class RingClaimedError extends Error {
-  readonly code = 'ring_claimed';
-  readonly owner: number;
-
-  constructor(owner: number) {
-    super(`ring is already being drained by thread ${owner}`);
-    this.owner = owner;
-  }
 }
 
 /** The consumer side of a shard ring, used by the shard's worker thread only. */
@@ -57,7 +48,7 @@ export class RingConsumer {
    */
   claim(threadId: number): void {
     const owner = Atomics.compareExchange(this.#indices, kConsumerThread, 0, threadId);
-    if (owner !== 0) throw new RingClaimedError(owner);
+    if (owner !== 0) throw new AggregatorError('ring_claimed', `ring is already being drained by thread ${owner}`);
   }
 
   unclaim(threadId: number): void {
@@ -83,6 +74,7 @@ export class RingConsumer {
         flags: this.#view.getUint32(offset + 8, true),
         rejected: this.#view.getUint32(offset + 12, true),
         receivedAt: this.#view.getFloat64(offset + 16, true),
+        firstSeq: this.#view.getFloat64(offset + 24, true),
         body: Buffer.from(this.#bytes.subarray(bodyStart, bodyStart + bodyLength)),
       });
       const size = frameBytes(bodyLength);

@@ -22,7 +22,8 @@
  *   8  u32 flags        kFlagWantsResults: report a stored/duplicate status per event
  *  12  u32 rejected     events refused by validation since the previous frame (persisted with it)
  *  16  f64 receivedAt   ms since the epoch, the same for every event of the request
- *  24  body
+ *  24  f64 firstSeq     seq of the request's first event: a record at request position i is firstSeq + i
+ *  32  body
  */
 
 /** Int32 slot indices in the header. Write and read sit on different cache lines. */
@@ -32,7 +33,7 @@ export const kReadPosition = 16;
 export const kConsumerThread = 32;
 
 export const kHeaderBytes = 256;
-export const kFrameHeaderBytes = 24;
+export const kFrameHeaderBytes = 32;
 export const kPaddingMarker = 0xffffffff;
 export const kFlagWantsResults = 1;
 

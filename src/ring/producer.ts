@@ -13,6 +13,7 @@ export interface FrameHeader {
   readonly flags: number;
   readonly rejected: number;
   readonly receivedAt: number;
+  readonly firstSeq: number;
 }
 
 /**
@@ -66,6 +67,7 @@ export class RingProducer {
     view.setUint32(offset + 8, header.flags, true);
     view.setUint32(offset + 12, header.rejected, true);
     view.setFloat64(offset + 16, header.receivedAt, true);
+    view.setFloat64(offset + 24, header.firstSeq, true);
     let cursor = offset + kFrameHeaderBytes;
     for (const chunk of chunks) {
       this.#bytes.set(chunk, cursor);

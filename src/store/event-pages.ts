@@ -1,15 +1,7 @@
 import Database from 'better-sqlite3';
+import type { PageQuery } from '../ingest/storage.js';
 import { shardPath } from './data-dir.js';
 import { eventColumns, type StoredEventRow } from './tables.js';
-
-export interface PageQuery {
-  readonly topic: string | null;
-  /** Return events with seq strictly greater than this. */
-  readonly afterSeq: number;
-  /** The commit watermark: events above it may have gaps below them and stay hidden. */
-  readonly maxSeq: number;
-  readonly limit: number;
-}
 
 interface ShardStatements {
   readonly all: Database.Statement<[number, number, number], StoredEventRow>;

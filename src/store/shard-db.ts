@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { AggregatorError } from '../errors.js';
 import { fsyncDirectory } from './data-dir.js';
 import { createSchema, kFormatVersion, type ShardCounters, type TopicCounts } from './tables.js';
 
@@ -222,7 +223,7 @@ const kSqliteMagic = 'SQLite format 3\0';
 function checkShardFile(path: string): void {
   const size = statSync(path).size;
   const refuse = (why: string): never => {
-    throw Object.assign(new Error(`${path} ${why}; refusing to start on it (restore it from a backup, or move it away to start the shard empty)`), { code: 'SHARD_FILE_DAMAGED' });
+    throw new AggregatorError('shard_file_damaged', `${path} ${why}; refusing to start on it (restore it from a backup, or move it away to start the shard empty)`);
   };
   if (size === 0) refuse('is empty (0 bytes): the shard file was truncated');
   const header = Buffer.alloc(100);
@@ -248,8 +249,7 @@ function checkShardFile(path: string): void {
 
 /** The same error with the file's path in front, so a start-up refusal says which file. */
 function naming(path: string, error: unknown): Error {
+  if (error instanceof AggregatorError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (message.includes(path)) return error as Error;
-  const code = (error as { code?: unknown } | null)?.code;
-  return Object.assign(new Error(`${path}: ${message}`), typeof code === 'string' ? { code } : {});
+  return new AggregatorError('shard_unreadable', message.includes(path) ? message : `${path}: ${message}`, { cause: error });
 }

@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import { OverloadedError } from '../errors.js';
-import type { PageResult, PageTask, PageWorkerData } from './protocol.js';
+import type { Page, PageQuery, PageSource } from '../ingest/storage.js';
+import type { PageWorkerData } from './protocol.js';
 import { workerFile } from './worker-file.js';
 
 export interface PagePoolOptions {
@@ -9,8 +10,8 @@ export interface PagePoolOptions {
   readonly readers: number;
 }
 
-/** Reader threads with read-only shard connections: /events pages are built off the ingress thread. */
-export class PagePool {
+/** Reader threads with read-only shard connections: /events and /tail pages are built off the ingress thread. */
+export class PagePool implements PageSource {
   readonly #pool: Piscina;
   readonly #maxQueue: number;
 
@@ -28,9 +29,9 @@ export class PagePool {
   }
 
   /** Rejects with OverloadedError when too many reads are already queued: reads are bounded too. */
-  page(task: PageTask): Promise<PageResult> {
+  page(query: PageQuery): Promise<Page> {
     if (this.#pool.queueSize >= this.#maxQueue) return Promise.reject(new OverloadedError('too many reads in flight'));
-    return this.#pool.run(task, { name: 'page' }) as Promise<PageResult>;
+    return this.#pool.run(query, { name: 'page' }) as Promise<Page>;
   }
 
   destroy(): Promise<void> {

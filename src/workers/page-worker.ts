@@ -4,20 +4,21 @@
  */
 import { workerData } from 'piscina';
 import { EventPages, renderEvents } from '../store/event-pages.js';
-import type { PageResult, PageTask, PageWorkerData } from './protocol.js';
+import type { Page, PageQuery } from '../ingest/storage.js';
+import type { PageWorkerData } from './protocol.js';
 
-let reader: EventPages | null = null;
+let pages: EventPages | null = null;
 
-export function page(task: PageTask): PageResult {
-  if (!reader) {
+export function page(query: PageQuery): Page {
+  if (!pages) {
     const data = workerData as PageWorkerData;
-    reader = new EventPages(data.dataDir, data.shardCount);
+    pages = new EventPages(data.dataDir, data.shardCount);
   }
-  const rows = reader.page(task);
+  const rows = pages.page(query);
   return { eventsJson: renderEvents(rows), count: rows.length, lastSeq: rows.length > 0 ? rows[rows.length - 1]!.seq : null };
 }
 
 export function close(): void {
-  reader?.close();
-  reader = null;
+  pages?.close();
+  pages = null;
 }

@@ -1,10 +1,10 @@
 /**
  * What crosses the thread boundary besides the ring bytes: workerData at spawn, and one small
  * result per task. Errors do not survive postMessage intact, so failures come back as
- * `{ ok: false, code, message }` and the main side rebuilds them.
+ * `{ ok: false, error: WireError }` and the main side rebuilds them with `fromWire`.
  */
-import type { SyncMode } from '../store/shard-db.js';
-import type { ShardSnapshot } from '../store/shard-db.js';
+import { toWire, type WireError } from '../errors.js';
+import type { ShardSnapshot, SyncMode } from '../store/shard-db.js';
 import type { TopicCounts } from '../store/tables.js';
 
 export interface ShardWorkerData {
@@ -23,8 +23,7 @@ export interface PageWorkerData {
 
 export interface TaskFailure {
   readonly ok: false;
-  readonly code: string;
-  readonly message: string;
+  readonly error: WireError;
 }
 
 export type OpenResult = { readonly ok: true; readonly snapshot: ShardSnapshot } | TaskFailure;
@@ -45,25 +44,6 @@ export interface DrainSuccess {
 
 export type DrainResult = DrainSuccess | TaskFailure;
 
-export interface PageTask {
-  readonly topic: string | null;
-  readonly afterSeq: number;
-  readonly maxSeq: number;
-  readonly limit: number;
-}
-
-export interface PageResult {
-  /** The events, already rendered as a JSON array. */
-  readonly eventsJson: string;
-  readonly count: number;
-  readonly lastSeq: number | null;
-}
-
 export function toFailure(error: unknown): TaskFailure {
-  const code = (error as { code?: unknown } | null)?.code;
-  return {
-    ok: false,
-    code: typeof code === 'string' ? code : 'internal',
-    message: error instanceof Error ? error.message : String(error),
-  };
+  return { ok: false, error: toWire(error) };
 }

@@ -1,10 +1,10 @@
 import { Piscina } from 'piscina';
-import { ConfigError, OverloadedError, type AggregatorError } from '../errors.js';
+import { ConfigError, fromWire, OverloadedError, type AggregatorError } from '../errors.js';
+import type { RoomCheck, ShardStatus } from '../ingest/storage.js';
 import { frameBytes } from '../ring/layout.js';
 import { RingProducer, type FrameHeader } from '../ring/producer.js';
 import { shardPath } from '../store/data-dir.js';
-import type { SyncMode } from '../store/shard-db.js';
-import { Totals } from '../ingest/totals.js';
+import type { ShardSnapshot, SyncMode } from '../store/shard-db.js';
 import { toFailure, type DrainResult, type DrainSuccess, type OpenResult, type ShardWorkerData, type TaskFailure } from './protocol.js';
 import { workerFile } from './worker-file.js';
 
@@ -19,8 +19,8 @@ export interface ShardPoolOptions {
   readonly onShardError?: (shard: number, message: string) => void;
   /** The worker entry; tests substitute one that fails on cue. Default: the built shard worker. */
   readonly workerFile?: string;
-  /** Called once per committed drain, for metrics. */
-  readonly onCommit?: (shard: number, events: number, milliseconds: number) => void;
+  /** Called once per committed drain, before its frames are settled: the counters move here. */
+  readonly onCommit?: (shard: number, result: DrainSuccess) => void;
 }
 
 export interface FrameOutcome {
@@ -33,13 +33,6 @@ export interface FrameTicket {
   settle(outcome: FrameOutcome | AggregatorError): void;
 }
 
-export type QueueCheck = 'ok' | 'full' | 'failed' | 'too_large';
-
-interface ShardFailure {
-  readonly message: string;
-  readonly retryAt: number;
-}
-
 interface Shard {
   readonly index: number;
   readonly ring: RingProducer;
@@ -47,7 +40,8 @@ interface Shard {
   /** Tickets of frames in the ring, oldest first; the ring holds their bytes in the same order. */
   readonly pending: FrameTicket[];
   draining: boolean;
-  failure: ShardFailure | null;
+  /** Why the shard refuses writes, until a probe commits again. */
+  failure: string | null;
   commits: number;
   lastCommitMs: number;
 }
@@ -61,7 +55,6 @@ const noopTicket: FrameTicket = { settle() {} };
  * runs are committed together by the next drain: group commit under load, one event at once when idle.
  */
 export class ShardPool {
-  readonly totals = new Totals();
   readonly #shards: Shard[];
   readonly #options: ShardPoolOptions;
   #pendingRejected = 0;
@@ -93,8 +86,11 @@ export class ShardPool {
     });
   }
 
-  /** Starts one thread per shard and opens (or creates) every shard file; rejects if any cannot open. */
-  static async open(options: ShardPoolOptions): Promise<ShardPool> {
+  /**
+   * Starts one thread per shard and opens (or creates) every shard file; rejects if any cannot
+   * open. Resolves with each shard's persisted counters, where the service's totals start.
+   */
+  static async open(options: ShardPoolOptions): Promise<{ readonly pool: ShardPool; readonly snapshots: readonly ShardSnapshot[] }> {
     const pool = new ShardPool(options);
     const results = await Promise.all(
       pool.#shards.map((shard) => shard.pool.run(null, { name: 'open' }).catch(toFailure) as Promise<OpenResult>),
@@ -102,17 +98,16 @@ export class ShardPool {
     const failed = results.findIndex((result) => !result.ok);
     if (failed >= 0) {
       await pool.destroy();
-      throw new ConfigError(`shard ${failed} cannot open: ${(results[failed] as TaskFailure).message}`);
+      throw new ConfigError(`shard ${failed} cannot open: ${(results[failed] as TaskFailure).error.message}`);
     }
-    for (const result of results) if (result.ok) pool.totals.load(result.snapshot);
-    return pool;
+    return { pool, snapshots: results.flatMap((result) => (result.ok ? [result.snapshot] : [])) };
   }
 
   get shardCount(): number {
     return this.#shards.length;
   }
 
-  check(shardIndex: number, bodyLength: number): QueueCheck {
+  check(shardIndex: number, bodyLength: number): RoomCheck {
     const shard = this.#shards[shardIndex]!;
     if (this.#closing) return 'failed';
     if (shard.failure) return 'failed';
@@ -141,23 +136,22 @@ export class ShardPool {
     this.#schedule(shard);
   }
 
-  /** Counts events refused by validation; persisted with the next frame any shard commits. */
-  recordRejected(count: number): void {
-    this.totals.rejected += count;
+  /** Carries a count of events refused by validation to disk with the next frame any shard commits. */
+  carryRejected(count: number): void {
     this.#pendingRejected += count;
     // An empty frame carries the count to disk now; if shard 0 cannot take it, the next frame will.
-    if (this.check(0, 0) === 'ok') this.queue(0, { eventCount: 0, flags: 0, receivedAt: Date.now() }, [], 0, noopTicket);
+    if (this.check(0, 0) === 'ok') this.queue(0, { eventCount: 0, flags: 0, receivedAt: Date.now(), firstSeq: 0 }, [], 0, noopTicket);
   }
 
   /** Why the pool cannot take writes right now, or an empty list when every shard is healthy. */
   problems(): string[] {
     const problems: string[] = [];
     if (this.#closing) problems.push('shutting down');
-    for (const shard of this.#shards) if (shard.failure) problems.push(`shard ${shard.index}: ${shard.failure.message}`);
+    for (const shard of this.#shards) if (shard.failure) problems.push(`shard ${shard.index}: ${shard.failure}`);
     return problems;
   }
 
-  shardStats(): { shard: number; ring_used_bytes: number; ring_capacity_bytes: number; pending_frames: number; commits: number; last_commit_ms: number; healthy: boolean }[] {
+  shardStatus(): ShardStatus[] {
     return this.#shards.map((shard) => ({
       shard: shard.index,
       ring_used_bytes: shard.ring.usedBytes,
@@ -213,8 +207,7 @@ export class ShardPool {
     shard.failure = null;
     shard.commits++;
     shard.lastCommitMs = result.commitMs;
-    this.totals.addCommit(result);
-    this.#options.onCommit?.(shard.index, result.events, result.commitMs);
+    this.#options.onCommit?.(shard.index, result);
     const tickets = shard.pending.splice(0, result.inserted.length);
     for (let index = 0; index < tickets.length; index++) {
       tickets[index]!.settle({ inserted: result.inserted[index]!, statuses: result.statuses[index] ?? null });
@@ -222,8 +215,9 @@ export class ShardPool {
   }
 
   #failed(shard: Shard, failure: TaskFailure): void {
-    const message = `cannot commit (${failure.code}): ${failure.message}`;
-    shard.failure = { message, retryAt: Date.now() + this.#options.shardRetryMs };
+    const error = fromWire(failure.error);
+    const message = `cannot commit (${error.sourceCode ?? error.code}): ${error.message}`;
+    shard.failure = message;
     this.#options.onShardError?.(shard.index, message);
     // No drain is in flight now, so the main thread may reset the ring: nothing queued was
     // acknowledged, and clients retry the 503s; whatever did commit is deduplicated on retry.

@@ -54,7 +54,7 @@ export function drain(): DrainResult {
         wantsStatuses: (frame.flags & kFlagWantsResults) !== 0,
         events: decodeRecords(frame.body).map(
           (record): StoreEvent => ({
-            seq: record[0],
+            seq: frame.firstSeq + record[0],
             topic: record[1],
             eventId: record[2],
             timestamp: record[3],

@@ -1,7 +1,13 @@
-import { Type } from '@sinclair/typebox';
-import { EventSchema } from '../events/schema.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { httpErrorCodes } from '../errors.js';
+import { EventSchema } from './schema.js';
 
-/** Response shapes, for /openapi.json. The event schema the validator compiles is reused as is. */
+/**
+ * The answers' shapes. /openapi.json is built from these schemas, and the TypeScript types the
+ * routes, the metrics, the publisher client and the dashboard use are `Static<>` of them, so the
+ * document, the server and its clients cannot disagree. The event schema the validator compiles
+ * is reused as is.
+ */
 
 export const StoredEventSchema = Type.Composite(
   [
@@ -33,7 +39,7 @@ export const PublishResultSchema = Type.Object(
 export const ErrorSchema = Type.Object(
   {
     error: Type.Object({
-      code: Type.String({ description: 'Stable: bad_json, invalid_query, unauthorized, forbidden, not_found, method_not_allowed, too_large, unsupported_media_type, invalid_event, internal, overloaded' }),
+      code: Type.Union(httpErrorCodes.map((code) => Type.Literal(code)), { description: 'Stable; see docs/API.md' }),
       message: Type.String(),
       details: Type.Optional(Type.Array(Type.Object({ index: Type.Integer(), path: Type.String(), message: Type.String() }))),
     }),
@@ -51,6 +57,18 @@ export const EventsPageSchema = Type.Object(
   { $id: 'EventsPage' },
 );
 
+export const TopicCountsSchema = Type.Object({ received: Type.Integer(), unique_processed: Type.Integer(), duplicate_dropped: Type.Integer() });
+
+export const ShardStatusSchema = Type.Object({
+  shard: Type.Integer(),
+  ring_used_bytes: Type.Integer(),
+  ring_capacity_bytes: Type.Integer(),
+  pending_frames: Type.Integer(),
+  commits: Type.Integer(),
+  last_commit_ms: Type.Number(),
+  healthy: Type.Boolean(),
+});
+
 export const StatsSchema = Type.Object(
   {
     received: Type.Integer(),
@@ -63,18 +81,8 @@ export const StatsSchema = Type.Object(
     in_flight_requests: Type.Integer(),
     watermark_seq: Type.Integer(),
     cursor: Type.String({ description: 'A cursor at the watermark: pass it as `after` to /events or /tail for what commits from now on' }),
-    topic_counts: Type.Record(Type.String(), Type.Object({ received: Type.Integer(), unique_processed: Type.Integer(), duplicate_dropped: Type.Integer() })),
-    shard_status: Type.Array(
-      Type.Object({
-        shard: Type.Integer(),
-        ring_used_bytes: Type.Integer(),
-        ring_capacity_bytes: Type.Integer(),
-        pending_frames: Type.Integer(),
-        commits: Type.Integer(),
-        last_commit_ms: Type.Number(),
-        healthy: Type.Boolean(),
-      }),
-    ),
+    topic_counts: Type.Record(Type.String(), TopicCountsSchema),
+    shard_status: Type.Array(ShardStatusSchema),
   },
   { $id: 'Stats' },
 );
@@ -83,3 +91,13 @@ export const HealthSchema = Type.Object(
   { status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), reason: Type.Optional(Type.String()) },
   { $id: 'Health' },
 );
+
+export type StoredEvent = Static<typeof StoredEventSchema>;
+export type PublishResult = Static<typeof PublishResultSchema>;
+export type ErrorBody = Static<typeof ErrorSchema>;
+/** `events` is a `Ref`, which Static cannot follow: spelled out here. */
+export type EventsPage = Omit<Static<typeof EventsPageSchema>, 'events'> & { readonly events: readonly StoredEvent[] };
+export type TopicCounts = Static<typeof TopicCountsSchema>;
+export type ShardStatus = Static<typeof ShardStatusSchema>;
+export type Stats = Static<typeof StatsSchema>;
+export type Health = Static<typeof HealthSchema>;

@@ -1,0 +1,171 @@
+/**
+ * The embedded storage engine: everything behind the `Storage` seam in one process.
+ *
+ *   commit path  → Sequencer (seqs, watermark) → ShardPool (rings → shard threads → SQLite)
+ *   pages        → PagePool (reader threads, read-only connections)
+ *   stats        → Totals (moved by committed drains) + the pool's shard status
+ *
+ * Nothing outside this folder and `src/aggregator.ts` touches the pools, rings or store.
+ */
+import type { AggregatorError } from '../errors.js';
+import { Sequencer } from '../ingest/sequencer.js';
+import type { CommitPath, CommitRequest, CounterTotals, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicTotals } from '../ingest/storage.js';
+import { Totals } from '../ingest/totals.js';
+import { kFlagWantsResults } from '../ring/layout.js';
+import type { SyncMode } from '../store/shard-db.js';
+import { PagePool } from '../workers/page-pool.js';
+import { ShardPool, type FrameOutcome } from '../workers/shard-pool.js';
+
+export interface EmbeddedOptions {
+  readonly dataDir: string;
+  readonly shards: number;
+  readonly ringBytes: number;
+  readonly drainBytes: number;
+  readonly sync: SyncMode;
+  readonly shardRetryMs: number;
+  readonly readers: number;
+  /** Another shard worker entry (fault-injection tests). */
+  readonly shardWorkerFile?: string;
+}
+
+export interface EngineHooks {
+  /** Once per failed commit or crashed shard thread. */
+  readonly onShardError?: (shard: number, message: string) => void;
+  /** Once per group commit. */
+  readonly onCommit?: (shard: number, events: number, milliseconds: number) => void;
+}
+
+export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
+  readonly #shards: ShardPool;
+  readonly #pages: PagePool;
+  readonly #sequencer: Sequencer;
+  readonly #totals: Totals;
+
+  private constructor(shards: ShardPool, pages: PagePool, sequencer: Sequencer, totals: Totals) {
+    this.#shards = shards;
+    this.#pages = pages;
+    this.#sequencer = sequencer;
+    this.#totals = totals;
+  }
+
+  /** Opens every shard (rejects, with nothing left running, if one cannot open) and the reader threads. */
+  static async open(options: EmbeddedOptions, hooks: EngineHooks = {}): Promise<EmbeddedStorage> {
+    const totals = new Totals();
+    const { pool, snapshots } = await ShardPool.open({
+      dataDir: options.dataDir,
+      shards: options.shards,
+      ringBytes: options.ringBytes,
+      drainBytes: options.drainBytes,
+      sync: options.sync,
+      shardRetryMs: options.shardRetryMs,
+      ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
+      ...(hooks.onShardError ? { onShardError: hooks.onShardError } : {}),
+      onCommit: (shard, result) => {
+        totals.addCommit(result.topics);
+        hooks.onCommit?.(shard, result.events, result.commitMs);
+      },
+    });
+    let lastSeq = 0;
+    for (const { counters, topics } of snapshots) {
+      totals.load({ received: counters.received, unique: counters.unique_processed, duplicates: counters.duplicate_dropped, rejected: counters.rejected }, topics);
+      lastSeq = Math.max(lastSeq, counters.last_seq);
+    }
+    const pages = new PagePool({ dataDir: options.dataDir, shards: options.shards, readers: options.readers });
+    return new EmbeddedStorage(pool, pages, new Sequencer(lastSeq), totals);
+  }
+
+  get commitPath(): CommitPath {
+    return this;
+  }
+
+  get watermark(): Sequencer {
+    return this.#sequencer;
+  }
+
+  get pages(): PagePool {
+    return this.#pages;
+  }
+
+  get stats(): StatsSource {
+    return this;
+  }
+
+  // --- CommitPath
+
+  get shardCount(): number {
+    return this.#shards.shardCount;
+  }
+
+  get frameCapacity(): number {
+    return this.#shards.ringCapacity;
+  }
+
+  freeBytes(): number {
+    return this.#shards.freeBytes();
+  }
+
+  check(shard: number, bodyLength: number): RoomCheck {
+    return this.#shards.check(shard, bodyLength);
+  }
+
+  commit(frames: readonly ShardFrame[], request: CommitRequest): Promise<RequestVerdict> {
+    const range = this.#sequencer.allocate(request.eventCount);
+    const header = { flags: request.wantsStatuses ? kFlagWantsResults : 0, receivedAt: Date.now(), firstSeq: range.first };
+    const statuses = request.wantsStatuses ? new Uint8Array(request.eventCount) : null;
+    return new Promise<RequestVerdict>((resolve, reject) => {
+      let remaining = frames.length;
+      let unique = 0;
+      let failure: AggregatorError | null = null;
+      const settleFrame = (frame: ShardFrame, outcome: FrameOutcome | AggregatorError): void => {
+        if (outcome instanceof Error) failure ??= outcome;
+        else {
+          unique += outcome.inserted;
+          if (statuses && outcome.statuses) for (let index = 0; index < frame.indexes.length; index++) statuses[frame.indexes[index]!] = outcome.statuses[index]!;
+        }
+        if (--remaining > 0) return;
+        // Committed or failed, the range no longer holds the watermark back.
+        this.#sequencer.finish(range);
+        if (failure) reject(failure);
+        else resolve({ unique, statuses });
+      };
+      for (const frame of frames) {
+        this.#shards.queue(frame.shard, { ...header, eventCount: frame.indexes.length }, frame.chunks, frame.bodyLength, { settle: (outcome) => settleFrame(frame, outcome) });
+      }
+    });
+  }
+
+  recordRejected(count: number): void {
+    this.#totals.counters.rejected += count;
+    this.#shards.carryRejected(count);
+  }
+
+  problems(): readonly string[] {
+    return this.#shards.problems();
+  }
+
+  // --- StatsSource
+
+  totals(): Readonly<CounterTotals> {
+    return this.#totals.counters;
+  }
+
+  topics(): ReadonlyMap<string, Readonly<TopicTotals>> {
+    return this.#totals.topics;
+  }
+
+  shardStatus(): ShardStatus[] {
+    return this.#shards.shardStatus();
+  }
+
+  // --- lifecycle
+
+  async close(): Promise<void> {
+    await this.#shards.close();
+    await this.#pages.destroy();
+  }
+
+  async destroy(): Promise<void> {
+    await this.#shards.destroy();
+    await this.#pages.destroy();
+  }
+}

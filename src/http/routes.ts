@@ -1,0 +1,160 @@
+/**
+ * The route table: every route the service answers, once. `HttpServer` registers it with uWS
+ * (auth check, 404/405 with `Allow`, metrics label), `openApiDocument` describes it, and `GET /`
+ * lists it. Adding a route is adding an entry here.
+ */
+import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
+import { kDefaultLimit, kMaxLimit } from '../events/query.js';
+import type { Scope } from './auth.js';
+import type { DashboardHandlers } from './dashboard-handlers.js';
+import { errorResponse, jsonContent } from './openapi.js';
+import type { PublishHandler } from './publish-handler.js';
+import type { ReadHandlers } from './read-handlers.js';
+import type { Reply } from './reply.js';
+import type { TailSocket } from './tail-socket.js';
+
+export type Handler = (res: HttpResponse, req: HttpRequest, reply: Reply) => void;
+
+export interface WebSocketRoute {
+  /** Runs after the auth check, with the request's Reply for a refusal (and the 101 in the metrics). */
+  readonly upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t, reply: Reply) => void;
+  // any: each WebSocket route has its own socket data type, and uWS's handler types are
+  // contravariant in it, so no one type parameter fits every route's behaviour.
+  readonly behavior: Omit<WebSocketBehavior<any>, 'upgrade'>;
+}
+
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  /** A uWS pattern; a trailing `/*` matches any rest. */
+  readonly path: string;
+  /** The `route` label of aggregator_http_requests_total. */
+  readonly label: string;
+  /** The token this route needs, when tokens are configured; null: open. */
+  readonly scope: Scope | null;
+  /** The token may also come as `?access_token=` (RFC 6750): browsers cannot set headers on a WebSocket. */
+  readonly queryToken?: boolean;
+  /** One line for the route list at GET / and the OpenAPI summary. */
+  readonly summary: string;
+  /** Left out of the route list (static files under a pattern). */
+  readonly unlisted?: boolean;
+  /** The OpenAPI operation less summary and security, which come from above; absent: not part of the API document. */
+  readonly operation?: Readonly<Record<string, unknown>>;
+  readonly handle: Handler | WebSocketRoute;
+}
+
+export interface RouteHandlers {
+  readonly publish: PublishHandler;
+  readonly read: ReadHandlers;
+  readonly dashboard: DashboardHandlers;
+  readonly tail: TailSocket;
+}
+
+export interface ApiLimits {
+  readonly maxBatch: number;
+  readonly maxBodyBytes: number;
+}
+
+const queryParameter = (name: string, schema: Record<string, unknown>, description?: string) => ({ name, in: 'query', required: false, schema, ...(description ? { description } : {}) });
+const topicParameter = queryParameter('topic', { type: 'string' });
+const readRefusals = { 400: errorResponse('invalid_query'), 401: errorResponse('unauthorized'), 403: errorResponse('forbidden') };
+
+export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly Route[] {
+  const { publish, read, dashboard, tail } = handlers;
+  return [
+    { method: 'GET', path: '/', label: 'dashboard', scope: null, summary: 'This service description (JSON), or the dashboard for a browser (Accept: text/html)', handle: (_res, req, reply) => dashboard.root(req, reply) },
+    { method: 'GET', path: '/docs', label: 'dashboard', scope: null, summary: 'API reference page, rendered from /openapi.json', handle: (_res, _req, reply) => dashboard.docs(reply) },
+    { method: 'GET', path: '/openapi.json', label: 'openapi', scope: null, summary: 'The OpenAPI 3.1 document of this API', handle: (_res, _req, reply) => read.openApi(reply) },
+    {
+      method: 'POST',
+      path: '/publish',
+      label: 'publish',
+      scope: 'publish',
+      summary: 'Publish one event or a batch; answered once every event is committed',
+      operation: {
+        parameters: [queryParameter('results', { type: 'string', enum: ['1', 'true'] }, 'add a per-event verdict')],
+        requestBody: {
+          required: true,
+          description: `One event or an array of 1..${limits.maxBatch}; at most ${limits.maxBodyBytes} bytes. Also application/x-ndjson (one event per line) and application/msgpack.`,
+          content: {
+            'application/json': { schema: { oneOf: [{ $ref: '#/components/schemas/Event' }, { type: 'array', minItems: 1, maxItems: limits.maxBatch, items: { $ref: '#/components/schemas/Event' } }] } },
+            'application/x-ndjson': { schema: { type: 'string' } },
+            'application/msgpack': { schema: { type: 'string', format: 'binary' } },
+          },
+        },
+        responses: {
+          200: { description: 'committed', content: jsonContent('PublishResult') },
+          400: errorResponse('bad_json: the body is not parseable'),
+          401: errorResponse('unauthorized: a publish token is required'),
+          403: errorResponse('forbidden: the token may not publish'),
+          413: errorResponse('too_large: body or batch over the limit'),
+          415: errorResponse('unsupported_media_type'),
+          422: errorResponse('invalid_event: nothing of the request is stored; details per event'),
+          503: { ...errorResponse('overloaded: retry after Retry-After seconds; nothing acknowledged'), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
+        },
+      },
+      handle: (res, req, reply) => publish.handle(res, req, reply),
+    },
+    {
+      method: 'GET',
+      path: '/events',
+      label: 'events',
+      scope: 'read',
+      summary: 'Stored events in acceptance (seq) order, with a tail-able cursor',
+      operation: {
+        parameters: [
+          topicParameter,
+          queryParameter('limit', { type: 'integer', minimum: 1, maximum: kMaxLimit, default: kDefaultLimit }),
+          queryParameter('after', { type: 'string' }, 'the `next` of a previous page'),
+        ],
+        responses: { 200: { description: 'a page', content: jsonContent('EventsPage') }, ...readRefusals },
+      },
+      handle: (_res, req, reply) => read.events(req, reply),
+    },
+    {
+      method: 'GET',
+      path: '/tail',
+      label: 'tail',
+      scope: 'read',
+      queryToken: true,
+      summary: 'WebSocket: replay after a cursor, then live events, in seq order',
+      operation: {
+        description:
+          'Upgrade to a WebSocket (OpenAPI has no WebSocket object, so this describes it). Each server message is a text frame ' +
+          '`{"events": [StoredEvent...], "next": "<cursor after the last of them>"}`. The stream replays committed events after `after` ' +
+          '(absent: from now on), then follows commits, with no gap and no repeat. A subscriber whose unread backlog passes the limit is ' +
+          'closed with code 4008 and reason `too_slow`; reconnecting with its last `next` resumes without loss.',
+        parameters: [topicParameter, queryParameter('after', { type: 'string' }), queryParameter('access_token', { type: 'string' }, 'the read token, for clients that cannot set headers')],
+        responses: { 101: { description: 'switching to the WebSocket protocol' }, ...readRefusals },
+      },
+      handle: { upgrade: (res, req, context, reply) => tail.upgrade(res, req, context, reply), behavior: tail.behavior() },
+    },
+    {
+      method: 'GET',
+      path: '/stats',
+      label: 'stats',
+      scope: 'read',
+      summary: 'Cumulative counters for the data dir',
+      operation: { responses: { 200: { description: 'counters', content: jsonContent('Stats') } } },
+      handle: (_res, _req, reply) => read.stats(reply),
+    },
+    {
+      method: 'GET',
+      path: '/health',
+      label: 'health',
+      scope: null,
+      summary: 'Whether every shard is open and committing',
+      operation: { responses: { 200: { description: 'ok', content: jsonContent('Health') }, 503: { description: 'unavailable, with the reason', content: jsonContent('Health') } } },
+      handle: (_res, _req, reply) => read.health(reply),
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      label: 'metrics',
+      scope: 'read',
+      summary: 'Prometheus text exposition',
+      operation: { responses: { 200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } },
+      handle: (_res, _req, reply) => read.metrics(reply),
+    },
+    { method: 'GET', path: '/dashboard/*', label: 'dashboard', scope: null, unlisted: true, summary: "The dashboard's static files", handle: (_res, req, reply) => dashboard.asset(req.getUrl(), reply) },
+  ];
+}

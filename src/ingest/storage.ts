@@ -1,0 +1,116 @@
+/**
+ * What the HTTP and ingest layers call, and nothing more: the seam between them and a storage
+ * engine. Four parts, cut along what ingress does:
+ *
+ *   CommitPath   room checks, queueing a request's frames, the verdicts, rejected counts, problems
+ *   Watermark    the committed frontier readers may see, and its advances
+ *   PageSource   pages of committed events after a cursor, up to the watermark
+ *   StatsSource  the counters, per topic and per shard
+ *
+ * The embedded engine (`src/embedded`) implements them with the rings, the shard workers, the
+ * sequencer and the reader threads; a cluster engine implements the same four over NATS JetStream.
+ * Nothing here imports an engine.
+ */
+import type { ShardStatus } from '../events/responses.js';
+
+export type { ShardStatus };
+
+/** The events of one request bound for one shard: msgpack records (see ring/codec.ts), copied as one frame. */
+export interface ShardFrame {
+  readonly shard: number;
+  readonly chunks: readonly Uint8Array[];
+  readonly bodyLength: number;
+  /** Request positions of the frame's events, ascending: verdicts go back in request order. */
+  readonly indexes: readonly number[];
+}
+
+/** Whether a shard can take a frame of some size right now. */
+export type RoomCheck = 'ok' | 'full' | 'failed' | 'too_large';
+
+export interface CommitRequest {
+  readonly eventCount: number;
+  readonly wantsStatuses: boolean;
+}
+
+export interface RequestVerdict {
+  /** Events stored for the first time; the rest of the request were duplicates. */
+  readonly unique: number;
+  /** Per event in request order: 1 stored, 0 duplicate; only when asked for. */
+  readonly statuses: Uint8Array | null;
+}
+
+export interface CommitPath {
+  readonly shardCount: number;
+  /** The largest frame one shard can ever hold, bytes of records: past it a request is 413. */
+  readonly frameCapacity: number;
+  /** Free bytes across every shard: a cheap bound to refuse work before parsing it. */
+  freeBytes(): number;
+  check(shard: number, bodyLength: number): RoomCheck;
+  /**
+   * Queues every frame of one request; the caller checked each in the same synchronous turn, so a
+   * request is queued whole or not at all. Settles once every frame is committed (or one failed:
+   * then with an `overloaded` error, and nothing of the request is acknowledged). Event `i` of
+   * the request gets seq `firstSeq + i`, assigned here.
+   */
+  commit(frames: readonly ShardFrame[], request: CommitRequest): Promise<RequestVerdict>;
+  /** Counts events refused by validation; made durable with a later commit. */
+  recordRejected(count: number): void;
+  /** Why writes are refused right now; empty when every shard commits. */
+  problems(): readonly string[];
+}
+
+export interface Watermark {
+  /** Every accepted event at or below this seq is committed; readers see nothing above it. */
+  readonly current: number;
+  /** Runs after every advance. */
+  onAdvance(listener: () => void): void;
+}
+
+export interface PageQuery {
+  readonly topic: string | null;
+  /** Events with seq strictly greater than this. */
+  readonly afterSeq: number;
+  /** The watermark the page is read at: nothing above it. */
+  readonly maxSeq: number;
+  readonly limit: number;
+}
+
+export interface Page {
+  /** The events, already rendered as a JSON array. */
+  readonly eventsJson: string;
+  readonly count: number;
+  readonly lastSeq: number | null;
+}
+
+export interface PageSource {
+  /** Rejects with `overloaded` when too many reads are already queued. */
+  page(query: PageQuery): Promise<Page>;
+}
+
+export interface TopicTotals {
+  received: number;
+  unique: number;
+  duplicates: number;
+}
+
+export interface CounterTotals extends TopicTotals {
+  rejected: number;
+}
+
+export interface StatsSource {
+  totals(): Readonly<CounterTotals>;
+  topics(): ReadonlyMap<string, Readonly<TopicTotals>>;
+  shardStatus(): ShardStatus[];
+}
+
+/** A storage engine: the four parts, and its two shutdown verbs. */
+export interface Storage {
+  readonly commitPath: CommitPath;
+  readonly watermark: Watermark;
+  readonly pages: PageSource;
+  readonly stats: StatsSource;
+  /** Graceful: refuses new frames, commits and settles every queued one, then closes. */
+  close(): Promise<void>;
+  /** Abrupt: queued frames fail, nothing further is acknowledged. */
+  destroy(): Promise<void>;
+}
