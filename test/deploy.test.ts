@@ -59,7 +59,9 @@ describe('compose.yml', () => {
 describe('production install', () => {
   test('npm ci --omit=dev plus dist/ starts the service from a clean copy', { timeout: 600_000 }, async () => {
     const copy = await tempDir('aggregator-prod-');
+    // What a package or the image carries: the manifest, the lock file, the build and the npm scripts' helpers.
     for (const file of ['package.json', 'package-lock.json']) await cp(join(root, file), join(copy, file));
+    await cp(join(root, 'scripts'), join(copy, 'scripts'), { recursive: true });
     await cp(join(root, 'dist'), join(copy, 'dist'), { recursive: true });
     const install = await new Promise<{ code: number | null; output: string }>((resolve) => {
       const child = spawn('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: copy, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -19,7 +19,7 @@ export function ringTasks(): MicroTask[] {
   const bodyLength = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
   const writer = new RingProducer(kRingBytes);
   const reader = new RingConsumer(writer.buffer);
-  const header = { eventCount: kBatchSize, flags: 0, rejected: 0, receivedAt: Date.now() };
+  const header = { eventCount: kBatchSize, flags: 0, rejected: 0, receivedAt: Date.now(), firstSeq: 1 };
   const roundTrip = (): number => {
     if (!writer.fits(bodyLength)) throw new Error('ring full: the previous frame was not released');
     writer.write(header, chunks, bodyLength);

@@ -20,7 +20,7 @@ export interface WebSocketRoute {
   readonly upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t, reply: Reply) => void;
   // any: each WebSocket route has its own socket data type, and uWS's handler types are
   // contravariant in it, so no one type parameter fits every route's behaviour.
-  readonly behavior: Omit<WebSocketBehavior<any>, 'upgrade'>;
+  readonly behavior: () => Omit<WebSocketBehavior<any>, 'upgrade'>;
 }
 
 export interface Route {
@@ -126,7 +126,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
         parameters: [topicParameter, queryParameter('after', { type: 'string' }), queryParameter('access_token', { type: 'string' }, 'the read token, for clients that cannot set headers')],
         responses: { 101: { description: 'switching to the WebSocket protocol' }, ...readRefusals },
       },
-      handle: { upgrade: (res, req, context, reply) => tail.upgrade(res, req, context, reply), behavior: tail.behavior() },
+      handle: { upgrade: (res, req, context, reply) => tail.upgrade(res, req, context, reply), behavior: () => tail.behavior() },
     },
     {
       method: 'GET',

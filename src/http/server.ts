@@ -70,7 +70,7 @@ export class HttpServer {
     const { handle } = route;
     if (typeof handle !== 'function') {
       this.#app.ws(route.path, {
-        ...handle.behavior,
+        ...handle.behavior(),
         upgrade: (res, req, context) => {
           const reply = new Reply(res, route.label, this.#replies);
           if (this.#admit(route, res, req, reply)) this.#run(reply, () => handle.upgrade(res, req, context, reply));

@@ -3,8 +3,7 @@ import { describe, test } from 'node:test';
 import { DashboardAssets } from '../../src/dashboard/assets.js';
 import { acceptsHtml } from '../../src/dashboard/negotiate.js';
 import { renderPage } from '../../src/dashboard/pages.js';
-import { routesOf } from '../../src/dashboard/service-info.js';
-import { openApiDocument } from '../../src/http/openapi.js';
+import { getJson, startServer } from '../helper.js';
 
 describe('dashboard, server side', () => {
   test('only an explicit text/html with a non-zero quality gets the page', () => {
@@ -41,8 +40,15 @@ describe('dashboard, server side', () => {
     assert.match(unbuilt.html, /npm run build/);
   });
 
-  test('the route list comes from the OpenAPI document', () => {
-    const routes = routesOf(openApiDocument({ version: '1.0.0', maxBatch: 10, maxBodyBytes: 100 })).map((route) => `${route.method} ${route.path}`);
-    assert.deepEqual(routes.sort(), ['GET /', 'GET /docs', 'GET /events', 'GET /health', 'GET /metrics', 'GET /openapi.json', 'GET /stats', 'GET /tail', 'POST /publish']);
+  test('GET / lists the route table, and the OpenAPI document describes the same API routes', async () => {
+    const server = await startServer();
+    const info = (await getJson(`${server.url}/`)).body as { routes: { method: string; path: string; summary: string }[] };
+    const routes = info.routes.map((route) => `${route.method} ${route.path}`);
+    assert.deepEqual([...routes].sort(), ['GET /', 'GET /docs', 'GET /events', 'GET /health', 'GET /metrics', 'GET /openapi.json', 'GET /stats', 'GET /tail', 'POST /publish']);
+    assert.ok(info.routes.every((route) => route.summary.length > 0));
+    const document = (await getJson(`${server.url}/openapi.json`)).body as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
+    assert.deepEqual(documented.sort(), ['GET /events', 'GET /health', 'GET /metrics', 'GET /stats', 'GET /tail', 'POST /publish']);
+    await server.stop();
   });
 });

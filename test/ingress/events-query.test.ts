@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { decodeCursor, encodeCursor, kDefaultLimit, parseEventsQuery } from '../../src/events/query.js';
+import { decodeCursor, encodeCursor } from '../../src/events/cursor.js';
+import { kDefaultLimit, parseEventsQuery } from '../../src/events/query.js';
 
 describe('events query', () => {
   test('cursors round-trip and are opaque', () => {

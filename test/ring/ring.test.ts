@@ -7,7 +7,7 @@ import { RingConsumer } from '../../src/ring/consumer.js';
 import { RingProducer } from '../../src/ring/producer.js';
 import { startTsWorker } from '../helper.js';
 
-const header = { eventCount: 1, flags: 0, rejected: 0, receivedAt: 1_700_000_000_000 };
+const header = { eventCount: 1, flags: 0, rejected: 0, receivedAt: 1_700_000_000_000, firstSeq: 1 };
 
 function bytes(length: number, fill: number): Uint8Array {
   return new Uint8Array(length).fill(fill);

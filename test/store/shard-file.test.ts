@@ -56,9 +56,10 @@ describe('shard files', () => {
     const bytes = readFileSync(path);
     bytes.fill(0x5a, 4096); // every page but the first: the schema is readable, the tables are not
     writeFileSync(path, bytes);
-    assert.throws(() => new ShardDb(options(path)), (error: Error & { code?: string }) => {
+    assert.throws(() => new ShardDb(options(path)), (error: Error & { code?: string; sourceCode?: string }) => {
       assert.ok(error.message.startsWith(`${path}: `), error.message);
-      assert.match(error.code ?? '', /^SQLITE_/);
+      assert.equal(error.code, 'shard_unreadable');
+      assert.match(error.sourceCode ?? '', /^SQLITE_/);
       return true;
     });
   });
