@@ -13,8 +13,8 @@ describe('events query', () => {
   });
 
   test('defaults, and every bad value is an invalid_query', () => {
-    assert.deepEqual(parseEventsQuery(new URLSearchParams('')), { topic: null, limit: kDefaultLimit, afterSeq: 0 });
-    assert.deepEqual(parseEventsQuery(new URLSearchParams(`topic=a.b&limit=1000&after=${encodeCursor(9)}`)), { topic: 'a.b', limit: 1000, afterSeq: 9 });
+    assert.deepEqual(parseEventsQuery(new URLSearchParams('')), { topic: null, limit: kDefaultLimit, afterSeq: 0, hasCursor: false });
+    assert.deepEqual(parseEventsQuery(new URLSearchParams(`topic=a.b&limit=1000&after=${encodeCursor(9)}`)), { topic: 'a.b', limit: 1000, afterSeq: 9, hasCursor: true });
     for (const query of ['limit=0', 'limit=1001', 'limit=1.5', 'limit=', 'after=%%%', `after=${Buffer.from('v2:1').toString('base64url')}`, 'topic=', 'topic=a%20b']) {
       assert.throws(() => parseEventsQuery(new URLSearchParams(query)), { code: 'invalid_query' }, query);
     }
