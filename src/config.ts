@@ -35,7 +35,7 @@ const knobs = {
   shardRetryMs: knob({ flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', schema: Type.Integer({ minimum: 0 }), default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' }),
 } as const;
 
-export type KnobName = keyof typeof knobs;
+type KnobName = keyof typeof knobs;
 
 export type Config = Readonly<OptionValues<typeof knobs>>;
 

@@ -4,7 +4,7 @@ import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Where asset URLs live; each file name carries its content hash, so it can be cached forever. */
-export const kAssetPrefix = '/dashboard/';
+const kAssetPrefix = '/dashboard/';
 
 const contentTypes: Readonly<Record<string, string>> = {
   '.js': 'text/javascript; charset=utf-8',

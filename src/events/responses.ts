@@ -57,9 +57,9 @@ export const EventsPageSchema = Type.Object(
   { $id: 'EventsPage' },
 );
 
-export const TopicCountsSchema = Type.Object({ received: Type.Integer(), unique_processed: Type.Integer(), duplicate_dropped: Type.Integer() });
+const TopicCountsSchema = Type.Object({ received: Type.Integer(), unique_processed: Type.Integer(), duplicate_dropped: Type.Integer() });
 
-export const ShardStatusSchema = Type.Object({
+const ShardStatusSchema = Type.Object({
   shard: Type.Integer(),
   ring_used_bytes: Type.Integer(),
   ring_capacity_bytes: Type.Integer(),
@@ -94,7 +94,6 @@ export const HealthSchema = Type.Object(
 
 export type StoredEvent = Static<typeof StoredEventSchema>;
 export type PublishResult = Static<typeof PublishResultSchema>;
-export type ErrorBody = Static<typeof ErrorSchema>;
 /** `events` is a `Ref`, which Static cannot follow: spelled out here. */
 export type EventsPage = Omit<Static<typeof EventsPageSchema>, 'events'> & { readonly events: readonly StoredEvent[] };
 export type TopicCounts = Static<typeof TopicCountsSchema>;

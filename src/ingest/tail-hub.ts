@@ -30,7 +30,7 @@ export interface Subscriber extends TailSubscription {
 }
 
 export const kTooSlowCode = 4008;
-export const kTooSlowReason = 'too_slow';
+const kTooSlowReason = 'too_slow';
 const kRetryMs = 100;
 
 /**

@@ -52,7 +52,6 @@ export type PublisherOptions = Readonly<Omit<RawOptions, 'runId' | 'topics'> & {
 export type PublisherOverrides = Partial<Omit<RawOptions, 'runId'> & { runId: string | null }>;
 
 const optionSet = new OptionSet(knobs);
-export const publisherDefaults: Readonly<RawOptions> = optionSet.defaults;
 
 /** Validates overrides over the defaults, fills the run id, and returns one frozen object. */
 export function resolvePublisherOptions(overrides: PublisherOverrides = {}): PublisherOptions {

@@ -72,14 +72,14 @@ export class Progress {
   }
 }
 
-export function renderBar(snapshot: ProgressSnapshot, elapsedS: number): string {
+function renderBar(snapshot: ProgressSnapshot, elapsedS: number): string {
   const fraction = snapshot.total === 0 ? 1 : snapshot.acknowledged / snapshot.total;
   const filled = Math.round(fraction * kBarWidth);
   const bar = `${'#'.repeat(filled)}${'-'.repeat(kBarWidth - filled)}`;
   return `[${bar}] ${percent(fraction).padStart(4)} ${snapshot.acknowledged}/${snapshot.total} events  ${rate(snapshot, elapsedS)} ev/s  retries ${snapshot.retries}`;
 }
 
-export function renderLine(snapshot: ProgressSnapshot, elapsedS: number): string {
+function renderLine(snapshot: ProgressSnapshot, elapsedS: number): string {
   const fraction = snapshot.total === 0 ? 1 : snapshot.acknowledged / snapshot.total;
   return (
     `publisher: ${snapshot.acknowledged}/${snapshot.total} events acknowledged (${percent(fraction)}), ` +

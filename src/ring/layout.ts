@@ -37,7 +37,7 @@ export const kFrameHeaderBytes = 32;
 export const kPaddingMarker = 0xffffffff;
 export const kFlagWantsResults = 1;
 
-export function alignFrame(bytes: number): number {
+function alignFrame(bytes: number): number {
   return (bytes + 7) & ~7;
 }
 
