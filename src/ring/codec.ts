@@ -49,3 +49,15 @@ export function decodeRecords(body: Uint8Array): EncodedRecord[] {
   if (body.length === 0) return [];
   return unpackr.unpackMultiple(body) as EncodedRecord[];
 }
+
+/**
+ * One small structured message (a shard's completion record): the same pinned options, so a
+ * Uint8Array comes back as bytes and numbers as numbers.
+ */
+export function packMessage(message: unknown): Uint8Array {
+  return packr.pack(message);
+}
+
+export function unpackMessage(bytes: Uint8Array): unknown {
+  return unpackr.unpack(bytes);
+}

@@ -84,8 +84,22 @@ export class RingConsumer {
     return { frames, end: read };
   }
 
+  /**
+   * Null when frames are queued now; otherwise a promise that settles when the producer next
+   * publishes one (it notifies the write position). For a consumer on the ingress thread, which
+   * must not block: `Atomics.waitAsync` parks no thread.
+   */
+  waitForFrames(): Promise<unknown> | null {
+    const write = Atomics.load(this.#indices, kWritePosition);
+    if (write !== Atomics.load(this.#indices, kReadPosition)) return null;
+    const wait = Atomics.waitAsync(this.#indices, kWritePosition, write);
+    return wait.async ? wait.value : null;
+  }
+
   /** Frees the ring space of a committed batch. */
   release(end: number): void {
     Atomics.store(this.#indices, kReadPosition, end | 0);
+    // A producer on a worker thread may be waiting for room (RingProducer.waitForRoom).
+    Atomics.notify(this.#indices, kReadPosition);
   }
 }

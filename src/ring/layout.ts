@@ -31,6 +31,12 @@ export const kWritePosition = 0;
 export const kReadPosition = 16;
 /** threadId of the worker draining this ring, 0 when none: the single-consumer guard. */
 export const kConsumerThread = 32;
+/** Bumped by the producer to wake a sleeping consumer, and on every control change (see signals.ts). */
+export const kDoorbell = 40;
+/** 1 while the consumer is about to sleep or asleep on the doorbell. */
+export const kSleeping = 48;
+/** What the consumer loop should do next: one of the `ShardControl` values. */
+export const kControl = 56;
 
 export const kHeaderBytes = 256;
 export const kFrameHeaderBytes = 32;

@@ -6,6 +6,7 @@ import {
   kPaddingMarker,
   kReadPosition,
   kWritePosition,
+  ringCapacity,
 } from './layout.js';
 
 export interface FrameHeader {
@@ -29,8 +30,10 @@ export class RingProducer {
   readonly #view: DataView;
   readonly #mask: number;
 
-  constructor(capacity: number) {
-    this.buffer = new SharedArrayBuffer(kHeaderBytes + capacity);
+  /** A new ring of `capacity` bytes (a power of two), or the producer side of an existing one. */
+  constructor(capacityOrBuffer: number | SharedArrayBuffer) {
+    this.buffer = typeof capacityOrBuffer === 'number' ? new SharedArrayBuffer(kHeaderBytes + capacityOrBuffer) : capacityOrBuffer;
+    const capacity = ringCapacity(this.buffer);
     this.capacity = capacity;
     this.#indices = new Int32Array(this.buffer, 0, kHeaderBytes / 4);
     this.#bytes = new Uint8Array(this.buffer, kHeaderBytes, capacity);
@@ -76,6 +79,30 @@ export class RingProducer {
     // The store publishes the frame: Atomics are sequentially consistent, so the consumer that
     // loads this position also sees every byte copied above.
     Atomics.store(this.#indices, kWritePosition, (write + size) | 0);
+  }
+
+  /** Wakes a consumer waiting with Atomics.wait / waitAsync on the write position. */
+  notifyWritten(): void {
+    Atomics.notify(this.#indices, kWritePosition);
+  }
+
+  /**
+   * Blocks the calling thread until a frame of this body fits (the consumer frees space and
+   * notifies). Only for a producer on a worker thread: the ingress thread never blocks.
+   */
+  waitForRoom(bodyLength: number): void {
+    while (!this.fits(bodyLength)) {
+      const read = Atomics.load(this.#indices, kReadPosition);
+      if (!this.fits(bodyLength)) Atomics.wait(this.#indices, kReadPosition, read);
+    }
+  }
+
+  /**
+   * Drops every queued frame; the consumer keeps its claim. Only safe while the consumer is paused
+   * and touches nothing (after a failed commit).
+   */
+  discardQueued(): void {
+    Atomics.store(this.#indices, kReadPosition, Atomics.load(this.#indices, kWritePosition));
   }
 
   /**

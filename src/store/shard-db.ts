@@ -12,6 +12,8 @@ export interface ShardDbOptions {
   readonly shard: number;
   readonly shardCount: number;
   readonly sync: SyncMode;
+  /** Fault injection for tests: runs inside each commit's transaction, after its rows are inserted. */
+  readonly insideCommit?: (events: number) => void;
 }
 
 /** One event as the store receives it; `payload` is already JSON text. */
@@ -62,6 +64,7 @@ export class ShardDb {
   readonly #addTopic: Database.Statement;
   readonly #addCounters: Database.Statement;
   readonly #commit: (batches: readonly StoreBatch[]) => CommitOutcome;
+  readonly #insideCommit: ((events: number) => void) | undefined;
 
   constructor(options: ShardDbOptions) {
     if (!existsSync(options.path)) createShardFile(options);
@@ -73,6 +76,7 @@ export class ShardDb {
       throw naming(options.path, error);
     }
     this.#db = db;
+    this.#insideCommit = options.insideCommit;
     try {
       configure(db, options);
       this.#checkMeta(options);
@@ -151,6 +155,7 @@ export class ShardDb {
       outcomes.push({ inserted, statuses });
     }
     for (const [topic, counts] of topics) this.#addTopic.run(topic, counts.received, counts.unique, counts.duplicates);
+    this.#insideCommit?.(received);
     this.#addCounters.run(received, unique, received - unique, rejected, lastSeq);
     return { batches: outcomes, topics, rejected, lastSeq };
   }

@@ -1,7 +1,9 @@
 /**
- * What crosses the thread boundary besides the ring bytes: workerData at spawn, and one small
- * result per task. Errors do not survive postMessage intact, so failures come back as
- * `{ ok: false, error: WireError }` and the main side rebuilds them with `fromWire`.
+ * What crosses the thread boundary besides the frames: workerData at spawn, the result of the
+ * `open` task, and one completion record per group commit, which the shard loop writes as msgpack
+ * into its completion ring (no message on the data path). Errors do not survive postMessage
+ * intact, so failures travel as `{ ok: false, error: WireError }` and the main side rebuilds them
+ * with `fromWire`.
  */
 import { toWire, type WireError } from '../errors.js';
 import type { ShardSnapshot, SyncMode } from '../store/shard-db.js';
@@ -12,7 +14,10 @@ export interface ShardWorkerData {
   readonly shardCount: number;
   readonly path: string;
   readonly sync: SyncMode;
+  /** Frames in (ingress → shard), with the doorbell and control words in its header. */
   readonly ring: SharedArrayBuffer;
+  /** Completion records out (shard → ingress), one per commit, in ring order. */
+  readonly completions: SharedArrayBuffer;
   readonly drainBytes: number;
 }
 
@@ -28,6 +33,7 @@ export interface TaskFailure {
 
 export type OpenResult = { readonly ok: true; readonly snapshot: ShardSnapshot } | TaskFailure;
 
+/** One group commit; `inserted` is empty for the loop's first record and for a successful probe. */
 export interface DrainSuccess {
   readonly ok: true;
   /** Per committed frame, in ring order: how many of its events were new. */
@@ -42,7 +48,7 @@ export interface DrainSuccess {
   readonly commitMs: number;
 }
 
-export type DrainResult = DrainSuccess | TaskFailure;
+export type Completion = DrainSuccess | TaskFailure;
 
 export function toFailure(error: unknown): TaskFailure {
   return { ok: false, error: toWire(error) };

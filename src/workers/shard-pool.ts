@@ -1,11 +1,14 @@
 import { Piscina } from 'piscina';
-import { ConfigError, fromWire, OverloadedError, type AggregatorError } from '../errors.js';
+import { ConfigError, fromWire, OverloadedError, toWire, type AggregatorError, type WireError } from '../errors.js';
 import type { RoomCheck, ShardStatus } from '../ingest/storage.js';
 import { frameBytes } from '../ring/layout.js';
+import { unpackMessage } from '../ring/codec.js';
+import { RingConsumer } from '../ring/consumer.js';
 import { RingProducer, type FrameHeader } from '../ring/producer.js';
+import { ShardControl, ShardSignals } from '../ring/signals.js';
 import { shardPath } from '../store/data-dir.js';
 import type { ShardSnapshot, SyncMode } from '../store/shard-db.js';
-import { toFailure, type DrainResult, type DrainSuccess, type OpenResult, type ShardWorkerData, type TaskFailure } from './protocol.js';
+import { toFailure, type Completion, type DrainSuccess, type OpenResult, type ShardWorkerData, type TaskFailure } from './protocol.js';
 import { workerFile } from './worker-file.js';
 
 export interface ShardPoolOptions {
@@ -36,11 +39,19 @@ export interface FrameTicket {
 interface Shard {
   readonly index: number;
   readonly ring: RingProducer;
+  readonly signals: ShardSignals;
+  /** The shard loop's completion records, read here. */
+  readonly completions: RingConsumer;
   readonly pool: Piscina;
   /** Tickets of frames in the ring, oldest first; the ring holds their bytes in the same order. */
   readonly pending: FrameTicket[];
-  draining: boolean;
-  /** Why the shard refuses writes, until a probe commits again. */
+  /** Whether the loop task is running (from its start until it returns, dies or is replaced). */
+  looping: boolean;
+  /** Whether a wait for completion records is pending (at most one per shard). */
+  listening: boolean;
+  /** Settles once the current loop task has returned or died, and its records are collected. */
+  loopEnded: Promise<void>;
+  /** Why the shard refuses writes, until a probe or a new loop commits again. */
   failure: string | null;
   commits: number;
   lastCommitMs: number;
@@ -49,10 +60,14 @@ interface Shard {
 const noopTicket: FrameTicket = { settle() {} };
 
 /**
- * The main thread's side of the shard workers. Each shard is a ring plus a Piscina pool of exactly
- * one thread; at most one drain task per shard is ever in flight (`draining`), so a shard has one
- * writer by construction, even when Piscina replaces a crashed thread. Frames queued while a drain
- * runs are committed together by the next drain: group commit under load, one event at once when idle.
+ * The ingress thread's side of the shard loops. Each shard is a frame ring, a completion ring and
+ * a Piscina pool of exactly one thread running one long-lived loop task: frames go in with a
+ * doorbell, completion records come back through the completion ring, woken by
+ * `Atomics.waitAsync`. No message crosses on the data path. At most one loop per shard runs at a
+ * time (`looping`), and the ring's consumer claim makes a second one fail, so a shard has one
+ * writer by construction, even when Piscina replaces a crashed thread. Frames queued while a
+ * commit runs are committed together by the next one: group commit under load, one event at once
+ * when idle.
  */
 export class ShardPool {
   readonly #shards: Shard[];
@@ -65,24 +80,41 @@ export class ShardPool {
     this.#options = options;
     this.#shards = Array.from({ length: options.shards }, (_, index) => {
       const ring = new RingProducer(options.ringBytes);
+      // A commit's completion record is smaller than the frames it commits (a status byte and a
+      // topic count per event against a whole record), so a ring of the same size always holds one.
+      const completions = new RingProducer(options.ringBytes);
       const workerData: ShardWorkerData = {
         shard: index,
         shardCount: options.shards,
         path: shardPath(options.dataDir, index),
         sync: options.sync,
         ring: ring.buffer,
+        completions: completions.buffer,
         drainBytes: options.drainBytes,
       };
       const pool = new Piscina({
         filename: options.workerFile ?? workerFile('shard-worker'),
-        name: 'drain',
+        name: 'run',
         minThreads: 1,
         maxThreads: 1,
         idleTimeout: Number.POSITIVE_INFINITY,
         concurrentTasksPerWorker: 1,
         workerData,
       });
-      return { index, ring, pool, pending: [], draining: false, failure: null, commits: 0, lastCommitMs: 0 };
+      return {
+        index,
+        ring,
+        signals: new ShardSignals(ring.buffer),
+        completions: new RingConsumer(completions.buffer),
+        pool,
+        pending: [],
+        looping: false,
+        listening: false,
+        loopEnded: Promise.resolve(),
+        failure: null,
+        commits: 0,
+        lastCommitMs: 0,
+      };
     });
   }
 
@@ -100,6 +132,7 @@ export class ShardPool {
       await pool.destroy();
       throw new ConfigError(`shard ${failed} cannot open: ${(results[failed] as TaskFailure).error.message}`);
     }
+    for (const shard of pool.#shards) pool.#startLoop(shard);
     return { pool, snapshots: results.flatMap((result) => (result.ok ? [result.snapshot] : [])) };
   }
 
@@ -133,7 +166,7 @@ export class ShardPool {
     shard.ring.write({ ...header, rejected: this.#pendingRejected }, chunks, bodyLength);
     this.#pendingRejected = 0;
     shard.pending.push(ticket);
-    this.#schedule(shard);
+    shard.signals.ring();
   }
 
   /** Carries a count of events refused by validation to disk with the next frame any shard commits. */
@@ -163,14 +196,11 @@ export class ShardPool {
     }));
   }
 
-  /** Graceful: refuses new frames, commits and settles every queued one, closes the databases. */
+  /** Graceful: refuses new frames, commits and settles every queued one, stops the loops (each closes its database). */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      await new Promise<void>((resolve) => {
-        this.#idleWaiters.push(resolve);
-        this.#notifyIdle();
-      });
-      await Promise.all(this.#shards.map((shard) => shard.pool.run(null, { name: 'close' }).catch(() => undefined)));
+      await this.#whenIdle();
+      await Promise.all(this.#shards.map((shard) => this.#stopLoop(shard)));
       await Promise.all(this.#shards.map((shard) => shard.pool.destroy()));
     })();
     return this.#closing;
@@ -178,33 +208,60 @@ export class ShardPool {
 
   /** Abrupt: stops the threads without waiting; queued frames are failed, never acknowledged. */
   async destroy(): Promise<void> {
-    for (const shard of this.#shards) this.#failPending(shard, 'the service is stopping');
+    this.#closing ??= Promise.resolve();
+    for (const shard of this.#shards) {
+      this.#failPending(shard, 'the service is stopping');
+      shard.signals.setControl(ShardControl.Stop);
+    }
     await Promise.all(this.#shards.map((shard) => shard.pool.destroy()));
   }
 
-  #schedule(shard: Shard): void {
-    if (shard.draining || shard.pending.length === 0) return;
-    this.#runDrain(shard);
-  }
-
-  #runDrain(shard: Shard): void {
-    shard.draining = true;
-    (shard.pool.run(null, { name: 'drain' }) as Promise<DrainResult>).then(
-      (result) => this.#drained(shard, result),
-      (error: unknown) => this.#drained(shard, toFailure(error)),
+  #startLoop(shard: Shard): void {
+    shard.looping = true;
+    shard.signals.setControl(ShardControl.Run);
+    const ended = shard.pool.run(null, { name: 'run' }) as Promise<void>;
+    shard.loopEnded = ended.then(
+      () => this.#loopEnded(shard, null),
+      (error: unknown) => this.#loopEnded(shard, error),
     );
+    this.#listen(shard);
   }
 
-  #drained(shard: Shard, result: DrainResult): void {
-    shard.draining = false;
-    if (result.ok) this.#committed(shard, result);
-    else this.#failed(shard, result);
-    this.#schedule(shard);
+  /** Asks the loop to stop (nothing is queued by now); resolves when its task has returned. */
+  async #stopLoop(shard: Shard): Promise<void> {
+    if (!shard.looping) return;
+    shard.signals.setControl(ShardControl.Stop);
+    await shard.loopEnded;
+  }
+
+  /** Waits, without blocking this thread, for the loop's next completion records. */
+  #listen(shard: Shard): void {
+    if (shard.listening) return;
+    shard.listening = true;
+    const collect = (): void => {
+      shard.listening = false;
+      this.#collect(shard);
+    };
+    const wait = shard.completions.waitForFrames();
+    if (wait === null) queueMicrotask(collect);
+    else void wait.then(collect);
+  }
+
+  #collect(shard: Shard): void {
+    const batch = shard.completions.take(Number.POSITIVE_INFINITY);
+    if (batch.frames.length > 0) shard.completions.release(batch.end);
+    for (const frame of batch.frames) {
+      const completion = unpackMessage(frame.body) as Completion;
+      if (completion.ok) this.#committed(shard, completion);
+      else this.#failed(shard, completion);
+    }
     this.#notifyIdle();
+    if (shard.looping) this.#listen(shard);
   }
 
   #committed(shard: Shard, result: DrainSuccess): void {
     shard.failure = null;
+    if (result.inserted.length === 0) return; // the loop's first record, or a probe
     shard.commits++;
     shard.lastCommitMs = result.commitMs;
     this.#options.onCommit?.(shard.index, result);
@@ -214,32 +271,56 @@ export class ShardPool {
     }
   }
 
+  /** A commit failed; the loop paused itself before saying so, so this thread may reset the ring. */
   #failed(shard: Shard, failure: TaskFailure): void {
-    const error = fromWire(failure.error);
+    this.#markFailed(shard, failure.error);
+    shard.ring.discardQueued();
+    setTimeout(() => {
+      if (shard.failure && shard.looping && !this.#closing) shard.signals.setControl(ShardControl.Probe);
+    }, this.#options.shardRetryMs).unref();
+  }
+
+  /** The loop task returned (told to stop) or rejected (its thread died, or it could not start). */
+  #loopEnded(shard: Shard, error: unknown): void {
+    shard.looping = false;
+    // Records written before the end are real commits: settle them first.
+    this.#collect(shard);
+    if (error !== null) {
+      this.#markFailed(shard, toWire(error));
+      // No loop runs now: this thread is the only party touching the ring and its claim.
+      shard.ring.discardAll();
+      setTimeout(() => {
+        if (!this.#closing && !shard.looping) this.#startLoop(shard);
+      }, this.#options.shardRetryMs).unref();
+    }
+  }
+
+  #markFailed(shard: Shard, wire: WireError): void {
+    const error = fromWire(wire);
     const message = `cannot commit (${error.sourceCode ?? error.code}): ${error.message}`;
     shard.failure = message;
     this.#options.onShardError?.(shard.index, message);
-    // No drain is in flight now, so the main thread may reset the ring: nothing queued was
-    // acknowledged, and clients retry the 503s; whatever did commit is deduplicated on retry.
-    shard.ring.discardAll();
+    // Nothing queued was acknowledged, and clients retry the 503s; whatever did commit is
+    // deduplicated on retry.
     this.#failPending(shard, `shard ${shard.index} ${message}`);
-    setTimeout(() => this.#probe(shard), this.#options.shardRetryMs).unref();
-  }
-
-  /** After a failure, checks the shard can open and commit again; a healthy probe clears the failure. */
-  #probe(shard: Shard): void {
-    if (!shard.failure || shard.draining || this.#closing) return;
-    this.#runDrain(shard);
   }
 
   #failPending(shard: Shard, message: string): void {
     const tickets = shard.pending.splice(0);
     for (const ticket of tickets) ticket.settle(new OverloadedError(message));
+    this.#notifyIdle();
+  }
+
+  #whenIdle(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.#notifyIdle();
+    });
   }
 
   #notifyIdle(): void {
     if (this.#idleWaiters.length === 0) return;
-    if (this.#shards.some((shard) => shard.draining || shard.pending.length > 0)) return;
+    if (this.#shards.some((shard) => shard.pending.length > 0)) return;
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 }

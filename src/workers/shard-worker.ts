@@ -2,29 +2,52 @@
  * Runs inside shard k's thread (Piscina loads this file by path). It owns shard k's writer
  * connection and is ring k's only consumer. Nothing happens at import: the database opens on the
  * first task, so importing this module elsewhere has no side effects.
+ *
+ * Two tasks: `open` (at start: open the file, report its counters) and `run`, ONE long-lived task
+ * that is the shard's loop until told to stop:
+ *
+ *   ┌─> control? Stop → close the db, return · Paused → wait · Probe → empty commit
+ *   │   frames in the ring? no → sleep on the doorbell (Atomics.wait)
+ *   │   take frames (≤ --drain-bytes) → ONE transaction → release their ring space
+ *   └── completion record → completion ring → notify the ingress thread (Atomics.waitAsync there)
+ *
+ * A failed commit writes a failure record and pauses the loop; the ingress thread resets the ring
+ * and later asks for a probe. A dying thread rejects the `run` task: Piscina reports it.
  */
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
-import { decodeRecords, payloadJson } from '../ring/codec.js';
+import { decodeRecords, packMessage, payloadJson } from '../ring/codec.js';
+import { RingConsumer, type Frame } from '../ring/consumer.js';
 import { kFlagWantsResults } from '../ring/layout.js';
-import { RingConsumer } from '../ring/consumer.js';
+import { RingProducer } from '../ring/producer.js';
+import { ShardControl, ShardSignals } from '../ring/signals.js';
 import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
-import { toFailure, type DrainResult, type OpenResult, type ShardWorkerData } from './protocol.js';
+import { toFailure, type Completion, type OpenResult, type ShardWorkerData } from './protocol.js';
+
+/** Fault injection for tests: called inside the commit's transaction, after its rows are inserted. */
+export interface LoopHooks {
+  readonly insideCommit?: (events: number) => void;
+}
 
 interface ShardState {
   readonly db: ShardDb;
   readonly ring: RingConsumer;
+  readonly signals: ShardSignals;
+  readonly completions: RingProducer;
   readonly drainBytes: number;
 }
 
 let state: ShardState | null = null;
+let hooks: LoopHooks = {};
 
 function shardState(): ShardState {
   if (state) return state;
   const data = workerData as ShardWorkerData;
   state = {
-    db: new ShardDb({ path: data.path, shard: data.shard, shardCount: data.shardCount, sync: data.sync }),
+    db: new ShardDb({ path: data.path, shard: data.shard, shardCount: data.shardCount, sync: data.sync, insideCommit: (events) => hooks.insideCommit?.(events) }),
     ring: new RingConsumer(data.ring),
+    signals: new ShardSignals(data.ring),
+    completions: new RingProducer(data.completions),
     drainBytes: data.drainBytes,
   };
   return state;
@@ -38,52 +61,92 @@ export function open(): OpenResult {
   }
 }
 
-/** Commits every frame queued in the ring (up to the group-commit cap) in one transaction. */
-export function drain(): DrainResult {
-  let claimed = false;
+/** The shard's loop; resolves once told to stop (the database is closed by then). */
+export function run(loopHooks: LoopHooks | null): void {
+  hooks = loopHooks ?? {};
+  // A file that cannot open, or a second consumer, throws here: the task rejects, as a dead thread's does.
+  const shard = shardState();
+  shard.ring.claim(threadId);
+  const { ring, signals } = shard;
   try {
-    const { db, ring, drainBytes } = shardState();
-    ring.claim(threadId);
-    claimed = true;
+    // The first record tells the ingress thread this loop is up (and clears a failure after a restart).
+    complete(shard, commit(shard, []));
+    for (;;) {
+      const control = signals.control;
+      if (control === ShardControl.Stop) return;
+      if (control === ShardControl.Paused) {
+        signals.waitWhilePaused();
+        continue;
+      }
+      if (control === ShardControl.Probe) {
+        const probe = commit(shard, []);
+        if (probe.ok && !signals.transition(ShardControl.Probe, ShardControl.Run)) continue;
+        complete(shard, probe);
+        continue;
+      }
+      const batch = ring.take(shard.drainBytes);
+      if (batch.frames.length === 0) {
+        signals.sleep();
+        continue;
+      }
+      const outcome = commit(shard, batch.frames);
+      if (outcome.ok) ring.release(batch.end);
+      complete(shard, outcome);
+    }
+  } finally {
+    ring.unclaim(threadId);
+    state?.db.close();
+    state = null;
+  }
+}
+
+function commit(shard: ShardState, frames: readonly Frame[]): Completion {
+  try {
     const started = performance.now();
-    const batch = ring.take(drainBytes);
-    const storeBatches = batch.frames.map(
-      (frame): StoreBatch => ({
-        receivedAt: frame.receivedAt,
-        rejected: frame.rejected,
-        wantsStatuses: (frame.flags & kFlagWantsResults) !== 0,
-        events: decodeRecords(frame.body).map(
-          (record): StoreEvent => ({
-            seq: frame.firstSeq + record[0],
-            topic: record[1],
-            eventId: record[2],
-            timestamp: record[3],
-            source: record[4],
-            payload: payloadJson(record),
-          }),
-        ),
-      }),
-    );
-    const outcome = db.commit(storeBatches);
-    ring.release(batch.end);
+    const batches = frames.map(toStoreBatch);
+    const outcome = shard.db.commit(batches);
     return {
       ok: true,
-      inserted: outcome.batches.map((batchOutcome) => batchOutcome.inserted),
-      statuses: outcome.batches.map((batchOutcome) => batchOutcome.statuses),
+      inserted: outcome.batches.map((batch) => batch.inserted),
+      statuses: outcome.batches.map((batch) => batch.statuses),
       topics: [...outcome.topics],
       rejected: outcome.rejected,
       lastSeq: outcome.lastSeq,
-      events: storeBatches.reduce((sum, storeBatch) => sum + storeBatch.events.length, 0),
+      events: batches.reduce((sum, batch) => sum + batch.events.length, 0),
       commitMs: performance.now() - started,
     };
   } catch (error) {
     return toFailure(error);
-  } finally {
-    if (claimed) state?.ring.unclaim(threadId);
   }
 }
 
-export function close(): void {
-  state?.db.close();
-  state = null;
+/** Publishes a completion; a failure pauses the loop first, so the ingress thread may reset the ring. */
+function complete(shard: ShardState, completion: Completion): void {
+  if (!completion.ok) shard.signals.transition(shard.signals.control === ShardControl.Probe ? ShardControl.Probe : ShardControl.Run, ShardControl.Paused);
+  writeCompletion(shard.completions, completion);
+}
+
+function writeCompletion(completions: RingProducer, completion: Completion): void {
+  const bytes = packMessage(completion);
+  completions.waitForRoom(bytes.length);
+  completions.write({ eventCount: 0, flags: 0, rejected: 0, receivedAt: 0, firstSeq: 0 }, [bytes], bytes.length);
+  completions.notifyWritten();
+}
+
+function toStoreBatch(frame: Frame): StoreBatch {
+  return {
+    receivedAt: frame.receivedAt,
+    rejected: frame.rejected,
+    wantsStatuses: (frame.flags & kFlagWantsResults) !== 0,
+    events: decodeRecords(frame.body).map(
+      (record): StoreEvent => ({
+        seq: frame.firstSeq + record[0],
+        topic: record[1],
+        eventId: record[2],
+        timestamp: record[3],
+        source: record[4],
+        payload: payloadJson(record),
+      }),
+    ),
+  };
 }

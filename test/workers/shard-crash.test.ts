@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
@@ -20,7 +21,7 @@ describe('a shard thread that dies', () => {
     try {
       assert.equal((await publish(url, event({ event_id: 'before' }))).status, 200);
 
-      await writeFile(join(dataDir, 'crash-next-drain'), '');
+      await writeFile(join(dataDir, 'crash-next-commit'), '');
       const lost = await publish(url, event({ event_id: 'during' }));
       assert.equal(lost.status, 503, 'the frame whose thread died is not acknowledged');
       assert.equal(lost.body.error.code, 'overloaded');
@@ -33,6 +34,50 @@ describe('a shard thread that dies', () => {
       assert.equal((await publish(url, event({ event_id: 'during' }))).body.unique, 1, 'the retry of the refused event stores it');
       assert.deepEqual((await allEvents(url)).map((item) => item.event_id), ['before', 'after', 'during']);
       const stats = (await getJson(`${url}/stats`)).body;
+      assert.equal(stats.received, stats.unique_processed + stats.duplicate_dropped);
+    } finally {
+      await aggregator.close();
+    }
+  });
+
+  test('killed in the middle of its transaction under load, again and again: every acknowledged event is stored once', { timeout: 120_000 }, async () => {
+    const dataDir = await tempDir();
+    const aggregator = await Aggregator.start(resolveConfig({ dataDir, port: 0, host: '127.0.0.1', shards: 2, shardRetryMs: 20 }), {
+      shardWorkerFile: crashingWorker,
+    });
+    const url = `http://127.0.0.1:${aggregator.port}`;
+    const acknowledged = new Set<string>();
+    let refused = 0;
+    let publishing = true;
+    // Four at-least-once clients: each batch is retried until it is acknowledged.
+    const clients = Array.from({ length: 4 }, async (_, client) => {
+      for (let batch = 0; publishing || batch < 5; batch++) {
+        const events = Array.from({ length: 50 }, (_, index) => event({ topic: `t${index % 3}`, event_id: `${client}-${batch}-${index}` }));
+        for (;;) {
+          const answer = await publish(url, events);
+          if (answer.status === 200) break;
+          assert.equal(answer.status, 503);
+          refused++;
+        }
+        for (const item of events) acknowledged.add(item.event_id);
+      }
+    });
+    const kills = 6;
+    for (let kill = 0; kill < kills; kill++) {
+      await writeFile(join(dataDir, 'crash-next-commit'), '');
+      await waitFor(async () => !existsSync(join(dataDir, 'crash-next-commit')), 'a commit to hit the fault');
+      await waitFor(async () => (await getJson(`${url}/health`)).status === 200, 'the replacement thread to take over');
+    }
+    publishing = false;
+    await Promise.all(clients);
+    try {
+      assert.ok(refused > 0, 'the deaths cost some requests a 503');
+      const stored = (await allEvents(url)).map((item) => item.event_id);
+      assert.equal(new Set(stored).size, stored.length, 'no event is stored twice');
+      const missing = [...acknowledged].filter((id) => !stored.includes(id));
+      assert.deepEqual(missing, [], 'every acknowledged event is stored');
+      const stats = (await getJson(`${url}/stats`)).body;
+      assert.equal(stats.unique_processed, stored.length);
       assert.equal(stats.received, stats.unique_processed + stats.duplicate_dropped);
     } finally {
       await aggregator.close();
