@@ -209,10 +209,9 @@ export class ShardPool {
   /** Abrupt: stops the threads without waiting; queued frames are failed, never acknowledged. */
   async destroy(): Promise<void> {
     this.#closing ??= Promise.resolve();
-    for (const shard of this.#shards) {
-      this.#failPending(shard, 'the service is stopping');
-      shard.signals.setControl(ShardControl.Stop);
-    }
+    // Piscina terminates the threads, a loop asleep in Atomics.wait included; a loop told to stop
+    // instead could answer its task while Piscina tears down, which it reports as an error.
+    for (const shard of this.#shards) this.#failPending(shard, 'the service is stopping');
     await Promise.all(this.#shards.map((shard) => shard.pool.destroy()));
   }
 
