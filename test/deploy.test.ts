@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { getJson, startServer, tempDir } from './helper.js';
+import { getJson, startServer, makeTempDir } from './helper.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const exists = async (path: string) => stat(join(root, path)).then(() => true, () => false);
@@ -58,7 +58,7 @@ describe('compose.yml', () => {
 
 describe('production install', () => {
   test('npm ci --omit=dev plus dist/ starts the service from a clean copy', { timeout: 600_000 }, async () => {
-    const copy = await tempDir('aggregator-prod-');
+    const copy = await makeTempDir('aggregator-prod-');
     for (const file of ['package.json', 'package-lock.json']) await cp(join(root, file), join(copy, file));
     await cp(join(root, 'dist'), join(copy, 'dist'), { recursive: true });
     const install = await new Promise<{ code: number | null; output: string }>((resolve) => {

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, describe, test } from 'node:test';
-import { allEvents, event, getJson, publish, rawHttp, rssBytes, startServer, stats, type TestServer } from './helper.js';
+import { allEvents, event, getJson, publish, rawHttp, readRssKiB, startServer, stats, type TestServer } from './helper.js';
 
 const MiB = 1024 * 1024;
 const srcDir = fileURLToPath(new URL('../src', import.meta.url));
@@ -80,7 +80,7 @@ describe('request size limits on every route', () => {
 
   test('every other route takes no body: 64 MiB sent to each is answered and dropped, not buffered', async () => {
     const pid = server.child.pid!;
-    const before = rssBytes(pid);
+    const before = readRssKiB(pid)! * 1024;
     const routes: [string, string, number][] = [
       ['GET', '/health', 200], ['GET', '/events', 200], ['GET', '/stats', 200], ['GET', '/metrics', 200], ['GET', '/openapi.json', 200],
       ['POST', '/events', 405], ['PUT', '/publish', 405], ['DELETE', '/stats', 405], ['POST', '/no-such-route', 404], ['PATCH', '/', 405],
@@ -89,7 +89,7 @@ describe('request size limits on every route', () => {
       const answer = await sendWithBody(server.port, `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ${64 * MiB}\r\n\r\n`, 64 * MiB);
       assert.match(answer, new RegExp(`^HTTP/1\\.1 ${status}`), `${method} ${path}: ${answer.slice(0, 80)}`);
     }
-    const growth = rssBytes(pid) - before;
+    const growth = readRssKiB(pid)! * 1024 - before;
     assert.ok(growth < 32 * MiB, `RSS grew by ${(growth / MiB).toFixed(0)} MiB after ${routes.length} x 64 MiB of bodies`);
     assert.equal((await getJson(`${server.url}/health`)).status, 200);
   });

@@ -6,7 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { RingProducer } from '../src/ring/producer.js';
 import { ShardDb } from '../src/store/shard-db.js';
-import { event, publish, startServer, startTsWorker, stats, tempDir } from './helper.js';
+import { event, publish, startServer, startTsWorker, stats, makeTempDir } from './helper.js';
 
 const consumerFixture = new URL('./fixtures/ring-consumer.ts', import.meta.url);
 
@@ -32,7 +32,7 @@ describe('invariant 1: one writer per shard', () => {
   });
 
   test('a second writer connection fails at once instead of interleaving commits', async () => {
-    const path = join(await tempDir(), 'shard-000.db');
+    const path = join(await makeTempDir(), 'shard-000.db');
     const owner = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
     const intruder = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
     const holder = new Database(path);

@@ -1,5 +1,5 @@
 import { bareIngressEntry, publishLua } from '../lib/paths.js';
-import { kib2mib, readCpuSeconds } from '../lib/proc.js';
+import { kib2mib, readCpuSeconds } from '../../test/support/proc.js';
 import { startTsEntry } from '../lib/server.js';
 import { runWrk } from '../lib/wrk.js';
 import { otherCpu } from './service-load.js';

@@ -1,4 +1,4 @@
-import { kib2mib } from '../lib/proc.js';
+import { kib2mib } from '../../test/support/proc.js';
 import { loadScenario } from './service-load.js';
 
 const mib = (kib: number | null): number | null => (kib === null ? null : Math.round(kib2mib(kib) * 10) / 10);

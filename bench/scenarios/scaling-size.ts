@@ -1,7 +1,7 @@
 import { diskUsage, type DiskUsage } from '../lib/disk.js';
 import { fill } from '../lib/fill.js';
 import { publishLua } from '../lib/paths.js';
-import { kib2mib, readCpuSeconds, readRssKiB } from '../lib/proc.js';
+import { kib2mib, readCpuSeconds, readRssKiB } from '../../test/support/proc.js';
 import type { Result } from '../lib/report.js';
 import { startService } from '../lib/server.js';
 import { settledStats } from '../lib/stats.js';

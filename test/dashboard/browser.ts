@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { tempDir } from '../helper.js';
+import { makeTempDir } from '../helper.js';
 
 export const chromiumPath = '/usr/bin/chromium';
 
@@ -26,7 +26,7 @@ const flags = [
 
 export async function launchBrowser(): Promise<BrowserContext> {
   // A persistent context is how playwright takes a --user-data-dir; a new temp dir keeps it fresh.
-  const profile = await tempDir('aggregator-chromium-');
+  const profile = await makeTempDir('aggregator-chromium-');
   return chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,

@@ -6,7 +6,7 @@ import { EventPages, mergeBySeq } from '../../src/store/event-pages.js';
 import { shardPath } from '../../src/store/data-dir.js';
 import { ShardDb, type StoreBatch } from '../../src/store/shard-db.js';
 import type { StoredEventRow } from '../../src/store/tables.js';
-import { tempDir } from '../helper.js';
+import { makeTempDir } from '../helper.js';
 
 function batch(seqs: [number, string][], extra: Partial<StoreBatch> = {}): StoreBatch {
   return {
@@ -20,7 +20,7 @@ function batch(seqs: [number, string][], extra: Partial<StoreBatch> = {}): Store
 
 describe('ShardDb', () => {
   test('one commit of several batches: duplicates across and within batches, counters in the same transaction', async () => {
-    const path = join(await tempDir(), 'shard.db');
+    const path = join(await makeTempDir(), 'shard.db');
     const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
     const outcome = db.commit([batch([[1, 'a1'], [2, 'b1'], [3, 'a1']]), batch([[4, 'b1'], [5, 'a2']], { rejected: 7 })]);
     assert.deepEqual(outcome.batches.map((item) => [item.inserted, [...item.statuses!]]), [[2, [1, 1, 0]], [1, [0, 1]]]);
@@ -36,7 +36,7 @@ describe('ShardDb', () => {
   });
 
   test('a failing batch rolls back the whole commit, counters included', async () => {
-    const path = join(await tempDir(), 'shard.db');
+    const path = join(await makeTempDir(), 'shard.db');
     const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
     const broken = batch([[2, 'a2']]);
     (broken.events[0] as { topic: string | null }).topic = null; // violates NOT NULL
@@ -47,14 +47,14 @@ describe('ShardDb', () => {
   });
 
   test('a file of another shard or shard count is refused', async () => {
-    const path = join(await tempDir(), 'shard.db');
+    const path = join(await makeTempDir(), 'shard.db');
     new ShardDb({ path, shard: 1, shardCount: 2, sync: 'normal' }).close();
     assert.throws(() => new ShardDb({ path, shard: 1, shardCount: 3, sync: 'normal' }), /shard 1 of 2/);
     assert.throws(() => new ShardDb({ path, shard: 0, shardCount: 2, sync: 'normal' }), /shard 1 of 2/);
   });
 
   test('the file is WAL with the configured synchronous level', async () => {
-    const path = join(await tempDir(), 'shard.db');
+    const path = join(await makeTempDir(), 'shard.db');
     const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'full' });
     const probe = new Database(path, { readonly: true });
     assert.equal(probe.pragma('journal_mode', { simple: true }), 'wal');
@@ -65,7 +65,7 @@ describe('ShardDb', () => {
 
 describe('EventPages', () => {
   test('merges shards by seq and hides everything above the watermark', async () => {
-    const dir = await tempDir();
+    const dir = await makeTempDir();
     const shards = [0, 1].map((shard) => new ShardDb({ path: shardPath(dir, shard), shard, shardCount: 2, sync: 'normal' }));
     shards[0]!.commit([batch([[1, 'a1'], [4, 'a4'], [6, 'b6']])]);
     shards[1]!.commit([batch([[2, 'a2'], [3, 'b3'], [5, 'a5']])]);

@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { prepareDataDir } from '../../src/store/data-dir.js';
 import { ShardDb } from '../../src/store/shard-db.js';
-import { tempDir } from '../helper.js';
+import { makeTempDir } from '../helper.js';
 
 const options = (path: string) => ({ path, shard: 0, shardCount: 1, sync: 'normal' as const });
 
 /** A closed shard file with a few hundred rows, so it spans many pages. */
 async function filledShard(): Promise<string> {
-  const path = join(await tempDir(), 'shard-000.db');
+  const path = join(await makeTempDir(), 'shard-000.db');
   const db = new ShardDb(options(path));
   const events = Array.from({ length: 500 }, (_, index) => ({ seq: index + 1, topic: 't', eventId: `e${index}`, timestamp: '2025-10-22T10:30:00Z', source: 's', payload: `{"pad":"${'p'.repeat(200)}"}` }));
   db.commit([{ receivedAt: 0, rejected: 0, wantsStatuses: false, events }]);
@@ -20,7 +20,7 @@ async function filledShard(): Promise<string> {
 
 describe('shard files', () => {
   test('a new shard file appears complete or not at all: built aside and renamed, no leftovers', async () => {
-    const dir = await tempDir();
+    const dir = await makeTempDir();
     const path = join(dir, 'shard-000.db');
     writeFileSync(`${path}.init`, 'left by a start that died half-way');
     new ShardDb(options(path)).close();
@@ -64,7 +64,7 @@ describe('shard files', () => {
   });
 
   test('the data dir manifest is written whole', async () => {
-    const dir = join(await tempDir(), 'data');
+    const dir = join(await makeTempDir(), 'data');
     prepareDataDir(dir, 3);
     assert.equal(JSON.parse(readFileSync(join(dir, 'aggregator.json'), 'utf8')).shards, 3);
     assert.ok(!existsSync(join(dir, 'aggregator.json.tmp')));

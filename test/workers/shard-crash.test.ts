@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { allEvents, event, getJson, publish, tempDir, waitFor } from '../helper.js';
+import { allEvents, event, getJson, publish, makeTempDir, waitFor } from '../helper.js';
 
 const crashingWorker = fileURLToPath(new URL('../fixtures/crashing-shard-worker.mjs', import.meta.url));
 // The built service, in this process: its worker files resolve inside dist/, as in production.
@@ -12,7 +12,7 @@ const { Aggregator, resolveConfig } = (await import(distIndex)) as typeof import
 
 describe('a shard thread that dies', () => {
   test('is reported, turns /health to 503, is replaced, and loses no acknowledged event', async () => {
-    const dataDir = await tempDir();
+    const dataDir = await makeTempDir();
     const aggregator = await Aggregator.start(resolveConfig({ dataDir, port: 0, host: '127.0.0.1', shards: 1, shardRetryMs: 100 }), {
       shardWorkerFile: crashingWorker,
     });

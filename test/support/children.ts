@@ -2,7 +2,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
-/** Every child this benchmark started and that has not exited yet, so an interrupt can end them. */
+/** Every child this process started and that has not exited yet, so an interrupt or the end of a test file can end them. */
 const live = new Set<ChildProcess>();
 
 export function spawnTracked(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
@@ -53,9 +53,9 @@ export function waitExit(child: ChildProcess, timeoutMs: number): Promise<Exit> 
   });
 }
 
-/** SIGTERM, then SIGKILL if the child has not exited within `graceMs`. */
-export async function stopChild(child: ChildProcess, graceMs = 15_000): Promise<Exit> {
-  if (!exited(child)) child.kill('SIGTERM');
+/** `signal` (default SIGTERM), then SIGKILL if the child has not exited within `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs = 15_000, signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> {
+  if (!exited(child)) child.kill(signal);
   return waitExit(child, graceMs);
 }
 

@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Temp dirs made by this run and not removed yet, so an interrupt can remove them. */
+/** Temp dirs made by this process and not removed yet, so an interrupt or the end of a test file can remove them. */
 const live = new Set<string>();
 
-export async function makeTempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'eoa-bench-'));
+export async function makeTempDir(prefix = 'aggregator-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   live.add(dir);
   return dir;
 }
@@ -17,6 +17,12 @@ export async function removeTempDir(dir: string): Promise<void> {
   live.delete(dir);
 }
 
+/** Removes every temp dir still registered. */
+export async function removeTempDirs(): Promise<void> {
+  await Promise.all([...live].map(removeTempDir));
+}
+
+/** The same, synchronously: for a signal handler that exits right after. */
 export function removeTempDirsSync(): void {
   for (const dir of live) rmSync(dir, { recursive: true, force: true });
   live.clear();
