@@ -8,6 +8,7 @@ import { duplicateRatio, type Scenario } from './types.js';
 /** Baseline: a bare uWebSockets.js server (read body, JSON.parse, 200), same wrk load as batch-1000. */
 export const ingressLimit: Scenario = {
   name: 'ingress-limit',
+  baseline: true,
   needsBuild: false,
   needsWrk: true,
   async run(context) {

@@ -18,6 +18,7 @@ interface StoreInsertOutput {
 /** Baseline: what one SQLite writer thread can commit, with the service's schema, in its own process. */
 export const storeLimit: Scenario = {
   name: 'store-limit',
+  baseline: true,
   needsBuild: false,
   needsWrk: false,
   async run(context) {
