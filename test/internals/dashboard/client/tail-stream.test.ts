@@ -37,8 +37,6 @@ function stream(sockets: FakeSockets, topic: string | null = 'orders', startCurs
   return { tail, received, states };
 }
 
-const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('TailStream', () => {
   test('starts from now, remembers the last cursor, and resumes after it when unpaused', () => {
     const sockets = new FakeSockets();
@@ -79,7 +77,8 @@ describe('TailStream', () => {
     assert.deepEqual(received, ['while-paused']);
   });
 
-  test('a 4008 too_slow close reconnects at once from the last cursor', async () => {
+  test('a 4008 too_slow close reconnects at once from the last cursor', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const sockets = new FakeSockets();
     const { tail } = stream(sockets);
     tail.start();
@@ -87,24 +86,29 @@ describe('TailStream', () => {
     sockets.send([{ event_id: 'a' }], 'c1');
     sockets.last.handlers.onClose(4008, 'too_slow');
     assert.equal(tail.state, 'reconnecting');
-    await tick();
-    assert.equal(sockets.opened.length, 2);
+    t.mock.timers.tick(0);
+    assert.equal(sockets.opened.length, 2, 'reconnected without a delay');
     assert.equal(sockets.last.url, '/tail?topic=orders&after=c1');
   });
 
-  test('any other unexpected close retries after a delay; stop cancels a pending retry', async () => {
+
+  test('any other unexpected close retries after a delay; stop cancels a pending retry', (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const sockets = new FakeSockets();
-    const { tail } = stream(sockets, null);
+    const { tail } = stream(sockets, null); // retryDelaysMs: [5]
     tail.start();
     sockets.last.handlers.onClose(1006, '');
     assert.equal(tail.state, 'reconnecting');
-    await tick(30);
+    t.mock.timers.tick(4);
+    assert.equal(sockets.opened.length, 1, 'not before the delay');
+    t.mock.timers.tick(1);
     assert.equal(sockets.opened.length, 2, 'retried after the delay');
     assert.equal(sockets.last.url, '/tail?topic=&after=', 'no cursor yet: from now');
     sockets.last.handlers.onClose(1006, '');
     tail.stop();
-    await tick(30);
+    t.mock.timers.tick(60_000);
     assert.equal(sockets.opened.length, 2, 'no retry after stop');
     assert.equal(tail.state, 'idle');
   });
+
 });
