@@ -17,7 +17,7 @@ import fc from 'fast-check';
 import { killTrackedChildren } from './support/children.js';
 import { removeTempDirs } from './support/temp-dirs.js';
 
-export { readRssKiB } from './support/proc.js';
+export { openFilePaths, readRssKiB } from './support/proc.js';
 export { RssSampler } from './support/rss-sampler.js';
 export { runNode, runServer, startServer, type Run, type Server as TestServer } from './support/server.js';
 export { makeTempDir } from './support/temp-dirs.js';

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const clockTicks = (() => {
   try {
@@ -50,4 +50,22 @@ export function readHostBusySeconds(): number | null {
   } catch {
     return null;
   }
+}
+
+/** The paths of the files a process holds open (its /proc/<pid>/fd links that are paths; no sockets, pipes). */
+export function openFilePaths(pid: number): string[] {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return []; // the process is gone
+  }
+  return fds.flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      return target.startsWith('/') ? [target] : [];
+    } catch {
+      return []; // closed meanwhile
+    }
+  });
 }
