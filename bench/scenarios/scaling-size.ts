@@ -1,13 +1,12 @@
 import { diskUsage, type DiskUsage } from '../lib/disk.js';
 import { fill } from '../lib/fill.js';
 import { publishLua } from '../lib/paths.js';
-import { kib2mib, readCpuSeconds, readRssKiB } from '../../test/support/proc.js';
+import { kib2mib, readRssKiB } from '../../test/support/proc.js';
 import { detail, fixed, integer, percent, table, type Column, type Result } from '../lib/report.js';
 import { startService } from '../lib/server.js';
 import { settledStats } from '../lib/stats.js';
-import { runWrk } from '../lib/wrk.js';
-import { loadResult, profileDirFor } from './service-load.js';
-import { duplicateRatio, type Scenario, type ScenarioContext } from './types.js';
+import { loadResult, measuredWrk, profileDirFor } from './service-load.js';
+import type { Scenario, ScenarioContext } from './types.js';
 
 /** Stored-event marks: 1e5 with --quick, then 1e6, and 1e7 only with --big. */
 export function sizeMarks(context: Pick<ScenarioContext, 'quick' | 'big'>): number[] {
@@ -73,16 +72,7 @@ export const scalingSize: Scenario = {
         const before = await settledStats(service.url);
         const rssStart = readRssKiB(service.pid);
         const diskStart = await diskUsage(service.dir);
-        const cpuBefore = readCpuSeconds(service.pid);
-        const wrk = await runWrk(context.wrk!, {
-          url: service.url,
-          script: publishLua,
-          threads: 1,
-          connections: 4,
-          durationS: windowSeconds(context),
-          env: { BATCH: '1000', DUPLICATES: String(duplicateRatio), ID_PREFIX: `w${index}-` },
-        });
-        const cpuAfter = readCpuSeconds(service.pid);
+        const { wrk, serverCpuSeconds } = await measuredWrk(context.wrk!, service, { script: publishLua, batch: 1000, connections: 4, durationS: windowSeconds(context), idPrefix: `w${index}-` });
         const after = await settledStats(service.url);
         const rssEnd = readRssKiB(service.pid);
         const diskEnd = await diskUsage(service.dir);
@@ -95,7 +85,7 @@ export const scalingSize: Scenario = {
           after,
           sampler: service.sampler,
           highWaterKiB: null,
-          serverCpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
+          serverCpuSeconds,
         };
         const result = loadResult(name, load, wrk.summary.requests - wrk.summary.errors_status, {
           mark,
