@@ -8,15 +8,15 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBenchArgs, usage, type BenchOptions } from './lib/args.js';
-import { killTrackedChildren } from './lib/children.js';
+import { killTrackedChildren } from '../test/support/children.js';
 import { formatProfile, summariseProfiles } from './lib/cpu-profile.js';
 import { distMain, resultsDir } from './lib/paths.js';
-import { benchLine, formatMicroTable, formatScalingSizeTable, formatTable, isMicro, rate, saveResults, type RatedResult, type Result } from './lib/report.js';
+import { benchLine, formatTable, rate, saveResults, type RatedResult, type Result } from './lib/report.js';
 import { systemInfo } from './lib/system.js';
-import { removeTempDirsSync } from './lib/temp-dirs.js';
+import { removeTempDirsSync } from '../test/support/temp-dirs.js';
 import { findWrk, wrkVersion } from './lib/wrk.js';
 import { scenarios } from './scenarios/index.js';
-import type { ScenarioContext } from './scenarios/types.js';
+import { scenarioContext, type Scenario } from './scenarios/types.js';
 
 const log = (message: string): void => {
   process.stderr.write(`[bench] ${message}\n`);
@@ -40,30 +40,21 @@ async function profileDir(options: BenchOptions, date: Date): Promise<string | n
   return dir;
 }
 
-function report(rated: readonly RatedResult[]): void {
-  for (const result of rated) process.stdout.write(`${benchLine(result)}\n`);
-  if (rated.some((result) => !isMicro(result))) process.stdout.write(`\n${formatTable(rated)}\n`);
-  const ratio = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
-  const batch = rated.find((result) => result.scenario === 'batch-1000');
-  if (batch) {
-    process.stdout.write(`\nbatch-1000 = ${ratio(batch.ratio_vs_store_limit)} of store-limit, ${ratio(batch.ratio_vs_ingress_limit)} of ingress-limit (events/s)\n`);
-    if (batch.ratio_vs_naive !== null) process.stdout.write(`batch-1000 = ${batch.ratio_vs_naive.toFixed(1)}× naive (what the architecture buys)\n`);
+interface Run {
+  readonly scenario: Scenario;
+  readonly results: readonly RatedResult[];
+}
+
+/** BENCH lines, the common table, then whatever each scenario adds (its summarise()). */
+function report(runs: readonly Run[], baselines: readonly string[]): void {
+  const all = runs.flatMap((run) => run.results);
+  for (const result of all) process.stdout.write(`${benchLine(result)}\n`);
+  const tabled = runs.filter((run) => !run.scenario.ownTable).flatMap((run) => run.results);
+  if (tabled.length > 0) process.stdout.write(`\n${formatTable(tabled, baselines)}\n`);
+  for (const run of runs) {
+    const summary = run.scenario.summarise?.(run.results, all) ?? null;
+    if (summary !== null) process.stdout.write(`\n${summary}\n`);
   }
-  const overload = rated.find((result) => result.scenario === 'overload-rss');
-  if (overload) {
-    const d = overload.details;
-    process.stdout.write(
-      `overload-rss: RSS MiB at 0/25/50/75/100% of the run: ${[d.rss_mib_at_0, d.rss_mib_at_25, d.rss_mib_at_50, d.rss_mib_at_75, d.rss_mib_at_100].join(' / ')}; ` +
-        `answers 200: ${d.status_200}, 503: ${d.status_503}, other: ${d.status_other}\n`,
-    );
-  }
-  const shards = rated.filter((result) => result.scenario.startsWith('scaling-shards:'));
-  if (shards.length > 0) {
-    const perShard = shards.map((result) => `${result.scenario.slice('scaling-shards:'.length)} → ${Math.round(result.events_per_s ?? 0).toLocaleString('en-US')}`);
-    process.stdout.write(`scaling-shards (events/s by shard count, -c8): ${perShard.join(', ')}\n`);
-  }
-  if (rated.some((result) => result.scenario.startsWith('scaling-size:'))) process.stdout.write(`\nscaling-size\n\n${formatScalingSizeTable(rated)}\n`);
-  if (rated.some(isMicro)) process.stdout.write(`\nmicro (tinybench)\n\n${formatMicroTable(rated)}\n`);
 }
 
 async function main(): Promise<number> {
@@ -101,17 +92,9 @@ async function main(): Promise<number> {
   const system = systemInfo(wrk === null ? null : wrkVersion(wrk), date);
   process.stdout.write(`SYSTEM ${JSON.stringify(system)}\n`);
   const profiles = await profileDir(options, date);
-  const context: ScenarioContext = {
-    durationS: options.durationS,
-    quick: options.quick,
-    shards: options.shards,
-    storeEvents: options.storeEvents,
-    wrk,
-    big: options.big,
-    profileDir: profiles,
-  };
+  const context = scenarioContext(options, wrk, profiles);
 
-  const results: Result[] = [];
+  const produced: { scenario: Scenario; results: readonly Result[] }[] = [];
   let failed = 0;
   const runStarted = performance.now();
   for (const scenario of selected) {
@@ -120,10 +103,10 @@ async function main(): Promise<number> {
     const started = performance.now();
     try {
       const outcome = await scenario.run(context);
-      const produced = Array.isArray(outcome) ? (outcome as readonly Result[]) : [outcome as Result];
-      results.push(...produced);
+      const results = Array.isArray(outcome) ? (outcome as readonly Result[]) : [outcome as Result];
+      produced.push({ scenario, results });
       log(`${scenario.name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-      for (const result of produced) {
+      for (const result of results) {
         const other = result.details.other_cpu_s;
         const seconds = typeof result.details.seconds === 'number' ? result.details.seconds : options.durationS;
         if (typeof other === 'number' && other > 0.25 * seconds) {
@@ -137,14 +120,16 @@ async function main(): Promise<number> {
   }
   log(`all scenarios done in ${((performance.now() - runStarted) / 1000).toFixed(1)} s`);
 
-  const rated = rate(results);
-  report(rated);
+  const baselines = scenarios.filter((scenario) => scenario.baseline).map((scenario) => scenario.name);
+  const all = produced.flatMap((run) => run.results);
+  const runs = produced.map(({ scenario, results }): Run => ({ scenario, results: rate(results, all, baselines, !scenario.ownTable) }));
+  report(runs, baselines);
   if (profiles !== null) {
     process.stdout.write(`\nCPU profiles (top self-time frames) in ${profiles}\n`);
     for (const summary of await summariseProfiles(profiles)) process.stdout.write(`\n${formatProfile(summary)}\n`);
   }
   if (options.save) {
-    const file = await saveResults(date, { system, options, results: rated });
+    const file = await saveResults(date, { system, options, results: runs.flatMap((run) => run.results) });
     log(`results saved to ${file}`);
   } else {
     log('--no-save: results not written');

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { after, before, describe, test } from 'node:test';
-import { event, getJson, publish, rssBytes, startServer, stats, waitFor, watchRss, type TestServer } from './helper.js';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { event, getJson, publish, readRssKiB, RssSampler, startServer, stats, waitFor, type TestServer } from './helper.js';
 
 const MiB = 1024 * 1024;
 const openFileLimit = Number(execFileSync('sh', ['-c', 'ulimit -n']).toString().trim()) || 1024;
@@ -61,6 +61,20 @@ async function normalClient(url: string, label: string, count: number): Promise<
 
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
+/** Samples the server's RSS from now on; finish() stops, reports, and fails on growth past rssGrowthBound. */
+function watchRssGrowth(t: TestContext, pid: number): { finish(what?: string): void } {
+  const baseline = readRssKiB(pid)! * 1024;
+  const rss = new RssSampler(pid, 50);
+  return {
+    finish(what = '') {
+      rss.stop();
+      const peak = rss.peakKiB! * 1024;
+      t.diagnostic(`${what}RSS ${mib(baseline)} before, peak ${mib(peak)}`);
+      assert.ok(peak - baseline < rssGrowthBound, `RSS grew by ${mib(peak - baseline)}`);
+    },
+  };
+}
+
 describe('slow and abusive clients', () => {
   let server: TestServer;
   let pid: number;
@@ -71,8 +85,7 @@ describe('slow and abusive clients', () => {
   });
 
   test('slowloris bodies announcing 1 MiB and dripping a byte at a time neither lock out publishers nor grow memory', async (t) => {
-    const baseline = rssBytes(pid);
-    const rss = watchRss(pid);
+    const rss = watchRssGrowth(t, pid);
     const sockets = await openSockets(server.port, slowlorisClients);
     for (const socket of sockets) socket.write(`POST /publish HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${MiB}\r\n\r\n[`);
     await waitFor(async () => (await stats(server.url)).in_flight_requests >= slowlorisClients, 'every slow body to be in flight');
@@ -89,9 +102,7 @@ describe('slow and abusive clients', () => {
       for (const socket of sockets) socket.destroy();
     }
     await waitFor(async () => (await stats(server.url)).in_flight_requests === 0, 'the slow bodies to be dropped');
-    const peak = rss.stop();
-    t.diagnostic(`RSS ${mib(baseline)} before, peak ${mib(peak)}`);
-    assert.ok(peak - baseline < rssGrowthBound, `RSS grew by ${mib(peak - baseline)}`);
+    rss.finish();
   });
 
   test('clients that abort mid-body leave nothing behind: the body budget is whole again and nothing is stored', async (t) => {
@@ -124,8 +135,7 @@ describe('slow and abusive clients', () => {
   });
 
   test('thousands of idle connections do not stop a normal client, and memory stays bounded', async (t) => {
-    const baseline = rssBytes(pid);
-    const rss = watchRss(pid);
+    const rss = watchRssGrowth(t, pid);
     const idle = await openSockets(server.port, idleConnections);
     // A few hundred more that stop mid-headers, the other slowloris.
     const partial = await openSockets(server.port, Math.min(500, idleConnections));
@@ -139,9 +149,7 @@ describe('slow and abusive clients', () => {
     } finally {
       for (const socket of [...idle, ...partial]) socket.destroy();
     }
-    const peak = rss.stop();
-    t.diagnostic(`RSS ${mib(baseline)} before, peak ${mib(peak)}`);
-    assert.ok(peak - baseline < rssGrowthBound, `RSS grew by ${mib(peak - baseline)}`);
+    rss.finish();
   });
 
   test('clients that never read their answers get no unbounded buffering, and others are served', async (t) => {
@@ -150,8 +158,7 @@ describe('slow and abusive clients', () => {
       const reply = await publish(server.url, Array.from({ length: 100 }, (_, index) => event({ topic: 'wide', event_id: `w-${batch}-${index}`, payload: { pad: 'w'.repeat(1000) } })));
       assert.equal(reply.status, 200);
     }
-    const baseline = rssBytes(pid);
-    const rss = watchRss(pid);
+    const rss = watchRssGrowth(t, pid);
     const readers = 4;
     const pipelined = 300;
     const sockets = await openSockets(server.port, readers);
@@ -170,10 +177,8 @@ describe('slow and abusive clients', () => {
       assert.equal(page.status, 200);
       assert.equal(page.body.count, 1000);
     } finally {
-      const peak = rss.stop();
       for (const socket of [...sockets, publisher]) socket.destroy();
-      t.diagnostic(`${readers} x ${pipelined} pipelined pages of ~1.1 MiB never read (${mib(readers * pipelined * 1.1 * MiB)} asked for): RSS ${mib(baseline)} before, peak ${mib(peak)}`);
-      assert.ok(peak - baseline < rssGrowthBound, `RSS grew by ${mib(peak - baseline)}`);
+      rss.finish(`${readers} x ${pipelined} pipelined pages of ~1.1 MiB never read (${mib(readers * pipelined * 1.1 * MiB)} asked for): `);
     }
     await waitFor(async () => (await stats(server.url)).in_flight_requests === 0, 'the unread publishes to settle');
     assert.equal((await getJson(`${server.url}/health`)).status, 200);

@@ -3,16 +3,18 @@ import { before, describe, test } from 'node:test';
 import { event, startServer, type TestServer } from './helper.js';
 
 describe('bearer tokens', () => {
+  // One server for the describe; each test publishes only what it checks, under its own ids.
   let server: TestServer;
+  let published = 0;
   before(async () => {
     server = await startServer({ shards: 1, args: ['--publish-token', 'pub-secret', '--read-token', 'read-secret'] });
   });
 
-  const call = (path: string, token: string | null, method = 'GET') =>
+  const call = (path: string, token: string | null, method = 'GET', topic = 'auth.prod') =>
     fetch(`${server.url}${path}`, {
       method,
       headers: { ...(token === null ? {} : { authorization: `Bearer ${token}` }), 'content-type': 'application/json' },
-      ...(method === 'POST' ? { body: JSON.stringify(event({ event_id: `auth-${Math.random()}` })) } : {}),
+      ...(method === 'POST' ? { body: JSON.stringify(event({ topic, event_id: `auth-${++published}` })) } : {}),
     });
 
   test('publishing needs the publish token: 401 without or unknown, 403 with the read token', async () => {
@@ -37,9 +39,13 @@ describe('bearer tokens', () => {
     assert.equal((await call('/openapi.json', null)).status, 200);
   });
 
-  test('a refused publish stored nothing', async () => {
-    const stats = (await (await call('/stats', 'read-secret')).json()) as { received: number };
-    assert.equal(stats.received, 1, 'only the one publish with the right token');
+  test('a refused publish stores nothing; only the one with the publish token is stored', async () => {
+    const topic = 'auth.refused';
+    const refused = [await call('/publish', null, 'POST', topic), await call('/publish', 'nope', 'POST', topic), await call('/publish', 'read-secret', 'POST', topic)];
+    assert.deepEqual(refused.map((reply) => reply.status), [401, 401, 403]);
+    assert.equal((await call('/publish', 'pub-secret', 'POST', topic)).status, 200);
+    const stored = (await (await call(`/events?topic=${topic}`, 'read-secret')).json()) as { count: number };
+    assert.equal(stored.count, 1, 'only the publish with the right token');
   });
 });
 

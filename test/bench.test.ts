@@ -1,32 +1,26 @@
 /**
  * The benchmark suite as a smoke test: `node --import tsx bench/run.ts --quick --no-save` must exit
- * 0 and print a `BENCH {...}` line with a positive events_per_s for every scenario (and every
- * variant of the multi-result ones), without writing to bench/results/. Needs dist/ (the pretest
- * build); the wrk scenarios are skipped when wrk is not installed, as run.ts --quick skips them.
+ * 0 and print a `BENCH {...}` line with a positive events_per_s for every result each scenario of
+ * bench/scenarios/index.ts says it gives (resultNames), without writing to bench/results/. Needs
+ * dist/ (the pretest build); the wrk scenarios are skipped when wrk is not installed, as run.ts
+ * --quick skips them.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { parseBenchArgs } from '../bench/lib/args.js';
 import { findWrk } from '../bench/lib/wrk.js';
+import { scenarios } from '../bench/scenarios/index.js';
+import { resultNames, scenarioContext } from '../bench/scenarios/types.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = fileURLToPath(new URL('../bench/results', import.meta.url));
 const kTimeoutMs = 120_000;
 
-/** Every scenario run.ts has, whether it needs wrk, and the `<scenario>:<variant>` results it must print. */
-const expected: readonly { name: string; needsWrk: boolean; variants?: readonly string[] }[] = [
-  { name: 'batch-1000', needsWrk: true },
-  { name: 'single-c64', needsWrk: true },
-  { name: 'overload-rss', needsWrk: true },
-  { name: 'store-limit', needsWrk: false },
-  { name: 'ingress-limit', needsWrk: true },
-  { name: 'naive', needsWrk: true },
-  { name: 'micro', needsWrk: false, variants: ['validate', 'msgpack-encode', 'json-stringify', 'msgpack-decode', 'json-parse', 'ring-write-read', 'shard-commit'] },
-  { name: 'scaling-shards', needsWrk: true, variants: ['1', '2', '4'] },
-  { name: 'scaling-size', needsWrk: true, variants: ['1e5'] },
-];
+/** The context run.ts --quick runs the scenarios in: it says which results each one must print. */
+const quick = scenarioContext(parseBenchArgs(['--quick', '--no-save'], scenarios.map((scenario) => scenario.name)), findWrk(), null);
 
 interface BenchResult {
   readonly scenario: string;
@@ -74,13 +68,10 @@ test('bench/run.ts --quick: every scenario prints a BENCH line with positive eve
     .split('\n')
     .filter((line) => line.startsWith('BENCH '))
     .map((line) => JSON.parse(line.slice('BENCH '.length)) as BenchResult);
-  const wrkMissing = findWrk() === null;
-
-  for (const scenario of expected) {
-    const skip = scenario.needsWrk && wrkMissing ? 'wrk is not on PATH (apt-get install wrk); run.ts --quick skips the wrk scenarios' : false;
+  for (const scenario of scenarios) {
+    const skip = scenario.needsWrk && quick.wrk === null ? 'wrk is not on PATH (apt-get install wrk); run.ts --quick skips the wrk scenarios' : false;
     await t.test(scenario.name, { skip }, () => {
-      const names = scenario.variants ? scenario.variants.map((variant) => `${scenario.name}:${variant}`) : [scenario.name];
-      for (const name of names) {
+      for (const name of resultNames(scenario, quick)) {
         const result = results.find((candidate) => candidate.scenario === name);
         assert.ok(result, `no BENCH line for ${name}; got ${results.map((candidate) => candidate.scenario).join(', ')}`);
         assert.equal(typeof result.events_per_s, 'number', `${name}: events_per_s is ${result.events_per_s}`);

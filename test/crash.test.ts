@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { allEvents, event, publish, startServer, stats, tempDir, type TestEvent } from './helper.js';
+import { allEvents, event, publish, startServer, stats, makeTempDir, type TestEvent } from './helper.js';
 
 describe('kill -9', () => {
   test('every event acknowledged before kill -9 is there after restart, and re-publishing gives exact counts', async () => {
-    const dataDir = await tempDir();
+    const dataDir = await makeTempDir();
     const server = await startServer({ dataDir, shards: 2 });
     const sent: TestEvent[][] = [];
     const acknowledged: TestEvent[] = [];

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchBrowser, missingBrowser } from './dashboard/browser.js';
+import { launchBrowser, missingBrowser } from './support/browser.js';
 import { event, publish, startServer, waitFor, type TestEvent } from './helper.js';
 
 const artifacts = new URL('./artifacts/', import.meta.url);

@@ -1,21 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
+import { runNode } from './helper.js';
 
 const demoFile = fileURLToPath(new URL('../dist/demo.js', import.meta.url));
 
 describe('npm run demo', () => {
   test('--once publishes 5 000 events with duplicates, prints /stats and the first events, exits 0', async () => {
-    const child = spawn(process.execPath, [demoFile, '--once'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    clearTimeout(timer);
+    const { code, stdout, stderr } = await runNode([demoFile, '--once'], { timeoutMs: 20_000 });
     assert.equal(code, 0, stderr);
 
     const statsBlock = /== GET \/stats ==\n([\s\S]*?)\n== GET \/events/.exec(stdout);

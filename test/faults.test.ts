@@ -14,7 +14,7 @@ import { basename, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import Database from 'better-sqlite3';
 import { shardPath } from '../src/store/data-dir.js';
-import { allEvents, event, getJson, publish, runServer, startServer, stats, tempDir, waitFor, type TestEvent, type TestServer } from './helper.js';
+import { allEvents, event, getJson, publish, runServer, startServer, stats, makeTempDir, waitFor, type TestEvent, type TestServer } from './helper.js';
 import { mulberry32 } from '../src/publisher/generate.js';
 
 const faultCycles = Number(process.env.FAULT_CYCLES ?? 3);
@@ -122,7 +122,7 @@ describe('faults', () => {
   test(`kill -9 at random moments under load (${faultCycles} cycles): nothing acknowledged lost, nothing stored twice, stored == distinct sent`, async (t) => {
     t.diagnostic(`FAULT_SEED=${faultSeed}`);
     const next = mulberry32(faultSeed);
-    const dataDir = await tempDir();
+    const dataDir = await makeTempDir();
     const target: Target = { url: null };
     const shared: string[] = [];
     const publishers = Array.from({ length: 6 }, (_, id) => new RetryingPublisher(id, target, next, shared));
@@ -165,7 +165,7 @@ describe('faults', () => {
   });
 
   test('a shard whose commits fail (its write lock held from outside) answers 503, turns /health 503, recovers, and loses nothing acknowledged', async (t) => {
-    const dataDir = await tempDir();
+    const dataDir = await makeTempDir();
     const server = await startServer({ dataDir, shards: 2, args: ['--shard-retry-ms', '100'] });
     const target: Target = { url: server.url };
     const next = mulberry32(faultSeed + 1);
@@ -206,7 +206,7 @@ describe('faults', () => {
   });
 
   test('a data dir that fills up answers 503 (no crash, no false 200) and works again once there is room', async (t) => {
-    const mountPoint = await tempDir();
+    const mountPoint = await makeTempDir();
     const mountError = tryRun('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mountPoint]);
     if (mountError !== null) {
       t.skip(`mounting a small tmpfs is not permitted here (${mountError})`);
@@ -251,7 +251,7 @@ describe('faults', () => {
   });
 
   test('a data dir that turns read-only under the server answers 503 (no crash, no false 200), and --sync full acknowledgements survive', async (t) => {
-    const work = await tempDir();
+    const work = await makeTempDir();
     const image = join(work, 'ext4.img');
     const mountPoint = join(work, 'mnt');
     await mkdir(mountPoint);
@@ -305,12 +305,12 @@ describe('faults', () => {
   });
 
   test('a damaged shard file at start is refused: exit 1, a message naming the file, and the file left as it was', async (t) => {
-    const source = await tempDir();
+    const source = await makeTempDir();
     const server = await startServer({ dataDir: source, shards: 2 });
     for (let batch = 0; batch < 20; batch++) {
       await publish(server.url, Array.from({ length: 100 }, (_, index) => event({ topic: 'damage', event_id: `d-${batch}-${index}`, payload: { pad: 'd'.repeat(200) } })));
     }
-    assert.equal(await server.stop(), 0);
+    assert.equal((await server.stop()).code, 0);
     const pageSize = 4096;
     const damages: [string, (file: string) => Promise<void> | void, RegExp][] = [
       ['truncated mid-page', (file) => truncate(file, pageSize * 3 + 1000), /is truncated/],
@@ -322,7 +322,7 @@ describe('faults', () => {
       ['every page after the first overwritten', (file) => overwrite(file, pageSize, Buffer.alloc(readFileSync(file).length - pageSize, 0x5a)), /malformed|not a database/],
     ];
     for (const [name, damage, message] of damages) {
-      const dataDir = await tempDir();
+      const dataDir = await makeTempDir();
       run('cp', ['-r', `${source}/.`, dataDir]);
       const file = shardPath(dataDir, 1);
       await damage(file);

@@ -1,20 +1,26 @@
 /**
- * Shared test helpers: a real server (the built dist/main.js) on 127.0.0.1 and a free port, in a
- * temp data dir, plus small clients for its routes. Integration tests use nothing else.
+ * What every test file imports. The tests come in two kinds, kept apart:
+ *
+ * - test/internals/<path of the src module>/<module>.test.ts: unit tests of one src module,
+ *   mirroring src/ (fastify's pattern); they import the module directly.
+ * - test/*.test.ts: behaviour tests of the whole service: the built server (dist/main.js) on
+ *   127.0.0.1 and a free port, in a temp data dir, real threads and SQLite, driven over HTTP,
+ *   WebSocket or raw TCP with the small clients below.
+ *
+ * Starting processes, temp dirs and RSS readings come from test/support/, which bench/ uses too.
+ * When the test file ends, every process it started is killed and every temp dir removed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { after } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
+import { killTrackedChildren } from './support/children.js';
+import { removeTempDirs } from './support/temp-dirs.js';
 
-export const mainFile = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+export { openFilePaths, readRssKiB } from './support/proc.js';
+export { RssSampler } from './support/rss-sampler.js';
+export { runNode, runServer, startServer, type Run, type Server as TestServer } from './support/server.js';
+export { makeTempDir } from './support/temp-dirs.js';
 
 export interface TestEvent {
   topic: string;
@@ -28,89 +34,11 @@ export function event(overrides: Partial<TestEvent> & Record<string, unknown> = 
   return { topic: 'auth.prod', event_id: 'evt-1', timestamp: '2025-10-22T10:30:00Z', source: 'auth-service', payload: { user_id: 123 }, ...overrides };
 }
 
-const running = new Set<ChildProcess>();
-const temporaryDirs = new Set<string>();
-
 // One root-level hook: hooks registered inside a test or hook would run when that one ends.
 after(async () => {
-  for (const child of running) child.kill('SIGKILL');
-  await Promise.all([...temporaryDirs].map((dir) => rm(dir, { recursive: true, force: true })));
+  killTrackedChildren();
+  await removeTempDirs();
 });
-
-/** A temp dir removed when the test file ends. */
-export async function tempDir(prefix = 'aggregator-test-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  temporaryDirs.add(dir);
-  return dir;
-}
-
-export interface ServerOptions {
-  readonly dataDir?: string;
-  readonly shards?: number;
-  readonly args?: readonly string[];
-  /** Another build of the server (default: this checkout's dist/main.js). */
-  readonly entry?: string;
-}
-
-export interface TestServer {
-  readonly url: string;
-  readonly port: number;
-  readonly dataDir: string;
-  readonly child: ChildProcess;
-  /** Sends a signal and resolves with the exit code (null when killed by the signal). */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-  /** kill -9: the process gets no chance to finish anything. */
-  crash(): Promise<void>;
-  stderr(): string;
-}
-
-export async function startServer(options: ServerOptions = {}): Promise<TestServer> {
-  const dataDir = options.dataDir ?? (await tempDir());
-  const args = [options.entry ?? mainFile, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--shards', String(options.shards ?? 2), ...(options.args ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
-    running.delete(child);
-    resolve(code);
-  }));
-  const port = await new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const record = safeParse(line);
-      if (record?.msg === 'listening' && typeof record.port === 'number') resolve(record.port);
-    });
-    void exited.then((code) => reject(new Error(`server exited with ${code} before listening: ${stderr}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    dataDir,
-    child,
-    async stop(signal = 'SIGTERM') {
-      child.kill(signal);
-      return exited;
-    },
-    async crash() {
-      child.kill('SIGKILL');
-      await exited;
-    },
-    stderr: () => stderr,
-  };
-}
-
-/** Runs the server binary to completion (for start-up refusals) and returns its exit code and output. */
-export function runServer(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [mainFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 export interface Reply<T = any> {
   readonly status: number;
@@ -177,13 +105,6 @@ export function startTsWorker(file: URL, workerData: Record<string, unknown>): W
   return new Worker(new URL('./fixtures/load-ts.mjs', import.meta.url), { workerData: { ...workerData, entry: file.href } });
 }
 
-/** Resident memory of the server process, from /proc (Linux). */
-export async function serverRssMiB(server: TestServer): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const status = await readFile(`/proc/${server.child.pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) / 1024;
-}
-
 /** Polls `probe` until it returns true, failing after `timeoutMs`: for state the server reaches on its own. */
 export async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -191,32 +112,6 @@ export async function waitFor(probe: () => Promise<boolean>, what: string, timeo
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/** Resident set size of a process in bytes, from /proc/<pid>/status (Linux). */
-export function rssBytes(pid: number): number {
-  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!match) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(match[1]) * 1024;
-}
-
-/** Samples a process's RSS every `intervalMs` until `stop()`, which returns the peak seen (bytes). */
-export function watchRss(pid: number, intervalMs = 50): { peak(): number; stop(): number } {
-  let peak = rssBytes(pid);
-  const timer = setInterval(() => {
-    try {
-      peak = Math.max(peak, rssBytes(pid));
-    } catch {
-      // the process is gone; keep the peak seen
-    }
-  }, intervalMs);
-  return {
-    peak: () => peak,
-    stop() {
-      clearInterval(timer);
-      return peak;
-    },
-  };
 }
 
 export interface RawReply {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { shardPath } from '../src/store/data-dir.js';
-import { allEvents, event, getJson, publish, startServer, tempDir, waitFor, type TestEvent } from './helper.js';
+import { allEvents, event, getJson, publish, startServer, makeTempDir, waitFor, type TestEvent } from './helper.js';
 
 describe('lifecycle', () => {
   test('SIGTERM answers every accepted request, commits it, and exits 0', async () => {
-    const dataDir = await tempDir();
+    const dataDir = await makeTempDir();
     const server = await startServer({ dataDir, shards: 2 });
     const acknowledged: TestEvent[] = [];
     let started = 0;
@@ -28,7 +28,7 @@ describe('lifecycle', () => {
     while (started < 40) await new Promise((resolve) => setImmediate(resolve));
     const exit = server.stop('SIGTERM');
     stopping = true;
-    assert.equal(await exit, 0);
+    assert.equal((await exit).code, 0);
     await Promise.all(clients);
 
     const restarted = await startServer({ dataDir, shards: 2 });
@@ -38,7 +38,7 @@ describe('lifecycle', () => {
   });
 
   test('a shard that cannot commit answers 503, turns /health to 503, and recovers', async () => {
-    const dataDir = await tempDir();
+    const dataDir = await makeTempDir();
     const server = await startServer({ dataDir, shards: 1, args: ['--shard-retry-ms', '200'] });
     assert.equal((await publish(server.url, event({ event_id: 'before' }))).status, 200);
 

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { allEvents, getJson, publish, rssBytes, startServer, stats, watchRss } from './helper.js';
+import { allEvents, getJson, publish, readRssKiB, RssSampler, startServer, stats } from './helper.js';
 
 const MiB = 1024 * 1024;
 const seconds = Number(process.env.SOAK_SECONDS ?? 4);
@@ -24,8 +24,8 @@ const rssBound = 128 * MiB + shards * 64 * MiB + 128 * MiB;
 test('publishers offering more than the shards commit get only 200 or 503, RSS stays bounded, and every 200 is stored', async (t) => {
   const server = await startServer({ shards, args: ['--ring-bytes', '65536', '--sync', 'full', '--retry-after', '1'] });
   const pid = server.child.pid!;
-  const baseline = rssBytes(pid);
-  const rss = watchRss(pid, 25);
+  const baseline = readRssKiB(pid)! * 1024;
+  const rss = new RssSampler(pid, 25);
   const acknowledged = new Set<string>();
   const refused = new Set<string>();
   const statuses = new Map<number, number>();
@@ -61,7 +61,8 @@ test('publishers offering more than the shards commit get only 200 or 503, RSS s
     }
   };
   await Promise.all(Array.from({ length: publishers }, (_, id) => publisher(id)));
-  const peak = rss.stop();
+  rss.stop();
+  const peak = rss.peakKiB! * 1024;
 
   const offered = acknowledged.size + refused.size;
   t.diagnostic(

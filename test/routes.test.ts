@@ -87,4 +87,14 @@ describe('route table', () => {
     assert.match(((await answer.json()) as { error: { message: string } }).error.message, /WebSocket/);
     assert.equal((await getJson(`${server.url}/health`)).status, 200);
   });
+
+  test('GET / lists the route table, and the OpenAPI document describes the same API routes', async () => {
+    const info = (await getJson(`${server.url}/`)).body as { routes: { method: string; path: string; summary: string }[] };
+    const routes = info.routes.map((route) => `${route.method} ${route.path}`);
+    assert.deepEqual([...routes].sort(), ['GET /', 'GET /docs', 'GET /events', 'GET /health', 'GET /metrics', 'GET /openapi.json', 'GET /stats', 'GET /tail', 'POST /publish']);
+    assert.ok(info.routes.every((route) => route.summary.length > 0));
+    const document = (await getJson(`${server.url}/openapi.json`)).body as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
+    assert.deepEqual(documented.sort(), ['GET /events', 'GET /health', 'GET /metrics', 'GET /stats', 'GET /tail', 'POST /publish']);
+  });
 });

@@ -1,51 +1,10 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import type { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
-import { RingProducer } from '../src/ring/producer.js';
-import { ShardDb } from '../src/store/shard-db.js';
-import { event, publish, startServer, startTsWorker, stats, tempDir } from './helper.js';
+import { event, publish, startServer, stats } from './helper.js';
 
-const consumerFixture = new URL('./fixtures/ring-consumer.ts', import.meta.url);
-
-function startConsumer(buffer: SharedArrayBuffer): Worker {
-  return startTsWorker(consumerFixture, { buffer, take: false });
-}
-
+// The ring and store sides of invariant 1 are unit tests: test/internals/ring/consumer.test.ts,
+// test/internals/store/shard-db.test.ts.
 describe('invariant 1: one writer per shard', () => {
-  test('a second thread cannot consume a ring while another holds it', async () => {
-    const ring = new RingProducer(1 << 16);
-    const first = startConsumer(ring.buffer);
-    assert.deepEqual((await once(first, 'message'))[0], { claimed: true });
-
-    const second = startConsumer(ring.buffer);
-    assert.deepEqual((await once(second, 'message'))[0], { claimed: false, code: 'ring_claimed' });
-    await second.terminate();
-
-    first.postMessage('release');
-    assert.deepEqual((await once(first, 'message'))[0], { released: true });
-    const third = startConsumer(ring.buffer);
-    assert.deepEqual((await once(third, 'message'))[0], { claimed: true }, 'a released ring can be claimed again');
-    await Promise.all([first.terminate(), third.terminate()]);
-  });
-
-  test('a second writer connection fails at once instead of interleaving commits', async () => {
-    const path = join(await tempDir(), 'shard-000.db');
-    const owner = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
-    const intruder = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
-    const holder = new Database(path);
-    holder.exec('BEGIN IMMEDIATE');
-    const batch = { receivedAt: Date.now(), rejected: 0, wantsStatuses: false, events: [{ seq: 1, topic: 't', eventId: 'e', timestamp: 'x', source: 's', payload: '{}' }] };
-    assert.throws(() => intruder.commit([batch]), { code: 'SQLITE_BUSY' });
-    holder.exec('ROLLBACK');
-    assert.equal(owner.commit([batch]).batches[0]!.inserted, 1);
-    holder.close();
-    intruder.close();
-    owner.close();
-  });
-
   test('a single shard under many concurrent clients commits everything with no overlapping drain', async () => {
     const server = await startServer({ shards: 1 });
     const replies = await Promise.all(

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { runServer, startServer, tempDir } from './helper.js';
+import { runServer, startServer, makeTempDir } from './helper.js';
 
 describe('start-up validation', () => {
   test('a bad option stops the process with a message naming it', async () => {
-    const dataDir = await tempDir();
+    const dataDir = await makeTempDir();
     for (const [args, message] of [
       [['--shards', '0'], /--shards must be an integer >= 1/],
       [['--sync', 'maybe'], /--sync must be one of "normal", "full"/],
@@ -19,7 +19,7 @@ describe('start-up validation', () => {
   });
 
   test('a data dir that cannot be created is refused', async () => {
-    const file = join(await tempDir(), 'not-a-dir');
+    const file = join(await makeTempDir(), 'not-a-dir');
     await writeFile(file, 'x');
     const result = await runServer(['--port', '0', '--data-dir', join(file, 'data'), '--shards', '1']);
     assert.equal(result.code, 1);
@@ -28,7 +28,7 @@ describe('start-up validation', () => {
 
   test('a port in use is refused with a clear message, and the data dir is released', async () => {
     const running = await startServer({ shards: 1 });
-    const dataDir = await tempDir();
+    const dataDir = await makeTempDir();
     const result = await runServer(['--host', '127.0.0.1', '--port', String(running.port), '--data-dir', dataDir, '--shards', '1']);
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${running.port}`));

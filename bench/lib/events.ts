@@ -1,3 +1,5 @@
+import { mulberry32 } from '../../src/publisher/generate.js';
+
 /**
  * Events shaped like the ones bench/wrk/publish.lua sends: four topics, ids unique per run, and a
  * share of repeats of ids already sent. Seeded, so every run inserts the same rows.
@@ -14,12 +16,13 @@ export interface BenchEvent {
 
 export class EventSource {
   #counter = 0;
-  #seed: number;
+  /** The publisher's PRNG, so the bench and the publisher draw from one generator. */
+  readonly #random: () => number;
   readonly #duplicateRatio: number;
 
   constructor(duplicateRatio: number, seed = 17) {
     this.#duplicateRatio = duplicateRatio;
-    this.#seed = seed >>> 0;
+    this.#random = mulberry32(seed);
   }
 
   next(): BenchEvent {
@@ -33,15 +36,6 @@ export class EventSource {
       source: 'bench',
       payload: `{"n":${id},"ok":true}`,
     };
-  }
-
-  /** mulberry32 */
-  #random(): number {
-    this.#seed = (this.#seed + 0x6d2b79f5) >>> 0;
-    let t = this.#seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 }
 

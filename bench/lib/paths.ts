@@ -1,10 +1,9 @@
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { distMain, repoRoot } from '../../test/support/paths.js';
 
 /** Absolute paths the benchmark needs, independent of the current directory. */
-export const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const repoRoot = resolve(benchDir, '..');
-export const distMain = resolve(repoRoot, 'dist/main.js');
+export { distMain, repoRoot };
+export const benchDir = resolve(repoRoot, 'bench');
 export const resultsDir = resolve(benchDir, 'results');
 export const publishLua = resolve(benchDir, 'wrk/publish.lua');
 export const bareIngressEntry = resolve(benchDir, 'baselines/bare-ingress.ts');

@@ -1,9 +1,7 @@
-import { stopChild } from './children.js';
-import { startListening, type ListeningProcess } from './listening.js';
-import { distMain } from './paths.js';
-import { readRssHighWaterKiB } from './proc.js';
-import { RssSampler } from './rss-sampler.js';
-import { makeTempDir, removeTempDir } from './temp-dirs.js';
+import { readRssHighWaterKiB } from '../../test/support/proc.js';
+import { RssSampler } from '../../test/support/rss-sampler.js';
+import { startListening, startServer, type ListeningProcess } from '../../test/support/server.js';
+import { makeTempDir, removeTempDir } from '../../test/support/temp-dirs.js';
 
 export interface ServiceOptions {
   readonly shards: number;
@@ -13,6 +11,7 @@ export interface ServiceOptions {
   readonly profileDir?: string;
 }
 
+/** A server under measurement: its RSS sampled from the start. */
 export interface RunningProcess {
   readonly pid: number;
   readonly port: number;
@@ -26,7 +25,7 @@ export interface RunningProcess {
 
 /** Makes a fresh temp dir, runs `start(dir)` to get the process, and removes the dir however it ends. */
 async function inTempDir(start: (dir: string) => Promise<ListeningProcess>): Promise<RunningProcess> {
-  const dir = await makeTempDir();
+  const dir = await makeTempDir('eoa-bench-');
   let listening: ListeningProcess;
   try {
     listening = await start(dir);
@@ -38,13 +37,13 @@ async function inTempDir(start: (dir: string) => Promise<ListeningProcess>): Pro
   return {
     pid: listening.pid,
     port: listening.port,
-    url: `http://127.0.0.1:${listening.port}`,
+    url: listening.url,
     dir,
     sampler,
     async stop() {
       sampler.stop();
       const highWater = readRssHighWaterKiB(listening.pid);
-      const exit = await stopChild(listening.child);
+      const exit = await listening.stop();
       await removeTempDir(dir);
       if (exit.timedOut || (exit.code !== 0 && exit.code !== null)) {
         process.stderr.write(`warning: pid ${listening.pid} ended with ${exit.timedOut ? 'SIGKILL after timeout' : `code ${exit.code}`}\n${listening.tail()}\n`);
@@ -54,14 +53,14 @@ async function inTempDir(start: (dir: string) => Promise<ListeningProcess>): Pro
   };
 }
 
-/** Starts the built service (dist/main.js) on 127.0.0.1, on a free port, in a fresh temp data dir. */
+/** Starts the built service (test/support/server.ts: dist/main.js on 127.0.0.1, a free port) in a fresh temp data dir. */
 export function startService(options: ServiceOptions): Promise<RunningProcess> {
   return inTempDir((dir) => {
-    const profile = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir];
-    const args = [...profile, distMain, '--port', '0', '--host', '127.0.0.1', '--data-dir', dir, '--shards', String(options.shards), '--log-level', 'info'];
+    const args = ['--log-level', 'info'];
     if (options.ringBytes !== undefined) args.push('--ring-bytes', String(options.ringBytes));
     if (options.sync !== undefined) args.push('--sync', options.sync);
-    return startListening(args);
+    const nodeArgs = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir];
+    return startServer({ dataDir: dir, shards: options.shards, args, nodeArgs });
   });
 }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ShardDb, type StoreEvent } from '../../src/store/shard-db.js';
 import { EventSource } from '../lib/events.js';
 import type { MicroSuite } from '../lib/micro.js';
-import { makeTempDir, removeTempDir } from '../lib/temp-dirs.js';
+import { makeTempDir, removeTempDir } from '../../test/support/temp-dirs.js';
 import { duplicateRatio } from '../scenarios/types.js';
 import { kBatchSize } from './batch.js';
 
@@ -13,7 +13,7 @@ import { kBatchSize } from './batch.js';
  * The file grows over the run (a few hundred thousand rows), as a shard's does.
  */
 export async function shardCommitSuite(): Promise<MicroSuite> {
-  const dir = await makeTempDir();
+  const dir = await makeTempDir('eoa-bench-');
   const db = new ShardDb({ path: join(dir, 'shard-000.db'), shard: 0, shardCount: 1, sync: 'normal' });
   const source = new EventSource(duplicateRatio, 23);
   let seq = 1;

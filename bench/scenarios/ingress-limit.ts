@@ -1,30 +1,20 @@
 import { bareIngressEntry, publishLua } from '../lib/paths.js';
-import { kib2mib, readCpuSeconds } from '../lib/proc.js';
+import { kib2mib } from '../../test/support/proc.js';
 import { startTsEntry } from '../lib/server.js';
-import { runWrk } from '../lib/wrk.js';
-import { otherCpu } from './service-load.js';
-import { duplicateRatio, type Scenario } from './types.js';
+import { measuredWrk, otherCpu } from './service-load.js';
+import type { Scenario } from './types.js';
 
 /** Baseline: a bare uWebSockets.js server (read body, JSON.parse, 200), same wrk load as batch-1000. */
 export const ingressLimit: Scenario = {
   name: 'ingress-limit',
+  baseline: true,
   needsBuild: false,
   needsWrk: true,
   async run(context) {
     const server = await startTsEntry(bareIngressEntry);
     let stopped = false;
     try {
-      const cpuBefore = readCpuSeconds(server.pid);
-      const wrk = await runWrk(context.wrk!, {
-        url: server.url,
-        script: publishLua,
-        threads: 1,
-        connections: 4,
-        durationS: context.durationS,
-        env: { BATCH: '1000', DUPLICATES: String(duplicateRatio) },
-      });
-      const cpuAfter = readCpuSeconds(server.pid);
-      const serverCpu = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
+      const { wrk, serverCpuSeconds: serverCpu } = await measuredWrk(context.wrk!, server, { script: publishLua, batch: 1000, connections: 4, durationS: context.durationS });
       stopped = true;
       const highWater = await server.stop();
       const { summary } = wrk;

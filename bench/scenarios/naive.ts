@@ -11,6 +11,7 @@ import type { Scenario } from './types.js';
  */
 export const naive: Scenario = {
   name: 'naive',
+  baseline: true,
   needsBuild: false,
   needsWrk: true,
   async run(context) {

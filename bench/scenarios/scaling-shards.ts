@@ -13,6 +13,7 @@ export const scalingShards: Scenario = {
   name: 'scaling-shards',
   needsBuild: true,
   needsWrk: true,
+  variants: () => kShardCounts.map(String),
   plan: (context) => `${kShardCounts.length} × ${context.durationS} s of wrk, shards ${kShardCounts.join(', ')}`,
   async run(context) {
     const results: Result[] = [];
@@ -31,5 +32,10 @@ export const scalingShards: Scenario = {
       results.push(loadResult(name, load, load.wrk.summary.requests - load.wrk.summary.errors_status));
     }
     return results;
+  },
+  summarise(own) {
+    if (own.length === 0) return null;
+    const perShard = own.map((result) => `${result.scenario.slice('scaling-shards:'.length)} → ${Math.round(result.events_per_s ?? 0).toLocaleString('en-US')}`);
+    return `scaling-shards (events/s by shard count, -c8): ${perShard.join(', ')}`;
   },
 };

@@ -1,13 +1,12 @@
 import { diskUsage, type DiskUsage } from '../lib/disk.js';
 import { fill } from '../lib/fill.js';
 import { publishLua } from '../lib/paths.js';
-import { kib2mib, readCpuSeconds, readRssKiB } from '../lib/proc.js';
-import type { Result } from '../lib/report.js';
+import { kib2mib, readRssKiB } from '../../test/support/proc.js';
+import { detail, fixed, integer, percent, table, type Column, type Result } from '../lib/report.js';
 import { startService } from '../lib/server.js';
 import { settledStats } from '../lib/stats.js';
-import { runWrk } from '../lib/wrk.js';
-import { loadResult, profileDirFor } from './service-load.js';
-import { duplicateRatio, type Scenario, type ScenarioContext } from './types.js';
+import { loadResult, measuredWrk, profileDirFor } from './service-load.js';
+import type { Scenario, ScenarioContext } from './types.js';
 
 /** Stored-event marks: 1e5 with --quick, then 1e6, and 1e7 only with --big. */
 export function sizeMarks(context: Pick<ScenarioContext, 'quick' | 'big'>): number[] {
@@ -21,6 +20,29 @@ const windowSeconds = (context: ScenarioContext): number => (context.quick ? 2 :
 const label = (mark: number): string => mark.toExponential(0).replace('+', '');
 const mib = (bytes: number | null): number | null => (bytes === null ? null : Math.round((bytes / 2 ** 20) * 10) / 10);
 const kibToMib = (kib: number | null): number | null => (kib === null ? null : Math.round(kib2mib(kib) * 10) / 10);
+const nested = (result: Result, key: string, field: string): number | null => {
+  const value = (result.details[key] as Record<string, unknown> | undefined)?.[field];
+  return typeof value === 'number' ? value : null;
+};
+
+/** One row per stored-events mark. */
+const sizeColumns: readonly Column[] = [
+  ['mark', (r) => r.scenario.slice('scaling-size:'.length)],
+  ['stored at start', (r) => integer(detail(r, 'stored_at_start'))],
+  ['events/s', (r) => integer(r.events_per_s)],
+  ['p50 ms', (r) => fixed(r.p50_ms, 2)],
+  ['p99 ms', (r) => fixed(r.p99_ms, 2)],
+  ['dup rate', (r) => percent(r.dup_rate)],
+  ['RSS MiB start', (r) => fixed(detail(r, 'rss_mib_at_start'), 1)],
+  ['RSS MiB peak', (r) => fixed(r.peak_rss_mib, 1)],
+  ['RSS MiB end', (r) => fixed(detail(r, 'rss_mib_at_end'), 1)],
+  ['disk MiB start', (r) => fixed(nested(r, 'disk_at_start', 'mib'), 1)],
+  ['disk MiB end', (r) => fixed(nested(r, 'disk_at_end', 'mib'), 1)],
+  ['WAL MiB end', (r) => fixed(nested(r, 'disk_at_end', 'wal_mib'), 1)],
+  ['stored at end', (r) => integer(detail(r, 'stored_at_end'))],
+  ['fill events/s', (r) => integer(detail(r, 'fill_events_per_s'))],
+];
+
 const disk = (usage: DiskUsage): Record<string, number | null> => ({ mib: mib(usage.bytes), allocated_mib: mib(usage.allocatedBytes), wal_mib: mib(usage.walBytes) });
 
 /**
@@ -33,6 +55,7 @@ export const scalingSize: Scenario = {
   name: 'scaling-size',
   needsBuild: true,
   needsWrk: true,
+  variants: (context) => sizeMarks(context).map(label),
   plan: (context) => `fill to ${sizeMarks(context).map(label).join(', ')} stored events, ${windowSeconds(context)} s of wrk at each`,
   async run(context) {
     const service = await startService({ shards: context.shards, ...profileDirFor(context, 'scaling-size') });
@@ -49,16 +72,7 @@ export const scalingSize: Scenario = {
         const before = await settledStats(service.url);
         const rssStart = readRssKiB(service.pid);
         const diskStart = await diskUsage(service.dir);
-        const cpuBefore = readCpuSeconds(service.pid);
-        const wrk = await runWrk(context.wrk!, {
-          url: service.url,
-          script: publishLua,
-          threads: 1,
-          connections: 4,
-          durationS: windowSeconds(context),
-          env: { BATCH: '1000', DUPLICATES: String(duplicateRatio), ID_PREFIX: `w${index}-` },
-        });
-        const cpuAfter = readCpuSeconds(service.pid);
+        const { wrk, serverCpuSeconds } = await measuredWrk(context.wrk!, service, { script: publishLua, batch: 1000, connections: 4, durationS: windowSeconds(context), idPrefix: `w${index}-` });
         const after = await settledStats(service.url);
         const rssEnd = readRssKiB(service.pid);
         const diskEnd = await diskUsage(service.dir);
@@ -71,7 +85,7 @@ export const scalingSize: Scenario = {
           after,
           sampler: service.sampler,
           highWaterKiB: null,
-          serverCpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore,
+          serverCpuSeconds,
         };
         const result = loadResult(name, load, wrk.summary.requests - wrk.summary.errors_status, {
           mark,
@@ -94,4 +108,5 @@ export const scalingSize: Scenario = {
     }
     return results;
   },
+  summarise: (own) => (own.length === 0 ? null : `scaling-size\n\n${table(sizeColumns, own)}`),
 };

@@ -1,7 +1,7 @@
 import type { Result } from '../lib/report.js';
-import { kib2mib, readCpuSeconds } from '../lib/proc.js';
+import { kib2mib, readCpuSeconds } from '../../test/support/proc.js';
 import { join } from 'node:path';
-import type { RssSampler } from '../lib/rss-sampler.js';
+import type { RssSampler } from '../../test/support/rss-sampler.js';
 import { startService, type RunningProcess } from '../lib/server.js';
 import { fetchStats, settledStats, type ServiceStats } from '../lib/stats.js';
 import { runWrk, type WrkResult } from '../lib/wrk.js';
@@ -32,6 +32,30 @@ export interface ServiceLoad {
   readonly serverCpuSeconds: number | null;
 }
 
+export interface WrkLoad {
+  readonly script: string;
+  readonly batch: number;
+  readonly connections: number;
+  readonly durationS: number;
+  /** Event ids start with this (default: the script's own prefix). */
+  readonly idPrefix?: string;
+}
+
+/** One wrk run (-t1, 20% duplicates) against a server, with the CPU seconds the server used meanwhile. */
+export async function measuredWrk(bin: string, server: { readonly url: string; readonly pid: number }, load: WrkLoad): Promise<{ wrk: WrkResult; serverCpuSeconds: number | null }> {
+  const cpuBefore = readCpuSeconds(server.pid);
+  const wrk = await runWrk(bin, {
+    url: server.url,
+    script: load.script,
+    threads: 1,
+    connections: load.connections,
+    durationS: load.durationS,
+    env: { BATCH: String(load.batch), DUPLICATES: String(duplicateRatio), ...(load.idPrefix === undefined ? {} : { ID_PREFIX: load.idPrefix }) },
+  });
+  const cpuAfter = readCpuSeconds(server.pid);
+  return { wrk, serverCpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore };
+}
+
 /** A fresh service in a fresh temp dir, one wrk run against it (-t1), /stats before and after, then stop. */
 export async function runServiceLoad(options: ServiceLoadOptions): Promise<ServiceLoad> {
   const service = options.start
@@ -44,18 +68,8 @@ export async function runServiceLoad(options: ServiceLoadOptions): Promise<Servi
   let stopped = false;
   try {
     const before = await fetchStats(service.url);
-    const cpuBefore = readCpuSeconds(service.pid);
-    const wrk = await runWrk(options.wrk, {
-      url: service.url,
-      script: options.script,
-      threads: 1,
-      connections: options.connections,
-      durationS: options.durationS,
-      env: { BATCH: String(options.batch), DUPLICATES: String(duplicateRatio) },
-    });
-    const cpuAfter = readCpuSeconds(service.pid);
+    const { wrk, serverCpuSeconds } = await measuredWrk(options.wrk, service, options);
     const after = await settledStats(service.url);
-    const serverCpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
     stopped = true;
     const highWaterKiB = await service.stop();
     return { options, wrk, before, after, sampler: service.sampler, highWaterKiB, serverCpuSeconds };

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { onLines, spawnTracked, waitExit } from '../lib/children.js';
+import { onLines, spawnTracked, waitExit } from '../../test/support/children.js';
 import { repoRoot, storeInsertEntry } from '../lib/paths.js';
-import { kib2mib } from '../lib/proc.js';
-import { RssSampler } from '../lib/rss-sampler.js';
-import { makeTempDir, removeTempDir } from '../lib/temp-dirs.js';
+import { kib2mib } from '../../test/support/proc.js';
+import { RssSampler } from '../../test/support/rss-sampler.js';
+import { makeTempDir, removeTempDir } from '../../test/support/temp-dirs.js';
 import { duplicateRatio, type Scenario } from './types.js';
 
 interface StoreInsertOutput {
@@ -18,10 +18,11 @@ interface StoreInsertOutput {
 /** Baseline: what one SQLite writer thread can commit, with the service's schema, in its own process. */
 export const storeLimit: Scenario = {
   name: 'store-limit',
+  baseline: true,
   needsBuild: false,
   needsWrk: false,
   async run(context) {
-    const dir = await makeTempDir();
+    const dir = await makeTempDir('eoa-bench-');
     try {
       const args = ['--import', 'tsx', storeInsertEntry, '--db', join(dir, 'store.db'), '--events', String(context.storeEvents), '--duplicates', String(duplicateRatio), '--batch', '1000'];
       const child = spawnTracked(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { defaults, helpText, parseCommandLine, resolveConfig } from '../../src/config.js';
+
+describe('config', () => {
+  test('the contract defaults', () => {
+    assert.equal(defaults.port, 8080);
+    assert.equal(defaults.host, '0.0.0.0');
+    assert.equal(defaults.dataDir, './data');
+    assert.equal(defaults.shards, Math.max(1, availableParallelism()));
+    assert.equal(defaults.maxBodyBytes, 16 * 1024 * 1024);
+    assert.equal(defaults.maxBatch, 10_000);
+    assert.equal(defaults.maxEventBytes, 64 * 1024);
+    assert.equal(defaults.sync, 'normal');
+    assert.ok(Object.isFrozen(defaults));
+  });
+
+  test('a flag wins over the environment, which wins over the default', () => {
+    const { config } = parseCommandLine(['--port', '9000', '--shards=3'], { PORT: '7000', DATA_DIR: '/tmp/x', MAX_BATCH: '5', SHARDS: '9' });
+    assert.equal(config.port, 9000);
+    assert.equal(config.shards, 3);
+    assert.equal(config.dataDir, '/tmp/x');
+    assert.equal(config.maxBatch, 5);
+    assert.equal(config.host, '0.0.0.0');
+    assert.ok(Object.isFrozen(config));
+    assert.equal(parseCommandLine([], {}).config.dataDir, resolve('./data'));
+  });
+
+  test('a bad value names the option and the rule', () => {
+    const cases: [string[], RegExp][] = [
+      [['--shards', '0'], /--shards must be an integer >= 1/],
+      [['--port', '70000'], /--port must be an integer >= 0 and <= 65535/],
+      [['--port', 'http'], /--port must be an integer.*"http"/],
+      [['--sync', 'sometimes'], /--sync must be one of "normal", "full"/],
+      [['--ring-bytes', '100000'], /--ring-bytes must be an integer .* and a power of two, got 100000/],
+      [['--max-body-bytes=-1'], /--max-body-bytes must be an integer >= 1/],
+      [['--log-level', 'loud'], /--log-level must be one of/],
+      [['--no-such-flag'], /Unknown option '--no-such-flag'/],
+    ];
+    for (const [argv, message] of cases) assert.throws(() => parseCommandLine(argv, {}), { code: 'config_invalid', message }, argv.join(' '));
+    assert.throws(() => resolveConfig({ readers: 0 }), /--readers must be an integer >= 1/);
+  });
+
+  test('--help lists every option with its environment variable and default', () => {
+    assert.equal(parseCommandLine(['--help'], {}).help, true);
+    const text = helpText();
+    for (const flag of ['--port', '--host', '--data-dir', '--shards', '--max-body-bytes', '--max-batch', '--ring-bytes', '--sync', '--readers']) assert.match(text, new RegExp(flag));
+    for (const env of ['PORT', 'HOST', 'DATA_DIR', 'SHARDS', 'MAX_BODY_BYTES', 'MAX_BATCH', 'RING_BYTES', 'SYNC']) assert.match(text, new RegExp(env));
+  });
+});
+
+describe('README', () => {
+  test('documents every option with its flag and environment variable', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const line of helpText().split('\n').filter((text) => text.startsWith('  --') && !text.includes('--help'))) {
+      const [flag, env] = line.trim().split(/\s+/);
+      assert.ok(readme.includes(`| \`${flag}\` | \`${env}\` |`), `${flag} / ${env} is missing from the README's table`);
+    }
+  });
+});

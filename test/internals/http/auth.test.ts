@@ -1,0 +1,22 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Authenticator } from '../../../src/http/auth.js';
+
+describe('Authenticator', () => {
+  test('checks scope by scope, and only scopes that have a token', () => {
+    const auth = new Authenticator({ publishToken: 'p', readToken: '' });
+    assert.equal(auth.check('', 'read'), null, 'reads are open without a read token');
+    assert.equal(auth.check('Bearer p', 'publish'), null);
+    assert.equal(auth.check('bearer   p', 'publish'), null, 'the scheme is case-insensitive');
+    assert.equal(auth.check('Bearer q', 'publish')?.code, 'unauthorized');
+    assert.equal(auth.check('Basic cDpw', 'publish')?.code, 'unauthorized');
+    assert.equal(auth.check('Bearer pp', 'publish')?.code, 'unauthorized', 'a longer token is not a prefix match');
+  });
+
+  test('a token of the other scope is forbidden, not unknown', () => {
+    const auth = new Authenticator({ publishToken: 'p', readToken: 'r' });
+    assert.equal(auth.check('Bearer r', 'publish')?.code, 'forbidden');
+    assert.equal(auth.check('Bearer p', 'read')?.code, 'forbidden');
+    assert.equal(auth.check('Bearer r', 'read'), null);
+  });
+});

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { ShardDb } from '../../../src/store/shard-db.js';
+import { makeTempDir } from '../../helper.js';
+import { batch } from './batch.js';
+
+describe('ShardDb', () => {
+  test('one commit of several batches: duplicates across and within batches, counters in the same transaction', async () => {
+    const path = join(await makeTempDir(), 'shard.db');
+    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const outcome = db.commit([batch([[1, 'a1'], [2, 'b1'], [3, 'a1']]), batch([[4, 'b1'], [5, 'a2']], { rejected: 7 })]);
+    assert.deepEqual(outcome.batches.map((item) => [item.inserted, [...item.statuses!]]), [[2, [1, 1, 0]], [1, [0, 1]]]);
+    assert.deepEqual(Object.fromEntries(outcome.topics), { 'topic.a': { received: 3, unique: 2, duplicates: 1 }, 'topic.b': { received: 2, unique: 1, duplicates: 1 } });
+    assert.equal(outcome.lastSeq, 5);
+    db.close();
+
+    const reopened = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'full' });
+    const snapshot = reopened.snapshot();
+    assert.deepEqual(snapshot.counters, { received: 5, unique_processed: 3, duplicate_dropped: 2, rejected: 7, last_seq: 5 });
+    assert.equal(snapshot.counters.received, snapshot.counters.unique_processed + snapshot.counters.duplicate_dropped);
+    reopened.close();
+  });
+
+  test('a failing batch rolls back the whole commit, counters included', async () => {
+    const path = join(await makeTempDir(), 'shard.db');
+    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const broken = batch([[2, 'a2']]);
+    (broken.events[0] as { topic: string | null }).topic = null; // violates NOT NULL
+    assert.throws(() => db.commit([batch([[1, 'a1']]), broken]));
+    assert.equal(db.snapshot().counters.received, 0);
+    assert.equal(db.commit([batch([[1, 'a1']])]).batches[0]!.inserted, 1, 'a1 was not stored by the failed commit');
+    db.close();
+  });
+
+  test('a file of another shard or shard count is refused', async () => {
+    const path = join(await makeTempDir(), 'shard.db');
+    new ShardDb({ path, shard: 1, shardCount: 2, sync: 'normal' }).close();
+    assert.throws(() => new ShardDb({ path, shard: 1, shardCount: 3, sync: 'normal' }), /shard 1 of 2/);
+    assert.throws(() => new ShardDb({ path, shard: 0, shardCount: 2, sync: 'normal' }), /shard 1 of 2/);
+  });
+
+  test('the file is WAL with the configured synchronous level', async () => {
+    const path = join(await makeTempDir(), 'shard.db');
+    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'full' });
+    const probe = new Database(path, { readonly: true });
+    assert.equal(probe.pragma('journal_mode', { simple: true }), 'wal');
+    probe.close();
+    db.close();
+  });
+});
+
+const fileOptions = (path: string) => ({ path, shard: 0, shardCount: 1, sync: 'normal' as const });
+
+/** A closed shard file with a few hundred rows, so it spans many pages. */
+async function filledShard(): Promise<string> {
+  const path = join(await makeTempDir(), 'shard-000.db');
+  const db = new ShardDb(fileOptions(path));
+  const events = Array.from({ length: 500 }, (_, index) => ({ seq: index + 1, topic: 't', eventId: `e${index}`, timestamp: '2025-10-22T10:30:00Z', source: 's', payload: `{"pad":"${'p'.repeat(200)}"}` }));
+  db.commit([{ receivedAt: 0, rejected: 0, wantsStatuses: false, events }]);
+  db.close();
+  return path;
+}
+
+describe('ShardDb files', () => {
+  test('a new shard file appears complete or not at all: built aside and renamed, no leftovers', async () => {
+    const dir = await makeTempDir();
+    const path = join(dir, 'shard-000.db');
+    writeFileSync(`${path}.init`, 'left by a start that died half-way');
+    new ShardDb(fileOptions(path)).close();
+    assert.ok(statSync(path).size > 0);
+    assert.deepEqual(readdirSync(dir).filter((name) => name.includes('.init')), []);
+    new ShardDb(fileOptions(path)).close(); // and it opens again
+  });
+  test('an empty, headerless or truncated shard file is refused with its path, and left untouched', async () => {
+    const damages: [string, (path: string) => void, RegExp][] = [
+      ['empty', (path) => truncateSync(path, 0), /is empty/],
+      ['cut inside the header', (path) => truncateSync(path, 60), /not a SQLite database/],
+      ['not SQLite', (path) => writeFileSync(path, Buffer.alloc(8192, 0x41)), /not a SQLite database/],
+      ['bad page size', (path) => { const bytes = readFileSync(path); bytes.writeUInt16BE(1000, 16); writeFileSync(path, bytes); }, /bad page size/],
+      ['cut mid-page', (path) => truncateSync(path, statSync(path).size - 100), /is truncated: .* not a whole number/],
+      ['missing its last pages', (path) => truncateSync(path, 4096 * 2), /is truncated: .* header says/],
+    ];
+    for (const [name, damage, message] of damages) {
+      const path = await filledShard();
+      damage(path);
+      const before = readFileSync(path);
+      assert.throws(() => new ShardDb(fileOptions(path)), (error: Error) => {
+        assert.ok(error.message.startsWith(path), `${name}: ${error.message}`);
+        assert.match(error.message, message, name);
+        return true;
+      });
+      assert.deepEqual(readFileSync(path), before, `${name}: the file was changed`);
+    }
+  });
+  test('an error SQLite raises while opening names the file too', async () => {
+    const path = await filledShard();
+    const bytes = readFileSync(path);
+    bytes.fill(0x5a, 4096); // every page but the first: the schema is readable, the tables are not
+    writeFileSync(path, bytes);
+    assert.throws(() => new ShardDb(fileOptions(path)), (error: Error & { code?: string; sourceCode?: string }) => {
+      assert.ok(error.message.startsWith(`${path}: `), error.message);
+      assert.equal(error.code, 'shard_unreadable');
+      assert.match(error.sourceCode ?? '', /^SQLITE_/);
+      return true;
+    });
+  });
+
+  // Invariant 1, one writer per shard (docs/ARCHITECTURE.md): the store side.
+  test('a second writer connection fails at once instead of interleaving commits', async () => {
+    const path = join(await makeTempDir(), 'shard-000.db');
+    const owner = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const intruder = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const holder = new Database(path);
+    holder.exec('BEGIN IMMEDIATE');
+    const batch = { receivedAt: Date.now(), rejected: 0, wantsStatuses: false, events: [{ seq: 1, topic: 't', eventId: 'e', timestamp: 'x', source: 's', payload: '{}' }] };
+    assert.throws(() => intruder.commit([batch]), { code: 'SQLITE_BUSY' });
+    holder.exec('ROLLBACK');
+    assert.equal(owner.commit([batch]).batches[0]!.inserted, 1);
+    holder.close();
+    intruder.close();
+    owner.close();
+  });
+});

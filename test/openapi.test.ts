@@ -1,0 +1,15 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { getJson, startServer } from './helper.js';
+import { schemaValidator } from './support/openapi.js';
+
+describe('GET /openapi.json', () => {
+  test('is served with every route of the API, and a live /stats matches its schema', async () => {
+    const server = await startServer({ shards: 1 });
+    const served = await getJson(`${server.url}/openapi.json`);
+    assert.equal(served.status, 200);
+    assert.deepEqual(Object.keys(served.body.paths).sort(), ['/events', '/health', '/metrics', '/publish', '/stats', '/tail']);
+    const stats = await getJson(`${server.url}/stats`);
+    assert.ok(schemaValidator(served.body, 'Stats')(stats.body), 'a live /stats answer matches the published schema');
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * Debian's Chromium driven by playwright-core (no browser download: .ci/run installs the `chromium`
+ * package). Each launch gets a fresh profile directory, removed when the test file ends.
+ */
+import { existsSync } from 'node:fs';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { makeTempDir } from '../helper.js';
+
+export const chromiumPath = '/usr/bin/chromium';
+
+/** Why the browser tests cannot run here, or null when they can. */
+export function missingBrowser(): string | null {
+  return existsSync(chromiumPath) ? null : `${chromiumPath} is missing: apt-get install -y chromium (.ci/run does)`;
+}
+
+const flags = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export async function launchBrowser(): Promise<BrowserContext> {
+  // A persistent context is how playwright takes a --user-data-dir; a new temp dir keeps it fresh.
+  const profile = await makeTempDir('aggregator-chromium-');
+  return chromium.launchPersistentContext(profile, {
+    executablePath: chromiumPath,
+    headless: true,
+    args: flags,
+    viewport: { width: 1400, height: 1000 },
+    timeout: 30_000,
+  });
+}
