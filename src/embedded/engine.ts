@@ -12,19 +12,12 @@ import { Sequencer } from '../ingest/sequencer.js';
 import type { CommitPath, CommitRequest, CounterTotals, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicTotals } from '../ingest/storage.js';
 import { Totals } from '../ingest/totals.js';
 import { kFlagWantsResults } from '../ring/layout.js';
-import type { SyncMode } from '../store/shard-db.js';
 import { PagePool } from '../workers/page-pool.js';
-import { ShardPool, type FrameOutcome } from '../workers/shard-pool.js';
+import { ShardPool, type FrameOutcome, type ShardPoolOptions } from '../workers/shard-pool.js';
 
-export interface EmbeddedOptions {
-  readonly dataDir: string;
-  readonly shards: number;
-  readonly ringBytes: number;
-  readonly drainBytes: number;
-  readonly sync: SyncMode;
-  readonly shardRetryMs: number;
+/** The shard pool's settings, the reader thread count, and another shard worker entry for fault-injection tests. */
+export interface EmbeddedOptions extends Pick<ShardPoolOptions, 'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'sync' | 'shardRetryMs'> {
   readonly readers: number;
-  /** Another shard worker entry (fault-injection tests). */
   readonly shardWorkerFile?: string;
 }
 

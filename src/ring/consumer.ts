@@ -1,14 +1,5 @@
 import { AggregatorError } from '../errors.js';
-import {
-  frameBytes,
-  kConsumerThread,
-  kFrameHeaderBytes,
-  kHeaderBytes,
-  kPaddingMarker,
-  kReadPosition,
-  kWritePosition,
-  ringCapacity,
-} from './layout.js';
+import { frameBytes, kConsumerThread, kFrameHeaderBytes, kHeaderBytes, kPaddingMarker, kReadPosition, kWritePosition, ringCapacity } from './layout.js';
 
 export interface Frame {
   readonly eventCount: number;

@@ -1,13 +1,4 @@
-import {
-  frameBytes,
-  kConsumerThread,
-  kFrameHeaderBytes,
-  kHeaderBytes,
-  kPaddingMarker,
-  kReadPosition,
-  kWritePosition,
-  ringCapacity,
-} from './layout.js';
+import { frameBytes, kConsumerThread, kFrameHeaderBytes, kHeaderBytes, kPaddingMarker, kReadPosition, kWritePosition, ringCapacity } from './layout.js';
 
 export interface FrameHeader {
   readonly eventCount: number;
