@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createSchema } from '../../src/store/tables.js';
+import { plainEventSchema } from '../lib/plain-schema.js';
 
 const { values } = parseArgs({
   options: { host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' }, 'data-dir': { type: 'string' } },
@@ -21,7 +21,7 @@ if (!values['data-dir']) throw new Error('--data-dir is required');
 const db = new Database(join(values['data-dir'], 'naive.db'));
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
-db.exec(createSchema);
+db.exec(plainEventSchema);
 const exists = db.prepare('SELECT 1 FROM events WHERE topic = ? AND event_id = ?').pluck();
 const insert = db.prepare('INSERT INTO events (seq, topic, event_id, timestamp, source, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
 

@@ -1,12 +1,12 @@
 /**
  * store-limit baseline, run as its own process: one thread inserting events into one WAL SQLite
- * file with the service's schema and pragmas (synchronous=NORMAL), 1000 rows per transaction,
+ * file with the plain format-1 layout (bench/lib/plain-schema.ts) and the service's pragmas (synchronous=NORMAL), 1000 rows per transaction,
  * INSERT OR IGNORE on the (topic, event_id) unique index. Prints one JSON line when done.
  * Usage: node --import tsx bench/baselines/store-insert.ts --db FILE --events N [--duplicates 0.2] [--batch 1000]
  */
 import Database from 'better-sqlite3';
 import { parseArgs } from 'node:util';
-import { createSchema } from '../../src/store/tables.js';
+import { plainEventSchema } from '../lib/plain-schema.js';
 import { EventSource, type BenchEvent } from '../lib/events.js';
 
 const { values } = parseArgs({
@@ -26,7 +26,7 @@ db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('cache_size = -65536');
 db.pragma('temp_store = MEMORY');
-db.exec(createSchema);
+db.exec(plainEventSchema);
 const insert = db.prepare('INSERT OR IGNORE INTO events (seq, topic, event_id, timestamp, source, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
 const commit = db
   .transaction((rows: readonly BenchEvent[], firstSeq: number, receivedAt: number): number => {

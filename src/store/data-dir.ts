@@ -1,9 +1,10 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
-import { kFormatVersion } from './tables.js';
 
 const kManifest = 'aggregator.json';
+/** The data dir's layout (the manifest, one file per shard); the rows' format is each shard's own (store/tables.ts). */
+const kLayoutVersion = 1;
 const kLock = 'aggregator.lock';
 const shardFilePattern = /^shard-\d+\.db$/;
 
@@ -37,8 +38,8 @@ export function prepareDataDir(dataDir: string, shards: number): void {
           `start with --shards ${manifest.shards} (re-sharding is a separate operation)`,
       );
     }
-    if (manifest.format !== kFormatVersion) {
-      throw new ConfigError(`data dir ${dataDir} has format ${manifest.format}; this build reads format ${kFormatVersion}`);
+    if (manifest.format !== kLayoutVersion) {
+      throw new ConfigError(`data dir ${dataDir} has format ${manifest.format}; this build reads format ${kLayoutVersion}`);
     }
     return;
   }
@@ -46,7 +47,7 @@ export function prepareDataDir(dataDir: string, shards: number): void {
   if (strays.length > 0) {
     throw new ConfigError(`data dir ${dataDir} holds ${strays.length} shard file(s) but no ${kManifest}; refusing to guess its shard count`);
   }
-  const manifest: Manifest = { format: kFormatVersion, shards, created_at: new Date().toISOString() };
+  const manifest: Manifest = { format: kLayoutVersion, shards, created_at: new Date().toISOString() };
   const temporary = `${manifestPath}.tmp`;
   try {
     // Durable before it is visible: without the fsyncs a crash of the machine (or the file system

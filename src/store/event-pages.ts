@@ -22,8 +22,8 @@ export class EventPages {
       const db = new Database(shardPath(dataDir, shard), { readonly: true, fileMustExist: true, timeout: 5000 });
       this.#databases.push(db);
       this.#shards.push({
-        all: db.prepare(`SELECT ${eventColumns} FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`),
-        byTopic: db.prepare(`SELECT ${eventColumns} FROM events WHERE topic = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?`),
+        all: db.prepare(`SELECT ${eventColumns} FROM events e JOIN topics t ON t.id = e.topic_id WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`),
+        byTopic: db.prepare(`SELECT ${eventColumns} FROM topics t JOIN events e ON e.topic_id = t.id WHERE t.topic = ? AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`),
       });
     }
   }

@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AggregatorError } from '../errors.js';
 import { fsyncDirectory } from './data-dir.js';
-import { createSchema, kFormatVersion, type ShardCounters, type TopicCounts } from './tables.js';
+import { createSchema, kFormatVersion, migrateFromFormat1, type ShardCounters, type TopicCounts } from './tables.js';
+import { TopicIds } from './topic-ids.js';
 
 export type SyncMode = 'normal' | 'full';
 
@@ -65,6 +66,7 @@ export class ShardDb {
   readonly #addCounters: Database.Statement;
   readonly #commit: (batches: readonly StoreBatch[]) => CommitOutcome;
   readonly #insideCommit: ((events: number) => void) | undefined;
+  readonly #topicIds: TopicIds;
 
   constructor(options: ShardDbOptions) {
     if (!existsSync(options.path)) createShardFile(options);
@@ -79,21 +81,22 @@ export class ShardDb {
     this.#insideCommit = options.insideCommit;
     try {
       configure(db, options);
+      migrate(db);
+      db.exec(createSchema);
       this.#checkMeta(options);
     } catch (error) {
       db.close();
       throw naming(options.path, error);
     }
 
+    this.#topicIds = new TopicIds(db);
     this.#insert = this.#db.prepare(
-      'INSERT OR IGNORE INTO events (seq, topic, event_id, timestamp, source, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT OR IGNORE INTO events (seq, topic_id, event_id, timestamp, source, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
-    this.#addTopic = this.#db.prepare(`
-      INSERT INTO topics (topic, received, unique_count, duplicates) VALUES (?, ?, ?, ?)
-      ON CONFLICT (topic) DO UPDATE SET
-        received = received + excluded.received,
-        unique_count = unique_count + excluded.unique_count,
-        duplicates = duplicates + excluded.duplicates`);
+    // The row exists: TopicIds created it, in this transaction or an earlier one.
+    this.#addTopic = this.#db.prepare(
+      'UPDATE topics SET received = received + ?, unique_count = unique_count + ?, duplicates = duplicates + ? WHERE topic = ?',
+    );
     this.#addCounters = this.#db.prepare(`
       UPDATE counters SET
         received = received + ?, unique_processed = unique_processed + ?,
@@ -104,7 +107,14 @@ export class ShardDb {
 
   /** Commits every batch in one transaction: all of them are durable when this returns, or none. */
   commit(batches: readonly StoreBatch[]): CommitOutcome {
-    return this.#commit(batches);
+    try {
+      const outcome = this.#commit(batches);
+      this.#topicIds.committed();
+      return outcome;
+    } catch (error) {
+      this.#topicIds.rollBack();
+      throw error;
+    }
   }
 
   snapshot(): ShardSnapshot {
@@ -139,7 +149,7 @@ export class ShardDb {
       let inserted = 0;
       for (let index = 0; index < batch.events.length; index++) {
         const event = batch.events[index]!;
-        const stored = this.#insert.run(event.seq, event.topic, event.eventId, event.timestamp, event.source, event.payload, batch.receivedAt).changes;
+        const stored = this.#insert.run(event.seq, this.#topicIds.idOf(event.topic), event.eventId, event.timestamp, event.source, event.payload, batch.receivedAt).changes;
         inserted += stored;
         if (statuses) statuses[index] = stored;
         if (event.seq > lastSeq) lastSeq = event.seq;
@@ -154,7 +164,7 @@ export class ShardDb {
       rejected += batch.rejected;
       outcomes.push({ inserted, statuses });
     }
-    for (const [topic, counts] of topics) this.#addTopic.run(topic, counts.received, counts.unique, counts.duplicates);
+    for (const [topic, counts] of topics) this.#addTopic.run(counts.received, counts.unique, counts.duplicates, topic);
     this.#insideCommit?.(received);
     this.#addCounters.run(received, unique, received - unique, rejected, lastSeq);
     return { batches: outcomes, topics, rejected, lastSeq };
@@ -178,7 +188,13 @@ function configure(db: Database.Database, options: ShardDbOptions): void {
   db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('cache_size = -65536'); // 64 MiB of page cache keeps the indexes hot as the shard grows
   db.pragma('temp_store = MEMORY');
-  db.exec(createSchema);
+}
+
+/** Brings an older shard file to this build's format, in one transaction; a newer one is left for #checkMeta to refuse. */
+function migrate(db: Database.Database): void {
+  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").pluck().get() === 1;
+  const format = hasMeta ? db.prepare("SELECT value FROM meta WHERE key = 'format_version'").pluck().get() : undefined;
+  if (format === 1) db.transaction(() => db.exec(migrateFromFormat1)).immediate();
 }
 
 function writeMeta(db: Database.Database, options: ShardDbOptions): void {
@@ -203,6 +219,7 @@ function createShardFile(options: ShardDbOptions): void {
     const db = new Database(building, { timeout: 0 });
     try {
       configure(db, options);
+      db.exec(createSchema);
       writeMeta(db, options);
       db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {

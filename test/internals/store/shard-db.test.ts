@@ -3,7 +3,9 @@ import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFil
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { EventPages } from '../../../src/store/event-pages.js';
 import { ShardDb } from '../../../src/store/shard-db.js';
+import { plainEventSchema } from '../../../bench/lib/plain-schema.js';
 import { makeTempDir } from '../../helper.js';
 import { batch } from './batch.js';
 
@@ -122,5 +124,49 @@ describe('ShardDb files', () => {
     holder.close();
     intruder.close();
     owner.close();
+  });
+
+  test('a format-1 shard file (topic names in every row) is migrated in place: rows, counters and dedup kept', async () => {
+    const dir = await makeTempDir();
+    const path = join(dir, 'shard-000.db');
+    const old = new Database(path);
+    old.pragma('journal_mode = WAL');
+    old.exec(plainEventSchema);
+    old.exec("INSERT INTO meta VALUES ('format_version', 1), ('shard', 0), ('shard_count', 1)");
+    const insert = old.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)');
+    for (let seq = 1; seq <= 4; seq++) insert.run(seq, seq % 2 ? 'topic.odd' : 'topic.even', `id${seq}`, '2025-10-22T10:30:00Z', 's', `{"seq":${seq}}`, 1_700_000_000_000);
+    old.exec("INSERT INTO topics VALUES ('topic.odd', 2, 2, 0), ('topic.even', 2, 2, 0); UPDATE counters SET received = 4, unique_processed = 4, last_seq = 4");
+    old.close();
+
+    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    assert.deepEqual(db.snapshot().counters, { received: 4, unique_processed: 4, duplicate_dropped: 0, rejected: 0, last_seq: 4 });
+    const again = db.commit([{ ...batch([]), events: [{ seq: 5, topic: 'topic.odd', eventId: 'id1', timestamp: '2025-10-22T10:30:00Z', source: 's', payload: '{}' }] }]);
+    assert.equal(again.batches[0]!.inserted, 0, 'an identity stored before the migration is still a duplicate');
+    db.close();
+    const pages = new EventPages(dir, 1);
+    assert.deepEqual(pages.page({ topic: null, afterSeq: 0, maxSeq: 10, limit: 10 }).map((row) => [row.seq, row.topic, row.event_id, row.payload]), [
+      [1, 'topic.odd', 'id1', '{"seq":1}'],
+      [2, 'topic.even', 'id2', '{"seq":2}'],
+      [3, 'topic.odd', 'id3', '{"seq":3}'],
+      [4, 'topic.even', 'id4', '{"seq":4}'],
+    ]);
+    assert.deepEqual(pages.page({ topic: 'topic.even', afterSeq: 2, maxSeq: 10, limit: 10 }).map((row) => row.seq), [4]);
+    pages.close();
+    const migrated = new Database(path, { readonly: true });
+    assert.equal(migrated.prepare("SELECT value FROM meta WHERE key = 'format_version'").pluck().get(), 2);
+    migrated.close();
+  });
+
+  test('a topic first seen by a commit that rolls back leaves no id behind', async () => {
+    const dir = await makeTempDir();
+    const db = new ShardDb({ path: join(dir, 'shard-000.db'), shard: 0, shardCount: 1, sync: 'normal' });
+    const broken = batch([[2, 'a2']]);
+    (broken.events[0] as { topic: string | null }).topic = null; // violates NOT NULL after topic.b's row and id were written
+    assert.throws(() => db.commit([batch([[1, 'b1']]), broken]));
+    db.commit([batch([[3, 'a3'], [4, 'b4']])]);
+    db.close();
+    const pages = new EventPages(dir, 1);
+    assert.deepEqual(pages.page({ topic: null, afterSeq: 0, maxSeq: 10, limit: 10 }).map((row) => [row.seq, row.topic]), [[3, 'topic.a'], [4, 'topic.b']]);
+    pages.close();
   });
 });
