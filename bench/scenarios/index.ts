@@ -5,9 +5,9 @@ import { naive } from './naive.js';
 import { overloadRss } from './overload-rss.js';
 import { scalingShards } from './scaling-shards.js';
 import { scalingSize } from './scaling-size.js';
-import { singleC64 } from './single-c64.js';
+import { singleC64, singlePaced } from './single-c64.js';
 import { storeLimit } from './store-limit.js';
 import type { Scenario } from './types.js';
 
 /** Every scenario, in the order they run. */
-export const scenarios: readonly Scenario[] = [batch1000, singleC64, overloadRss, storeLimit, ingressLimit, ingressSingle, naive, micro, scalingShards, scalingSize];
+export const scenarios: readonly Scenario[] = [batch1000, singleC64, singlePaced, overloadRss, storeLimit, ingressLimit, ingressSingle, naive, micro, scalingShards, scalingSize];

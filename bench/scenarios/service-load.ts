@@ -16,6 +16,8 @@ export interface ServiceLoadOptions {
   readonly batch: number;
   readonly connections: number;
   readonly durationS: number;
+  /** Each connection waits this long after an answer before its next request: a paced, not a saturating, load. */
+  readonly pauseMs?: number;
   /** --profile: the service writes its CPU profiles here. */
   readonly profileDir?: string;
   /** Starts something else that serves POST /publish and a compatible GET /stats (the naive baseline). */
@@ -39,6 +41,7 @@ export interface WrkLoad {
   readonly durationS: number;
   /** Event ids start with this (default: the script's own prefix). */
   readonly idPrefix?: string;
+  readonly pauseMs?: number;
 }
 
 /** One wrk run (-t1, 20% duplicates) against a server, with the CPU seconds the server used meanwhile. */
@@ -50,7 +53,12 @@ export async function measuredWrk(bin: string, server: { readonly url: string; r
     threads: 1,
     connections: load.connections,
     durationS: load.durationS,
-    env: { BATCH: String(load.batch), DUPLICATES: String(duplicateRatio), ...(load.idPrefix === undefined ? {} : { ID_PREFIX: load.idPrefix }) },
+    env: {
+      BATCH: String(load.batch),
+      DUPLICATES: String(duplicateRatio),
+      ...(load.idPrefix === undefined ? {} : { ID_PREFIX: load.idPrefix }),
+      ...(load.pauseMs === undefined ? {} : { PAUSE_MS: String(load.pauseMs) }),
+    },
   });
   const cpuAfter = readCpuSeconds(server.pid);
   return { wrk, serverCpuSeconds: cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore };
@@ -102,6 +110,7 @@ export function loadResult(scenario: string, load: ServiceLoad, acknowledged: nu
     details: {
       batch: load.options.batch,
       connections: load.options.connections,
+      pause_ms: load.options.pauseMs ?? 0,
       shards: load.options.shards,
       ring_bytes: load.options.ringBytes ?? null,
       seconds,
@@ -134,6 +143,7 @@ export function profileDirFor(context: ScenarioContext, run: string): { profileD
 export interface LoadScenarioOptions {
   readonly batch: number;
   readonly connections: number;
+  readonly pauseMs?: number;
   readonly ringBytes?: number;
   /** Requests answered 200 and extra result fields; default: every non-error request, nothing extra. */
   readonly describe?: (load: ServiceLoad) => { acknowledged: number; extra?: Record<string, unknown> };
@@ -153,6 +163,7 @@ export function loadScenario(name: string, options: LoadScenarioOptions): Scenar
         batch: options.batch,
         connections: options.connections,
         durationS: context.durationS,
+        ...(options.pauseMs !== undefined ? { pauseMs: options.pauseMs } : {}),
         ...(options.ringBytes !== undefined ? { ringBytes: options.ringBytes } : {}),
         ...profileDirFor(context, name),
       });

@@ -6,6 +6,11 @@
 local batch = tonumber(os.getenv("BATCH") or "1000")
 local duplicateRatio = tonumber(os.getenv("DUPLICATES") or "0.2")
 local idPrefix = os.getenv("ID_PREFIX") or "t"
+-- PAUSE_MS > 0 paces each connection: it waits that long after an answer before its next request.
+local pauseMs = tonumber(os.getenv("PAUSE_MS") or "0")
+if pauseMs > 0 then
+  function delay() return pauseMs end
+end
 local topics = { "auth.prod", "payment.prod", "search.dev", "billing.prod" }
 local counter = 0
 -- threadIndex is a global set per thread by setup() through thread:set; a local here would shadow it.
