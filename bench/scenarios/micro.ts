@@ -1,13 +1,14 @@
 import { runMicro, type MicroTask } from '../lib/micro.js';
 import { detail, fixed, integer, table, type Column } from '../lib/report.js';
 import { codecTasks } from '../micro/codec.js';
+import { ingestTasks } from '../micro/ingest.js';
 import { ringTasks } from '../micro/ring.js';
 import { shardCommitSuite } from '../micro/shard-commit.js';
 import { validateTasks } from '../micro/validate.js';
 import type { Scenario } from './types.js';
 
 /** The tasks, in the order they run (run() checks that the task files give exactly these). */
-const taskNames = ['validate', 'msgpack-encode', 'json-stringify', 'msgpack-decode', 'json-parse', 'ring-write-read', 'shard-commit'] as const;
+const taskNames = ['validate', 'msgpack-encode', 'json-stringify', 'msgpack-decode', 'json-parse', 'ring-write-read', 'ingest-one', 'shard-commit'] as const;
 
 const micros = (ms: number | null): string => (ms === null ? '-' : (ms * 1000).toFixed(1));
 
@@ -25,7 +26,8 @@ const microColumns: readonly Column[] = [
 
 /**
  * In-process micro benchmarks (tinybench) of the hot steps of a publish, on a 1000-event batch:
- * validation, msgpack encode/decode next to JSON, one frame through a ring, one shard commit.
+ * validation, msgpack encode/decode next to JSON, one frame through a ring, one shard commit; and
+ * the ingress thread's ingest step for one single-event request.
  * The src modules are imported directly (tsx), not the build. Results `micro:<task>`, in their own
  * table (per-op time with tinybench's relative margin of error), not rated against the baselines.
  */
@@ -40,7 +42,7 @@ export const micro: Scenario = {
     const shardCommit = await shardCommitSuite();
     let results;
     try {
-      const tasks: MicroTask[] = [...validateTasks(), ...codecTasks(), ...ringTasks(), ...shardCommit.tasks];
+      const tasks: MicroTask[] = [...validateTasks(), ...codecTasks(), ...ringTasks(), ...ingestTasks(), ...shardCommit.tasks];
       const names = tasks.map((task) => task.name);
       if (names.join() !== taskNames.join()) throw new Error(`micro: the task files give ${names.join(', ')}; micro.ts lists ${taskNames.join(', ')}`);
       results = runMicro(tasks, context.quick);
