@@ -32,6 +32,7 @@ const knobs = {
   publishToken: knob({ flag: 'publish-token', env: 'PUBLISH_TOKEN', schema: Type.String(), default: '', help: 'bearer token required by POST /publish (empty: open)' }),
   readToken: knob({ flag: 'read-token', env: 'READ_TOKEN', schema: Type.String(), default: '', help: 'bearer token required by reads: /events, /stats, /metrics, /tail (empty: open)' }),
   logLevel: knob({ flag: 'log-level', env: 'LOG_LEVEL', schema: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))), default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' }),
+  elasticsearchSourceField: knob({ flag: 'elasticsearch-source-field', env: 'ELASTICSEARCH_SOURCE_FIELD', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'host.name', help: 'document field (dotted path) an Elasticsearch _bulk document\'s source is read from; absent: the index name' }),
   shardRetryMs: knob({ flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', schema: Type.Integer({ minimum: 0 }), default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' }),
 } as const;
 

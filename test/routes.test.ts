@@ -39,6 +39,8 @@ describe('route table', () => {
       ['POST', '/health', 'GET'],
       ['POST', '/metrics', 'GET'],
       ['POST', '/dashboard/app.js', 'GET'],
+      ['GET', '/es/_bulk', 'POST'],
+      ['DELETE', '/es', 'GET, HEAD'],
     ];
     for (const [method, path, allow] of cases) {
       const answer = await fetch(`${server.url}${path}`, { method });
@@ -91,10 +93,13 @@ describe('route table', () => {
   test('GET / lists the route table, and the OpenAPI document describes the same API routes', async () => {
     const info = (await getJson(`${server.url}/`)).body as { routes: { method: string; path: string; summary: string }[] };
     const routes = info.routes.map((route) => `${route.method} ${route.path}`);
-    assert.deepEqual([...routes].sort(), ['GET /', 'GET /docs', 'GET /events', 'GET /health', 'GET /metrics', 'GET /openapi.json', 'GET /stats', 'GET /tail', 'POST /publish']);
+    assert.deepEqual([...routes].sort(), [
+      'GET /', 'GET /docs', 'GET /es', 'GET /es/_cluster/health', 'GET /events', 'GET /health', 'GET /metrics', 'GET /openapi.json', 'GET /stats', 'GET /tail',
+      'HEAD /es', 'HEAD /es/_cat/health', 'POST /es/:index/_bulk', 'POST /es/_bulk', 'POST /publish',
+    ]);
     assert.ok(info.routes.every((route) => route.summary.length > 0));
     const document = (await getJson(`${server.url}/openapi.json`)).body as { paths: Record<string, Record<string, unknown>> };
     const documented = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
-    assert.deepEqual(documented.sort(), ['GET /events', 'GET /health', 'GET /metrics', 'GET /stats', 'GET /tail', 'POST /publish']);
+    assert.deepEqual(documented.sort(), ['GET /es', 'GET /es/_cluster/health', 'GET /events', 'GET /health', 'GET /metrics', 'GET /stats', 'GET /tail', 'POST /es/_bulk', 'POST /es/{index}/_bulk', 'POST /publish']);
   });
 });

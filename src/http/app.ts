@@ -8,11 +8,13 @@ import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import { Authenticator } from './auth.js';
 import { DashboardHandlers } from './dashboard-handlers.js';
 import { openApiDocument } from './openapi.js';
-import { PublishHandler } from './publish-handler.js';
+import { ElasticsearchHandlers } from './elasticsearch-handlers.js';
+import { publishHandler } from './publish-handler.js';
 import { ReadHandlers } from './read-handlers.js';
 import { routeTable } from './routes.js';
 import { HttpServer } from './server.js';
 import { TailSocket } from './tail-socket.js';
+import { Uploads } from './upload.js';
 
 export interface ServiceIdentity {
   readonly name: string;
@@ -31,7 +33,9 @@ export interface HttpApp {
  */
 export function createHttpApp(config: Config, storage: Storage, metrics: ServiceMetrics, identity: ServiceIdentity): HttpApp {
   const { commitPath, watermark, pages, stats } = storage;
-  const publish = new PublishHandler(new IngestPipeline(config, commitPath), config);
+  const pipeline = new IngestPipeline(config, commitPath);
+  const uploads = new Uploads(config);
+  const elasticsearch = new ElasticsearchHandlers({ pipeline, name: identity.name, shards: commitPath.shardCount, sourceField: config.elasticsearchSourceField, problems: () => commitPath.problems() });
   const tail = new TailHub({ maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize }, watermark, pages);
   const tailSocket = new TailSocket(tail, { maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize, maxEventBytes: config.maxEventBytes });
   let openApi = '';
@@ -42,19 +46,19 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     stats,
     shardCount: commitPath.shardCount,
     problems: () => commitPath.problems(),
-    inFlight: () => publish.inFlight,
+    inFlight: () => uploads.inFlight,
     metrics: () => metrics.render(),
     openApi: () => openApi,
   });
   const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), routes: () => routeList, shards: config.shards, ...identity });
-  const routes = routeTable({ publish, read, dashboard, tail: tailSocket }, config);
+  const routes = routeTable({ uploads, publish: publishHandler(pipeline), elasticsearch, read, dashboard, tail: tailSocket }, config);
   openApi = openApiDocument(routes, identity);
   routeList = routes.filter((route) => !route.unlisted).map(({ method, path, summary }) => ({ method, path, summary }));
   metrics.watch({
     topics: () => stats.topics(),
     rejected: () => stats.totals().rejected,
     shards: () => stats.shardStatus(),
-    inFlight: () => publish.inFlight,
+    inFlight: () => uploads.inFlight,
     watermark: () => watermark.current,
     tailSubscribers: () => tail.subscriberCount,
   });

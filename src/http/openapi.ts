@@ -36,7 +36,7 @@ export function openApiDocument(routes: readonly Route[], info: OpenApiInfo): st
   for (const route of routes) {
     if (!route.operation) continue;
     const operation = { summary: route.summary, ...(route.scope ? { security: securityOf[route.scope] } : {}), ...route.operation };
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation;
+    (paths[route.path.replace(/:(\w+)/g, '{$1}')] ??= {})[route.method.toLowerCase()] = operation;
   }
   const document = {
     openapi: '3.1.0',

@@ -40,8 +40,11 @@ export class Reply {
   #done = false;
   #abortListener: (() => void) | null = null;
 
-  constructor(res: HttpResponse, route: string, settings: ReplySettings) {
+  readonly #routeHeaders: Readonly<Record<string, string>> | undefined;
+
+  constructor(res: HttpResponse, route: string, settings: ReplySettings, routeHeaders?: Readonly<Record<string, string>>) {
     this.#res = res;
+    this.#routeHeaders = routeHeaders;
     this.route = route;
     this.#settings = settings;
     // uWS keeps one abort handler per response, so this is it; others subscribe through `onAbort`.
@@ -67,6 +70,7 @@ export class Reply {
     this.#res.cork(() => {
       this.#res.writeStatus(statusLines[status] ?? `${status} Unknown`);
       this.#res.writeHeader('Content-Type', options.contentType ?? 'application/json');
+      if (this.#routeHeaders) for (const [name, value] of Object.entries(this.#routeHeaders)) this.#res.writeHeader(name, value);
       if (options.headers) for (const [name, value] of Object.entries(options.headers)) this.#res.writeHeader(name, value);
       this.#res.end(body, options.close ?? false);
     });

@@ -8,10 +8,11 @@ import { kDefaultLimit, kMaxLimit } from '../events/query.js';
 import type { Scope } from './auth.js';
 import type { DashboardHandlers } from './dashboard-handlers.js';
 import { errorResponse, jsonContent } from './openapi.js';
-import type { PublishHandler } from './publish-handler.js';
+import { elasticProductHeaders, type ElasticsearchHandlers } from './elasticsearch-handlers.js';
 import type { ReadHandlers } from './read-handlers.js';
 import type { Reply } from './reply.js';
 import type { TailSocket } from './tail-socket.js';
+import type { UploadHandler, Uploads } from './upload.js';
 
 export type Handler = (res: HttpResponse, req: HttpRequest, reply: Reply) => void;
 
@@ -24,8 +25,8 @@ export interface WebSocketRoute {
 }
 
 export interface Route {
-  readonly method: 'GET' | 'POST';
-  /** A uWS pattern; a trailing `/*` matches any rest. */
+  readonly method: 'GET' | 'POST' | 'HEAD';
+  /** A uWS pattern: `:name` is a parameter, a trailing `/*` matches any rest. */
   readonly path: string;
   /** The `route` label of aggregator_http_requests_total. */
   readonly label: string;
@@ -40,10 +41,14 @@ export interface Route {
   /** The OpenAPI operation less summary and security, which come from above; absent: not part of the API document. */
   readonly operation?: Readonly<Record<string, unknown>>;
   readonly handle: Handler | WebSocketRoute;
+  /** Headers on every answer of the route, errors included. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface RouteHandlers {
-  readonly publish: PublishHandler;
+  readonly uploads: Uploads;
+  readonly publish: UploadHandler;
+  readonly elasticsearch: ElasticsearchHandlers;
   readonly read: ReadHandlers;
   readonly dashboard: DashboardHandlers;
   readonly tail: TailSocket;
@@ -59,7 +64,16 @@ const topicParameter = queryParameter('topic', { type: 'string' });
 const readRefusals = { 400: errorResponse('invalid_query'), 401: errorResponse('unauthorized'), 403: errorResponse('forbidden') };
 
 export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly Route[] {
-  const { publish, read, dashboard, tail } = handlers;
+  const { uploads, publish, read, dashboard, tail, elasticsearch: es } = handlers;
+  const esRoute = (route: Omit<Route, 'headers' | 'label'> & { label?: string }): Route => ({ label: 'elasticsearch', ...route, headers: elasticProductHeaders });
+  const bulkOperation = {
+    description:
+      'Elasticsearch-compatible `_bulk` (NDJSON action and document lines). `create` and `index` store each (index, _id) once; `create` of a stored id ' +
+      'is item 409 `version_conflict_engine_exception`, `index` of one is item 200 `updated` with nothing changed (the first copy wins); `delete` and ' +
+      '`update` are item 400. See docs/API.md for the mapping to events.',
+    requestBody: { required: true, content: { 'application/x-ndjson': { schema: { type: 'string' } } } },
+    responses: { 200: { description: 'per-item results, `errors` true when any item failed' }, 400: errorResponse('bad_json'), 401: errorResponse('unauthorized'), 413: errorResponse('too_large'), 503: errorResponse('overloaded') },
+  };
   return [
     { method: 'GET', path: '/', label: 'dashboard', scope: null, summary: 'This service description (JSON), or the dashboard for a browser (Accept: text/html)', handle: (_res, req, reply) => dashboard.root(req, reply) },
     { method: 'GET', path: '/docs', label: 'dashboard', scope: null, summary: 'API reference page, rendered from /openapi.json', handle: (_res, _req, reply) => dashboard.docs(reply) },
@@ -92,7 +106,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
           503: { ...errorResponse('overloaded: retry after Retry-After seconds; nothing acknowledged'), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
         },
       },
-      handle: (res, req, reply) => publish.handle(res, req, reply),
+      handle: uploads.route(publish),
     },
     {
       method: 'GET',
@@ -155,6 +169,14 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
       operation: { responses: { 200: { description: 'metrics', content: { 'text/plain': { schema: { type: 'string' } } } } } },
       handle: (_res, _req, reply) => read.metrics(reply),
     },
+    esRoute({ method: 'GET', path: '/es', scope: null, summary: 'Elasticsearch-compatible node info, for shippers pointed at /es', operation: { responses: { 200: { description: 'version.number and tagline, as Elasticsearch answers' } } }, handle: (_res, _req, reply) => es.info(reply) }),
+    esRoute({ method: 'GET', path: '/es/', scope: null, unlisted: true, summary: 'The same, with a trailing slash', handle: (_res, _req, reply) => es.info(reply) }),
+    esRoute({ method: 'HEAD', path: '/es', scope: null, summary: 'Elasticsearch-compatible ping', handle: (_res, _req, reply) => es.present(reply) }),
+    esRoute({ method: 'HEAD', path: '/es/', scope: null, unlisted: true, summary: 'The same, with a trailing slash', handle: (_res, _req, reply) => es.present(reply) }),
+    esRoute({ method: 'GET', path: '/es/_cluster/health', scope: null, summary: 'Elasticsearch-compatible cluster health: green while every shard commits', operation: { responses: { 200: { description: 'status green or red' } } }, handle: (_res, _req, reply) => es.clusterHealth(reply) }),
+    esRoute({ method: 'HEAD', path: '/es/_cat/health', scope: null, summary: 'Elasticsearch-compatible health probe', handle: (_res, _req, reply) => es.present(reply) }),
+    esRoute({ method: 'POST', path: '/es/_bulk', label: 'es_bulk', scope: 'publish', summary: 'Elasticsearch-compatible _bulk: each (index, _id) stored once', operation: bulkOperation, handle: uploads.route(es.bulk) }),
+    esRoute({ method: 'POST', path: '/es/:index/_bulk', label: 'es_bulk', scope: 'publish', summary: 'Elasticsearch-compatible _bulk with a default index', operation: bulkOperation, handle: uploads.route(es.bulk, 1) }),
     { method: 'GET', path: '/dashboard/*', label: 'dashboard', scope: null, unlisted: true, summary: "The dashboard's static files", handle: (_res, req, reply) => dashboard.asset(req.getUrl(), reply) },
   ];
 }

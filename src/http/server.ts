@@ -72,15 +72,15 @@ export class HttpServer {
       this.#app.ws(route.path, {
         ...handle.behavior(),
         upgrade: (res, req, context) => {
-          const reply = new Reply(res, route.label, this.#replies);
+          const reply = new Reply(res, route.label, this.#replies, route.headers);
           if (this.#admit(route, res, req, reply)) this.#run(reply, () => handle.upgrade(res, req, context, reply));
         },
       });
       return;
     }
-    const register = route.method === 'POST' ? this.#app.post.bind(this.#app) : this.#app.get.bind(this.#app);
+    const register = { GET: this.#app.get, POST: this.#app.post, HEAD: this.#app.head }[route.method].bind(this.#app);
     register(route.path, (res, req) => {
-      const reply = new Reply(res, route.label, this.#replies);
+      const reply = new Reply(res, route.label, this.#replies, route.headers);
       if (this.#admit(route, res, req, reply)) this.#run(reply, () => (handle as Handler)(res, req, reply));
     });
   }

@@ -7,6 +7,9 @@ import { findProblems, kMaxProblems } from '../events/validate.js';
 import { encodeRecord } from '../ring/codec.js';
 import type { CommitPath, RequestVerdict, ShardFrame } from './storage.js';
 
+/** One item's fate in `ingestItems`: stored, a duplicate of a stored identity, or what is wrong with it. */
+export type ItemOutcome = 'stored' | 'duplicate' | EventProblem;
+
 export interface IngestLimits {
   readonly maxBatch: number;
   readonly maxEventBytes: number;
@@ -55,9 +58,58 @@ export class IngestPipeline {
     const problems = findProblems(events, this.#limits, textPayloads);
     if (problems.length > 0) this.#reject(problems, events.length);
     const valid = events as Event[];
-    const frames = this.#encode(valid, textPayloads);
+    const { frames, problems: sizeProblems } = this.#encode(valid, textPayloads);
+    if (sizeProblems.length > 0) this.#reject(sizeProblems, valid.length);
     this.#checkRoom(frames);
     return this.#commitPath.commit(frames, { eventCount: valid.length, wantsStatuses: wantsResults }).then((verdict) => summarize(valid, verdict));
+  }
+
+  /**
+   * The ingest step for shipper protocols, where each item succeeds or fails on its own: an
+   * invalid event is that item's problem, the valid ones are stored (and acknowledged only once
+   * committed, as with `ingest`). Overload and a batch over the limit still fail the whole request.
+   */
+  async ingestItems(candidates: readonly unknown[]): Promise<ItemOutcome[]> {
+    if (candidates.length > this.#limits.maxBatch) {
+      throw new TooLargeError(`${candidates.length} events in one request; the limit is ${this.#limits.maxBatch}`);
+    }
+    const outcomes = new Array<ItemOutcome>(candidates.length);
+    // The valid items: their request positions, the events, and whether each payload travels as text.
+    let kept: { position: number; event: Event; asText: boolean }[] = [];
+    for (let position = 0; position < candidates.length; position++) {
+      const asText: number[] = [];
+      const [problem] = findProblems([candidates[position]], this.#limits, asText);
+      if (problem) outcomes[position] = { ...problem, index: position };
+      else kept.push({ position, event: candidates[position] as Event, asText: asText.length > 0 });
+    }
+    let { frames, problems } = this.#encodeKept(kept);
+    if (problems.length > 0) {
+      // Events over the size limit: theirs is the failure; encode the rest again (rare).
+      const tooLarge = new Set(problems.map((problem) => problem.index));
+      for (const problem of problems) outcomes[kept[problem.index]!.position] = { ...problem, index: kept[problem.index]!.position };
+      kept = kept.filter((_, index) => !tooLarge.has(index));
+      ({ frames } = this.#encodeKept(kept));
+    }
+    const positions = kept.map((item) => item.position);
+    const valid = kept.map((item) => item.event);
+    const refused = candidates.length - valid.length;
+    if (refused > 0) this.#commitPath.recordRejected(refused);
+    if (valid.length === 0) return outcomes;
+    this.#checkRoom(frames);
+    const { statuses } = await this.#commitPath.commit(frames, { eventCount: valid.length, wantsStatuses: true });
+    for (let index = 0; index < positions.length; index++) outcomes[positions[index]!] = statuses![index] === 1 ? 'stored' : 'duplicate';
+    return outcomes;
+  }
+
+  #encodeKept(kept: readonly { event: Event; asText: boolean }[]): { frames: FrameBuilder[]; problems: EventProblem[] } {
+    const textPayloads: number[] = [];
+    kept.forEach((item, index) => {
+      if (item.asText) textPayloads.push(index);
+    });
+    return this.#encode(
+      kept.map((item) => item.event),
+      textPayloads,
+    );
   }
 
   #reject(problems: EventProblem[], eventCount: number): never {
@@ -66,7 +118,7 @@ export class IngestPipeline {
   }
 
   /** `textPayloads`: ascending indexes of events whose payload must travel as JSON text (see encodeRecord). */
-  #encode(events: readonly Event[], textPayloads: readonly number[]): FrameBuilder[] {
+  #encode(events: readonly Event[], textPayloads: readonly number[]): { frames: FrameBuilder[]; problems: EventProblem[] } {
     const shardCount = this.#commitPath.shardCount;
     let nextText = 0;
     const byShard = new Array<FrameBuilder | undefined>(shardCount);
@@ -89,8 +141,7 @@ export class IngestPipeline {
       frame.indexes.push(index);
       frame.bodyLength += record.length;
     }
-    if (problems.length > 0) this.#reject(problems, events.length);
-    return byShard.filter((frame): frame is FrameBuilder => frame !== undefined);
+    return { frames: byShard.filter((frame): frame is FrameBuilder => frame !== undefined), problems };
   }
 
   /** A request is queued whole or not at all: every shard it touches must have room first. */
