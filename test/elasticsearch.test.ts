@@ -104,15 +104,20 @@ describe('Elasticsearch _bulk', () => {
 });
 
 describe('Elasticsearch _bulk with a publish token', () => {
-  test('needs the publish token like /publish', async () => {
+  test('needs the publish token like /publish, as Bearer, ApiKey or Basic password', async () => {
     const server = await startServer({ args: ['--publish-token', 'p-secret'] });
     try {
       const refused = await rawBulk(server, ndjson({ create: { _index: 'auth', _id: '1' } }, {}));
       assert.equal(refused.status, 401);
-      const client = new Client({ node: `${server.url}/es`, auth: { bearer: 'p-secret' } });
-      const result = await client.bulk({ operations: [{ create: { _index: 'auth', _id: '1' } }, { ok: true }] });
-      assert.equal(result.errors, false);
-      await client.close();
+      // The client's own auth options, each carrying the publish token.
+      const auths = [{ bearer: 'p-secret' }, { apiKey: 'p-secret' }, { username: 'elastic', password: 'p-secret' }];
+      for (const [index, auth] of auths.entries()) {
+        const client = new Client({ node: `${server.url}/es`, auth });
+        const result = await client.bulk({ operations: [{ create: { _index: 'auth', _id: String(index) } }, { ok: true }] });
+        assert.equal(result.errors, false, JSON.stringify(auth));
+        await client.close();
+      }
+      assert.equal((await allEvents(server.url, 'auth')).length, 3);
     } finally {
       await server.stop();
     }

@@ -220,7 +220,8 @@ describe('tokens are checked on every protected route', () => {
         ['no header', null, 401],
         ['an empty header', '', 401],
         ['a wrong token', 'Bearer nope', 401],
-        ['the token as Basic', `Basic ${Buffer.from(`user:${right}`).toString('base64')}`, 401],
+        ['Basic with a wrong password', `Basic ${Buffer.from(`user:${right}x`).toString('base64')}`, 401],
+        ['Basic with the token as the user', `Basic ${Buffer.from(`${right}:`).toString('base64')}`, 401],
         ['the bare token', right, 401],
         ['a longer token', `Bearer ${right}x`, 401],
         ['a shorter token', `Bearer ${right.slice(0, -1)}`, 401],
@@ -233,10 +234,12 @@ describe('tokens are checked on every protected route', () => {
       }
       assert.equal((await send(null, `?access_token=${right}`)).status, 401, `${method} ${path}: a token in the query is not a header`);
       assert.equal((await send(`bearer ${right}`)).status, 200, `${method} ${path} with its token`);
+      assert.equal((await send(`Basic ${Buffer.from(`any:${right}`).toString('base64')}`)).status, 200, `${method} ${path} with its token as a Basic password`);
+      assert.equal((await send(`ApiKey ${right}`)).status, 200, `${method} ${path} with its token as an ApiKey`);
     }
     const stored = await fetch(`${server.url}/events?topic=tokens`, { headers: { authorization: 'Bearer read-secret' } });
     const publishRoutes = routes.filter(([method]) => method === 'POST').length;
-    assert.equal(((await stored.json()) as { count: number }).count, publishRoutes, 'only the publishes with the right token were stored, one per publishing route');
+    assert.equal(((await stored.json()) as { count: number }).count, 3 * publishRoutes, 'only the publishes with the right token were stored: three forms on each publishing route');
     const counters = (await (await fetch(`${server.url}/stats`, { headers: { authorization: 'Bearer read-secret' } })).json()) as { rejected: number };
     assert.equal(counters.rejected, 0, 'a refused token is not a rejected event');
   });

@@ -28,14 +28,29 @@ export class Authenticator {
   check(authorization: string, scope: Scope): AggregatorError | null {
     const required = this.#digests[scope];
     if (!required) return null;
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
-    if (!match) return new UnauthorizedError(`this route needs "Authorization: Bearer <${scope} token>"`);
-    const presented = digest(match[1]!);
+    const token = presentedToken(authorization);
+    if (token === null) return new UnauthorizedError(`this route needs "Authorization: Bearer <${scope} token>" (or ApiKey <token>, or Basic with the token as the password)`);
+    const presented = digest(token);
     if (timingSafeEqual(presented, required)) return null;
     const other = this.#digests[scope === 'publish' ? 'read' : 'publish'];
     if (other && timingSafeEqual(presented, other)) return new ForbiddenError(`this token may not ${scope === 'publish' ? 'publish' : 'read'}`);
     return new UnauthorizedError('unknown token');
   }
+}
+
+/**
+ * The token a request presents, in the forms shippers send: `Bearer <token>`; `ApiKey <token>`
+ * (Elasticsearch clients' api_key option); Basic with the token as the password and any user
+ * name (Vector, Fluent Bit, rsyslog, the ES clients' username/password options).
+ */
+function presentedToken(authorization: string): string | null {
+  const direct = /^(?:Bearer|ApiKey)[ ]+(\S+)\s*$/i.exec(authorization);
+  if (direct) return direct[1]!;
+  const basic = /^Basic[ ]+([A-Za-z0-9+/]+={0,2})\s*$/i.exec(authorization);
+  if (!basic) return null;
+  const credentials = Buffer.from(basic[1]!, 'base64').toString('utf8');
+  const colon = credentials.indexOf(':');
+  return colon >= 0 && colon < credentials.length - 1 ? credentials.slice(colon + 1) : null;
 }
 
 function digest(token: string): Buffer {

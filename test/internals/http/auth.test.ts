@@ -9,7 +9,20 @@ describe('Authenticator', () => {
     assert.equal(auth.check('Bearer p', 'publish'), null);
     assert.equal(auth.check('bearer   p', 'publish'), null, 'the scheme is case-insensitive');
     assert.equal(auth.check('Bearer q', 'publish')?.code, 'unauthorized');
-    assert.equal(auth.check('Basic cDpw', 'publish')?.code, 'unauthorized');
+    assert.equal(auth.check('Bearer pp', 'publish')?.code, 'unauthorized');
+  });
+
+  test('the token also comes as shippers send it: ApiKey, or Basic with the token as the password', () => {
+    const auth = new Authenticator({ publishToken: 'p-secret', readToken: 'r-secret' });
+    const basic = (credentials: string): string => `Basic ${Buffer.from(credentials).toString('base64')}`;
+    assert.equal(auth.check('ApiKey p-secret', 'publish'), null);
+    assert.equal(auth.check(basic('elastic:p-secret'), 'publish'), null, 'any user name');
+    assert.equal(auth.check(basic(':p-secret'), 'publish'), null, 'or none');
+    assert.equal(auth.check(basic('p-secret:'), 'publish')?.code, 'unauthorized', 'the token as the user name is not the password');
+    assert.equal(auth.check(basic('p-secret'), 'publish')?.code, 'unauthorized', 'no colon, no password');
+    assert.equal(auth.check(basic('user:wrong'), 'publish')?.code, 'unauthorized');
+    assert.equal(auth.check(basic('user:r-secret'), 'publish')?.code, 'forbidden', 'the other scope, whatever the form');
+    assert.equal(auth.check('ApiKey', 'publish')?.code, 'unauthorized');
     assert.equal(auth.check('Bearer pp', 'publish')?.code, 'unauthorized', 'a longer token is not a prefix match');
   });
 
