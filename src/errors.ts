@@ -19,6 +19,7 @@ export interface EventProblem {
 const catalogue = {
   bad_request: { status: 400, http: true, message: 'the HTTP request is ambiguous' },
   bad_json: { status: 400, http: true, message: 'the body cannot be parsed' },
+  bad_encoding: { status: 400, http: true, message: 'the body is not valid for its Content-Encoding' },
   invalid_query: { status: 400, http: true, message: 'a query parameter is not valid' },
   unauthorized: { status: 401, http: true, message: 'a bearer token is required' },
   forbidden: { status: 403, http: true, message: 'the token does not allow this' },
@@ -105,11 +106,9 @@ export class TooLargeError extends AggregatorError {
 }
 
 export class UnsupportedMediaTypeError extends AggregatorError {
-  constructor(contentType: string) {
-    super(
-      'unsupported_media_type',
-      `Content-Type "${contentType}" is not supported; ${catalogue.unsupported_media_type.message}`,
-    );
+  /** `what` is the Content-Type, or another header's value with its name (`Content-Encoding br`). */
+  constructor(what: string, supported: string = catalogue.unsupported_media_type.message) {
+    super('unsupported_media_type', what.startsWith('Content-Encoding') ? `${what} is not supported; use ${supported}` : `Content-Type "${what}" is not supported; ${supported}`);
   }
 }
 

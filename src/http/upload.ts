@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { BadRequestError, OverloadedError, TooLargeError } from '../errors.js';
 import { BodyBudget, readBody, type BodyLimits } from './body.js';
+import { contentCodingOf, decodeContent } from './content-encoding.js';
 import type { Reply } from './reply.js';
 
 export interface UploadOptions extends BodyLimits {
@@ -53,6 +54,7 @@ export class Uploads {
     // HttpRequest is only valid until this function returns: read everything now.
     const contentType = req.getHeader('content-type');
     const lengthHeader = req.getHeader('content-length');
+    const encoding = req.getHeader('content-encoding');
     if (hasConflictingLengths(req)) {
       // uWS frames the body by the first header; a proxy in front may have used the other one.
       // Either reading is a guess (request smuggling), so refuse and close the connection.
@@ -79,7 +81,17 @@ export class Uploads {
           return finish();
         case 'complete':
           try {
-            handler({ body: outcome.body, contentType, query, parameters })
+            // Inflated bytes are held like received ones: reserved from the same budget.
+            let held = 0;
+            decodeContent(outcome.body, contentCodingOf(encoding), this.#options.maxBodyBytes)
+              .then((body) => {
+                if (body !== outcome.body) {
+                  if (!this.#budget.reserve(body.length)) throw new OverloadedError('too many request bodies are being received at once');
+                  held = body.length;
+                }
+                return handler({ body, contentType, query, parameters });
+              })
+              .finally(() => this.#budget.release(held))
               .then(
                 (answer) => reply.send(answer.status, answer.body, answer.headers ? { headers: answer.headers } : {}),
                 (error: unknown) => reply.error(error),
