@@ -14,3 +14,6 @@ export const batch1000: Scenario = {
     return lines.join('\n');
   },
 };
+
+/** The same load as Elasticsearch _bulk: 1000 create actions per request, 20 % repeated ids (item 409s), to /es/_bulk. */
+export const bulk1000 = loadScenario('bulk-1000', { batch: 1000, connections: 4, format: 'bulk' });

@@ -18,6 +18,8 @@ export interface ServiceLoadOptions {
   readonly durationS: number;
   /** Each connection waits this long after an answer before its next request: a paced, not a saturating, load. */
   readonly pauseMs?: number;
+  /** `bulk`: the same events as Elasticsearch _bulk NDJSON to /es/_bulk. */
+  readonly format?: 'bulk';
   /** --profile: the service writes its CPU profiles here. */
   readonly profileDir?: string;
   /** Starts something else that serves POST /publish and a compatible GET /stats (the naive baseline). */
@@ -42,6 +44,7 @@ export interface WrkLoad {
   /** Event ids start with this (default: the script's own prefix). */
   readonly idPrefix?: string;
   readonly pauseMs?: number;
+  readonly format?: 'bulk';
 }
 
 /** One wrk run (-t1, 20% duplicates) against a server, with the CPU seconds the server used meanwhile. */
@@ -58,6 +61,7 @@ export async function measuredWrk(bin: string, server: { readonly url: string; r
       DUPLICATES: String(duplicateRatio),
       ...(load.idPrefix === undefined ? {} : { ID_PREFIX: load.idPrefix }),
       ...(load.pauseMs === undefined ? {} : { PAUSE_MS: String(load.pauseMs) }),
+      ...(load.format === undefined ? {} : { FORMAT: load.format }),
     },
   });
   const cpuAfter = readCpuSeconds(server.pid);
@@ -144,6 +148,7 @@ export interface LoadScenarioOptions {
   readonly batch: number;
   readonly connections: number;
   readonly pauseMs?: number;
+  readonly format?: 'bulk';
   readonly ringBytes?: number;
   /** Requests answered 200 and extra result fields; default: every non-error request, nothing extra. */
   readonly describe?: (load: ServiceLoad) => { acknowledged: number; extra?: Record<string, unknown> };
@@ -164,6 +169,7 @@ export function loadScenario(name: string, options: LoadScenarioOptions): Scenar
         connections: options.connections,
         durationS: context.durationS,
         ...(options.pauseMs !== undefined ? { pauseMs: options.pauseMs } : {}),
+        ...(options.format !== undefined ? { format: options.format } : {}),
         ...(options.ringBytes !== undefined ? { ringBytes: options.ringBytes } : {}),
         ...profileDirFor(context, name),
       });

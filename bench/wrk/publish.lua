@@ -6,6 +6,8 @@
 local batch = tonumber(os.getenv("BATCH") or "1000")
 local duplicateRatio = tonumber(os.getenv("DUPLICATES") or "0.2")
 local idPrefix = os.getenv("ID_PREFIX") or "t"
+-- FORMAT=bulk sends the same events as Elasticsearch _bulk NDJSON (create + document) to /es/_bulk.
+local bulk = os.getenv("FORMAT") == "bulk"
 -- PAUSE_MS > 0 paces each connection: it waits that long after an answer before its next request.
 local pauseMs = tonumber(os.getenv("PAUSE_MS") or "0")
 if pauseMs > 0 then
@@ -27,11 +29,14 @@ end
 function init(args)
   math.randomseed(threadIndex * 7919 + 17)
   wrk.method = "POST"
-  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Content-Type"] = bulk and "application/x-ndjson" or "application/json"
 end
 
 local function event(id)
   local topic = topics[(id % #topics) + 1]
+  if bulk then
+    return string.format('{"create":{"_index":"%s","_id":"%s%d-%d"}}\n{"@timestamp":"2025-10-22T10:30:00Z","host":{"name":"bench"},"payload":{"n":%d,"ok":true}}\n', topic, idPrefix, threadIndex, id, id)
+  end
   return string.format('{"topic":"%s","event_id":"%s%d-%d","timestamp":"2025-10-22T10:30:00Z","source":"bench","payload":{"n":%d,"ok":true}}', topic, idPrefix, threadIndex, id, id)
 end
 
@@ -47,6 +52,7 @@ function request()
     end
     parts[i] = event(id)
   end
+  if bulk then return wrk.format(nil, "/es/_bulk", nil, table.concat(parts)) end
   local body
   if batch == 1 then body = parts[1] else body = "[" .. table.concat(parts, ",") .. "]" end
   return wrk.format(nil, "/publish", nil, body)
