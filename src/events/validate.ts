@@ -18,12 +18,12 @@ export interface ValidationLimits {
  * `textPayloads`, when given, receives the indexes of valid events whose payload must be carried to
  * the store as JSON text rather than as msgpack (see `PayloadWalk.Text`).
  */
-export function findProblems(events: readonly unknown[], limits: ValidationLimits, textPayloads?: number[]): EventProblem[] {
+export function findProblems(events: readonly unknown[], limits: ValidationLimits, textPayloads?: number[], maxProblems = kMaxProblems): EventProblem[] {
   const problems: EventProblem[] = [];
-  for (let index = 0; index < events.length && problems.length < kMaxProblems; index++) {
+  for (let index = 0; index < events.length && problems.length < maxProblems; index++) {
     const event = events[index];
     if (!checker.Check(event)) {
-      describeErrors(event, index, problems);
+      describeErrors(event, index, problems, maxProblems);
       continue;
     }
     const walk = walkPayload(event.payload, limits.maxPayloadDepth, false);
@@ -36,10 +36,10 @@ export function findProblems(events: readonly unknown[], limits: ValidationLimit
   return problems;
 }
 
-function describeErrors(event: unknown, index: number, problems: EventProblem[]): void {
+function describeErrors(event: unknown, index: number, problems: EventProblem[], maxProblems: number): void {
   const seenPaths = new Set<string>();
   for (const error of checker.Errors(event)) {
-    if (problems.length >= kMaxProblems) return;
+    if (problems.length >= maxProblems) return;
     // TypeBox may report several rules for one path (length and pattern, say); the first is enough.
     if (seenPaths.has(error.path)) continue;
     seenPaths.add(error.path);

@@ -75,12 +75,13 @@ export class IngestPipeline {
     }
     const outcomes = new Array<ItemOutcome>(candidates.length);
     // The valid items: their request positions, the events, and whether each payload travels as text.
+    // Every problem of every item (not the first hundred): each item's first one is its answer.
+    const textPayloads: number[] = [];
+    for (const problem of findProblems(candidates, this.#limits, textPayloads, Number.POSITIVE_INFINITY)) outcomes[problem.index] ??= problem;
+    const asText = new Set(textPayloads);
     let kept: { position: number; event: Event; asText: boolean }[] = [];
     for (let position = 0; position < candidates.length; position++) {
-      const asText: number[] = [];
-      const [problem] = findProblems([candidates[position]], this.#limits, asText);
-      if (problem) outcomes[position] = { ...problem, index: position };
-      else kept.push({ position, event: candidates[position] as Event, asText: asText.length > 0 });
+      if (outcomes[position] === undefined) kept.push({ position, event: candidates[position] as Event, asText: asText.has(position) });
     }
     let { frames, problems } = this.#encodeKept(kept);
     if (problems.length > 0) {
