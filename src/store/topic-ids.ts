@@ -26,14 +26,16 @@ export class TopicIds {
 
   /** Inside a write transaction: the topic's id, creating its row when it is new. */
   idOf(topic: string): number {
-    let id = this.#cache.get(topic) ?? this.#find.get(topic);
+    const cached = this.#cache.get(topic);
+    if (cached !== undefined) return cached; // every event of a known topic: one Map lookup
+    let id = this.#find.get(topic);
     if (id === undefined) {
       id = this.#next;
       this.#create.run(topic, id);
       this.#next++;
       this.#created.push(topic);
     }
-    if (!this.#cache.has(topic)) this.#remember(topic, id);
+    this.#remember(topic, id);
     return id;
   }
 
