@@ -91,6 +91,12 @@ describe('Elasticsearch _bulk', () => {
     assert.deepEqual(stored.map((event) => [event.event_id, event.payload]), [['a', { v: 1 }], ['c', { v: 1 }]], 'the first copy of a wins');
   });
 
+  test('an index in the path with a malformed escape fails its items, not the request', async () => {
+    const answer = await rawBulk(server, ndjson({ create: { _id: 'x' } }, { v: 1 }), '/es/bad%E0%A4%A/_bulk');
+    assert.equal(answer.status, 200);
+    assert.deepEqual([answer.json.items[0].create.status, answer.json.items[0].create.error.type], [400, 'invalid_index_name_exception']);
+  });
+
   test('a document without an id gets one from its index and content: an identical resend is a duplicate', async () => {
     const body = ndjson({ create: {} }, { message: 'no id here', '@timestamp': 1_700_000_000_000 }, { create: {} }, { message: 'another' });
     const first = await rawBulk(server, body, '/es/noid/_bulk');

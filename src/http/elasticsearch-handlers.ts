@@ -72,7 +72,7 @@ export class ElasticsearchHandlers {
   readonly bulk = async (request: UploadRequest): Promise<Answer> => {
     const started = performance.now();
     if (!isUtf8(request.body)) throw new BadJsonError('body is not valid UTF-8');
-    const defaultIndex = request.parameters[0] ? decodeURIComponent(request.parameters[0]) : null;
+    const defaultIndex = request.parameters[0] ? decodedSegment(request.parameters[0]) : null;
     const items = parseBulk(request.body.toString('utf8'), defaultIndex, this.#sources.sourceField, new Date());
     if (items.length === 0) throw new BadJsonError('no requests added: a bulk body holds action and document lines');
     const storable = items.flatMap((item, position) => (item.event ? [{ position, event: item.event }] : []));
@@ -81,6 +81,15 @@ export class ElasticsearchHandlers {
     storable.forEach((item, index) => (verdicts[item.position] = verdictOf(outcomes[index]!)));
     return { status: 200, body: renderBulkResponse(items, verdicts, performance.now() - started) };
   };
+}
+
+/** A path segment as its sender meant it; a malformed escape stays as sent, and fails as an index name per item. */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 function verdictOf(outcome: ItemOutcome): BulkVerdict {

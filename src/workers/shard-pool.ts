@@ -49,8 +49,6 @@ interface Shard {
   looping: boolean;
   /** Whether a wait for completion records is pending (at most one per shard). */
   listening: boolean;
-  /** Whether the doorbell is already due to ring this turn. */
-  ringing: boolean;
   /** Settles once the current loop task has returned or died, and its records are collected. */
   loopEnded: Promise<void>;
   /** Why the shard refuses writes, until a probe or a new loop commits again. */
@@ -77,8 +75,6 @@ export class ShardPool {
   #pendingRejected = 0;
   #closing: Promise<void> | null = null;
   #idleWaiters: (() => void)[] = [];
-  /** Shards whose doorbell rings at the end of this turn. */
-  readonly #ringing: Shard[] = [];
 
   private constructor(options: ShardPoolOptions) {
     this.#options = options;
@@ -114,7 +110,6 @@ export class ShardPool {
         pending: [],
         looping: false,
         listening: false,
-        ringing: false,
         loopEnded: Promise.resolve(),
         failure: null,
         commits: 0,
@@ -171,7 +166,7 @@ export class ShardPool {
     shard.ring.write({ ...header, rejected: this.#pendingRejected }, chunks, bodyLength);
     this.#pendingRejected = 0;
     shard.pending.push(ticket);
-    this.#ringSoon(shard);
+    shard.signals.ringSoon();
   }
 
   /** Carries a count of events refused by validation to disk with the next frame any shard commits. */
@@ -219,25 +214,6 @@ export class ShardPool {
     for (const shard of this.#shards) this.#failPending(shard, 'the service is stopping');
     await Promise.all(this.#shards.map((shard) => shard.pool.destroy()));
   }
-
-  /**
-   * Rings a shard's doorbell once per turn of the event loop, not once per frame: waking a sleeping
-   * thread (a futex syscall) cost a fifth of the ingress thread under single-event load, and the
-   * frames of one turn then go in one transaction. The wait is one poll phase, microseconds.
-   */
-  #ringSoon(shard: Shard): void {
-    if (shard.ringing) return;
-    shard.ringing = true;
-    this.#ringing.push(shard);
-    if (this.#ringing.length === 1) setImmediate(this.#ringAll);
-  }
-
-  readonly #ringAll = (): void => {
-    for (const shard of this.#ringing.splice(0)) {
-      shard.ringing = false;
-      shard.signals.ring();
-    }
-  };
 
   #startLoop(shard: Shard): void {
     shard.looping = true;
