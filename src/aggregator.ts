@@ -23,14 +23,17 @@ export interface AggregatorOptions {
  */
 export class Aggregator {
   readonly port: number;
+  /** The port of the Elasticsearch API at its root (`--elasticsearch-port`); null when off. */
+  readonly elasticsearchPort: number | null;
   readonly #app: HttpApp;
   readonly #storage: Storage;
   readonly #unlock: () => void;
   readonly #logger: Logger;
   #closing: Promise<void> | null = null;
 
-  private constructor(port: number, app: HttpApp, storage: Storage, unlock: () => void, logger: Logger) {
-    this.port = port;
+  private constructor(ports: { main: number; elasticsearch: number | null }, app: HttpApp, storage: Storage, unlock: () => void, logger: Logger) {
+    this.port = ports.main;
+    this.elasticsearchPort = ports.elasticsearch;
     this.#app = app;
     this.#storage = storage;
     this.#unlock = unlock;
@@ -56,8 +59,12 @@ export class Aggregator {
       );
       // The version the build stamped from package.json, unless the caller names one.
       const app = createHttpApp(config, storage, metrics, { name: builtPackage.name, version: options.version ?? builtPackage.version });
-      const port = await app.server.listen();
-      return new Aggregator(port, app, storage, unlock, logger);
+      const main = await app.server.listen();
+      const elasticsearch = app.elasticsearchServer ? await app.elasticsearchServer.listen().catch((error: unknown) => {
+        app.server.stopListening();
+        throw error;
+      }) : null;
+      return new Aggregator({ main, elasticsearch }, app, storage, unlock, logger);
     } catch (error) {
       await storage?.destroy();
       unlock();
@@ -68,7 +75,7 @@ export class Aggregator {
   /** Stops accepting, commits and answers everything accepted, closes the databases. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      this.#app.server.stopListening();
+      this.#stopListening();
       await this.#storage.close();
       this.#app.tail.closeAll();
       this.#unlock();
@@ -79,9 +86,14 @@ export class Aggregator {
 
   /** Stops at once: queued requests get 503, nothing further is acknowledged. */
   async destroy(): Promise<void> {
-    this.#app.server.stopListening();
+    this.#stopListening();
     this.#app.tail.closeAll();
     await this.#storage.destroy();
     this.#unlock();
+  }
+
+  #stopListening(): void {
+    this.#app.server.stopListening();
+    this.#app.elasticsearchServer?.stopListening();
   }
 }

@@ -33,6 +33,9 @@ const knobs = {
   readToken: knob({ flag: 'read-token', env: 'READ_TOKEN', schema: Type.String(), default: '', help: 'bearer token required by reads: /events, /stats, /metrics, /tail (empty: open)' }),
   logLevel: knob({ flag: 'log-level', env: 'LOG_LEVEL', schema: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))), default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' }),
   elasticsearchSourceField: knob({ flag: 'elasticsearch-source-field', env: 'ELASTICSEARCH_SOURCE_FIELD', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'host.name', help: 'document field (dotted path) an Elasticsearch _bulk document\'s source is read from; absent: the index name' }),
+  elasticsearchPort: knob({ flag: 'elasticsearch-port', env: 'ELASTICSEARCH_PORT', schema: Type.Integer({ minimum: -1, maximum: 65535 }), default: -1, help: 'also serve the Elasticsearch-compatible API at the root of this port, for shippers that take no path prefix (-1 = off, 0 = any free port)' }),
+  otlpTopicAttribute: knob({ flag: 'otlp-topic-attribute', env: 'OTLP_TOPIC_ATTRIBUTE', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'service.name', help: 'OTLP resource attribute whose value is the topic of a log record (absent: otlp)' }),
+  lokiTopicLabel: knob({ flag: 'loki-topic-label', env: 'LOKI_TOPIC_LABEL', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'job', help: 'Loki stream label whose value is the topic of its entries (absent: loki)' }),
   shardRetryMs: knob({ flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', schema: Type.Integer({ minimum: 0 }), default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' }),
 } as const;
 

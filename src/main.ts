@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const { config } = commandLine;
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const aggregator = await Aggregator.start(config, { logger });
-  logger.info({ port: aggregator.port, host: config.host, dataDir: config.dataDir, shards: config.shards, sync: config.sync }, 'listening');
+  logger.info({ port: aggregator.port, ...(aggregator.elasticsearchPort === null ? {} : { elasticsearchPort: aggregator.elasticsearchPort }), host: config.host, dataDir: config.dataDir, shards: config.shards, sync: config.sync }, 'listening');
 
   let signals = 0;
   const stop = (signal: string): void => {

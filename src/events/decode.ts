@@ -24,17 +24,26 @@ const kProtoKey = Buffer.from('__proto__');
 /** Maps a Content-Type header to a body format. A missing header is read as JSON, as curl users expect. */
 export function bodyFormat(contentType: string): BodyFormat {
   if (contentType === '') return 'json';
-  const mediaType = contentType.split(';', 1)[0]!.trim().toLowerCase();
-  const format = formatsByMediaType[mediaType];
+  const format = formatsByMediaType[mediaTypeOf(contentType)];
   if (!format) throw new UnsupportedMediaTypeError(contentType);
   return format;
+}
+
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+export function mediaTypeOf(contentType: string): string {
+  return contentType.split(';', 1)[0]!.trim().toLowerCase();
+}
+
+/** A body that must be UTF-8 text (JSON, NDJSON), as a string; else the request's 400. */
+export function textOf(body: Buffer): string {
+  if (!isUtf8(body)) throw new BadJsonError('body is not valid UTF-8');
+  return body.toString('utf8');
 }
 
 /** Parses a body into its events: one event becomes a list of one. Throws BadJsonError. */
 export function decodeBody(body: Buffer, format: BodyFormat): unknown[] {
   if (format === 'msgpack') return asList(decodeMsgpack(body));
-  if (!isUtf8(body)) throw new BadJsonError('body is not valid UTF-8');
-  const text = body.toString('utf8');
+  const text = textOf(body);
   if (format === 'json') return asList(parseJson(text, 'body'));
   return decodeNdjson(text);
 }

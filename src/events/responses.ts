@@ -59,6 +59,17 @@ export const EventsPageSchema = Type.Object(
 
 const TopicCountsSchema = Type.Object({ received: Type.Integer(), unique_processed: Type.Integer(), duplicate_dropped: Type.Integer() });
 
+/** The doors events come in by, each counted on its own in /stats and /metrics. */
+export const ingestProtocols = ['publish', 'elasticsearch', 'otlp', 'loki'] as const;
+
+const ProtocolCountsSchema = Type.Object({
+  requests: Type.Integer({ description: 'requests that reached a verdict (committed, or refused for their content)' }),
+  received: Type.Integer(),
+  unique_processed: Type.Integer(),
+  duplicate_dropped: Type.Integer(),
+  rejected: Type.Integer(),
+});
+
 const ShardStatusSchema = Type.Object({
   shard: Type.Integer(),
   ring_used_bytes: Type.Integer(),
@@ -83,6 +94,9 @@ export const StatsSchema = Type.Object(
     cursor: Type.String({ description: 'A cursor at the watermark: pass it as `after` to /events or /tail for what commits from now on' }),
     topic_counts: Type.Record(Type.String(), TopicCountsSchema),
     shard_status: Type.Array(ShardStatusSchema),
+    protocols: Type.Object(Object.fromEntries(ingestProtocols.map((protocol) => [protocol, ProtocolCountsSchema])) as Record<(typeof ingestProtocols)[number], typeof ProtocolCountsSchema>, {
+      description: 'Events by the protocol that brought them, since this process started (not persisted; the totals above are)',
+    }),
   },
   { $id: 'Stats' },
 );

@@ -9,9 +9,11 @@ import { Authenticator } from './auth.js';
 import { DashboardHandlers } from './dashboard-handlers.js';
 import { openApiDocument } from './openapi.js';
 import { ElasticsearchHandlers } from './elasticsearch-handlers.js';
+import { lokiHandler } from './loki-handler.js';
+import { otlpHandler } from './otlp-handler.js';
 import { publishHandler } from './publish-handler.js';
 import { ReadHandlers } from './read-handlers.js';
-import { routeTable } from './routes.js';
+import { elasticsearchAtRoot, routeTable } from './routes.js';
 import { HttpServer } from './server.js';
 import { TailSocket } from './tail-socket.js';
 import { Uploads } from './upload.js';
@@ -23,6 +25,8 @@ export interface ServiceIdentity {
 
 export interface HttpApp {
   readonly server: HttpServer;
+  /** The Elasticsearch API at the root of its own port (`--elasticsearch-port`); null when off. */
+  readonly elasticsearchServer: HttpServer | null;
   readonly tail: TailHub;
 }
 
@@ -47,11 +51,14 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     shardCount: commitPath.shardCount,
     problems: () => commitPath.problems(),
     inFlight: () => uploads.inFlight,
+    protocols: () => pipeline.tally.entries(),
     metrics: () => metrics.render(),
     openApi: () => openApi,
   });
   const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), routes: () => routeList, shards: config.shards, ...identity });
-  const routes = routeTable({ uploads, publish: publishHandler(pipeline), elasticsearch, read, dashboard, tail: tailSocket }, config);
+  const otlp = otlpHandler(pipeline, { topicAttribute: config.otlpTopicAttribute });
+  const loki = lokiHandler(pipeline, { topicLabel: config.lokiTopicLabel }, config.maxBodyBytes);
+  const routes = routeTable({ uploads, publish: publishHandler(pipeline), elasticsearch, otlp, loki, read, dashboard, tail: tailSocket }, config);
   openApi = openApiDocument(routes, identity);
   routeList = routes.filter((route) => !route.unlisted).map(({ method, path, summary }) => ({ method, path, summary }));
   metrics.watch({
@@ -61,13 +68,17 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     inFlight: () => uploads.inFlight,
     watermark: () => watermark.current,
     tailSubscribers: () => tail.subscriberCount,
+    protocols: () => pipeline.tally.entries(),
   });
-  const server = new HttpServer(config, routes, new Authenticator(config), {
+  const auth = new Authenticator(config);
+  const replies = {
     retryAfterSeconds: config.retryAfterSeconds,
-    onAnswer: (route, status, seconds) => {
+    onAnswer: (route: string, status: number, seconds: number) => {
       metrics.request(route, status);
       if (route === 'publish') metrics.publishDuration(seconds);
     },
-  });
-  return { server, tail };
+  };
+  const server = new HttpServer(config, routes, auth, replies);
+  const elasticsearchServer = config.elasticsearchPort >= 0 ? new HttpServer({ ...config, port: config.elasticsearchPort }, elasticsearchAtRoot(routes), auth, replies) : null;
+  return { server, elasticsearchServer, tail };
 }

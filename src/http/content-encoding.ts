@@ -1,5 +1,6 @@
 import { promisify } from 'node:util';
 import { gunzip, inflate, inflateRaw } from 'node:zlib';
+import { uncompress } from 'snappyjs';
 import { AggregatorError, TooLargeError, UnsupportedMediaTypeError } from '../errors.js';
 
 export type ContentCoding = 'identity' | 'gzip' | 'deflate';
@@ -36,5 +37,18 @@ export async function decodeContent(body: Buffer, coding: ContentCoding, maxByte
     const code = (error as { code?: string }).code;
     if (code === 'ERR_BUFFER_TOO_LARGE' || error instanceof RangeError) throw new TooLargeError(`body inflates to more than ${maxBytes} bytes`);
     throw new AggregatorError('bad_encoding', `body is not valid ${coding}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * A snappy block (Loki's protobuf push body). The block states its inflated length first, and
+ * snappyjs checks it against the limit before it allocates: a bomb is a 413 before any work.
+ */
+export function decodeSnappy(body: Buffer, maxBytes: number): Buffer {
+  try {
+    return Buffer.from(uncompress(body, maxBytes));
+  } catch (error) {
+    if ((error as Error).message.includes('too big')) throw new TooLargeError(`body inflates to more than ${maxBytes} bytes`);
+    throw new AggregatorError('bad_encoding', `body is not a valid snappy block: ${(error as Error).message}`);
   }
 }

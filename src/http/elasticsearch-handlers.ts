@@ -1,5 +1,5 @@
-import { isUtf8 } from 'node:buffer';
 import { BadJsonError, type EventProblem } from '../errors.js';
+import { textOf } from '../events/decode.js';
 import type { IngestPipeline, ItemOutcome } from '../ingest/pipeline.js';
 import { parseBulk, renderBulkResponse, type BulkVerdict } from '../shippers/elasticsearch.js';
 import type { Reply } from './reply.js';
@@ -71,12 +71,11 @@ export class ElasticsearchHandlers {
   /** POST /_bulk and POST /<index>/_bulk. */
   readonly bulk = async (request: UploadRequest): Promise<Answer> => {
     const started = performance.now();
-    if (!isUtf8(request.body)) throw new BadJsonError('body is not valid UTF-8');
     const defaultIndex = request.parameters[0] ? decodedSegment(request.parameters[0]) : null;
-    const items = parseBulk(request.body.toString('utf8'), defaultIndex, this.#sources.sourceField, new Date());
+    const items = parseBulk(textOf(request.body), defaultIndex, this.#sources.sourceField, new Date());
     if (items.length === 0) throw new BadJsonError('no requests added: a bulk body holds action and document lines');
     const storable = items.flatMap((item, position) => (item.event ? [{ position, event: item.event }] : []));
-    const outcomes = storable.length > 0 ? await this.#sources.pipeline.ingestItems(storable.map((item) => item.event)) : [];
+    const outcomes = storable.length > 0 ? await this.#sources.pipeline.ingestItems(storable.map((item) => item.event), 'elasticsearch') : [];
     const verdicts: BulkVerdict[] = items.map((item) => item.error ?? 'duplicate');
     storable.forEach((item, index) => (verdicts[item.position] = verdictOf(outcomes[index]!)));
     return { status: 200, body: renderBulkResponse(items, verdicts, performance.now() - started) };

@@ -2,6 +2,7 @@ import type { HttpRequest } from 'uWebSockets.js';
 import { encodeCursor } from '../events/cursor.js';
 import { parseEventsQuery } from '../events/query.js';
 import type { Stats } from '../events/responses.js';
+import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
 import type { PageSource, StatsSource, Watermark } from '../ingest/storage.js';
 import type { Reply } from './reply.js';
 
@@ -13,6 +14,7 @@ export interface ReadSources {
   /** Why writes are refused right now, for /health. */
   readonly problems: () => readonly string[];
   readonly inFlight: () => number;
+  readonly protocols: () => Iterable<readonly [Protocol, Readonly<ProtocolCounts>]>;
   readonly metrics: () => string;
   /** The OpenAPI document, JSON text; read when asked, it is built after the route table. */
   readonly openApi: () => string;
@@ -63,6 +65,12 @@ export class ReadHandlers {
         }),
       ),
       shard_status: stats.shardStatus(),
+      protocols: Object.fromEntries(
+        [...this.#sources.protocols()].map(([protocol, counts]) => [
+          protocol,
+          { requests: counts.requests, received: counts.received, unique_processed: counts.unique, duplicate_dropped: counts.duplicates, rejected: counts.rejected },
+        ]),
+      ) as Stats['protocols'],
     };
     reply.send(200, JSON.stringify(body));
   }

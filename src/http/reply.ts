@@ -3,6 +3,7 @@ import { toAggregatorError } from '../errors.js';
 
 const statusLines: Readonly<Record<number, string>> = {
   200: '200 OK',
+  204: '204 No Content',
   400: '400 Bad Request',
   401: '401 Unauthorized',
   403: '403 Forbidden',
@@ -11,6 +12,7 @@ const statusLines: Readonly<Record<number, string>> = {
   413: '413 Payload Too Large',
   415: '415 Unsupported Media Type',
   422: '422 Unprocessable Entity',
+  429: '429 Too Many Requests',
   500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
@@ -64,12 +66,12 @@ export class Reply {
     return this.#done;
   }
 
-  send(status: number, body: string, options: ReplyOptions = {}): void {
+  send(status: number, body: string | Uint8Array, options: ReplyOptions = {}): void {
     if (this.#done) return;
     this.#done = true;
     this.#res.cork(() => {
       this.#res.writeStatus(statusLines[status] ?? `${status} Unknown`);
-      this.#res.writeHeader('Content-Type', options.contentType ?? 'application/json');
+      if (status !== 204) this.#res.writeHeader('Content-Type', options.contentType ?? 'application/json');
       if (this.#routeHeaders) for (const [name, value] of Object.entries(this.#routeHeaders)) this.#res.writeHeader(name, value);
       if (options.headers) for (const [name, value] of Object.entries(options.headers)) this.#res.writeHeader(name, value);
       this.#res.end(body, options.close ?? false);

@@ -49,6 +49,8 @@ export interface RouteHandlers {
   readonly uploads: Uploads;
   readonly publish: UploadHandler;
   readonly elasticsearch: ElasticsearchHandlers;
+  readonly otlp: UploadHandler;
+  readonly loki: UploadHandler;
   readonly read: ReadHandlers;
   readonly dashboard: DashboardHandlers;
   readonly tail: TailSocket;
@@ -61,10 +63,13 @@ export interface ApiLimits {
 
 const queryParameter = (name: string, schema: Record<string, unknown>, description?: string) => ({ name, in: 'query', required: false, schema, ...(description ? { description } : {}) });
 const topicParameter = queryParameter('topic', { type: 'string' });
+const overloadedResponse = { ...errorResponse('overloaded: retry after Retry-After seconds; nothing acknowledged'), headers: { 'Retry-After': { schema: { type: 'integer' } } } };
+const protobufOrJson = { required: true, content: { 'application/x-protobuf': { schema: { type: 'string', format: 'binary' } }, 'application/json': { schema: { type: 'object' } } } };
+const uploadRefusals = { 401: errorResponse('unauthorized'), 413: errorResponse('too_large'), 503: overloadedResponse };
 const readRefusals = { 400: errorResponse('invalid_query'), 401: errorResponse('unauthorized'), 403: errorResponse('forbidden') };
 
 export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly Route[] {
-  const { uploads, publish, read, dashboard, tail, elasticsearch: es } = handlers;
+  const { uploads, publish, read, dashboard, tail, elasticsearch: es, otlp, loki } = handlers;
   const esRoute = (route: Omit<Route, 'headers' | 'label'> & { label?: string }): Route => ({ label: 'elasticsearch', ...route, headers: elasticProductHeaders });
   const bulkOperation = {
     description:
@@ -72,7 +77,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
       'is item 409 `version_conflict_engine_exception`, `index` of one is item 200 `updated` with nothing changed (the first copy wins); `delete` and ' +
       '`update` are item 400. See docs/API.md for the mapping to events.',
     requestBody: { required: true, content: { 'application/x-ndjson': { schema: { type: 'string' } } } },
-    responses: { 200: { description: 'per-item results, `errors` true when any item failed' }, 400: errorResponse('bad_json'), 401: errorResponse('unauthorized'), 413: errorResponse('too_large'), 503: errorResponse('overloaded') },
+    responses: { 200: { description: 'per-item results, `errors` true when any item failed' }, 400: errorResponse('bad_json'), ...uploadRefusals },
   };
   return [
     { method: 'GET', path: '/', label: 'dashboard', scope: null, summary: 'This service description (JSON), or the dashboard for a browser (Accept: text/html)', handle: (_res, req, reply) => dashboard.root(req, reply) },
@@ -103,7 +108,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
           413: errorResponse('too_large: body or batch over the limit'),
           415: errorResponse('unsupported_media_type'),
           422: errorResponse('invalid_event: nothing of the request is stored; details per event'),
-          503: { ...errorResponse('overloaded: retry after Retry-After seconds; nothing acknowledged'), headers: { 'Retry-After': { schema: { type: 'integer' } } } },
+          503: overloadedResponse,
         },
       },
       handle: uploads.route(publish),
@@ -177,6 +182,61 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
     esRoute({ method: 'HEAD', path: '/es/_cat/health', scope: null, summary: 'Elasticsearch-compatible health probe', handle: (_res, _req, reply) => es.present(reply) }),
     esRoute({ method: 'POST', path: '/es/_bulk', label: 'es_bulk', scope: 'publish', summary: 'Elasticsearch-compatible _bulk: each (index, _id) stored once', operation: bulkOperation, handle: uploads.route(es.bulk) }),
     esRoute({ method: 'POST', path: '/es/:index/_bulk', label: 'es_bulk', scope: 'publish', summary: 'Elasticsearch-compatible _bulk with a default index', operation: bulkOperation, handle: uploads.route(es.bulk, 1) }),
+    {
+      method: 'POST',
+      path: '/v1/logs',
+      label: 'otlp',
+      scope: 'publish',
+      summary: 'OTLP/HTTP logs (protobuf or JSON): each log record stored once',
+      operation: {
+        description:
+          'OpenTelemetry `ExportLogsServiceRequest`. A record\'s `log.record.uid` attribute is its event_id (absent: a hash of the record); ' +
+          'the topic is a resource attribute (`--otlp-topic-attribute`, default `service.name`). The answer is an `ExportLogsServiceResponse` ' +
+          'in the request\'s encoding, with `partialSuccess` counting the records that could not be stored. See docs/API.md for the mapping.',
+        requestBody: protobufOrJson,
+        responses: {
+          200: { description: 'committed; `partialSuccess` when records were refused' },
+          400: errorResponse('bad_json: the body is not an ExportLogsServiceRequest'),
+          415: errorResponse('unsupported_media_type'),
+          ...uploadRefusals,
+        },
+      },
+      handle: uploads.route(otlp),
+    },
+    {
+      method: 'POST',
+      path: '/loki/api/v1/push',
+      label: 'loki',
+      scope: 'publish',
+      summary: 'Loki push (JSON or snappy protobuf): each entry stored once',
+      operation: {
+        description:
+          'Loki `PushRequest`: JSON, or snappy-compressed protobuf for any other Content-Type (as Loki). The event_id is a hash of the stream ' +
+          'labels, timestamp and line, so a resent entry is a duplicate; the topic is a label (`--loki-topic-label`, default `job`). ' +
+          'All or nothing, as /publish. See docs/API.md for the mapping.',
+        requestBody: protobufOrJson,
+        responses: {
+          204: { description: 'every entry committed' },
+          400: errorResponse('bad_json or bad_encoding'),
+          422: errorResponse('invalid_event: nothing of the request is stored'),
+          ...uploadRefusals,
+        },
+      },
+      handle: uploads.route(loki),
+    },
     { method: 'GET', path: '/dashboard/*', label: 'dashboard', scope: null, unlisted: true, summary: "The dashboard's static files", handle: (_res, req, reply) => dashboard.asset(req.getUrl(), reply) },
   ];
+}
+
+/** The Elasticsearch routes without their `/es` prefix: the API at the root of `--elasticsearch-port`. */
+export function elasticsearchAtRoot(routes: readonly Route[]): Route[] {
+  const seen = new Set<string>();
+  return routes.flatMap((route) => {
+    if (route.path !== '/es' && !route.path.startsWith('/es/')) return [];
+    const path = route.path === '/es' ? '/' : route.path.slice('/es'.length);
+    const key = `${route.method} ${path}`;
+    if (seen.has(key)) return [];
+    seen.add(key);
+    return [{ ...route, path }];
+  });
 }

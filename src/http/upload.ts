@@ -19,7 +19,9 @@ export interface UploadRequest {
 
 export interface Answer {
   readonly status: number;
-  readonly body: string;
+  readonly body: string | Uint8Array;
+  /** Absent: application/json. */
+  readonly contentType?: string;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -93,7 +95,8 @@ export class Uploads {
               })
               .finally(() => this.#budget.release(held))
               .then(
-                (answer) => reply.send(answer.status, answer.body, answer.headers ? { headers: answer.headers } : {}),
+                // An Answer carries its own headers and content type, as ReplyOptions names them.
+                (answer) => reply.send(answer.status, answer.body, answer),
                 (error: unknown) => reply.error(error),
               )
               .finally(finish);

@@ -5,6 +5,7 @@ import type { Event } from '../events/schema.js';
 import { shardOf } from '../events/shard-key.js';
 import { findProblems, kMaxProblems } from '../events/validate.js';
 import { encodeRecord } from '../ring/codec.js';
+import { ProtocolTally, type Protocol } from './protocol-tally.js';
 import type { CommitPath, RequestVerdict, ShardFrame } from './storage.js';
 
 /** One item's fate in `ingestItems`: stored, a duplicate of a stored identity, or what is wrong with it. */
@@ -36,6 +37,8 @@ const kJsonExpansion = 6;
 export class IngestPipeline {
   readonly #limits: IngestLimits;
   readonly #commitPath: CommitPath;
+  /** Which protocol brought how many events: for /stats and /metrics. */
+  readonly tally = new ProtocolTally();
 
   constructor(limits: IngestLimits, commitPath: CommitPath) {
     this.#limits = limits;
@@ -49,19 +52,26 @@ export class IngestPipeline {
     // bodies an empty ring could take: one that can never fit must reach the exact check and its 413.
     const half = body.length / 2;
     if (half <= this.#commitPath.frameCapacity && this.#commitPath.freeBytes() < half) throw new OverloadedError('the shard rings are full; retry later');
-    const events = decodeBody(body, format);
+    return this.ingestEvents(decodeBody(body, format), wantsResults, 'publish');
+  }
+
+  /** All or nothing, as /publish: any invalid event refuses the whole request (422) and stores nothing. */
+  ingestEvents(events: readonly unknown[], wantsResults: boolean, protocol: Protocol): Promise<PublishResult> {
     if (events.length > this.#limits.maxBatch) {
       throw new TooLargeError(`${events.length} events in one request; the limit is ${this.#limits.maxBatch}`);
     }
-    if (events.length === 0) this.#reject([], 0);
+    if (events.length === 0) this.#reject([], 0, protocol);
     const textPayloads: number[] = [];
     const problems = findProblems(events, this.#limits, textPayloads);
-    if (problems.length > 0) this.#reject(problems, events.length);
+    if (problems.length > 0) this.#reject(problems, events.length, protocol);
     const valid = events as Event[];
     const { frames, problems: sizeProblems } = this.#encode(valid, textPayloads);
-    if (sizeProblems.length > 0) this.#reject(sizeProblems, valid.length);
+    if (sizeProblems.length > 0) this.#reject(sizeProblems, valid.length, protocol);
     this.#checkRoom(frames);
-    return this.#commitPath.commit(frames, { eventCount: valid.length, wantsStatuses: wantsResults }).then((verdict) => summarize(valid, verdict));
+    return this.#commitPath.commit(frames, { eventCount: valid.length, wantsStatuses: wantsResults }).then((verdict) => {
+      this.tally.committed(protocol, valid.length, verdict.unique, 0);
+      return summarize(valid, verdict);
+    });
   }
 
   /**
@@ -69,7 +79,7 @@ export class IngestPipeline {
    * invalid event is that item's problem, the valid ones are stored (and acknowledged only once
    * committed, as with `ingest`). Overload and a batch over the limit still fail the whole request.
    */
-  async ingestItems(candidates: readonly unknown[]): Promise<ItemOutcome[]> {
+  async ingestItems(candidates: readonly unknown[], protocol: Protocol): Promise<ItemOutcome[]> {
     if (candidates.length > this.#limits.maxBatch) {
       throw new TooLargeError(`${candidates.length} events in one request; the limit is ${this.#limits.maxBatch}`);
     }
@@ -94,10 +104,15 @@ export class IngestPipeline {
     const positions = kept.map((item) => item.position);
     const valid = kept.map((item) => item.event);
     const refused = candidates.length - valid.length;
-    if (refused > 0) this.#commitPath.recordRejected(refused);
-    if (valid.length === 0) return outcomes;
+    if (valid.length === 0) {
+      this.#recordRejected(refused, protocol);
+      return outcomes;
+    }
     this.#checkRoom(frames);
-    const { statuses } = await this.#commitPath.commit(frames, { eventCount: valid.length, wantsStatuses: true });
+    // Counted once the request is sure to commit: a 503 retried must not count its refusals twice.
+    if (refused > 0) this.#commitPath.recordRejected(refused);
+    const { statuses, unique } = await this.#commitPath.commit(frames, { eventCount: valid.length, wantsStatuses: true });
+    this.tally.committed(protocol, valid.length, unique, refused);
     for (let index = 0; index < positions.length; index++) outcomes[positions[index]!] = statuses![index] === 1 ? 'stored' : 'duplicate';
     return outcomes;
   }
@@ -113,9 +128,14 @@ export class IngestPipeline {
     );
   }
 
-  #reject(problems: EventProblem[], eventCount: number): never {
-    if (eventCount > 0) this.#commitPath.recordRejected(eventCount);
+  #reject(problems: EventProblem[], eventCount: number, protocol: Protocol): never {
+    this.#recordRejected(eventCount, protocol);
     throw new InvalidEventError(problems, eventCount);
+  }
+
+  #recordRejected(eventCount: number, protocol: Protocol): void {
+    if (eventCount > 0) this.#commitPath.recordRejected(eventCount);
+    this.tally.refused(protocol, eventCount);
   }
 
   /** `textPayloads`: ascending indexes of events whose payload must travel as JSON text (see encodeRecord). */

@@ -1,3 +1,4 @@
+import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
 import type { ShardStatus, TopicTotals } from '../ingest/storage.js';
 import { Counter, Histogram, Registry, Sampled } from './registry.js';
 
@@ -9,6 +10,7 @@ export interface MetricSources {
   readonly inFlight: () => number;
   readonly watermark: () => number;
   readonly tailSubscribers: () => number;
+  readonly protocols: () => Iterable<readonly [Protocol, Readonly<ProtocolCounts>]>;
 }
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -35,6 +37,12 @@ export class ServiceMetrics {
     registry.add(new Sampled('aggregator_events_unique_total', 'events stored for the first time, by topic', 'counter', topicSample((counts) => counts.unique)));
     registry.add(new Sampled('aggregator_events_duplicate_total', 'events dropped as duplicates, by topic', 'counter', topicSample((counts) => counts.duplicates)));
     registry.add(new Sampled('aggregator_events_rejected_total', 'events refused by validation', 'counter', () => [[{}, this.#sources?.rejected() ?? 0]]));
+    const protocolSample = (pick: (counts: Readonly<ProtocolCounts>) => number) => () => [...(this.#sources?.protocols() ?? [])].map(([protocol, counts]) => [{ protocol }, pick(counts)] as const);
+    registry.add(new Sampled('aggregator_protocol_requests_total', 'ingest requests that reached a verdict, by protocol (since start)', 'counter', protocolSample((counts) => counts.requests)));
+    registry.add(new Sampled('aggregator_protocol_events_received_total', 'events committed, by protocol (since start)', 'counter', protocolSample((counts) => counts.received)));
+    registry.add(new Sampled('aggregator_protocol_events_unique_total', 'events stored for the first time, by protocol (since start)', 'counter', protocolSample((counts) => counts.unique)));
+    registry.add(new Sampled('aggregator_protocol_events_duplicate_total', 'events dropped as duplicates, by protocol (since start)', 'counter', protocolSample((counts) => counts.duplicates)));
+    registry.add(new Sampled('aggregator_protocol_events_rejected_total', 'events refused by validation, by protocol (since start)', 'counter', protocolSample((counts) => counts.rejected)));
     registry.add(new Sampled('aggregator_ring_used_bytes', 'bytes queued in the shard ring', 'gauge', shardSample((shard) => shard.ring_used_bytes)));
     registry.add(new Sampled('aggregator_ring_capacity_bytes', 'capacity of the shard ring', 'gauge', shardSample((shard) => shard.ring_capacity_bytes)));
     registry.add(new Sampled('aggregator_ring_fill_ratio', 'used / capacity of the shard ring', 'gauge', shardSample((shard) => shard.ring_used_bytes / shard.ring_capacity_bytes)));

@@ -6,9 +6,9 @@
  * → timestamp (absent or not a date: the receive time), a configurable document field → source
  * (absent: the index name).
  */
-import { createHash } from 'node:crypto';
 import { BadJsonError } from '../errors.js';
 import { isRfc3339DateTime } from '../events/schema.js';
+import { contentId } from './mapping.js';
 
 export type BulkAction = 'create' | 'index' | 'delete' | 'update';
 
@@ -64,7 +64,7 @@ export function parseBulk(body: string, defaultIndex: string | null, sourceField
       continue;
     }
     const payload = document as Record<string, unknown>;
-    const id = documentId ?? generatedId(target, sourceLine);
+    const id = documentId ?? contentId(target, sourceLine);
     items.push({ action, index: target, id, event: toEvent(target, id, payload, sourceField, receivedAt), error: null });
   }
   return items;
@@ -124,11 +124,6 @@ function actionOf(header: unknown, number: number): [BulkAction, Record<string, 
 
 function unsupported(action: BulkAction, index: string, id: string, reason: string): BulkItem {
   return { action, index, id, event: null, error: { status: 400, type: 'illegal_argument_exception', reason } };
-}
-
-/** Deterministic for the same index and document text, as Fluent Bit's Generate_ID: a resend dedups. */
-function generatedId(index: string, documentText: string): string {
-  return `h-${createHash('sha256').update(index).update('\0').update(documentText).digest('base64url').slice(0, 32)}`;
 }
 
 function toEvent(index: string, id: string, document: Record<string, unknown>, sourceField: string, receivedAt: Date): Record<string, unknown> {

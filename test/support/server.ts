@@ -15,6 +15,8 @@ export interface ListeningProcess {
   readonly port: number;
   /** http://127.0.0.1:<port> */
   readonly url: string;
+  /** The whole "listening" line, parsed (the service names its other ports there). */
+  readonly listening: Readonly<Record<string, unknown>>;
   /** The last lines the process printed (stdout and stderr), for error messages. */
   tail(): string;
   /** Sends `signal` (default SIGTERM), SIGKILLs after `graceMs`, and resolves with how it exited. */
@@ -49,8 +51,9 @@ export function startListening(args: readonly string[], timeoutMs = 15_000): Pro
     onLines(child.stdout, (line) => {
       keep(line);
       if (settled || !line.includes('"listening"')) return;
-      const port = listeningPort(line);
-      if (port === null || child.pid === undefined) return;
+      const listening = listeningLine(line);
+      if (listening === null || child.pid === undefined) return;
+      const port = listening.port as number;
       settled = true;
       clearTimeout(timer);
       resolve({
@@ -58,6 +61,7 @@ export function startListening(args: readonly string[], timeoutMs = 15_000): Pro
         pid: child.pid,
         port,
         url: `http://127.0.0.1:${port}`,
+        listening,
         tail,
         stop: async (signal = 'SIGTERM', graceMs = 15_000) => stopChild(child, graceMs, signal),
         async crash() {
@@ -71,10 +75,10 @@ export function startListening(args: readonly string[], timeoutMs = 15_000): Pro
   });
 }
 
-function listeningPort(line: string): number | null {
+function listeningLine(line: string): Record<string, unknown> | null {
   try {
-    const parsed = JSON.parse(line) as { msg?: unknown; port?: unknown };
-    return parsed.msg === 'listening' && typeof parsed.port === 'number' ? parsed.port : null;
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    return parsed.msg === 'listening' && typeof parsed.port === 'number' ? parsed : null;
   } catch {
     return null; // not JSON: keep waiting
   }
