@@ -87,6 +87,10 @@ describe('dashboard in a browser', { skip: missingBrowser() ?? false }, () => {
       await waitForText(page, '[data-view="live"] tr[data-key="orders.eu"] td:nth-child(2)', '100');
       assert.deepEqual((await ordersRow.allTextContents()).slice(0, 5), ['orders.eu', '100', '80', '20', '20.0 %']);
       assert.deepEqual(await page.locator('[data-view="live"] .badge').allTextContents(), ['healthy', 'healthy'], 'one row per shard');
+      // Every event so far came through /publish; the other doors show their zeros.
+      await waitForText(page, '[data-card="protocols"] tr[data-key="publish"] td:nth-child(3)', '110');
+      assert.deepEqual(await page.locator('[data-card="protocols"] tr td:first-child').allTextContents(), ['publish', 'elasticsearch', 'otlp', 'loki']);
+      assert.equal(await textOf(page, '[data-card="protocols"] tr[data-key="otlp"] td:nth-child(3)'), '0');
       assert.match(await page.locator('[data-view="live"] .meter-text').first().textContent() ?? '', /% of 32 MiB$/);
       await page.screenshot({ path: new URL('dashboard-live.png', artifacts).pathname, fullPage: true });
 

@@ -129,3 +129,28 @@ describe('Elasticsearch _bulk with a publish token', () => {
     }
   });
 });
+
+describe('--elasticsearch-port', () => {
+  test('serves the Elasticsearch API at the root of a second port, for shippers that take no path prefix', async () => {
+    const server = await startServer({ args: ['--elasticsearch-port', '0'] });
+    try {
+      const port = server.listening.elasticsearchPort;
+      assert.equal(typeof port, 'number', 'the listening line names the port');
+      const root = `http://127.0.0.1:${port as number}`;
+      const client = new Client({ node: root });
+      assert.equal((await client.info()).tagline, 'You Know, for Search');
+      const result = await client.bulk({ operations: [{ create: { _index: 'rooted', _id: '1' } }, { message: 'at the root' }] });
+      assert.equal(result.errors, false);
+      await client.close();
+      const ping = await fetch(root, { method: 'HEAD' });
+      assert.equal(ping.headers.get('x-elastic-product'), 'Elasticsearch');
+      // Only the Elasticsearch API lives there; the rest of the service is on its own port.
+      assert.equal((await fetch(`${root}/publish`, { method: 'POST', body: '{}' })).status, 404);
+      assert.equal((await fetch(`${root}/stats`)).status, 404);
+      const stored = await allEvents(server.url, 'rooted');
+      assert.deepEqual(stored.map((event) => event.payload), [{ message: 'at the root' }]);
+    } finally {
+      await server.stop();
+    }
+  });
+});

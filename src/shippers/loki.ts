@@ -3,7 +3,7 @@
  * un-snappied) protobuf `PushRequest`, as our events. Loki entries carry no id, and Loki itself
  * only drops an entry equal to the one before it; the event_id here is a hash of the stream's
  * labels, the timestamp and the line, so an identical resend dedups permanently. Mapping
- * (docs/API.md): a configurable label → topic, the `host` (else `instance`) label → source, the
+ * (docs/API.md): a configurable label → topic, the `host` (else `hostname`, `instance`) label → source, the
  * nanosecond timestamp → timestamp, and line, labels and structured metadata → payload.
  */
 import { BadJsonError } from '../errors.js';
@@ -41,7 +41,8 @@ export function lokiEventsFromJson(text: string, mapping: LokiMapping, receivedA
     stream.values.forEach((value: unknown, position) => {
       const where = `streams[${index}].values[${position}]`;
       if (!Array.isArray(value) || value.length < 2 || value.length > 3 || typeof value[1] !== 'string') throw new BadJsonError(`${where} must be ["<unix ns>", "line"] or ["<unix ns>", "line", {metadata}]`);
-      const nanos = nanosFromText(value[0]);
+      // Loki's own decoder takes the timestamp only as a string.
+      const nanos = typeof value[0] === 'string' ? nanosFromText(value[0]) : null;
       if (nanos === null) throw new BadJsonError(`${where}: the timestamp must be unix nanoseconds as a string`);
       const metadata = value.length === 3 ? stringMap(value[2], `${where}[2]`) : null;
       events.push(lokiEvent({ labels, nanos, line: value[1], metadata }, mapping, receivedAt));
@@ -113,7 +114,7 @@ function lokiEvent(entry: LokiEntry, mapping: LokiMapping, receivedAt: Date): Re
   const { labels, nanos, line, metadata } = entry;
   const named = labels[mapping.topicLabel];
   const topic = (named !== undefined && topicFrom(named)) || kLokiFallbackName;
-  const host = labels.host ?? labels.instance;
+  const host = labels.host ?? labels.hostname ?? labels.instance;
   const source = host !== undefined && host.length > 0 ? host.slice(0, 128) : kLokiFallbackName;
   const canonicalLabels = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const payload: Record<string, unknown> = { line, labels, timestamp_ns: nanos.toString() };

@@ -30,8 +30,8 @@ export function topicFrom(name: string): string | null {
 }
 
 const kNanosPerSecond = 1_000_000_000n;
-// Date's range: ±8.64e15 ms.
-const kMaxSeconds = 8_640_000_000_000n;
+// 9999-12-31T23:59:59Z: past it an ISO date needs six year digits, which RFC 3339 has not.
+const kMaxSeconds = 253_402_300_799n;
 
 /** Unix nanoseconds as RFC 3339 UTC with all nine digits; null for 0 ("unknown" in OTLP) or out of range. */
 export function timestampFromNanos(nanos: bigint): string | null {

@@ -34,6 +34,7 @@ export class LiveView {
   readonly #chart: RateChart;
   readonly #topics = h('tbody');
   readonly #shards = h('tbody');
+  readonly #protocols = h('tbody');
   readonly #onTopic: (topic: string) => void;
 
   constructor(onTopic: (topic: string) => void) {
@@ -59,6 +60,12 @@ export class LiveView {
         h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Topics'), h('span', { class: 'muted' }, 'click one to browse it')), table(['Topic', 'Received', 'Unique', 'Duplicates', 'Dup. ratio', 'Events / s'], this.#topics, 1)),
         h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Shards')), table(['Shard', 'Ring fill', 'Pending frames', 'Commits', 'Last commit', 'Health'], this.#shards, 2)),
       ),
+      h(
+        'div',
+        { class: 'card', attrs: { 'data-card': 'protocols' } },
+        h('div', { class: 'card-head' }, h('h2', null, 'Protocols'), h('span', { class: 'muted' }, 'since the service started')),
+        table(['Protocol', 'Requests', 'Received', 'Unique', 'Duplicates', 'Rejected'], this.#protocols, 1),
+      ),
     );
     this.#chart = new RateChart(this.#chartBox, kHistorySeconds);
   }
@@ -69,6 +76,20 @@ export class LiveView {
     this.#chart.show(history.points);
     this.#showTopics(stats, rates);
     this.#showShards(stats.shard_status);
+    this.#showProtocols(stats.protocols);
+  }
+
+  #showProtocols(protocols: Stats['protocols']): void {
+    syncRows(
+      this.#protocols,
+      Object.entries(protocols),
+      ([protocol]) => protocol,
+      ([protocol]) => h('tr', { attrs: { 'data-protocol': protocol } }, h('td', null, protocol), ...[0, 1, 2, 3, 4].map(() => h('td', { class: 'num' }))),
+      (tr, [, counts]) => {
+        const cells = Array.from(tr.cells).slice(1);
+        [counts.requests, counts.received, counts.unique_processed, counts.duplicate_dropped, counts.rejected].forEach((count, index) => setText(cells[index]!, formatCount(count)));
+      },
+    );
   }
 
   #showTiles(stats: Stats, rates: Rates | null, recentRatio: number | null): void {
