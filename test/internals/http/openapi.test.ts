@@ -10,9 +10,9 @@ const document = JSON.parse(openApiDocument(routeTable({ uploads: { route: () =>
 
 const validatorFor = (schemaName: string) => schemaValidator(document, schemaName);
 
-/** Every JSON body sent with curl -d '…' in the README. */
+/** Every JSON body sent to /publish with curl -d '…' in the README (the shipper examples send other protocols). */
 function curlBodies(markdown: string): unknown[] {
-  return [...markdown.matchAll(/ -d '([^']+)'/g)].map((match) => JSON.parse(match[1]!));
+  return [...markdown.matchAll(/curl [^\n]*\/publish[^\n]* -d '([^']+)'/g)].map((match) => JSON.parse(match[1]!));
 }
 
 function jsonBlockAfter(markdown: string, heading: string): unknown {
