@@ -9,15 +9,18 @@
  */
 import type { AggregatorError } from '../errors.js';
 import { Sequencer } from '../ingest/sequencer.js';
-import type { CommitPath, CommitRequest, CounterTotals, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicTotals } from '../ingest/storage.js';
+import type { CommitPath, CommitRequest, CounterTotals, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicLosses, TopicTotals } from '../ingest/storage.js';
 import { Totals } from '../ingest/totals.js';
 import { kFlagWantsResults } from '../ring/layout.js';
+import { parseRetention } from '../store/retention.js';
 import { PagePool } from '../workers/page-pool.js';
 import { ShardPool, type FrameOutcome, type ShardPoolOptions } from '../workers/shard-pool.js';
 
 /** The shard pool's settings, the reader thread count, and another shard worker entry for fault-injection tests. */
 export interface EmbeddedOptions extends Pick<ShardPoolOptions, 'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'sync' | 'shardRetryMs'> {
   readonly readers: number;
+  /** `--retention`: the rules' text, validated at start. */
+  readonly retention: string;
   readonly shardWorkerFile?: string;
 }
 
@@ -51,6 +54,8 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
       drainBytes: options.drainBytes,
       sync: options.sync,
       shardRetryMs: options.shardRetryMs,
+      retention: parseRetention(options.retention),
+      onExpired: (_shard, expired) => totals.addExpired(expired),
       ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
       ...(hooks.onShardError ? { onShardError: hooks.onShardError } : {}),
       onCommit: (shard, result) => {
@@ -59,8 +64,8 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
       },
     });
     let lastSeq = 0;
-    for (const { counters, topics } of snapshots) {
-      totals.load({ received: counters.received, unique: counters.unique_processed, duplicates: counters.duplicate_dropped, rejected: counters.rejected }, topics);
+    for (const { counters, topics, losses } of snapshots) {
+      totals.load({ received: counters.received, unique: counters.unique_processed, duplicates: counters.duplicate_dropped, rejected: counters.rejected, expired: 0, deleted: 0 }, topics, losses);
       lastSeq = Math.max(lastSeq, counters.last_seq);
     }
     const pages = new PagePool({ dataDir: options.dataDir, shards: options.shards, readers: options.readers });
@@ -144,6 +149,10 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
 
   topics(): ReadonlyMap<string, Readonly<TopicTotals>> {
     return this.#totals.topics;
+  }
+
+  losses(): ReadonlyMap<string, Readonly<TopicLosses>> {
+    return this.#totals.losses;
   }
 
   shardStatus(): ShardStatus[] {

@@ -70,6 +70,8 @@ const ProtocolCountsSchema = Type.Object({
   rejected: Type.Integer(),
 });
 
+const TopicStorageSchema = Type.Object({ stored: Type.Integer(), expired: Type.Integer(), deleted: Type.Integer() });
+
 const ShardStatusSchema = Type.Object({
   shard: Type.Integer(),
   ring_used_bytes: Type.Integer(),
@@ -86,6 +88,9 @@ export const StatsSchema = Type.Object(
     unique_processed: Type.Integer(),
     duplicate_dropped: Type.Integer(),
     rejected: Type.Integer(),
+    stored: Type.Integer({ description: 'events stored now: unique_processed - expired - deleted' }),
+    expired: Type.Integer({ description: 'events removed by retention (their identities are kept: a resend is a duplicate)' }),
+    deleted: Type.Integer({ description: 'events removed by an admin deletion' }),
     topics: Type.Array(Type.String()),
     uptime: Type.Number({ description: 'seconds' }),
     shards: Type.Integer(),
@@ -94,6 +99,7 @@ export const StatsSchema = Type.Object(
     cursor: Type.String({ description: 'A cursor at the watermark: pass it as `after` to /events or /tail for what commits from now on' }),
     topic_counts: Type.Record(Type.String(), TopicCountsSchema),
     shard_status: Type.Array(ShardStatusSchema),
+    topic_storage: Type.Record(Type.String(), TopicStorageSchema, { description: 'Only topics that lost events to retention or deletion; any other topic stores all its unique_processed' }),
     protocols: Type.Object(Object.fromEntries(ingestProtocols.map((protocol) => [protocol, ProtocolCountsSchema])) as Record<(typeof ingestProtocols)[number], typeof ProtocolCountsSchema>, {
       description: 'Events by the protocol that brought them, since this process started (not persisted; the totals above are)',
     }),

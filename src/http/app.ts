@@ -64,6 +64,10 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
   metrics.watch({
     topics: () => stats.topics(),
     rejected: () => stats.totals().rejected,
+    storage: () => {
+      const { unique, expired, deleted } = stats.totals();
+      return { stored: unique - expired - deleted, expired, deleted };
+    },
     shards: () => stats.shardStatus(),
     inFlight: () => uploads.inFlight,
     watermark: () => watermark.current,

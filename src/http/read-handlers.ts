@@ -52,6 +52,9 @@ export class ReadHandlers {
       unique_processed: totals.unique,
       duplicate_dropped: totals.duplicates,
       rejected: totals.rejected,
+      stored: totals.unique - totals.expired - totals.deleted,
+      expired: totals.expired,
+      deleted: totals.deleted,
       topics,
       uptime: Math.round((performance.now() - this.#startedAt) / 10) / 100,
       shards: this.#sources.shardCount,
@@ -65,6 +68,9 @@ export class ReadHandlers {
         }),
       ),
       shard_status: stats.shardStatus(),
+      topic_storage: Object.fromEntries(
+        [...stats.losses()].map(([topic, lost]) => [topic, { stored: (topicTotals.get(topic)?.unique ?? 0) - lost.expired - lost.deleted, expired: lost.expired, deleted: lost.deleted }]),
+      ),
       protocols: Object.fromEntries(
         [...this.#sources.protocols()].map(([protocol, counts]) => [
           protocol,

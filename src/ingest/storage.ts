@@ -93,13 +93,21 @@ export interface TopicTotals {
   duplicates: number;
 }
 
-export interface CounterTotals extends TopicTotals {
+export interface CounterTotals extends TopicTotals, TopicLosses {
   rejected: number;
+}
+
+/** Events a topic no longer stores: expired by retention, or deleted. stored = unique - expired - deleted. */
+export interface TopicLosses {
+  expired: number;
+  deleted: number;
 }
 
 export interface StatsSource {
   totals(): Readonly<CounterTotals>;
   topics(): ReadonlyMap<string, Readonly<TopicTotals>>;
+  /** Only the topics that lost any events; every other topic stores all its unique ones. */
+  losses(): ReadonlyMap<string, Readonly<TopicLosses>>;
   shardStatus(): ShardStatus[];
 }
 

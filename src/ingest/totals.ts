@@ -1,4 +1,4 @@
-import type { CounterTotals, TopicTotals } from './storage.js';
+import type { CounterTotals, TopicLosses, TopicTotals } from './storage.js';
 
 /**
  * The service-wide counters, kept on the ingress thread so /stats costs no query. They start from
@@ -7,14 +7,31 @@ import type { CounterTotals, TopicTotals } from './storage.js';
  * and is persisted with a later commit.
  */
 export class Totals {
-  readonly counters: CounterTotals = { received: 0, unique: 0, duplicates: 0, rejected: 0 };
+  readonly counters: CounterTotals = { received: 0, unique: 0, duplicates: 0, rejected: 0, expired: 0, deleted: 0 };
   readonly topics = new Map<string, TopicTotals>();
+  readonly losses = new Map<string, TopicLosses>();
 
   /** Adds one shard's persisted counters (at start). */
-  load(counters: Readonly<CounterTotals>, topics: Iterable<readonly [string, Readonly<TopicTotals>]>): void {
+  load(counters: Readonly<CounterTotals>, topics: Iterable<readonly [string, Readonly<TopicTotals>]>, losses: Iterable<readonly [string, Readonly<TopicLosses>]>): void {
     this.counters.rejected += counters.rejected;
     this.#add(this.counters, counters);
     for (const [topic, counts] of topics) this.#addTopic(topic, counts);
+    for (const [topic, lost] of losses) this.#addLosses(topic, lost.expired, lost.deleted);
+  }
+
+  /** Adds what one expiry slice made durable. */
+  addExpired(topics: Iterable<readonly [string, number]>): void {
+    for (const [topic, count] of topics) this.#addLosses(topic, count, 0);
+  }
+
+  #addLosses(topic: string, expired: number, deleted: number): void {
+    this.counters.expired += expired;
+    this.counters.deleted += deleted;
+    const lost = this.losses.get(topic);
+    if (lost) {
+      lost.expired += expired;
+      lost.deleted += deleted;
+    } else this.losses.set(topic, { expired, deleted });
   }
 
   /** Adds the per-topic counts one commit made durable. */

@@ -6,6 +6,8 @@ import { Counter, Histogram, Registry, Sampled } from './registry.js';
 export interface MetricSources {
   readonly topics: () => Iterable<readonly [string, Readonly<TopicTotals>]>;
   readonly rejected: () => number;
+  /** Events stored now, and removed by retention or deletion (totals). */
+  readonly storage: () => { readonly stored: number; readonly expired: number; readonly deleted: number };
   readonly shards: () => readonly ShardStatus[];
   readonly inFlight: () => number;
   readonly watermark: () => number;
@@ -43,6 +45,9 @@ export class ServiceMetrics {
     registry.add(new Sampled('aggregator_protocol_events_unique_total', 'events stored for the first time, by protocol (since start)', 'counter', protocolSample((counts) => counts.unique)));
     registry.add(new Sampled('aggregator_protocol_events_duplicate_total', 'events dropped as duplicates, by protocol (since start)', 'counter', protocolSample((counts) => counts.duplicates)));
     registry.add(new Sampled('aggregator_protocol_events_rejected_total', 'events refused by validation, by protocol (since start)', 'counter', protocolSample((counts) => counts.rejected)));
+    registry.add(new Sampled('aggregator_events_stored', 'events stored now (unique - expired - deleted)', 'gauge', () => [[{}, this.#sources?.storage().stored ?? 0]]));
+    registry.add(new Sampled('aggregator_events_expired_total', 'events removed by retention; their identities are kept', 'counter', () => [[{}, this.#sources?.storage().expired ?? 0]]));
+    registry.add(new Sampled('aggregator_events_deleted_total', 'events removed by an admin deletion', 'counter', () => [[{}, this.#sources?.storage().deleted ?? 0]]));
     registry.add(new Sampled('aggregator_ring_used_bytes', 'bytes queued in the shard ring', 'gauge', shardSample((shard) => shard.ring_used_bytes)));
     registry.add(new Sampled('aggregator_ring_capacity_bytes', 'capacity of the shard ring', 'gauge', shardSample((shard) => shard.ring_capacity_bytes)));
     registry.add(new Sampled('aggregator_ring_fill_ratio', 'used / capacity of the shard ring', 'gauge', shardSample((shard) => shard.ring_used_bytes / shard.ring_capacity_bytes)));

@@ -77,12 +77,15 @@ export class ShardSignals {
     return Atomics.compareExchange(this.#indices, kControl, from, to) === from;
   }
 
-  /** Consumer side: blocks until a frame is queued or the control word is not `Run`; at once if either is so already. */
-  sleep(): void {
+  /**
+   * Consumer side: blocks until a frame is queued or the control word is not `Run` (at once if
+   * either is so already), or until `timeoutMs` passed: the loop has timed work too (expiry).
+   */
+  sleep(timeoutMs = Number.POSITIVE_INFINITY): void {
     Atomics.store(this.#indices, kSleeping, 1);
     const doorbell = Atomics.load(this.#indices, kDoorbell);
     if (Atomics.load(this.#indices, kWritePosition) === Atomics.load(this.#indices, kReadPosition) && this.control === ShardControl.Run) {
-      Atomics.wait(this.#indices, kDoorbell, doorbell);
+      Atomics.wait(this.#indices, kDoorbell, doorbell, timeoutMs);
     }
     Atomics.store(this.#indices, kSleeping, 0);
   }

@@ -3,7 +3,9 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AggregatorError } from '../errors.js';
 import { fsyncDirectory } from './data-dir.js';
-import { createSchema, kFormatVersion, migrateFromFormat1, type ShardCounters, type TopicCounts } from './tables.js';
+import { Expiry } from './expiry.js';
+import { RetentionPolicy, type RetentionRule } from './retention.js';
+import { createSchema, kFormatVersion, migrateFromFormat1, migrateFromFormat2, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
 import { TopicIds } from './topic-ids.js';
 
 export type SyncMode = 'normal' | 'full';
@@ -13,6 +15,8 @@ export interface ShardDbOptions {
   readonly shard: number;
   readonly shardCount: number;
   readonly sync: SyncMode;
+  /** `--retention`, parsed; empty: nothing expires. */
+  readonly retention?: readonly RetentionRule[];
   /** Fault injection for tests: runs inside each commit's transaction, after its rows are inserted. */
   readonly insideCommit?: (events: number) => void;
 }
@@ -52,6 +56,14 @@ export interface CommitOutcome {
 export interface ShardSnapshot {
   readonly counters: ShardCounters;
   readonly topics: [topic: string, counts: TopicCounts][];
+  /** Topics that lost events to retention or deletion (the others store all their unique ones). */
+  readonly losses: [topic: string, losses: TopicLosses][];
+}
+
+export interface ExpiryOutcome {
+  readonly expired: [topic: string, count: number][];
+  /** The slice's budget ran out: more may be due now. */
+  readonly more: boolean;
 }
 
 /**
@@ -62,6 +74,12 @@ export interface ShardSnapshot {
 export class ShardDb {
   readonly #db: Database.Database;
   readonly #insert: Database.Statement;
+  readonly #isRetired: Database.Statement<[number, string], number>;
+  /** Whether any identity is retired: until then an insert needs no look at `retired`. */
+  #anyRetired: boolean;
+  readonly #expiry: Expiry | null;
+  readonly #expire: (now: number, budget: number) => { expired: Map<string, number>; more: boolean };
+  readonly #incrementalVacuum: boolean;
   readonly #addTopic: Database.Statement;
   readonly #addCounters: Database.Statement;
   readonly #commit: (batches: readonly StoreBatch[]) => CommitOutcome;
@@ -93,6 +111,12 @@ export class ShardDb {
     this.#insert = this.#db.prepare(
       'INSERT OR IGNORE INTO events (seq, topic_id, event_id, timestamp, source, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
+    this.#isRetired = this.#db.prepare<[number, string], number>('SELECT 1 FROM retired WHERE topic_id = ? AND event_id = ?').pluck();
+    this.#anyRetired = this.#db.prepare('SELECT 1 FROM retired LIMIT 1').pluck().get() === 1;
+    const policy = new RetentionPolicy(options.retention ?? []);
+    this.#expiry = policy.active ? new Expiry(this.#db, policy) : null;
+    this.#expire = this.#db.transaction((now: number, budget: number) => this.#expiry!.run(now, budget)).immediate;
+    this.#incrementalVacuum = this.#db.pragma('auto_vacuum', { simple: true }) === 2;
     // The row exists: TopicIds created it, in this transaction or an earlier one.
     this.#addTopic = this.#db.prepare(
       'UPDATE topics SET received = received + ?, unique_count = unique_count + ?, duplicates = duplicates + ? WHERE topic = ?',
@@ -117,8 +141,28 @@ export class ShardDb {
     }
   }
 
+  /** Whether this shard has retention rules to apply (`expire` is a no-op otherwise). */
+  get expires(): boolean {
+    return this.#expiry !== null;
+  }
+
+  /**
+   * Expires, in one short transaction, what is due at `now`, examining at most `budget` rows; the
+   * freed pages go back to the file system when the file was made for it (incremental vacuum).
+   */
+  expire(now: number, budget: number): ExpiryOutcome {
+    if (!this.#expiry) return { expired: [], more: false };
+    const { expired, more } = this.#expire(now, budget);
+    if (expired.size > 0) {
+      this.#anyRetired = true;
+      if (this.#incrementalVacuum) this.#db.pragma('incremental_vacuum(1024)');
+    }
+    return { expired: [...expired], more };
+  }
+
   snapshot(): ShardSnapshot {
-    const counters = this.#db.prepare('SELECT received, unique_processed, duplicate_dropped, rejected, last_seq FROM counters').get() as ShardCounters;
+    const counters = this.#db.prepare('SELECT received, unique_processed, duplicate_dropped, rejected, last_seq, expired, deleted FROM counters').get() as ShardCounters;
+    const losses = this.#db.prepare('SELECT topic, expired, deleted FROM topics WHERE expired > 0 OR deleted > 0').all() as { topic: string; expired: number; deleted: number }[];
     const rows = this.#db.prepare('SELECT topic, received, unique_count, duplicates FROM topics').all() as {
       topic: string;
       received: number;
@@ -128,6 +172,7 @@ export class ShardDb {
     return {
       counters,
       topics: rows.map((row) => [row.topic, { received: row.received, unique: row.unique_count, duplicates: row.duplicates }]),
+      losses: losses.map((row) => [row.topic, { expired: row.expired, deleted: row.deleted }]),
     };
   }
 
@@ -149,7 +194,10 @@ export class ShardDb {
       let inserted = 0;
       for (let index = 0; index < batch.events.length; index++) {
         const event = batch.events[index]!;
-        const stored = this.#insert.run(event.seq, this.#topicIds.idOf(event.topic), event.eventId, event.timestamp, event.source, event.payload, batch.receivedAt).changes;
+        const topicId = this.#topicIds.idOf(event.topic);
+        // One more B-tree probe per event, paid only once the shard has retired identities.
+        const retired = this.#anyRetired && this.#isRetired.get(topicId, event.eventId) === 1;
+        const stored = retired ? 0 : this.#insert.run(event.seq, topicId, event.eventId, event.timestamp, event.source, event.payload, batch.receivedAt).changes;
         inserted += stored;
         if (statuses) statuses[index] = stored;
         if (event.seq > lastSeq) lastSeq = event.seq;
@@ -190,11 +238,15 @@ function configure(db: Database.Database, options: ShardDbOptions): void {
   db.pragma('temp_store = MEMORY');
 }
 
-/** Brings an older shard file to this build's format, in one transaction; a newer one is left for #checkMeta to refuse. */
+/** Brings an older shard file to this build's format, every step in one transaction; a newer one is left for #checkMeta to refuse. */
 function migrate(db: Database.Database): void {
   const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").pluck().get() === 1;
   const format = hasMeta ? db.prepare("SELECT value FROM meta WHERE key = 'format_version'").pluck().get() : undefined;
-  if (format === 1) db.transaction(() => db.exec(migrateFromFormat1)).immediate();
+  if (format !== 1 && format !== 2) return;
+  db.transaction(() => {
+    if (format === 1) db.exec(migrateFromFormat1);
+    db.exec(migrateFromFormat2);
+  }).immediate();
 }
 
 function writeMeta(db: Database.Database, options: ShardDbOptions): void {
@@ -219,6 +271,8 @@ function createShardFile(options: ShardDbOptions): void {
     const db = new Database(building, { timeout: 0 });
     try {
       configure(db, options);
+      // Before the first table: only a new file can be made to hand freed pages back (expiry).
+      db.pragma('auto_vacuum = INCREMENTAL');
       db.exec(createSchema);
       writeMeta(db, options);
       db.pragma('wal_checkpoint(TRUNCATE)');

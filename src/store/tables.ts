@@ -8,8 +8,15 @@
  * faster on short topic names (more on long ones; see BENCHMARKS.md). Format 1 files (the topic as
  * text in every row) are migrated in place when a shard opens (`migrateFromFormat1`).
  */
-export const kFormatVersion = 2;
+export const kFormatVersion = 3;
 
+/**
+ * Format 3 adds the storage lifecycle: `expired` and `deleted` counts per topic and in total, and
+ * `retired`, the identities whose rows are gone. A late resend of an expired event must still be a
+ * duplicate, so its (topic_id, event_id) moves there (WITHOUT ROWID: the key is the whole row,
+ * about 20 bytes plus the id) when the row is deleted, and an insert is refused when its identity is
+ * retired. Format 2 files gain the columns and the table in place (`migrateFromFormat2`).
+ */
 export const createSchema = `
   CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
@@ -21,7 +28,9 @@ export const createSchema = `
     id           INTEGER NOT NULL UNIQUE,
     received     INTEGER NOT NULL,
     unique_count INTEGER NOT NULL,
-    duplicates   INTEGER NOT NULL
+    duplicates   INTEGER NOT NULL,
+    expired      INTEGER NOT NULL DEFAULT 0,
+    deleted      INTEGER NOT NULL DEFAULT 0
   ) STRICT, WITHOUT ROWID;
 
   CREATE TABLE IF NOT EXISTS events (
@@ -36,19 +45,50 @@ export const createSchema = `
   CREATE UNIQUE INDEX IF NOT EXISTS events_identity ON events (topic_id, event_id);
   CREATE INDEX IF NOT EXISTS events_topic_seq ON events (topic_id, seq);
 
+  CREATE TABLE IF NOT EXISTS retired (
+    topic_id   INTEGER NOT NULL,
+    event_id   TEXT    NOT NULL,
+    PRIMARY KEY (topic_id, event_id)
+  ) STRICT, WITHOUT ROWID;
+
   CREATE TABLE IF NOT EXISTS counters (
     id                INTEGER PRIMARY KEY CHECK (id = 0),
     received          INTEGER NOT NULL,
     unique_processed  INTEGER NOT NULL,
     duplicate_dropped INTEGER NOT NULL,
     rejected          INTEGER NOT NULL,
-    last_seq          INTEGER NOT NULL
+    last_seq          INTEGER NOT NULL,
+    expired           INTEGER NOT NULL DEFAULT 0,
+    deleted           INTEGER NOT NULL DEFAULT 0
   ) STRICT;
-  INSERT OR IGNORE INTO counters VALUES (0, 0, 0, 0, 0, 0);
+  INSERT OR IGNORE INTO counters (id, received, unique_processed, duplicate_dropped, rejected, last_seq) VALUES (0, 0, 0, 0, 0, 0);
+`;
+
+/** The format 2 tables, frozen: the starting point of the migrations below. */
+const format2Tables = `
+  CREATE TABLE topics (
+    topic TEXT PRIMARY KEY, id INTEGER NOT NULL UNIQUE, received INTEGER NOT NULL, unique_count INTEGER NOT NULL, duplicates INTEGER NOT NULL
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY, topic_id INTEGER NOT NULL, event_id TEXT NOT NULL, timestamp TEXT NOT NULL,
+    source TEXT NOT NULL, payload TEXT NOT NULL, received_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE UNIQUE INDEX events_identity ON events (topic_id, event_id);
+  CREATE INDEX events_topic_seq ON events (topic_id, seq);
+`;
+
+/** Format 2 → 3, in one transaction: new columns default to 0, `retired` starts empty. */
+export const migrateFromFormat2 = `
+  ALTER TABLE topics ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE topics ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE counters ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE counters ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE retired (topic_id INTEGER NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (topic_id, event_id)) STRICT, WITHOUT ROWID;
+  UPDATE meta SET value = 3 WHERE key = 'format_version';
 `;
 
 /**
- * Format 1 → 2, in one transaction: topic ids by name order, every row copied in seq order, the
+ * Format 1 → 2 (then 3, by the next migration), in one transaction: topic ids by name order, every row copied in seq order, the
  * old tables dropped. Counters and meta are unchanged but for the version.
  */
 export const migrateFromFormat1 = `
@@ -56,7 +96,7 @@ export const migrateFromFormat1 = `
   DROP INDEX IF EXISTS events_topic_seq;
   ALTER TABLE events RENAME TO events_v1;
   ALTER TABLE topics RENAME TO topics_v1;
-  ${createSchema}
+  ${format2Tables}
   INSERT INTO topics (topic, id, received, unique_count, duplicates)
     SELECT topic, row_number() OVER (ORDER BY topic), received, unique_count, duplicates FROM (
       SELECT topic, received, unique_count, duplicates FROM topics_v1
@@ -90,10 +130,18 @@ export interface ShardCounters {
   duplicate_dropped: number;
   rejected: number;
   last_seq: number;
+  expired: number;
+  deleted: number;
 }
 
 export interface TopicCounts {
   received: number;
   unique: number;
   duplicates: number;
+}
+
+/** What a topic lost to retention and deletion; stored = unique - expired - deleted. */
+export interface TopicLosses {
+  expired: number;
+  deleted: number;
 }

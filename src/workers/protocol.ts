@@ -6,6 +6,7 @@
  * with `fromWire`.
  */
 import { toWire, type WireError } from '../errors.js';
+import type { RetentionRule } from '../store/retention.js';
 import type { ShardSnapshot, SyncMode } from '../store/shard-db.js';
 import type { TopicCounts } from '../store/tables.js';
 
@@ -19,6 +20,8 @@ export interface ShardWorkerData {
   /** Completion records out (shard → ingress), one per commit, in ring order. */
   readonly completions: SharedArrayBuffer;
   readonly drainBytes: number;
+  /** `--retention`, parsed: rules the shard's loop expires by, between commits. */
+  readonly retention: readonly RetentionRule[];
 }
 
 export interface PageWorkerData {
@@ -46,6 +49,8 @@ export interface DrainSuccess {
   /** Events in the committed frames. */
   readonly events: number;
   readonly commitMs: number;
+  /** Events an expiry slice removed, by topic; empty for commits (a slice is a record of its own). */
+  readonly expired: [topic: string, count: number][];
 }
 
 export type Completion = DrainSuccess | TaskFailure;

@@ -7,6 +7,7 @@ import { RingConsumer } from '../ring/consumer.js';
 import { RingProducer, type FrameHeader } from '../ring/producer.js';
 import { ShardControl, ShardSignals } from '../ring/signals.js';
 import { shardPath } from '../store/data-dir.js';
+import type { RetentionRule } from '../store/retention.js';
 import type { ShardSnapshot, SyncMode } from '../store/shard-db.js';
 import { toFailure, type Completion, type DrainSuccess, type OpenResult, type ShardWorkerData, type TaskFailure } from './protocol.js';
 import { workerFile } from './worker-file.js';
@@ -24,6 +25,10 @@ export interface ShardPoolOptions {
   readonly workerFile?: string;
   /** Called once per committed drain, before its frames are settled: the counters move here. */
   readonly onCommit?: (shard: number, result: DrainSuccess) => void;
+  /** Called once per expiry slice that removed events: the losses move here. */
+  readonly onExpired?: (shard: number, expired: readonly [topic: string, count: number][]) => void;
+  /** `--retention`, parsed. */
+  readonly retention: readonly RetentionRule[];
 }
 
 export interface FrameOutcome {
@@ -91,6 +96,7 @@ export class ShardPool {
         ring: ring.buffer,
         completions: completions.buffer,
         drainBytes: options.drainBytes,
+        retention: options.retention,
       };
       const pool = new Piscina({
         filename: options.workerFile ?? workerFile('shard-worker'),
@@ -260,7 +266,8 @@ export class ShardPool {
 
   #committed(shard: Shard, result: DrainSuccess): void {
     shard.failure = null;
-    if (result.inserted.length === 0) return; // the loop's first record, or a probe
+    if (result.expired.length > 0) this.#options.onExpired?.(shard.index, result.expired);
+    if (result.inserted.length === 0) return; // the loop's first record, a probe, or an expiry slice
     shard.commits++;
     shard.lastCommitMs = result.commitMs;
     this.#options.onCommit?.(shard.index, result);

@@ -37,6 +37,10 @@ interface ShardState {
   readonly drainBytes: number;
 }
 
+/** How often a shard with retention rules looks for expired events, and how many rows one slice may examine. */
+const kExpiryIntervalMs = 1000;
+const kExpiryBudget = 2000;
+
 let state: ShardState | null = null;
 let hooks: LoopHooks = {};
 
@@ -44,7 +48,7 @@ function shardState(): ShardState {
   if (state) return state;
   const data = workerData as ShardWorkerData;
   state = {
-    db: new ShardDb({ path: data.path, shard: data.shard, shardCount: data.shardCount, sync: data.sync, insideCommit: (events) => hooks.insideCommit?.(events) }),
+    db: new ShardDb({ path: data.path, shard: data.shard, shardCount: data.shardCount, sync: data.sync, retention: data.retention, insideCommit: (events) => hooks.insideCommit?.(events) }),
     ring: new RingConsumer(data.ring),
     signals: new ShardSignals(data.ring),
     completions: new RingProducer(data.completions),
@@ -71,6 +75,7 @@ export function run(loopHooks: LoopHooks | null): void {
   try {
     // The first record tells the ingress thread this loop is up (and clears a failure after a restart).
     complete(shard, commit(shard, []));
+    let nextExpiry = 0;
     for (;;) {
       const control = signals.control;
       if (control === ShardControl.Stop) return;
@@ -84,9 +89,15 @@ export function run(loopHooks: LoopHooks | null): void {
         complete(shard, probe);
         continue;
       }
+      // Expiry slices interleave with commits: one slice, then whatever frames came meanwhile.
+      if (shard.db.expires && performance.now() >= nextExpiry) {
+        const slice = expireSlice(shard);
+        if (slice === null) continue;
+        nextExpiry = slice.more ? 0 : performance.now() + kExpiryIntervalMs;
+      }
       const batch = ring.take(shard.drainBytes);
       if (batch.frames.length === 0) {
-        signals.sleep();
+        signals.sleep(shard.db.expires ? Math.max(0, nextExpiry - performance.now()) : undefined);
         continue;
       }
       const outcome = commit(shard, batch.frames);
@@ -114,9 +125,23 @@ function commit(shard: ShardState, frames: readonly Frame[]): Completion {
       lastSeq: outcome.lastSeq,
       events: batches.reduce((sum, batch) => sum + batch.events.length, 0),
       commitMs: performance.now() - started,
+      expired: [],
     };
   } catch (error) {
     return toFailure(error);
+  }
+}
+
+/** One expiry transaction; its counts go out as a record of their own. Null: it failed, and the loop is paused. */
+function expireSlice(shard: ShardState): { more: boolean } | null {
+  try {
+    const started = performance.now();
+    const { expired, more } = shard.db.expire(Date.now(), kExpiryBudget);
+    if (expired.length > 0) complete(shard, { ok: true, inserted: [], statuses: [], topics: [], rejected: 0, lastSeq: 0, events: 0, commitMs: performance.now() - started, expired });
+    return { more };
+  } catch (error) {
+    complete(shard, toFailure(error));
+    return null;
   }
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { EventPages } from '../../../src/store/event-pages.js';
@@ -21,7 +21,7 @@ describe('ShardDb', () => {
 
     const reopened = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'full' });
     const snapshot = reopened.snapshot();
-    assert.deepEqual(snapshot.counters, { received: 5, unique_processed: 3, duplicate_dropped: 2, rejected: 7, last_seq: 5 });
+    assert.deepEqual(snapshot.counters, { received: 5, unique_processed: 3, duplicate_dropped: 2, rejected: 7, last_seq: 5, expired: 0, deleted: 0 });
     assert.equal(snapshot.counters.received, snapshot.counters.unique_processed + snapshot.counters.duplicate_dropped);
     reopened.close();
   });
@@ -126,7 +126,7 @@ describe('ShardDb files', () => {
     owner.close();
   });
 
-  test('a format-1 shard file (topic names in every row) is migrated in place: rows, counters and dedup kept', async () => {
+  test('a format-1 shard file (topic names in every row) is migrated in place, through format 2 to 3: rows, counters and dedup kept', async () => {
     const dir = await makeTempDir();
     const path = join(dir, 'shard-000.db');
     const old = new Database(path);
@@ -139,7 +139,7 @@ describe('ShardDb files', () => {
     old.close();
 
     const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
-    assert.deepEqual(db.snapshot().counters, { received: 4, unique_processed: 4, duplicate_dropped: 0, rejected: 0, last_seq: 4 });
+    assert.deepEqual(db.snapshot().counters, { received: 4, unique_processed: 4, duplicate_dropped: 0, rejected: 0, last_seq: 4, expired: 0, deleted: 0 });
     const again = db.commit([{ ...batch([]), events: [{ seq: 5, topic: 'topic.odd', eventId: 'id1', timestamp: '2025-10-22T10:30:00Z', source: 's', payload: '{}' }] }]);
     assert.equal(again.batches[0]!.inserted, 0, 'an identity stored before the migration is still a duplicate');
     db.close();
@@ -153,7 +153,7 @@ describe('ShardDb files', () => {
     assert.deepEqual(pages.page({ topic: 'topic.even', afterSeq: 2, maxSeq: 10, limit: 10 }).map((row) => row.seq), [4]);
     pages.close();
     const migrated = new Database(path, { readonly: true });
-    assert.equal(migrated.prepare("SELECT value FROM meta WHERE key = 'format_version'").pluck().get(), 2);
+    assert.equal(migrated.prepare("SELECT value FROM meta WHERE key = 'format_version'").pluck().get(), 3);
     migrated.close();
   });
 
@@ -168,5 +168,32 @@ describe('ShardDb files', () => {
     const pages = new EventPages(dir, 1);
     assert.deepEqual(pages.page({ topic: null, afterSeq: 0, maxSeq: 10, limit: 10 }).map((row) => [row.seq, row.topic]), [[3, 'topic.a'], [4, 'topic.b']]);
     pages.close();
+  });
+
+  test('expiry goes in slices of a bounded number of rows, oldest first, and retired identities stay duplicates', async () => {
+    const path = join(await makeTempDir(), 'shard-000.db');
+    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal', retention: [{ pattern: 'topic.a', maxAgeMs: 1000 }] });
+    const receivedAt = 1_700_000_000_000;
+    db.commit([batch(Array.from({ length: 25 }, (_, index) => [index + 1, `a${index}`] as [number, string]), { receivedAt })]);
+    db.commit([batch([[26, 'b1']], { receivedAt }), batch([[27, 'a-young']], { receivedAt: receivedAt + 5000 })]);
+    const slices: number[] = [];
+    for (;;) {
+      const { expired, more } = db.expire(receivedAt + 2000, 10);
+      slices.push(expired.reduce((sum, [, count]) => sum + count, 0));
+      if (!more) break;
+    }
+    assert.deepEqual(slices, [10, 10, 5], 'at most the budget per slice; the young row and the ruleless topic stay');
+    const again = db.commit([batch([[28, 'a3'], [29, 'a-new']], { receivedAt: receivedAt + 6000 })]);
+    assert.deepEqual([...again.batches[0]!.statuses!], [0, 1], 'an expired identity is a duplicate, a new one is stored');
+    const snapshot = db.snapshot();
+    assert.equal(snapshot.counters.expired, 25);
+    assert.deepEqual(snapshot.losses, [['topic.a', { expired: 25, deleted: 0 }]]);
+    db.close();
+    const pages = new EventPages(dirname(path), 1);
+    assert.deepEqual(pages.page({ topic: null, afterSeq: 0, maxSeq: 100, limit: 100 }).map((row) => row.event_id), ['b1', 'a-young', 'a-new']);
+    pages.close();
+    const reopened = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    assert.deepEqual([...reopened.commit([batch([[30, 'a0']])]).batches[0]!.statuses!], [0], 'retired identities survive a reopen, without any rule');
+    reopened.close();
   });
 });
