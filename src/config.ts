@@ -38,6 +38,7 @@ const knobs = {
   elasticsearchPort: knob({ flag: 'elasticsearch-port', env: 'ELASTICSEARCH_PORT', schema: Type.Integer({ minimum: -1, maximum: 65535 }), default: -1, help: 'also serve the Elasticsearch-compatible API at the root of this port, for shippers that take no path prefix (-1 = off, 0 = any free port)' }),
   otlpTopicAttribute: knob({ flag: 'otlp-topic-attribute', env: 'OTLP_TOPIC_ATTRIBUTE', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'service.name', help: 'OTLP resource attribute whose value is the topic of a log record (absent: otlp)' }),
   lokiTopicLabel: knob({ flag: 'loki-topic-label', env: 'LOKI_TOPIC_LABEL', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'job', help: 'Loki stream label whose value is the topic of its entries (absent: loki)' }),
+  minFreeBytes: knob({ flag: 'min-free-bytes', env: 'MIN_FREE_BYTES', schema: Type.Integer({ minimum: 0 }), default: 64 * MiB, help: 'free disk the data dir keeps: below it, writes get 503 disk_full until space comes back (0 = no floor)' }),
   retention: knob({ flag: 'retention', env: 'RETENTION', schema: Type.String(), default: '', help: "expire events by receive age, per topic pattern, first match wins: 'audit.*=365d,debug.*=1d,*=30d' (empty: keep everything)" }),
   shardRetryMs: knob({ flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', schema: Type.Integer({ minimum: 0 }), default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' }),
 } as const;

@@ -30,6 +30,7 @@ const catalogue = {
   invalid_event: { status: 422, http: true, message: 'an event does not match the schema; nothing was stored' },
   internal: { status: 500, http: true, message: 'internal error' },
   overloaded: { status: 503, http: true, message: 'the service cannot take this now; retry after Retry-After seconds' },
+  disk_full: { status: 503, http: true, message: 'the data dir is below its free-disk floor (--min-free-bytes); retry after Retry-After seconds' },
   config_invalid: { status: 500, http: false, message: 'an option or the data dir does not fit' },
   ring_claimed: { status: 500, http: false, message: 'a second thread tried to consume a shard ring' },
   shard_file_damaged: { status: 500, http: false, message: 'a shard file is damaged' },

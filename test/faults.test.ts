@@ -205,6 +205,7 @@ describe('faults', () => {
     t.diagnostic(`3 lock cycles, ${acknowledgedRequests()} requests acknowledged, ${attempts() - acknowledgedRequests()} refused and retried; /health said: ${[...reasons][0]}`);
   });
 
+  // With the free-disk floor off: SQLite itself meets the full disk (the floor is test/disk-floor.test.ts).
   test('a data dir that fills up answers 503 (no crash, no false 200) and works again once there is room', async (t) => {
     const mountPoint = await makeTempDir();
     const mountError = tryRun('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mountPoint]);
@@ -215,7 +216,7 @@ describe('faults', () => {
     let server: TestServer | null = null;
     unmountAfter(t, mountPoint, () => server);
     const dataDir = join(mountPoint, 'data');
-    server = await startServer({ dataDir, shards: 2, args: ['--shard-retry-ms', '100'] });
+    server = await startServer({ dataDir, shards: 2, args: ['--min-free-bytes', '0', '--shard-retry-ms', '100'] });
     const acknowledged: TestEvent[] = [];
     const sent: TestEvent[] = [];
     let refused = 0;
@@ -243,7 +244,7 @@ describe('faults', () => {
     acknowledged.push(event({ topic: 'full', event_id: 'after-room' }));
     await waitFor(async () => (await getJson(`${server!.url}/health`)).status === 200, '/health to recover');
     await server.stop();
-    server = await startServer({ dataDir, shards: 2 });
+    server = await startServer({ dataDir, shards: 2, args: ['--min-free-bytes', '0'] });
     const stored = await assertNothingLost(server.url, acknowledged, 'after a restart');
     const sentKeys = new Set([...sent, ...acknowledged].map(key));
     assert.ok(stored.every((item) => sentKeys.has(key(item))), 'something never sent is stored');
@@ -273,7 +274,7 @@ describe('faults', () => {
       return;
     }
     const dataDir = join(mountPoint, 'data');
-    server = await startServer({ dataDir, shards: 2, args: ['--sync', 'full', '--shard-retry-ms', '100'] });
+    server = await startServer({ dataDir, shards: 2, args: ['--min-free-bytes', '0', '--sync', 'full', '--shard-retry-ms', '100'] });
     const acknowledged: TestEvent[] = [];
     for (let batch = 0; batch < 10; batch++) {
       const events = Array.from({ length: 20 }, (_, index) => event({ topic: 'ro', event_id: `before-${batch}-${index}` }));
@@ -298,7 +299,7 @@ describe('faults', () => {
     run('umount', [mountPoint]);
     tryRun('e2fsck', ['-fy', image]); // exits 1 when it repaired the error flag: expected
     run('mount', ['-o', 'loop', image, mountPoint]);
-    server = await startServer({ dataDir, shards: 2 });
+    server = await startServer({ dataDir, shards: 2, args: ['--min-free-bytes', '0'] });
     const stored = await assertNothingLost(server.url, acknowledged, 'after remounting');
     assert.ok(stored.every((item) => item.event_id.startsWith('before-')), 'an event refused with 503 was stored');
     t.diagnostic(`ext4 turned read-only under load: ${refused} requests refused with 503 (${health.body.reason}); ${acknowledged.length} acknowledged events all present after fsck and remount`);

@@ -14,11 +14,14 @@ import { Totals } from '../ingest/totals.js';
 import { kFlagWantsResults } from '../ring/layout.js';
 import { parseRetention } from '../store/retention.js';
 import { PagePool } from '../workers/page-pool.js';
+import { DiskFloor } from './disk-floor.js';
 import { ShardPool, type FrameOutcome, type ShardPoolOptions } from '../workers/shard-pool.js';
 
 /** The shard pool's settings, the reader thread count, and another shard worker entry for fault-injection tests. */
 export interface EmbeddedOptions extends Pick<ShardPoolOptions, 'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'sync' | 'shardRetryMs'> {
   readonly readers: number;
+  /** `--min-free-bytes`: below it on the data dir's file system, writes get 503 `disk_full`; 0: no floor. */
+  readonly minFreeBytes: number;
   /** `--retention`: the rules' text, validated at start. */
   readonly retention: string;
   readonly shardWorkerFile?: string;
@@ -36,8 +39,10 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
   readonly #pages: PagePool;
   readonly #sequencer: Sequencer;
   readonly #totals: Totals;
+  readonly #disk: DiskFloor;
 
-  private constructor(shards: ShardPool, pages: PagePool, sequencer: Sequencer, totals: Totals) {
+  private constructor(shards: ShardPool, pages: PagePool, sequencer: Sequencer, totals: Totals, disk: DiskFloor) {
+    this.#disk = disk;
     this.#shards = shards;
     this.#pages = pages;
     this.#sequencer = sequencer;
@@ -69,7 +74,8 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
       lastSeq = Math.max(lastSeq, counters.last_seq);
     }
     const pages = new PagePool({ dataDir: options.dataDir, shards: options.shards, readers: options.readers });
-    return new EmbeddedStorage(pool, pages, new Sequencer(lastSeq), totals);
+    const disk = await DiskFloor.watch(options.dataDir, options.minFreeBytes);
+    return new EmbeddedStorage(pool, pages, new Sequencer(lastSeq), totals, disk);
   }
 
   get commitPath(): CommitPath {
@@ -103,6 +109,7 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
   }
 
   check(shard: number, bodyLength: number): RoomCheck {
+    if (this.#disk.problem !== null) return 'disk_full';
     return this.#shards.check(shard, bodyLength);
   }
 
@@ -138,7 +145,8 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
   }
 
   problems(): readonly string[] {
-    return this.#shards.problems();
+    const disk = this.#disk.problem;
+    return disk === null ? this.#shards.problems() : [disk, ...this.#shards.problems()];
   }
 
   // --- StatsSource
@@ -162,11 +170,13 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
   // --- lifecycle
 
   async close(): Promise<void> {
+    this.#disk.stop();
     await this.#shards.close();
     await this.#pages.destroy();
   }
 
   async destroy(): Promise<void> {
+    this.#disk.stop();
     await this.#shards.destroy();
     await this.#pages.destroy();
   }

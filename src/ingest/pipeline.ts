@@ -1,4 +1,4 @@
-import { InvalidEventError, OverloadedError, TooLargeError, type EventProblem } from '../errors.js';
+import { AggregatorError, InvalidEventError, OverloadedError, TooLargeError, type EventProblem } from '../errors.js';
 import { decodeBody, type BodyFormat } from '../events/decode.js';
 import type { PublishResult } from '../events/responses.js';
 import type { Event } from '../events/schema.js';
@@ -173,6 +173,7 @@ export class IngestPipeline {
       if (verdict === 'too_large') {
         throw new TooLargeError(`the request's events for shard ${frame.shard} are larger than its ring; send smaller batches`);
       }
+      if (verdict === 'disk_full') throw new AggregatorError('disk_full', this.#commitPath.problems().join('; '));
       throw new OverloadedError(
         verdict === 'full' ? `shard ${frame.shard} is full; retry later` : `shard ${frame.shard} cannot take writes right now: ${this.#commitPath.problems().join('; ')}`,
       );

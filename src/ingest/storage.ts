@@ -25,7 +25,7 @@ export interface ShardFrame {
 }
 
 /** Whether a shard can take a frame of some size right now. */
-export type RoomCheck = 'ok' | 'full' | 'failed' | 'too_large';
+export type RoomCheck = 'ok' | 'full' | 'failed' | 'too_large' | 'disk_full';
 
 export interface CommitRequest {
   readonly eventCount: number;
