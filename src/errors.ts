@@ -21,6 +21,7 @@ const catalogue = {
   bad_json: { status: 400, http: true, message: 'the body cannot be parsed' },
   bad_encoding: { status: 400, http: true, message: 'the body is not valid for its Content-Encoding' },
   invalid_query: { status: 400, http: true, message: 'a query parameter is not valid' },
+  invalid_selector: { status: 400, http: true, message: 'the deletion selector is not valid' },
   unauthorized: { status: 401, http: true, message: 'a bearer token is required' },
   forbidden: { status: 403, http: true, message: 'the token does not allow this' },
   not_found: { status: 404, http: true, message: 'no such route' },

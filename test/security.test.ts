@@ -190,7 +190,7 @@ describe('tokens are checked on every protected route', () => {
   let server: TestServer;
   const open = new Set(['/health', '/openapi.json', '/', '/docs', '/es', '/es/_cluster/health']);
   before(async () => {
-    server = await startServer({ shards: 1, args: ['--publish-token', 'pub-secret', '--read-token', 'read-secret'] });
+    server = await startServer({ shards: 1, args: ['--publish-token', 'pub-secret', '--read-token', 'read-secret', '--admin-token', 'admin-secret'] });
   });
 
   // /publish takes the event itself; each shipper route takes it in its own protocol's JSON.
@@ -200,6 +200,7 @@ describe('tokens are checked on every protected route', () => {
       const attributes = [{ key: 'log.record.uid', value: { stringValue: item.event_id } }];
       return JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: item.topic } }] }, scopeLogs: [{ logRecords: [{ body: { stringValue: 'x' }, attributes }] }] }] });
     }
+    if (path === '/admin/delete') return JSON.stringify({ topic: item.topic, event_ids: [item.event_id] });
     if (path === '/loki/api/v1/push') return JSON.stringify({ streams: [{ stream: { job: item.topic }, values: [['1761129000000000000', item.event_id]] }] });
     return JSON.stringify(item);
   };
@@ -216,14 +217,14 @@ describe('tokens are checked on every protected route', () => {
     const routes = [...new Set([...known, ...documented])].filter((route) => route !== 'GET /tail').map((route) => route.split(' ') as [string, string]);
     let checked = 0;
     for (const [method, path] of routes) {
-      const scope = method === 'POST' ? 'publish' : 'read';
+      const scope = path.startsWith('/admin/') ? 'admin' : method === 'POST' ? 'publish' : 'read';
       const send = (authorization: string | null, query = '') =>
         fetch(`${server.url}${path}${query}`, {
           method,
           headers: { 'content-type': 'application/json', ...(authorization === null ? {} : { authorization }) },
           ...(method === 'POST' ? { body: bodyFor(path, event({ topic: 'tokens', event_id: `t-${checked++}` })) } : {}),
         });
-      const right = scope === 'publish' ? 'pub-secret' : 'read-secret';
+      const right = { publish: 'pub-secret', read: 'read-secret', admin: 'admin-secret' }[scope];
       const other = scope === 'publish' ? 'read-secret' : 'pub-secret';
       if (open.has(path)) {
         assert.equal((await send(null)).status, 200, `${method} ${path} should be open`);
@@ -251,7 +252,8 @@ describe('tokens are checked on every protected route', () => {
       assert.equal(succeeded((await send(`ApiKey ${right}`)).status), 200, `${method} ${path} with its token as an ApiKey`);
     }
     const stored = await fetch(`${server.url}/events?topic=tokens`, { headers: { authorization: 'Bearer read-secret' } });
-    const publishRoutes = routes.filter(([method]) => method === 'POST').length;
+    // The admin route stores nothing (its deletions name ids never stored, so they remove nothing either).
+    const publishRoutes = routes.filter(([method, path]) => method === 'POST' && !path.startsWith('/admin/')).length;
     assert.equal(((await stored.json()) as { count: number }).count, 3 * publishRoutes, 'only the publishes with the right token were stored: three forms on each publishing route');
     const counters = (await (await fetch(`${server.url}/stats`, { headers: { authorization: 'Bearer read-secret' } })).json()) as { rejected: number };
     assert.equal(counters.rejected, 0, 'a refused token is not a rejected event');

@@ -10,6 +10,7 @@ const acceptingCommitPath: CommitPath = {
   check: () => 'ok',
   commit: (frames) => Promise.resolve({ unique: frames.length, statuses: null }),
   recordRejected: () => undefined,
+  delete: () => Promise.resolve({ deleted: 0, more: false }),
   problems: () => [],
 };
 

@@ -9,9 +9,12 @@
  */
 import type { AggregatorError } from '../errors.js';
 import { Sequencer } from '../ingest/sequencer.js';
-import type { CommitPath, CommitRequest, CounterTotals, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicLosses, TopicTotals } from '../ingest/storage.js';
+import type { CommitPath, CommitRequest, CounterTotals, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicLosses, TopicTotals } from '../ingest/storage.js';
 import { Totals } from '../ingest/totals.js';
-import { kFlagWantsResults } from '../ring/layout.js';
+import { OverloadedError } from '../errors.js';
+import { packMessage } from '../ring/codec.js';
+import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
+import type { DeleteCommand } from '../store/deletion.js';
 import { parseRetention } from '../store/retention.js';
 import { PagePool } from '../workers/page-pool.js';
 import { DiskFloor } from './disk-floor.js';
@@ -33,6 +36,9 @@ export interface EngineHooks {
   /** Once per group commit. */
   readonly onCommit?: (shard: number, events: number, milliseconds: number) => void;
 }
+
+/** Most rows one shard deletes per call: a deletion is one transaction among the commits, kept short. */
+const kDeletionLimit = 50_000;
 
 export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
   readonly #shards: ShardPool;
@@ -61,6 +67,7 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
       shardRetryMs: options.shardRetryMs,
       retention: parseRetention(options.retention),
       onExpired: (_shard, expired) => totals.addExpired(expired),
+      onDeleted: (_shard, deleted) => totals.addDeleted(deleted),
       ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
       ...(hooks.onShardError ? { onShardError: hooks.onShardError } : {}),
       onCommit: (shard, result) => {
@@ -147,6 +154,37 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
   problems(): readonly string[] {
     const disk = this.#disk.problem;
     return disk === null ? this.#shards.problems() : [disk, ...this.#shards.problems()];
+  }
+
+  /** Every shard gets the command: a topic's events are spread over all of them by event id. */
+  delete(request: DeletionRequest): Promise<DeletionResult> {
+    const command: DeleteCommand = { kind: 'delete', ...request, limit: kDeletionLimit };
+    const body = packMessage(command);
+    for (let shard = 0; shard < this.shardCount; shard++) {
+      const room = this.#shards.check(shard, body.length);
+      if (room !== 'ok') throw new OverloadedError(room === 'failed' ? `shard ${shard} cannot take writes right now: ${this.problems().join('; ')}` : `shard ${shard} is full; retry later`);
+    }
+    const header = { eventCount: 0, flags: kFlagCommand, receivedAt: Date.now(), firstSeq: 0 };
+    return new Promise<DeletionResult>((resolve, reject) => {
+      let remaining = this.shardCount;
+      let deleted = 0;
+      let more = false;
+      let failure: AggregatorError | null = null;
+      for (let shard = 0; shard < this.shardCount; shard++) {
+        this.#shards.queue(shard, header, [body], body.length, {
+          settle: (outcome) => {
+            if (outcome instanceof Error) failure ??= outcome;
+            else {
+              deleted += outcome.inserted;
+              if (outcome.inserted >= kDeletionLimit) more = true;
+            }
+            if (--remaining > 0) return;
+            if (failure) reject(failure);
+            else resolve({ deleted, more });
+          },
+        });
+      }
+    });
   }
 
   // --- StatsSource

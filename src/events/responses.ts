@@ -107,6 +107,14 @@ export const StatsSchema = Type.Object(
   { $id: 'Stats' },
 );
 
+export const DeletionResultSchema = Type.Object(
+  {
+    deleted: Type.Integer({ minimum: 0, description: 'stored events removed by this call' }),
+    more: Type.Boolean({ description: 'a shard reached its per-call limit: call again for the rest' }),
+  },
+  { $id: 'DeletionResult' },
+);
+
 export const HealthSchema = Type.Object(
   { status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), reason: Type.Optional(Type.String()) },
   { $id: 'Health' },
@@ -120,3 +128,4 @@ export type TopicCounts = Static<typeof TopicCountsSchema>;
 export type ShardStatus = Static<typeof ShardStatusSchema>;
 export type Stats = Static<typeof StatsSchema>;
 export type Health = Static<typeof HealthSchema>;
+export type DeletionResult = Static<typeof DeletionResultSchema>;

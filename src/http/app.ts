@@ -9,6 +9,7 @@ import { Authenticator } from './auth.js';
 import { DashboardHandlers } from './dashboard-handlers.js';
 import { openApiDocument } from './openapi.js';
 import { ElasticsearchHandlers } from './elasticsearch-handlers.js';
+import { deleteHandler } from './admin-handler.js';
 import { lokiHandler } from './loki-handler.js';
 import { otlpHandler } from './otlp-handler.js';
 import { publishHandler } from './publish-handler.js';
@@ -58,7 +59,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
   const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), routes: () => routeList, shards: config.shards, ...identity });
   const otlp = otlpHandler(pipeline, { topicAttribute: config.otlpTopicAttribute });
   const loki = lokiHandler(pipeline, { topicLabel: config.lokiTopicLabel }, config.maxBodyBytes);
-  const routes = routeTable({ uploads, publish: publishHandler(pipeline), elasticsearch, otlp, loki, read, dashboard, tail: tailSocket }, config);
+  const routes = routeTable({ uploads, publish: publishHandler(pipeline), elasticsearch, otlp, loki, deletion: deleteHandler(commitPath), read, dashboard, tail: tailSocket }, config);
   openApi = openApiDocument(routes, identity);
   routeList = routes.filter((route) => !route.unlisted).map(({ method, path, summary }) => ({ method, path, summary }));
   metrics.watch({

@@ -1,14 +1,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ForbiddenError, UnauthorizedError, type AggregatorError } from '../errors.js';
 
-export type Scope = 'publish' | 'read';
+export type Scope = 'publish' | 'read' | 'admin';
 
 export interface Tokens {
   /** Required for POST /publish; '' leaves publishing open. */
   readonly publishToken: string;
   /** Required for reads (/events, /stats, /metrics, /tail); '' leaves reads open. */
   readonly readToken: string;
+  /** Required for deletion; '' turns deletion off (it is never open). */
+  readonly adminToken: string;
 }
+
+const scopes: readonly Scope[] = ['publish', 'read', 'admin'];
 
 /**
  * Optional bearer tokens, one per scope. Tokens are compared as SHA-256 digests with
@@ -21,19 +25,24 @@ export class Authenticator {
     this.#digests = {
       publish: tokens.publishToken ? digest(tokens.publishToken) : null,
       read: tokens.readToken ? digest(tokens.readToken) : null,
+      admin: tokens.adminToken ? digest(tokens.adminToken) : null,
     };
   }
 
   /** null when the request may go on; otherwise the 401 (no or unknown token) or 403 (other scope). */
   check(authorization: string, scope: Scope): AggregatorError | null {
     const required = this.#digests[scope];
+    // Deleting is never open: without an admin token there is no deletion at all.
+    if (!required && scope === 'admin') return new ForbiddenError('deletion is off: start the service with --admin-token to allow it');
     if (!required) return null;
     const token = presentedToken(authorization);
     if (token === null) return new UnauthorizedError(`this route needs "Authorization: Bearer <${scope} token>" (or ApiKey <token>, or Basic with the token as the password)`);
     const presented = digest(token);
     if (timingSafeEqual(presented, required)) return null;
-    const other = this.#digests[scope === 'publish' ? 'read' : 'publish'];
-    if (other && timingSafeEqual(presented, other)) return new ForbiddenError(`this token may not ${scope === 'publish' ? 'publish' : 'read'}`);
+    for (const other of scopes) {
+      const otherDigest = this.#digests[other];
+      if (other !== scope && otherDigest && timingSafeEqual(presented, otherDigest)) return new ForbiddenError(`this token may not ${scope === 'admin' ? 'delete' : scope}`);
+    }
     return new UnauthorizedError('unknown token');
   }
 }

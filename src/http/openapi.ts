@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import { ErrorSchema, EventsPageSchema, HealthSchema, PublishResultSchema, StatsSchema, StoredEventSchema } from '../events/responses.js';
+import { DeletionResultSchema, ErrorSchema, EventsPageSchema, HealthSchema, PublishResultSchema, StatsSchema, StoredEventSchema } from '../events/responses.js';
 import { EventSchema } from '../events/schema.js';
 import type { Scope } from './auth.js';
 import type { Route } from './routes.js';
@@ -16,6 +16,7 @@ const components: Record<string, TSchema> = {
   EventsPage: EventsPageSchema,
   Stats: StatsSchema,
   Health: HealthSchema,
+  DeletionResult: DeletionResultSchema,
 };
 
 export const jsonContent = (name: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } });
@@ -24,6 +25,8 @@ export const errorResponse = (description: string) => ({ description, content: j
 const securityOf: Readonly<Record<Scope, readonly object[]>> = {
   publish: [{}, { publishToken: [] }],
   read: [{}, { readToken: [] }],
+  // Never open: the admin token is required.
+  admin: [{ adminToken: [] }],
 };
 
 /**
@@ -51,6 +54,7 @@ export function openApiDocument(routes: readonly Route[], info: OpenApiInfo): st
       securitySchemes: {
         publishToken: { type: 'http', scheme: 'bearer', description: 'the --publish-token, when configured' },
         readToken: { type: 'http', scheme: 'bearer', description: 'the --read-token, when configured' },
+        adminToken: { type: 'http', scheme: 'bearer', description: 'the --admin-token; without one, deletion is off' },
       },
     },
   };

@@ -51,6 +51,7 @@ export interface RouteHandlers {
   readonly elasticsearch: ElasticsearchHandlers;
   readonly otlp: UploadHandler;
   readonly loki: UploadHandler;
+  readonly deletion: UploadHandler;
   readonly read: ReadHandlers;
   readonly dashboard: DashboardHandlers;
   readonly tail: TailSocket;
@@ -69,7 +70,7 @@ const uploadRefusals = { 401: errorResponse('unauthorized'), 413: errorResponse(
 const readRefusals = { 400: errorResponse('invalid_query'), 401: errorResponse('unauthorized'), 403: errorResponse('forbidden') };
 
 export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly Route[] {
-  const { uploads, publish, read, dashboard, tail, elasticsearch: es, otlp, loki } = handlers;
+  const { uploads, publish, read, dashboard, tail, elasticsearch: es, otlp, loki, deletion } = handlers;
   const esRoute = (route: Omit<Route, 'headers' | 'label'> & { label?: string }): Route => ({ label: 'elasticsearch', ...route, headers: elasticProductHeaders });
   const bulkOperation = {
     description:
@@ -223,6 +224,28 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
         },
       },
       handle: uploads.route(loki),
+    },
+    {
+      method: 'POST',
+      path: '/admin/delete',
+      label: 'admin',
+      scope: 'admin',
+      summary: "Delete a topic's stored events by id list or receive-time range (admin token)",
+      operation: {
+        description:
+          'Removes stored events of one topic: `{"topic", "event_ids": [...]}` or `{"topic", "received_after", "received_before"}` (RFC 3339 or an age ' +
+          'such as `-30d`; a missing bound is open). Identities are kept, so a resend is still a duplicate, unless `"forget": true`. Idempotent. ' +
+          'At most 50 000 events per shard per call: `more` says to call again. Off unless the service has an --admin-token.',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
+        responses: {
+          200: { description: 'applied by every shard', content: jsonContent('DeletionResult') },
+          400: errorResponse('invalid_selector or bad_json'),
+          401: errorResponse('unauthorized'),
+          403: errorResponse('forbidden: not the admin token, or deletion is off'),
+          503: overloadedResponse,
+        },
+      },
+      handle: uploads.route(deletion),
     },
     { method: 'GET', path: '/dashboard/*', label: 'dashboard', scope: null, unlisted: true, summary: "The dashboard's static files", handle: (_res, req, reply) => dashboard.asset(req.getUrl(), reply) },
   ];

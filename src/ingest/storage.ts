@@ -39,6 +39,23 @@ export interface RequestVerdict {
   readonly statuses: Uint8Array | null;
 }
 
+/** What an admin deletion removes: a topic's events received in a range, or a list of its ids. */
+export interface DeletionRequest {
+  readonly topic: string;
+  /** Receive-time bounds, ms since the epoch, [from, to); null: open. */
+  readonly receivedFrom: number | null;
+  readonly receivedTo: number | null;
+  readonly eventIds: readonly string[] | null;
+  /** Erase the identities too, so a resend is stored again. */
+  readonly forget: boolean;
+}
+
+export interface DeletionResult {
+  readonly deleted: number;
+  /** A shard reached the per-call limit: call again for the rest (a repeat is harmless). */
+  readonly more: boolean;
+}
+
 export interface CommitPath {
   readonly shardCount: number;
   /** The largest frame one shard can ever hold, bytes of records: past it a request is 413. */
@@ -56,6 +73,11 @@ export interface CommitPath {
   /** Counts events refused by validation; made durable with a later commit. */
   recordRejected(count: number): void;
   /** Why writes are refused right now; empty when every shard commits. */
+  /**
+   * Removes stored events by selector, through the same rings as commits (so in order with them);
+   * settles once every shard applied it. Identities are kept unless `forget`.
+   */
+  delete(request: DeletionRequest): Promise<DeletionResult>;
   problems(): readonly string[];
 }
 

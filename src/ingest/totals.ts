@@ -24,6 +24,11 @@ export class Totals {
     for (const [topic, count] of topics) this.#addLosses(topic, count, 0);
   }
 
+  /** Adds what one commit's deletions made durable. */
+  addDeleted(topics: Iterable<readonly [string, number]>): void {
+    for (const [topic, count] of topics) this.#addLosses(topic, 0, count);
+  }
+
   #addLosses(topic: string, expired: number, deleted: number): void {
     this.counters.expired += expired;
     this.counters.deleted += deleted;

@@ -19,7 +19,8 @@
  * Frame layout (little endian):
  *   0  u32 bodyLength   bytes of msgpack event records after the header, or kPaddingMarker
  *   4  u32 eventCount
- *   8  u32 flags        kFlagWantsResults: report a stored/duplicate status per event
+ *   8  u32 flags        kFlagWantsResults: report a stored/duplicate status per event;
+ *                       kFlagCommand: the body is one msgpack command (a deletion), not event records
  *  12  u32 rejected     events refused by validation since the previous frame (persisted with it)
  *  16  f64 receivedAt   ms since the epoch, the same for every event of the request
  *  24  f64 firstSeq     seq of the request's first event: a record at request position i is firstSeq + i
@@ -42,6 +43,8 @@ export const kHeaderBytes = 256;
 export const kFrameHeaderBytes = 32;
 export const kPaddingMarker = 0xffffffff;
 export const kFlagWantsResults = 1;
+/** A command travels through the ring like the events: the writer applies it in ring order. */
+export const kFlagCommand = 2;
 
 function alignFrame(bytes: number): number {
   return (bytes + 7) & ~7;

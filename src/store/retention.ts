@@ -5,20 +5,11 @@
  * matches is kept forever. Parsed at start (a malformed rule stops start-up naming it) and again,
  * from the same text, in every shard's writer thread, which is where expiry runs.
  */
+import { parseDuration } from '../events/time-bound.js';
 
 export interface RetentionRule {
   readonly pattern: string;
   readonly maxAgeMs: number;
-}
-
-const units: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `90s`, `15m`, `12h`, `30d` (and `ms`) as milliseconds; null when it is none of them. */
-export function parseDuration(text: string): number | null {
-  const match = /^(\d{1,9})(ms|s|m|h|d)$/.exec(text.trim());
-  if (!match) return null;
-  const value = Number(match[1]) * units[match[2]!]!;
-  return value > 0 ? value : null;
 }
 
 /** Throws an Error whose message names the bad rule; '' is no rules. */

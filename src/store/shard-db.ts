@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AggregatorError } from '../errors.js';
 import { fsyncDirectory } from './data-dir.js';
+import { Deletion, type DeleteCommand } from './deletion.js';
 import { Expiry } from './expiry.js';
 import { RetentionPolicy, type RetentionRule } from './retention.js';
 import { createSchema, kFormatVersion, migrateFromFormat1, migrateFromFormat2, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
@@ -38,6 +39,8 @@ export interface StoreBatch {
   /** Events refused by validation at ingress, counted in this transaction so the count is durable. */
   readonly rejected: number;
   readonly wantsStatuses: boolean;
+  /** A deletion in the frame's place (its `events` are empty): its outcome's `inserted` is the count removed. */
+  readonly command?: DeleteCommand;
 }
 
 export interface BatchOutcome {
@@ -51,6 +54,8 @@ export interface CommitOutcome {
   readonly topics: Map<string, TopicCounts>;
   readonly rejected: number;
   readonly lastSeq: number;
+  /** Events the commit's deletions removed, by topic. */
+  readonly deleted: Map<string, number>;
 }
 
 export interface ShardSnapshot {
@@ -78,6 +83,7 @@ export class ShardDb {
   /** Whether any identity is retired: until then an insert needs no look at `retired`. */
   #anyRetired: boolean;
   readonly #expiry: Expiry | null;
+  readonly #deletion: Deletion;
   readonly #expire: (now: number, budget: number) => { expired: Map<string, number>; more: boolean };
   readonly #incrementalVacuum: boolean;
   readonly #addTopic: Database.Statement;
@@ -113,6 +119,7 @@ export class ShardDb {
     );
     this.#isRetired = this.#db.prepare<[number, string], number>('SELECT 1 FROM retired WHERE topic_id = ? AND event_id = ?').pluck();
     this.#anyRetired = this.#db.prepare('SELECT 1 FROM retired LIMIT 1').pluck().get() === 1;
+    this.#deletion = new Deletion(this.#db);
     const policy = new RetentionPolicy(options.retention ?? []);
     this.#expiry = policy.active ? new Expiry(this.#db, policy) : null;
     this.#expire = this.#db.transaction((now: number, budget: number) => this.#expiry!.run(now, budget)).immediate;
@@ -189,7 +196,16 @@ export class ShardDb {
     let unique = 0;
     let rejected = 0;
     let lastSeq = 0;
+    const deleted = new Map<string, number>();
     for (const batch of batches) {
+      if (batch.command) {
+        const count = this.#deletion.run(batch.command);
+        if (count > 0) deleted.set(batch.command.topic, (deleted.get(batch.command.topic) ?? 0) + count);
+        if (count > 0 && !batch.command.forget) this.#anyRetired = true;
+        rejected += batch.rejected;
+        outcomes.push({ inserted: count, statuses: null });
+        continue;
+      }
       const statuses = batch.wantsStatuses ? new Uint8Array(batch.events.length) : null;
       let inserted = 0;
       for (let index = 0; index < batch.events.length; index++) {
@@ -215,7 +231,7 @@ export class ShardDb {
     for (const [topic, counts] of topics) this.#addTopic.run(counts.received, counts.unique, counts.duplicates, topic);
     this.#insideCommit?.(received);
     this.#addCounters.run(received, unique, received - unique, rejected, lastSeq);
-    return { batches: outcomes, topics, rejected, lastSeq };
+    return { batches: outcomes, topics, rejected, lastSeq, deleted };
   }
 
   #checkMeta(options: ShardDbOptions): void {

@@ -51,6 +51,8 @@ export interface DrainSuccess {
   readonly commitMs: number;
   /** Events an expiry slice removed, by topic; empty for commits (a slice is a record of its own). */
   readonly expired: [topic: string, count: number][];
+  /** Events the commit's deletions removed, by topic. */
+  readonly deleted: [topic: string, count: number][];
 }
 
 export type Completion = DrainSuccess | TaskFailure;

@@ -27,6 +27,8 @@ export interface ShardPoolOptions {
   readonly onCommit?: (shard: number, result: DrainSuccess) => void;
   /** Called once per expiry slice that removed events: the losses move here. */
   readonly onExpired?: (shard: number, expired: readonly [topic: string, count: number][]) => void;
+  /** Called once per commit whose deletions removed events. */
+  readonly onDeleted?: (shard: number, deleted: readonly [topic: string, count: number][]) => void;
   /** `--retention`, parsed. */
   readonly retention: readonly RetentionRule[];
 }
@@ -267,6 +269,7 @@ export class ShardPool {
   #committed(shard: Shard, result: DrainSuccess): void {
     shard.failure = null;
     if (result.expired.length > 0) this.#options.onExpired?.(shard.index, result.expired);
+    if (result.deleted.length > 0) this.#options.onDeleted?.(shard.index, result.deleted);
     if (result.inserted.length === 0) return; // the loop's first record, a probe, or an expiry slice
     shard.commits++;
     shard.lastCommitMs = result.commitMs;

@@ -16,11 +16,12 @@
  */
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
-import { decodeRecords, packMessage, payloadJson } from '../ring/codec.js';
+import { decodeRecords, packMessage, payloadJson, unpackMessage } from '../ring/codec.js';
 import { RingConsumer, type Frame } from '../ring/consumer.js';
-import { kFlagWantsResults } from '../ring/layout.js';
+import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
 import { RingProducer } from '../ring/producer.js';
 import { ShardControl, ShardSignals } from '../ring/signals.js';
+import type { DeleteCommand } from '../store/deletion.js';
 import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
 import { toFailure, type Completion, type OpenResult, type ShardWorkerData } from './protocol.js';
 
@@ -126,6 +127,7 @@ function commit(shard: ShardState, frames: readonly Frame[]): Completion {
       events: batches.reduce((sum, batch) => sum + batch.events.length, 0),
       commitMs: performance.now() - started,
       expired: [],
+      deleted: [...outcome.deleted],
     };
   } catch (error) {
     return toFailure(error);
@@ -137,7 +139,7 @@ function expireSlice(shard: ShardState): { more: boolean } | null {
   try {
     const started = performance.now();
     const { expired, more } = shard.db.expire(Date.now(), kExpiryBudget);
-    if (expired.length > 0) complete(shard, { ok: true, inserted: [], statuses: [], topics: [], rejected: 0, lastSeq: 0, events: 0, commitMs: performance.now() - started, expired });
+    if (expired.length > 0) complete(shard, { ok: true, inserted: [], statuses: [], topics: [], rejected: 0, lastSeq: 0, events: 0, commitMs: performance.now() - started, expired, deleted: [] });
     return { more };
   } catch (error) {
     complete(shard, toFailure(error));
@@ -159,6 +161,9 @@ function writeCompletion(completions: RingProducer, completion: Completion): voi
 }
 
 function toStoreBatch(frame: Frame): StoreBatch {
+  if ((frame.flags & kFlagCommand) !== 0) {
+    return { receivedAt: frame.receivedAt, rejected: frame.rejected, wantsStatuses: false, events: [], command: unpackMessage(frame.body) as DeleteCommand };
+  }
   return {
     receivedAt: frame.receivedAt,
     rejected: frame.rejected,

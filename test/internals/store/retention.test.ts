@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseDuration, parseRetention, RetentionPolicy } from '../../../src/store/retention.js';
+import { parseDuration } from '../../../src/events/time-bound.js';
+import { parseRetention, RetentionPolicy } from '../../../src/store/retention.js';
 
 describe('retention rules', () => {
   test('durations: ms, s, m, h, d', () => {
