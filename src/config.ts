@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { ConfigError } from './errors.js';
 import { knob, OptionSet, type OptionValues } from './options.js';
+import { parseIndexFields } from './events/query.js';
 import { parseRetention } from './store/retention.js';
 
 const KiB = 1024;
@@ -40,6 +41,7 @@ const knobs = {
   otlpTopicAttribute: knob({ flag: 'otlp-topic-attribute', env: 'OTLP_TOPIC_ATTRIBUTE', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'service.name', help: 'OTLP resource attribute whose value is the topic of a log record (absent: otlp)' }),
   lokiTopicLabel: knob({ flag: 'loki-topic-label', env: 'LOKI_TOPIC_LABEL', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'job', help: 'Loki stream label whose value is the topic of its entries (absent: loki)' }),
   minFreeBytes: knob({ flag: 'min-free-bytes', env: 'MIN_FREE_BYTES', schema: Type.Integer({ minimum: 0 }), default: 64 * MiB, help: 'free disk the data dir keeps: below it, writes get 503 disk_full until space comes back (0 = no floor)' }),
+  indexFields: knob({ flag: 'index-field', env: 'INDEX_FIELD', schema: Type.String(), default: '', help: 'payload fields to index in every shard for fast payload.<field>= lookups, comma-separated (dotted paths: user.id)' }),
   retention: knob({ flag: 'retention', env: 'RETENTION', schema: Type.String(), default: '', help: "expire events by receive age, per topic pattern, first match wins: 'audit.*=365d,debug.*=1d,*=30d' (empty: keep everything)" }),
   shardRetryMs: knob({ flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', schema: Type.Integer({ minimum: 0 }), default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' }),
 } as const;
@@ -55,6 +57,11 @@ export const defaults: Config = options.defaults;
 export function resolveConfig(overrides: Partial<Record<KnobName, unknown>> = {}): Config {
   const config = { ...options.resolve(overrides) };
   if (!isPowerOfTwo(config.ringBytes)) throw options.invalid('ringBytes', config.ringBytes, ' and a power of two');
+  try {
+    parseIndexFields(config.indexFields);
+  } catch (error) {
+    throw new ConfigError(`--index-field: ${(error as Error).message}`);
+  }
   try {
     parseRetention(config.retention);
   } catch (error) {

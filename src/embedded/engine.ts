@@ -15,6 +15,7 @@ import { OverloadedError } from '../errors.js';
 import { packMessage } from '../ring/codec.js';
 import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
 import type { DeleteCommand } from '../store/deletion.js';
+import { parseIndexFields } from '../events/query.js';
 import { parseRetention } from '../store/retention.js';
 import { PagePool } from '../workers/page-pool.js';
 import { DiskFloor } from './disk-floor.js';
@@ -27,6 +28,8 @@ export interface EmbeddedOptions extends Pick<ShardPoolOptions, 'dataDir' | 'sha
   readonly minFreeBytes: number;
   /** `--retention`: the rules' text, validated at start. */
   readonly retention: string;
+  /** `--index-field`: the fields' text, validated at start. */
+  readonly indexFields: string;
   readonly shardWorkerFile?: string;
 }
 
@@ -66,6 +69,7 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
       sync: options.sync,
       shardRetryMs: options.shardRetryMs,
       retention: parseRetention(options.retention),
+      indexFields: parseIndexFields(options.indexFields),
       onExpired: (_shard, expired) => totals.addExpired(expired),
       onDeleted: (_shard, deleted) => totals.addDeleted(deleted),
       ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),

@@ -1,12 +1,47 @@
 import { InvalidQueryError } from '../errors.js';
 import { decodeCursor } from './cursor.js';
 import { topicPattern } from './schema.js';
+import { parseTimeBound } from './time-bound.js';
 
 export const kDefaultLimit = 100;
 export const kMaxLimit = 1000;
 
+/** One `payload.<path>=<value>` equality: the path's segments, and the value as text and, when it reads as one, as a number. */
+export interface FieldMatch {
+  readonly path: readonly string[];
+  readonly text: string;
+  readonly number: number | null;
+}
+
+/**
+ * The search filters of /events and /tail; every one must hold. Times are the event's own
+ * `timestamp`, compared in UTC: `since` inclusive, `until` exclusive, as ISO strings.
+ */
+export interface EventFilter {
+  readonly since: string | null;
+  readonly until: string | null;
+  readonly source: string | null;
+  readonly fields: readonly FieldMatch[];
+}
+
+export const kMaxFieldFilters = 4;
+/** A payload path segment: what `--index-field` and `payload.<path>=` accept. */
+export const fieldSegmentPattern = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** `--index-field request_id,user.id` as paths; throws naming a bad one. */
+export function parseIndexFields(text: string): string[][] {
+  if (text.trim() === '') return [];
+  return text.split(',').map((field) => {
+    const path = field.trim().split('.');
+    if (path.length > 8 || !path.every((segment) => fieldSegmentPattern.test(segment))) throw new Error(`${JSON.stringify(field.trim())} is not a payload field (names of letters, digits, _ and -, joined by dots)`);
+    return path;
+  });
+}
+
 export interface EventsQuery {
   readonly topic: string | null;
+  /** null: no filter (every event of the topic). */
+  readonly filter: EventFilter | null;
   readonly limit: number;
   readonly afterSeq: number;
   /** Whether `after` was given: /tail without one starts from now, not from the beginning. */
@@ -29,5 +64,32 @@ export function parseEventsQuery(params: URLSearchParams): EventsQuery {
   }
   const after = params.get('after');
   const hasCursor = after !== null && after !== '';
-  return { topic, limit, afterSeq: hasCursor ? decodeCursor(after) : 0, hasCursor };
+  return { topic, filter: parseFilter(params, Date.now()), limit, afterSeq: hasCursor ? decodeCursor(after) : 0, hasCursor };
+}
+
+function parseFilter(params: URLSearchParams, now: number): EventFilter | null {
+  const time = (name: 'since' | 'until'): string | null => {
+    const text = params.get(name);
+    if (text === null) return null;
+    const ms = parseTimeBound(text, now);
+    if (ms === null) throw new InvalidQueryError(`"${name}" must be an RFC 3339 date-time or an age such as -15m`);
+    return new Date(ms).toISOString();
+  };
+  const source = params.get('source');
+  if (source !== null && (source.length === 0 || source.length > 128)) throw new InvalidQueryError('"source" must be 1 to 128 characters');
+  const fields: FieldMatch[] = [];
+  for (const [name, value] of params) {
+    if (!name.startsWith('payload.')) continue;
+    const path = name.slice('payload.'.length).split('.');
+    if (path.length > 8 || !path.every((segment) => fieldSegmentPattern.test(segment))) {
+      throw new InvalidQueryError(`"${name}": a payload field is payload.<name>[.<name>...], names of letters, digits, _ and -`);
+    }
+    const number = value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : null;
+    fields.push({ path, text: value, number });
+  }
+  if (fields.length > kMaxFieldFilters) throw new InvalidQueryError(`at most ${kMaxFieldFilters} payload.<field> filters`);
+  const since = time('since');
+  const until = time('until');
+  if (since === null && until === null && source === null && fields.length === 0) return null;
+  return { since, until, source, fields };
 }

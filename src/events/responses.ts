@@ -51,7 +51,8 @@ export const EventsPageSchema = Type.Object(
   {
     topic: Type.Union([Type.String(), Type.Null()]),
     count: Type.Integer({ minimum: 0 }),
-    next: Type.Union([Type.String(), Type.Null()], { description: 'Pass back as `after`; null only on an empty page' }),
+    next: Type.Union([Type.String(), Type.Null()], { description: 'Pass back as `after`; null only on an empty unfiltered page' }),
+    partial: Type.Optional(Type.Boolean({ description: 'Filtered pages: the scan stopped at its row bound before the page filled; go on with `next`' })),
     events: Type.Array(Type.Ref('StoredEvent')),
   },
   { $id: 'EventsPage' },

@@ -33,10 +33,16 @@ export class ReadHandlers {
     const query = parseEventsQuery(new URLSearchParams(req.getQuery() ?? ''));
     // Read the watermark now: everything at or below it is committed on every shard.
     const maxSeq = this.#sources.watermark.current;
-    this.#sources.pages.page({ topic: query.topic, afterSeq: query.afterSeq, maxSeq, limit: query.limit }).then(
+    this.#sources.pages.page({ topic: query.topic, filter: query.filter, afterSeq: query.afterSeq, maxSeq, limit: query.limit }).then(
       (page) => {
-        const next = page.lastSeq === null ? 'null' : JSON.stringify(encodeCursor(page.lastSeq));
-        reply.send(200, `{"topic":${JSON.stringify(query.topic)},"count":${page.count},"next":${next},"events":${page.eventsJson}}`);
+        if (query.filter === null) {
+          const next = page.lastSeq === null ? 'null' : JSON.stringify(encodeCursor(page.lastSeq));
+          reply.send(200, `{"topic":${JSON.stringify(query.topic)},"count":${page.count},"next":${next},"events":${page.eventsJson}}`);
+          return;
+        }
+        // A filtered page always has a cursor: past the rows it examined, even when none matched.
+        const next = JSON.stringify(encodeCursor(Math.max(page.through, query.afterSeq)));
+        reply.send(200, `{"topic":${JSON.stringify(query.topic)},"count":${page.count},"next":${next},"partial":${page.partial},"events":${page.eventsJson}}`);
       },
       (error: unknown) => reply.error(error),
     );

@@ -64,6 +64,12 @@ export interface ApiLimits {
 
 const queryParameter = (name: string, schema: Record<string, unknown>, description?: string) => ({ name, in: 'query', required: false, schema, ...(description ? { description } : {}) });
 const topicParameter = queryParameter('topic', { type: 'string' });
+const searchParameters = [
+  queryParameter('since', { type: 'string' }, 'event timestamp at or after: RFC 3339, or an age such as -15m'),
+  queryParameter('until', { type: 'string' }, 'event timestamp before: RFC 3339, or an age such as -15m'),
+  queryParameter('source', { type: 'string' }),
+  { name: 'payload', in: 'query', required: false, style: 'deepObject', explode: true, schema: { type: 'object', additionalProperties: { type: 'string' } }, description: 'payload.<path>=<value>: field equality, up to 4' },
+];
 const overloadedResponse = { ...errorResponse('overloaded: retry after Retry-After seconds; nothing acknowledged'), headers: { 'Retry-After': { schema: { type: 'integer' } } } };
 const protobufOrJson = { required: true, content: { 'application/x-protobuf': { schema: { type: 'string', format: 'binary' } }, 'application/json': { schema: { type: 'object' } } } };
 const uploadRefusals = { 401: errorResponse('unauthorized'), 413: errorResponse('too_large'), 503: overloadedResponse };
@@ -125,6 +131,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
           topicParameter,
           queryParameter('limit', { type: 'integer', minimum: 1, maximum: kMaxLimit, default: kDefaultLimit }),
           queryParameter('after', { type: 'string' }, 'the `next` of a previous page'),
+          ...searchParameters,
         ],
         responses: { 200: { description: 'a page', content: jsonContent('EventsPage') }, ...readRefusals },
       },
@@ -143,7 +150,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
           '`{"events": [StoredEvent...], "next": "<cursor after the last of them>"}`. The stream replays committed events after `after` ' +
           '(absent: from now on), then follows commits, with no gap and no repeat. A subscriber whose unread backlog passes the limit is ' +
           'closed with code 4008 and reason `too_slow`; reconnecting with its last `next` resumes without loss.',
-        parameters: [topicParameter, queryParameter('after', { type: 'string' }), queryParameter('access_token', { type: 'string' }, 'the read token, for clients that cannot set headers')],
+        parameters: [topicParameter, queryParameter('after', { type: 'string' }), ...searchParameters, queryParameter('access_token', { type: 'string' }, 'the read token, for clients that cannot set headers')],
         responses: { 101: { description: 'switching to the WebSocket protocol' }, ...readRefusals },
       },
       handle: { upgrade: (res, req, context, reply) => tail.upgrade(res, req, context, reply), behavior: () => tail.behavior() },

@@ -11,6 +11,7 @@
  * sequencer and the reader threads; a cluster engine implements the same four over NATS JetStream.
  * Nothing here imports an engine.
  */
+import type { EventFilter } from '../events/query.js';
 import type { ShardStatus } from '../events/responses.js';
 
 export type { ShardStatus };
@@ -90,6 +91,8 @@ export interface Watermark {
 
 export interface PageQuery {
   readonly topic: string | null;
+  /** Search filters; null: every event. A filtered page examines a bounded number of rows. */
+  readonly filter: EventFilter | null;
   /** Events with seq strictly greater than this. */
   readonly afterSeq: number;
   /** The watermark the page is read at: nothing above it. */
@@ -102,6 +105,13 @@ export interface Page {
   readonly eventsJson: string;
   readonly count: number;
   readonly lastSeq: number | null;
+  /**
+   * Every match with a seq up to this one is in this page or before it: the cursor to go on from.
+   * A full page: its last seq. A short one: the watermark, or, when a filtered scan stopped at its
+   * row bound first, where the scan got to (`partial`).
+   */
+  readonly through: number;
+  readonly partial: boolean;
 }
 
 export interface PageSource {

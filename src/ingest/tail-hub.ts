@@ -1,3 +1,4 @@
+import type { EventFilter } from '../events/query.js';
 import { encodeCursor } from '../events/cursor.js';
 import type { PageSource, Watermark } from './storage.js';
 
@@ -19,6 +20,7 @@ export interface TailConnection {
 
 export interface TailSubscription {
   readonly topic: string | null;
+  readonly filter: EventFilter | null;
   /** Everything up to this seq was sent (or does not match the topic). */
   afterSeq: number;
 }
@@ -60,8 +62,8 @@ export class TailHub {
   }
 
   /** Where a new subscriber starts: after its cursor, or (none given) after everything visible now. */
-  subscription(topic: string | null, afterSeq: number | null): TailSubscription {
-    return { topic, afterSeq: afterSeq ?? this.#watermark.current };
+  subscription(topic: string | null, filter: EventFilter | null, afterSeq: number | null): TailSubscription {
+    return { topic, filter, afterSeq: afterSeq ?? this.#watermark.current };
   }
 
   /** Starts streaming to a connection; the handle goes back to `resume` and `closed`. */
@@ -104,7 +106,7 @@ export class TailHub {
     if (connection.bufferedBytes() > this.#options.maxBacklogBytes) return connection.end(kTooSlowCode, kTooSlowReason);
     subscriber.reading = true;
     const limit = this.#options.pageSize;
-    this.#pages.page({ topic: subscriber.topic, afterSeq: subscriber.afterSeq, maxSeq, limit }).then(
+    this.#pages.page({ topic: subscriber.topic, filter: subscriber.filter, afterSeq: subscriber.afterSeq, maxSeq, limit }).then(
       (page) => {
         subscriber.reading = false;
         if (subscriber.closed) return;
@@ -112,8 +114,9 @@ export class TailHub {
         if (page.lastSeq !== null && !connection.send(`{"events":${page.eventsJson},"next":"${encodeCursor(page.lastSeq)}"}`)) {
           return connection.end(kTooSlowCode, kTooSlowReason);
         }
-        // A short page holds everything up to maxSeq: the cursor may skip the rest of that range.
-        subscriber.afterSeq = page.count < limit ? maxSeq : page.lastSeq!;
+        // Every match up to `through` was sent: a short page may skip the rest of its range (a
+        // filtered scan that stopped at its row bound goes on from where it got to).
+        subscriber.afterSeq = page.through;
         this.#pump(subscriber);
       },
       () => {

@@ -1,46 +1,120 @@
 import Database from 'better-sqlite3';
+import type { EventFilter } from '../events/query.js';
 import type { PageQuery } from '../ingest/storage.js';
 import { shardPath } from './data-dir.js';
-import { eventColumns, type StoredEventRow } from './tables.js';
+import { eventColumns, fieldIndexName, payloadFieldSql, type StoredEventRow } from './tables.js';
 
-interface ShardStatements {
-  readonly all: Database.Statement<[number, number, number], StoredEventRow>;
-  readonly byTopic: Database.Statement<[string, number, number, number], StoredEventRow>;
+/** Rows one shard examines for one filtered page at most: a filter no index serves is a bounded scan, continued by the cursor. */
+export const kScanRows = 10_000;
+
+export interface EventPage {
+  readonly rows: StoredEventRow[];
+  /** See `Page.through`. */
+  readonly through: number;
+  readonly partial: boolean;
 }
 
 /**
  * Read-only connections to every shard, merged by seq. WAL lets these read while the shard
  * writers commit; each shard query is one consistent snapshot, and the watermark makes the
  * union consistent too (everything at or below it is committed on every shard).
+ *
+ * A filtered page first finds, in each shard, how far `kScanRows` rows reach after the cursor
+ * (its frontier), then takes the matches up to the lowest frontier: everything matching below it
+ * is in the page or comes after the cursor it returns, so paging never skips or repeats a match.
+ * Filters on `--index-field` fields use their index and need no frontier.
  */
 export class EventPages {
-  readonly #shards: ShardStatements[] = [];
   readonly #databases: Database.Database[] = [];
+  /** Per shard, statements by SQL text: a filter's shape is prepared once. */
+  readonly #statements: Map<string, Database.Statement>[] = [];
+  readonly #indexed: ReadonlySet<string>;
 
   constructor(dataDir: string, shardCount: number) {
     for (let shard = 0; shard < shardCount; shard++) {
-      const db = new Database(shardPath(dataDir, shard), { readonly: true, fileMustExist: true, timeout: 5000 });
-      this.#databases.push(db);
-      this.#shards.push({
-        all: db.prepare(`SELECT ${eventColumns} FROM events e JOIN topics t ON t.id = e.topic_id WHERE e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`),
-        byTopic: db.prepare(`SELECT ${eventColumns} FROM topics t JOIN events e ON e.topic_id = t.id WHERE t.topic = ? AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT ?`),
-      });
+      this.#databases.push(new Database(shardPath(dataDir, shard), { readonly: true, fileMustExist: true, timeout: 5000 }));
+      this.#statements.push(new Map());
     }
+    // The field indexes the writers made (`--index-field`): every shard has the same ones.
+    const names = this.#databases[0]?.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'events_field_%'").pluck().all() as string[] | undefined;
+    this.#indexed = new Set((names ?? []).map((name) => `"${name}"`));
   }
 
-  /** The first `limit` events after the cursor, across all shards, in seq order. */
-  page(query: PageQuery): StoredEventRow[] {
-    const perShard = this.#shards.map((statements) =>
-      query.topic === null
-        ? statements.all.all(query.afterSeq, query.maxSeq, query.limit)
-        : statements.byTopic.all(query.topic, query.afterSeq, query.maxSeq, query.limit),
-    );
-    return mergeBySeq(perShard, query.limit);
+  /** The first `limit` matching events after the cursor, across all shards, in seq order. */
+  page(query: PageQuery): EventPage {
+    const { filter } = query;
+    const index = filter?.fields.map((field) => fieldIndexName(field.path)).find((name) => this.#indexed.has(name));
+    const bounded = filter !== null && index === undefined;
+    let frontier = query.maxSeq;
+    if (bounded) {
+      const sql = `SELECT e.seq FROM ${source(query)} AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT 1 OFFSET ${kScanRows - 1}`;
+      for (let shard = 0; shard < this.#databases.length; shard++) {
+        const reach = this.#prepare(shard, sql).pluck().get(...topicArgument(query), query.afterSeq, query.maxSeq) as number | undefined;
+        if (reach !== undefined) frontier = Math.min(frontier, reach);
+      }
+    }
+    const { clause, args } = filterSql(filter);
+    const sql = `SELECT ${eventColumns} FROM ${source(query, index)} AND e.seq > ? AND e.seq <= ?${clause} ORDER BY e.seq LIMIT ?`;
+    const perShard = this.#databases.map((_, shard) => this.#prepare(shard, sql).all(...topicArgument(query), query.afterSeq, frontier, ...args, query.limit) as StoredEventRow[]);
+    const rows = mergeBySeq(perShard, query.limit);
+    const full = rows.length >= query.limit;
+    return { rows, through: full ? rows[rows.length - 1]!.seq : frontier, partial: !full && frontier < query.maxSeq };
   }
 
   close(): void {
     for (const db of this.#databases) db.close();
   }
+
+  #prepare(shard: number, sql: string): Database.Statement {
+    const statements = this.#statements[shard]!;
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = this.#databases[shard]!.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+/**
+ * The rows a page reads from, up to an open `AND`: one topic's through `topics`, or all of them.
+ * With an indexed field filter, that index (field, topic_id, seq) is named: left to itself the
+ * planner walks the topic's (topic_id, seq) index instead, which is a scan of the whole topic.
+ */
+function source(query: PageQuery, index?: string): string {
+  const events = index === undefined ? 'events e' : `events e INDEXED BY ${index}`;
+  return query.topic === null ? `${events} JOIN topics t ON t.id = e.topic_id WHERE 1` : `topics t JOIN ${events} ON e.topic_id = t.id WHERE t.topic = ?`;
+}
+
+function topicArgument(query: PageQuery): string[] {
+  return query.topic === null ? [] : [query.topic];
+}
+
+function filterSql(filter: EventFilter | null): { clause: string; args: (string | number)[] } {
+  if (!filter) return { clause: '', args: [] };
+  let clause = '';
+  const args: (string | number)[] = [];
+  // julianday reads RFC 3339 with its offset, so the comparison is in UTC whatever zone an event
+  // was written in; it wants an upper-case T and Z, and no leap second (:60 is only ever seconds).
+  const eventTime = "julianday(replace(upper(e.timestamp), ':60', ':59'))";
+  if (filter.since !== null) {
+    clause += ` AND ${eventTime} >= julianday(?)`;
+    args.push(filter.since);
+  }
+  if (filter.until !== null) {
+    clause += ` AND ${eventTime} < julianday(?)`;
+    args.push(filter.until);
+  }
+  if (filter.source !== null) {
+    clause += ' AND e.source = ?';
+    args.push(filter.source);
+  }
+  for (const field of filter.fields) {
+    // A JSON number comes out of json_extract as a number, a string as text: `user_id=7` matches either.
+    clause += ` AND ${payloadFieldSql(field.path, 'e')} IN (?, ?)`;
+    args.push(field.text, field.number ?? field.text);
+  }
+  return { clause, args };
 }
 
 /** k-way merge of seq-sorted lists; k is the shard count, small, so a linear scan of heads beats a heap. */

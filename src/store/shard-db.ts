@@ -6,7 +6,7 @@ import { fsyncDirectory } from './data-dir.js';
 import { Deletion, type DeleteCommand } from './deletion.js';
 import { Expiry } from './expiry.js';
 import { RetentionPolicy, type RetentionRule } from './retention.js';
-import { createSchema, kFormatVersion, migrateFromFormat1, migrateFromFormat2, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
+import { createSchema, fieldIndexName, kFormatVersion, payloadFieldSql, migrateFromFormat1, migrateFromFormat2, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
 import { TopicIds } from './topic-ids.js';
 
 export type SyncMode = 'normal' | 'full';
@@ -16,6 +16,8 @@ export interface ShardDbOptions {
   readonly shard: number;
   readonly shardCount: number;
   readonly sync: SyncMode;
+  /** `--index-field`, parsed: payload paths that get an expression index (made at open when missing). */
+  readonly indexFields?: readonly (readonly string[])[];
   /** `--retention`, parsed; empty: nothing expires. */
   readonly retention?: readonly RetentionRule[];
   /** Fault injection for tests: runs inside each commit's transaction, after its rows are inserted. */
@@ -107,6 +109,8 @@ export class ShardDb {
       configure(db, options);
       migrate(db);
       db.exec(createSchema);
+      // An index added to a shard that holds events is built now, before the shard takes writes.
+      for (const path of options.indexFields ?? []) db.exec(`CREATE INDEX IF NOT EXISTS ${fieldIndexName(path)} ON events (${payloadFieldSql(path)}, topic_id, seq)`);
       this.#checkMeta(options);
     } catch (error) {
       db.close();

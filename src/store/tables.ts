@@ -145,3 +145,16 @@ export interface TopicLosses {
   expired: number;
   deleted: number;
 }
+
+/**
+ * The SQL of a payload field (`--index-field`, `payload.<path>=`): the same text in the index and
+ * in the query, which is what lets SQLite use an expression index. Segments are checked against
+ * `fieldSegmentPattern` before they get here, so quoting them is enough.
+ */
+export function payloadFieldSql(path: readonly string[], table = ''): string {
+  return `json_extract(${table ? `${table}.` : ''}payload, '$.${path.map((segment) => `"${segment}"`).join('.')}')`;
+}
+
+export function fieldIndexName(path: readonly string[]): string {
+  return `"events_field_${path.join('__')}"`;
+}

@@ -14,8 +14,8 @@ export function page(query: PageQuery): Page {
     const data = workerData as PageWorkerData;
     pages = new EventPages(data.dataDir, data.shardCount);
   }
-  const rows = pages.page(query);
-  return { eventsJson: renderEvents(rows), count: rows.length, lastSeq: rows.length > 0 ? rows[rows.length - 1]!.seq : null };
+  const { rows, through, partial } = pages.page(query);
+  return { eventsJson: renderEvents(rows), count: rows.length, lastSeq: rows.length > 0 ? rows[rows.length - 1]!.seq : null, through, partial };
 }
 
 export function close(): void {

@@ -22,6 +22,8 @@ export interface ShardWorkerData {
   readonly drainBytes: number;
   /** `--retention`, parsed: rules the shard's loop expires by, between commits. */
   readonly retention: readonly RetentionRule[];
+  /** `--index-field`, parsed. */
+  readonly indexFields: readonly (readonly string[])[];
 }
 
 export interface PageWorkerData {

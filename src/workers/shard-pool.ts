@@ -31,6 +31,8 @@ export interface ShardPoolOptions {
   readonly onDeleted?: (shard: number, deleted: readonly [topic: string, count: number][]) => void;
   /** `--retention`, parsed. */
   readonly retention: readonly RetentionRule[];
+  /** `--index-field`, parsed. */
+  readonly indexFields: readonly (readonly string[])[];
 }
 
 export interface FrameOutcome {
@@ -99,6 +101,7 @@ export class ShardPool {
         completions: completions.buffer,
         drainBytes: options.drainBytes,
         retention: options.retention,
+        indexFields: options.indexFields,
       };
       const pool = new Piscina({
         filename: options.workerFile ?? workerFile('shard-worker'),

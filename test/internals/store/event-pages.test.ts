@@ -14,9 +14,9 @@ describe('EventPages', () => {
     shards[0]!.commit([batch([[1, 'a1'], [4, 'a4'], [6, 'b6']])]);
     shards[1]!.commit([batch([[2, 'a2'], [3, 'b3'], [5, 'a5']])]);
     const reader = new EventPages(dir, 2);
-    assert.deepEqual(reader.page({ topic: null, afterSeq: 0, maxSeq: 100, limit: 10 }).map((row) => row.seq), [1, 2, 3, 4, 5, 6]);
-    assert.deepEqual(reader.page({ topic: null, afterSeq: 2, maxSeq: 4, limit: 10 }).map((row) => row.seq), [3, 4]);
-    assert.deepEqual(reader.page({ topic: 'topic.a', afterSeq: 0, maxSeq: 100, limit: 2 }).map((row) => row.seq), [1, 2]);
+    assert.deepEqual(reader.page({ topic: null, filter: null, afterSeq: 0, maxSeq: 100, limit: 10 }).rows.map((row) => row.seq), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(reader.page({ topic: null, filter: null, afterSeq: 2, maxSeq: 4, limit: 10 }).rows.map((row) => row.seq), [3, 4]);
+    assert.deepEqual(reader.page({ topic: 'topic.a', filter: null, afterSeq: 0, maxSeq: 100, limit: 2 }).rows.map((row) => row.seq), [1, 2]);
     reader.close();
     for (const shard of shards) shard.close();
   });

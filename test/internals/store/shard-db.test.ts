@@ -144,13 +144,13 @@ describe('ShardDb files', () => {
     assert.equal(again.batches[0]!.inserted, 0, 'an identity stored before the migration is still a duplicate');
     db.close();
     const pages = new EventPages(dir, 1);
-    assert.deepEqual(pages.page({ topic: null, afterSeq: 0, maxSeq: 10, limit: 10 }).map((row) => [row.seq, row.topic, row.event_id, row.payload]), [
+    assert.deepEqual(pages.page({ topic: null, filter: null, afterSeq: 0, maxSeq: 10, limit: 10 }).rows.map((row) => [row.seq, row.topic, row.event_id, row.payload]), [
       [1, 'topic.odd', 'id1', '{"seq":1}'],
       [2, 'topic.even', 'id2', '{"seq":2}'],
       [3, 'topic.odd', 'id3', '{"seq":3}'],
       [4, 'topic.even', 'id4', '{"seq":4}'],
     ]);
-    assert.deepEqual(pages.page({ topic: 'topic.even', afterSeq: 2, maxSeq: 10, limit: 10 }).map((row) => row.seq), [4]);
+    assert.deepEqual(pages.page({ topic: 'topic.even', filter: null, afterSeq: 2, maxSeq: 10, limit: 10 }).rows.map((row) => row.seq), [4]);
     pages.close();
     const migrated = new Database(path, { readonly: true });
     assert.equal(migrated.prepare("SELECT value FROM meta WHERE key = 'format_version'").pluck().get(), 3);
@@ -166,7 +166,7 @@ describe('ShardDb files', () => {
     db.commit([batch([[3, 'a3'], [4, 'b4']])]);
     db.close();
     const pages = new EventPages(dir, 1);
-    assert.deepEqual(pages.page({ topic: null, afterSeq: 0, maxSeq: 10, limit: 10 }).map((row) => [row.seq, row.topic]), [[3, 'topic.a'], [4, 'topic.b']]);
+    assert.deepEqual(pages.page({ topic: null, filter: null, afterSeq: 0, maxSeq: 10, limit: 10 }).rows.map((row) => [row.seq, row.topic]), [[3, 'topic.a'], [4, 'topic.b']]);
     pages.close();
   });
 
@@ -190,7 +190,7 @@ describe('ShardDb files', () => {
     assert.deepEqual(snapshot.losses, [['topic.a', { expired: 25, deleted: 0 }]]);
     db.close();
     const pages = new EventPages(dirname(path), 1);
-    assert.deepEqual(pages.page({ topic: null, afterSeq: 0, maxSeq: 100, limit: 100 }).map((row) => row.event_id), ['b1', 'a-young', 'a-new']);
+    assert.deepEqual(pages.page({ topic: null, filter: null, afterSeq: 0, maxSeq: 100, limit: 100 }).rows.map((row) => row.event_id), ['b1', 'a-young', 'a-new']);
     pages.close();
     const reopened = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
     assert.deepEqual([...reopened.commit([batch([[30, 'a0']])]).batches[0]!.statuses!], [0], 'retired identities survive a reopen, without any rule');
