@@ -89,9 +89,11 @@ export function tailUrl(topic: string | null, after: string | null): string {
   return `${scheme}//${location.host}/tail${query ? `?${query}` : ''}`;
 }
 
-export function eventsPath(topic: string | null, limit: number, after: string | null): string {
+/** `filters`: search parameters as /events takes them (since, until, source, payload.<path>). */
+export function eventsPath(topic: string | null, limit: number, after: string | null, filters: Readonly<Record<string, string>> = {}): string {
   const params = new URLSearchParams({ limit: String(limit) });
   if (topic) params.set('topic', topic);
+  for (const [name, value] of Object.entries(filters)) params.set(name, value);
   if (after) params.set('after', after);
   return `/events?${params}`;
 }

@@ -4,6 +4,9 @@ import { h, setText, syncRows } from './dom.js';
 import { eventDetail } from './event-detail.js';
 import { formatCount } from './format.js';
 
+const searchInput = (name: string, placeholder: string): HTMLInputElement =>
+  h('input', { class: 'input', attrs: { type: 'search', placeholder, 'aria-label': placeholder, 'data-search': name } });
+
 const hint = () => h('p', { class: 'muted' }, 'Click an event to see its payload.');
 const kPageSizes = [25, 50, 100, 250] as const;
 const kAllTopics = '';
@@ -32,6 +35,13 @@ export class BrowseView {
     { class: 'input', attrs: { 'aria-label': 'Events per page', 'data-browse': 'page-size' }, on: { change: () => this.#open(this.#topic) } },
     ...kPageSizes.map((size) => h('option', { attrs: { value: size, selected: size === 25 } }, `${size} per page`)),
   );
+  readonly #search = {
+    since: searchInput('since', 'Since: -1h or 2025-10-22T10:00:00Z'),
+    until: searchInput('until', 'Until'),
+    source: searchInput('source', 'Source'),
+    fields: searchInput('fields', 'Payload: request_id=abc user.id=7'),
+  };
+  readonly #apply = h('button', { class: 'button', attrs: { type: 'submit', 'data-browse': 'apply' } }, 'Search');
   readonly #eventRows = h('tbody');
   readonly #message = h('p', { class: 'muted empty', attrs: { 'data-browse': 'message' } }, 'Pick a topic on the left.');
   readonly #detail = h('div', null, hint());
@@ -60,6 +70,12 @@ export class BrowseView {
           'div',
           { class: 'card' },
           h('div', { class: 'card-head' }, this.#title, this.#range),
+          h(
+            'form',
+            { class: 'toolbar search', attrs: { 'data-browse': 'search' }, on: { submit: (event: Event) => { event.preventDefault(); this.#open(this.#topic ?? kAllTopics); } } },
+            ...Object.values(this.#search),
+            this.#apply,
+          ),
           h('div', { class: 'toolbar' }, this.#previous, this.#next, this.#refresh, h('span', { class: 'spacer' }), this.#pageSize),
           eventsTable,
           this.#message,
@@ -126,7 +142,7 @@ export class BrowseView {
     const topic = this.#topic === kAllTopics ? null : this.#topic;
     setText(this.#title, topic ?? 'All topics');
     try {
-      const page = await getJson<EventsPage>(eventsPath(topic, this.#limit, this.#cursors.at(-1) ?? null));
+      const page = await getJson<EventsPage>(eventsPath(topic, this.#limit, this.#cursors.at(-1) ?? null, this.#filters()));
       if (request !== this.#request) return; // a later click won
       this.#page = page;
       this.#showPage(page);
@@ -143,7 +159,9 @@ export class BrowseView {
     const pageIndex = this.#cursors.length - 1;
     const first = pageIndex * this.#limit + 1;
     setText(this.#range, page.count > 0 ? `events ${formatCount(first)}–${formatCount(first + page.count - 1)} · page ${pageIndex + 1}` : `page ${pageIndex + 1}`);
-    setText(this.#message, page.count > 0 ? '' : pageIndex > 0 ? 'No more events yet: Refresh looks again.' : 'No events in this topic yet.');
+    const filtered = Object.keys(this.#filters()).length > 0;
+    const empty = page.partial ? 'No match in the events scanned so far: Next scans on.' : pageIndex > 0 ? 'No more events yet: Refresh looks again.' : filtered ? 'No event matches.' : 'No events in this topic yet.';
+    setText(this.#message, page.count > 0 ? (page.partial ? 'The scan stopped at its bound: Next scans on.' : '') : empty);
     this.#eventRows.replaceChildren(...page.events.map((event) => this.#eventRow(event)));
     this.#updateButtons();
   }
@@ -168,10 +186,24 @@ export class BrowseView {
     this.#detail.replaceChildren(eventDetail(event));
   }
 
+  /** The search fields as /events parameters; `fields` is `path=value` pairs separated by spaces. */
+  #filters(): Record<string, string> {
+    const filters: Record<string, string> = {};
+    for (const name of ['since', 'until', 'source'] as const) {
+      const value = this.#search[name].value.trim();
+      if (value !== '') filters[name] = value;
+    }
+    for (const pair of this.#search.fields.value.trim().split(/\s+/)) {
+      const equals = pair.indexOf('=');
+      if (equals > 0) filters[`payload.${pair.slice(0, equals)}`] = pair.slice(equals + 1);
+    }
+    return filters;
+  }
+
   #updateButtons(): void {
     this.#previous.disabled = this.#cursors.length <= 1;
-    // A short page is the end for now; Refresh looks for newer events.
-    this.#next.disabled = !(this.#page && this.#page.next && this.#page.count === this.#limit);
+    // A short page is the end for now (unless a filtered scan stopped at its bound); Refresh looks for newer events.
+    this.#next.disabled = !(this.#page && this.#page.next && (this.#page.count === this.#limit || this.#page.partial === true));
     this.#refresh.disabled = this.#topic === null;
   }
 }
