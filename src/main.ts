@@ -1,9 +1,29 @@
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { Aggregator } from './aggregator.js';
 import { helpText, parseCommandLine } from './config.js';
 import { ConfigError } from './errors.js';
+import { backupDataDir, restoreDataDir } from './store/backup.js';
+
+/** `backup --data-dir D --to B` and `restore --from B --data-dir D`: one shot, then exit. */
+function copyCommand(command: 'backup' | 'restore', argv: readonly string[]): void {
+  let values: { 'data-dir'?: string; to?: string; from?: string };
+  try {
+    ({ values } = parseArgs({ args: [...argv], options: { 'data-dir': { type: 'string' }, to: { type: 'string' }, from: { type: 'string' } }, strict: true }));
+  } catch (error) {
+    throw new ConfigError(`${command}: ${(error as Error).message}`);
+  }
+  const dataDir = values['data-dir'] ?? process.env.DATA_DIR;
+  const other = command === 'backup' ? values.to : values.from;
+  if (!dataDir || !other) throw new ConfigError(command === 'backup' ? 'usage: backup --data-dir <dir> --to <empty dir>' : 'usage: restore --from <backup dir> --data-dir <empty dir>');
+  const result = command === 'backup' ? backupDataDir(resolve(dataDir), resolve(other)) : restoreDataDir(resolve(other), resolve(dataDir));
+  process.stdout.write(`${JSON.stringify({ msg: command === 'backup' ? 'backed up' : 'restored', ...result })}\n`);
+}
 
 async function main(): Promise<void> {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command === 'backup' || command === 'restore') return copyCommand(command, rest);
   const commandLine = parseCommandLine(process.argv.slice(2), process.env);
   if (commandLine.help) {
     process.stdout.write(`${helpText()}\n`);

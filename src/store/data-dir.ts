@@ -2,7 +2,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
-const kManifest = 'aggregator.json';
+export const kManifest = 'aggregator.json';
 /** The data dir's layout (the manifest, one file per shard); the rows' format is each shard's own (store/tables.ts). */
 const kLayoutVersion = 1;
 const kLock = 'aggregator.lock';
@@ -102,7 +102,7 @@ export function fsyncDirectory(dir: string): void {
   }
 }
 
-function readManifest(path: string): Manifest {
+export function readManifest(path: string): Manifest {
   try {
     const manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
     if (!Number.isInteger(manifest.shards) || manifest.shards < 1) throw new Error('no valid "shards" field');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { decodeCursor, encodeCursor } from '../../../src/events/cursor.js';
-import { kDefaultLimit, parseEventsQuery } from '../../../src/events/query.js';
+import { kDefaultLimit, parseEventsQuery, parseIndexFields } from '../../../src/events/query.js';
 
 describe('events query', () => {
   test('cursors round-trip and are opaque', () => {
@@ -13,10 +13,31 @@ describe('events query', () => {
   });
 
   test('defaults, and every bad value is an invalid_query', () => {
-    assert.deepEqual(parseEventsQuery(new URLSearchParams('')), { topic: null, limit: kDefaultLimit, afterSeq: 0, hasCursor: false });
-    assert.deepEqual(parseEventsQuery(new URLSearchParams(`topic=a.b&limit=1000&after=${encodeCursor(9)}`)), { topic: 'a.b', limit: 1000, afterSeq: 9, hasCursor: true });
+    assert.deepEqual(parseEventsQuery(new URLSearchParams('')), { topic: null, filter: null, limit: kDefaultLimit, afterSeq: 0, hasCursor: false });
+    assert.deepEqual(parseEventsQuery(new URLSearchParams(`topic=a.b&limit=1000&after=${encodeCursor(9)}`)), { topic: 'a.b', filter: null, limit: 1000, afterSeq: 9, hasCursor: true });
     for (const query of ['limit=0', 'limit=1001', 'limit=1.5', 'limit=', 'after=%%%', `after=${Buffer.from('v2:1').toString('base64url')}`, 'topic=', 'topic=a%20b']) {
       assert.throws(() => parseEventsQuery(new URLSearchParams(query)), { code: 'invalid_query' }, query);
     }
+  });
+});
+
+describe('search filters', () => {
+  test('since/until (RFC 3339 or relative) normalised to UTC; source; payload fields with a number form', () => {
+    const before = Date.now();
+    const query = parseEventsQuery(new URLSearchParams('since=2025-10-22T12:30:00%2B02:00&until=-15m&source=api&payload.user.id=7&payload.name=abc'));
+    assert.equal(query.filter!.since, '2025-10-22T10:30:00.000Z');
+    const until = Date.parse(query.filter!.until!);
+    assert.ok(until >= before - 15 * 60_000 && until <= Date.now() - 15 * 60_000);
+    assert.equal(query.filter!.source, 'api');
+    assert.deepEqual(query.filter!.fields, [
+      { path: ['user', 'id'], text: '7', number: 7 },
+      { path: ['name'], text: 'abc', number: null },
+    ]);
+  });
+
+  test('--index-field paths', () => {
+    assert.deepEqual(parseIndexFields(' request_id , user.id'), [['request_id'], ['user', 'id']]);
+    assert.deepEqual(parseIndexFields(''), []);
+    for (const bad of ['a..b', 'a b', "a'b", '$.a']) assert.throws(() => parseIndexFields(bad), /is not a payload field/, bad);
   });
 });
