@@ -43,6 +43,7 @@ const knobs = {
   minFreeBytes: knob({ flag: 'min-free-bytes', env: 'MIN_FREE_BYTES', schema: Type.Integer({ minimum: 0 }), default: 64 * MiB, help: 'free disk the data dir keeps: below it, writes get 503 disk_full until space comes back (0 = no floor)' }),
   indexFields: knob({ flag: 'index-field', env: 'INDEX_FIELD', schema: Type.String(), default: '', help: 'payload fields to index in every shard for fast payload.<field>= lookups, comma-separated (dotted paths: user.id)' }),
   retention: knob({ flag: 'retention', env: 'RETENTION', schema: Type.String(), default: '', help: "expire events by receive age, per topic pattern, first match wins: 'audit.*=365d,debug.*=1d,*=30d' (empty: keep everything)" }),
+  retentionBytes: knob({ flag: 'retention-bytes', env: 'RETENTION_BYTES', schema: Type.String(), default: '', help: "expire a topic's oldest events past a stored size per shard, per topic pattern, first match wins: 'debug.*=1GiB,*=20GiB'" }),
   shardRetryMs: knob({ flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', schema: Type.Integer({ minimum: 0 }), default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' }),
 } as const;
 
@@ -63,7 +64,7 @@ export function resolveConfig(overrides: Partial<Record<KnobName, unknown>> = {}
     throw new ConfigError(`--index-field: ${(error as Error).message}`);
   }
   try {
-    parseRetention(config.retention);
+    parseRetention(config.retention, config.retentionBytes);
   } catch (error) {
     throw new ConfigError(`--retention: ${(error as Error).message}`);
   }

@@ -83,6 +83,27 @@ describe('retention', () => {
     await third.stop();
   });
 
+  test('--retention-bytes: a topic over its size loses its oldest events until it fits; others are untouched', async () => {
+    const server = await startServer({ args: ['--retention-bytes', 'sized=40KB'] });
+    try {
+      const sized = Array.from({ length: 600 }, (_, index) => event({ topic: 'sized', event_id: `s-${String(index).padStart(4, '0')}`, payload: { pad: 'p'.repeat(100) } }));
+      await publishAll(server.url, [...sized, ...batchOf('free', 0, 600)]);
+      // What a row counts: its id, timestamp, source and payload text.
+      const rowSize = JSON.stringify(sized[0]!.payload).length + 's-0000'.length + sized[0]!.timestamp.length + sized[0]!.source.length;
+      // Each of the two shards keeps its half of the limit: at most one row over it each.
+      await waitFor(async () => ((await stats(server.url)).topic_storage.sized?.stored ?? 600) * rowSize <= 40_000 + 2 * rowSize, 'the sized topic to shrink', 15_000);
+      const left = await allEvents(server.url, 'sized');
+      assert.ok(left.length * rowSize >= 40_000 - 2 * rowSize, `no more than the excess went: ${left.length} rows of ${rowSize} characters left`);
+      const newest = left.map((item) => item.event_id);
+      assert.deepEqual(newest, [...newest].sort(), 'in order');
+      assert.ok(newest.includes('s-0599'), 'the newest stay');
+      assert.equal((await allEvents(server.url, 'free')).length, 600);
+      assert.equal((await stats(server.url)).topic_storage.sized.stored, left.length);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('a malformed rule stops start-up, naming it', async () => {
     for (const rule of ['debug.*', 'x=5 days', 'a=1d,b=', 'bad topic=1d']) {
       const run = await runServer(['--data-dir', await makeTempDir(), '--retention', rule]);

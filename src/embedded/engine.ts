@@ -28,6 +28,8 @@ export interface EmbeddedOptions extends Pick<ShardPoolOptions, 'dataDir' | 'sha
   readonly minFreeBytes: number;
   /** `--retention`: the rules' text, validated at start. */
   readonly retention: string;
+  /** `--retention-bytes`: the size rules' text. */
+  readonly retentionBytes: string;
   /** `--index-field`: the fields' text, validated at start. */
   readonly indexFields: string;
   readonly shardWorkerFile?: string;
@@ -68,7 +70,7 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
       drainBytes: options.drainBytes,
       sync: options.sync,
       shardRetryMs: options.shardRetryMs,
-      retention: parseRetention(options.retention),
+      retention: parseRetention(options.retention, options.retentionBytes),
       indexFields: parseIndexFields(options.indexFields),
       onExpired: (_shard, expired) => totals.addExpired(expired),
       onDeleted: (_shard, deleted) => totals.addDeleted(deleted),

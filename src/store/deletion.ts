@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import { rowBytes } from './tables.js';
 
 /**
  * A deletion by selector, as the writer applies it. It travels through the shard's ring like a
@@ -22,28 +23,31 @@ export interface DeleteCommand {
 interface Row {
   readonly seq: number;
   readonly event_id: string;
+  readonly timestamp: string;
+  readonly source: string;
+  readonly payload: string;
   readonly received_at: number;
 }
 
 /** Applies deletions inside the writer's transaction; `run` returns how many stored events it removed. */
 export class Deletion {
   readonly #topicId: Database.Statement<[string], number>;
-  readonly #byId: Database.Statement<[number, string], number>;
+  readonly #byId: Database.Statement<[number, string], Row>;
   readonly #oldest: Database.Statement<[number], Row>;
   readonly #retire: Database.Statement<[number, string]>;
   readonly #unretire: Database.Statement<[number, string]>;
   readonly #remove: Database.Statement<[number]>;
-  readonly #countTopic: Database.Statement<[number, number]>;
+  readonly #countTopic: Database.Statement<[number, number, number]>;
   readonly #countTotal: Database.Statement<[number]>;
 
   constructor(db: Database.Database) {
     this.#topicId = db.prepare<[string], number>('SELECT id FROM topics WHERE topic = ?').pluck();
-    this.#byId = db.prepare<[number, string], number>('SELECT seq FROM events WHERE topic_id = ? AND event_id = ?').pluck();
-    this.#oldest = db.prepare<[number], Row>('SELECT seq, event_id, received_at FROM events WHERE topic_id = ? ORDER BY seq');
+    this.#byId = db.prepare<[number, string], Row>('SELECT seq, event_id, timestamp, source, payload, received_at FROM events WHERE topic_id = ? AND event_id = ?');
+    this.#oldest = db.prepare<[number], Row>('SELECT seq, event_id, timestamp, source, payload, received_at FROM events WHERE topic_id = ? ORDER BY seq');
     this.#retire = db.prepare('INSERT OR IGNORE INTO retired (topic_id, event_id) VALUES (?, ?)');
     this.#unretire = db.prepare('DELETE FROM retired WHERE topic_id = ? AND event_id = ?');
     this.#remove = db.prepare('DELETE FROM events WHERE seq = ?');
-    this.#countTopic = db.prepare('UPDATE topics SET deleted = deleted + ? WHERE id = ?');
+    this.#countTopic = db.prepare('UPDATE topics SET deleted = deleted + ?, stored_bytes = stored_bytes - ? WHERE id = ?');
     this.#countTotal = db.prepare('UPDATE counters SET deleted = deleted + ? WHERE id = 0');
   }
 
@@ -51,24 +55,26 @@ export class Deletion {
     const topicId = this.#topicId.get(command.topic);
     if (topicId === undefined) return 0;
     const doomed = command.eventIds ? this.#byIds(topicId, command) : this.#inRange(topicId, command);
-    for (const { seq, event_id: eventId } of doomed) {
-      this.#remove.run(seq);
-      if (!command.forget) this.#retire.run(topicId, eventId);
+    let freed = 0;
+    for (const row of doomed) {
+      this.#remove.run(row.seq);
+      if (!command.forget) this.#retire.run(topicId, row.event_id);
+      freed += rowBytes(row.event_id, row.timestamp, row.source, row.payload);
     }
     if (doomed.length > 0) {
-      this.#countTopic.run(doomed.length, topicId);
+      this.#countTopic.run(doomed.length, freed, topicId);
       this.#countTotal.run(doomed.length);
     }
     return doomed.length;
   }
 
-  #byIds(topicId: number, command: DeleteCommand): { seq: number; event_id: string }[] {
-    const doomed: { seq: number; event_id: string }[] = [];
+  #byIds(topicId: number, command: DeleteCommand): Row[] {
+    const doomed: Row[] = [];
     for (const eventId of command.eventIds!) {
       // Forgetting also erases an identity whose row is already gone (expired or deleted before).
       if (command.forget) this.#unretire.run(topicId, eventId);
-      const seq = this.#byId.get(topicId, eventId);
-      if (seq !== undefined && doomed.length < command.limit) doomed.push({ seq, event_id: eventId });
+      const row = this.#byId.get(topicId, eventId);
+      if (row !== undefined && doomed.length < command.limit) doomed.push(row);
     }
     return doomed;
   }

@@ -1,15 +1,20 @@
 import type Database from 'better-sqlite3';
 import type { RetentionPolicy } from './retention.js';
+import { rowBytes } from './tables.js';
 
 interface RuledTopic {
   readonly id: number;
   readonly topic: string;
-  readonly maxAgeMs: number;
+  readonly maxAgeMs: number | null;
+  readonly maxBytes: number | null;
 }
 
 interface OldRow {
   readonly seq: number;
   readonly event_id: string;
+  readonly timestamp: string;
+  readonly source: string;
+  readonly payload: string;
   readonly received_at: number;
 }
 
@@ -27,7 +32,8 @@ export class Expiry {
   readonly #oldest: Database.Statement<[number, number], OldRow>;
   readonly #retire: Database.Statement<[number, string]>;
   readonly #remove: Database.Statement<[number]>;
-  readonly #countTopic: Database.Statement<[number, number]>;
+  readonly #countTopic: Database.Statement<[number, number, number]>;
+  readonly #storedBytes: Database.Statement<[number], number>;
   readonly #countTotal: Database.Statement<[number]>;
   readonly #ruled: RuledTopic[] = [];
   #highestTopicId = 0;
@@ -36,10 +42,11 @@ export class Expiry {
   constructor(db: Database.Database, policy: RetentionPolicy) {
     this.#policy = policy;
     this.#newTopics = db.prepare('SELECT topic, id FROM topics WHERE id > ? ORDER BY id');
-    this.#oldest = db.prepare('SELECT seq, event_id, received_at FROM events WHERE topic_id = ? ORDER BY seq LIMIT ?');
+    this.#oldest = db.prepare('SELECT seq, event_id, timestamp, source, payload, received_at FROM events WHERE topic_id = ? ORDER BY seq LIMIT ?');
+    this.#storedBytes = db.prepare<[number], number>('SELECT stored_bytes FROM topics WHERE id = ?').pluck();
     this.#retire = db.prepare('INSERT OR IGNORE INTO retired (topic_id, event_id) VALUES (?, ?)');
     this.#remove = db.prepare('DELETE FROM events WHERE seq = ?');
-    this.#countTopic = db.prepare('UPDATE topics SET expired = expired + ? WHERE id = ?');
+    this.#countTopic = db.prepare('UPDATE topics SET expired = expired + ?, stored_bytes = stored_bytes - ? WHERE id = ?');
     this.#countTotal = db.prepare('UPDATE counters SET expired = expired + ? WHERE id = 0');
   }
 
@@ -56,18 +63,24 @@ export class Expiry {
       const topic = this.#ruled[this.#cursor % this.#ruled.length]!;
       const limit = budget - examined;
       const rows = this.#oldest.all(topic.id, limit);
-      const cutoff = now - topic.maxAgeMs;
+      const cutoff = topic.maxAgeMs === null ? Number.NEGATIVE_INFINITY : now - topic.maxAgeMs;
+      // Bytes over the topic's size limit: the oldest rows go until it is under.
+      let excess = topic.maxBytes === null ? 0 : (this.#storedBytes.get(topic.id) ?? 0) - topic.maxBytes;
       let count = 0;
+      let freed = 0;
       for (const row of rows) {
-        if (row.received_at >= cutoff) break;
+        if (row.received_at >= cutoff && excess <= 0) break;
+        const size = rowBytes(row.event_id, row.timestamp, row.source, row.payload);
         this.#retire.run(topic.id, row.event_id);
         this.#remove.run(row.seq);
+        excess -= size;
+        freed += size;
         count++;
       }
       examined += Math.max(count, 1);
       if (count > 0) {
         expired.set(topic.topic, count);
-        this.#countTopic.run(count, topic.id);
+        this.#countTopic.run(count, freed, topic.id);
         total += count;
       }
       // A topic cut off by the budget is taken up again first next time.
@@ -81,8 +94,8 @@ export class Expiry {
   #learnTopics(): void {
     for (const { topic, id } of this.#newTopics.all(this.#highestTopicId)) {
       this.#highestTopicId = id;
-      const maxAgeMs = this.#policy.maxAgeOf(topic);
-      if (maxAgeMs !== null) this.#ruled.push({ id, topic, maxAgeMs });
+      const limits = this.#policy.limitsOf(topic);
+      if (limits !== null) this.#ruled.push({ id, topic, ...limits });
     }
   }
 }

@@ -6,7 +6,7 @@ import { fsyncDirectory } from './data-dir.js';
 import { Deletion, type DeleteCommand } from './deletion.js';
 import { Expiry } from './expiry.js';
 import { RetentionPolicy, type RetentionRule } from './retention.js';
-import { createSchema, fieldIndexName, kFormatVersion, payloadFieldSql, migrateFromFormat1, migrateFromFormat2, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
+import { createSchema, fieldIndexName, kFormatVersion, payloadFieldSql, rowBytes, migrateFromFormat1, migrateFromFormat2, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
 import { TopicIds } from './topic-ids.js';
 
 export type SyncMode = 'normal' | 'full';
@@ -89,6 +89,7 @@ export class ShardDb {
   readonly #expire: (now: number, budget: number) => { expired: Map<string, number>; more: boolean };
   readonly #incrementalVacuum: boolean;
   readonly #addTopic: Database.Statement;
+  readonly #addBytes: Database.Statement<[number, number]>;
   readonly #addCounters: Database.Statement;
   readonly #commit: (batches: readonly StoreBatch[]) => CommitOutcome;
   readonly #insideCommit: ((events: number) => void) | undefined;
@@ -124,7 +125,8 @@ export class ShardDb {
     this.#isRetired = this.#db.prepare<[number, string], number>('SELECT 1 FROM retired WHERE topic_id = ? AND event_id = ?').pluck();
     this.#anyRetired = this.#db.prepare('SELECT 1 FROM retired LIMIT 1').pluck().get() === 1;
     this.#deletion = new Deletion(this.#db);
-    const policy = new RetentionPolicy(options.retention ?? []);
+    // A size rule is for the whole topic; a topic's events spread evenly over the shards by id.
+    const policy = new RetentionPolicy((options.retention ?? []).map((rule) => (rule.maxBytes === undefined ? rule : { ...rule, maxBytes: rule.maxBytes / options.shardCount })));
     this.#expiry = policy.active ? new Expiry(this.#db, policy) : null;
     this.#expire = this.#db.transaction((now: number, budget: number) => this.#expiry!.run(now, budget)).immediate;
     this.#incrementalVacuum = this.#db.pragma('auto_vacuum', { simple: true }) === 2;
@@ -132,6 +134,7 @@ export class ShardDb {
     this.#addTopic = this.#db.prepare(
       'UPDATE topics SET received = received + ?, unique_count = unique_count + ?, duplicates = duplicates + ? WHERE topic = ?',
     );
+    this.#addBytes = this.#db.prepare('UPDATE topics SET stored_bytes = stored_bytes + ? WHERE id = ?');
     this.#addCounters = this.#db.prepare(`
       UPDATE counters SET
         received = received + ?, unique_processed = unique_processed + ?,
@@ -201,6 +204,8 @@ export class ShardDb {
     let rejected = 0;
     let lastSeq = 0;
     const deleted = new Map<string, number>();
+    // Bytes stored per topic id, for --retention-bytes.
+    const bytes = new Map<number, number>();
     for (const batch of batches) {
       if (batch.command) {
         const count = this.#deletion.run(batch.command);
@@ -219,6 +224,7 @@ export class ShardDb {
         const retired = this.#anyRetired && this.#isRetired.get(topicId, event.eventId) === 1;
         const stored = retired ? 0 : this.#insert.run(event.seq, topicId, event.eventId, event.timestamp, event.source, event.payload, batch.receivedAt).changes;
         inserted += stored;
+        if (stored) bytes.set(topicId, (bytes.get(topicId) ?? 0) + rowBytes(event.eventId, event.timestamp, event.source, event.payload));
         if (statuses) statuses[index] = stored;
         if (event.seq > lastSeq) lastSeq = event.seq;
         let counts = topics.get(event.topic);
@@ -233,6 +239,7 @@ export class ShardDb {
       outcomes.push({ inserted, statuses });
     }
     for (const [topic, counts] of topics) this.#addTopic.run(counts.received, counts.unique, counts.duplicates, topic);
+    for (const [topicId, added] of bytes) this.#addBytes.run(added, topicId);
     this.#insideCommit?.(received);
     this.#addCounters.run(received, unique, received - unique, rejected, lastSeq);
     return { batches: outcomes, topics, rejected, lastSeq, deleted };

@@ -30,7 +30,8 @@ export const createSchema = `
     unique_count INTEGER NOT NULL,
     duplicates   INTEGER NOT NULL,
     expired      INTEGER NOT NULL DEFAULT 0,
-    deleted      INTEGER NOT NULL DEFAULT 0
+    deleted      INTEGER NOT NULL DEFAULT 0,
+    stored_bytes INTEGER NOT NULL DEFAULT 0
   ) STRICT, WITHOUT ROWID;
 
   CREATE TABLE IF NOT EXISTS events (
@@ -64,6 +65,17 @@ export const createSchema = `
   INSERT OR IGNORE INTO counters (id, received, unique_processed, duplicate_dropped, rejected, last_seq) VALUES (0, 0, 0, 0, 0, 0);
 `;
 
+/**
+ * What a stored row counts toward `--retention-bytes`: the characters of its text columns (UTF-16
+ * units on the JS side, which is what the writer adds up; SQLite's length() counts characters, the
+ * same but for characters outside the BMP, which only the one-time migration uses).
+ */
+export function rowBytes(eventId: string, timestamp: string, source: string, payload: string): number {
+  return eventId.length + timestamp.length + source.length + payload.length;
+}
+
+const rowBytesSql = 'length(event_id) + length(timestamp) + length(source) + length(payload)';
+
 /** The format 2 tables, frozen: the starting point of the migrations below. */
 const format2Tables = `
   CREATE TABLE topics (
@@ -81,6 +93,10 @@ const format2Tables = `
 export const migrateFromFormat2 = `
   ALTER TABLE topics ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE topics ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE topics ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+  UPDATE topics SET stored_bytes = (
+    SELECT coalesce(sum(${rowBytesSql}), 0) FROM events WHERE events.topic_id = topics.id
+  );
   ALTER TABLE counters ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE counters ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
   CREATE TABLE retired (topic_id INTEGER NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (topic_id, event_id)) STRICT, WITHOUT ROWID;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parseDuration } from '../../../src/events/time-bound.js';
-import { parseRetention, RetentionPolicy } from '../../../src/store/retention.js';
+import { parseRetention, parseSize, RetentionPolicy } from '../../../src/store/retention.js';
 
 describe('retention rules', () => {
   test('durations: ms, s, m, h, d', () => {
@@ -22,5 +22,15 @@ describe('retention rules', () => {
 
   test('a malformed rule is refused, naming it', () => {
     for (const bad of ['debug', 'debug=', '=1d', 'a=1d=2d', 'a b=1d', 'a=1d,,b=1d']) assert.throws(() => parseRetention(bad), /retention rule .* is not/, bad);
+  });
+
+  test('sizes, and both kinds of rule on one topic', () => {
+    assert.deepEqual(['4096', '10KB', '500MiB', '1GiB', '2GB'].map(parseSize), [4096, 10_000, 500 * 2 ** 20, 2 ** 30, 2e9]);
+    for (const bad of ['', '0', '1.5GiB', '1gb', 'GiB', '-1']) assert.equal(parseSize(bad), null, bad);
+    const policy = new RetentionPolicy(parseRetention('debug.*=1d', 'debug.web=1GiB,*=10GiB'));
+    assert.deepEqual(policy.limitsOf('debug.web'), { maxAgeMs: 86_400_000, maxBytes: 2 ** 30 });
+    assert.deepEqual(policy.limitsOf('orders'), { maxAgeMs: null, maxBytes: 10 * 2 ** 30 });
+    assert.equal(new RetentionPolicy(parseRetention('debug.*=1d')).limitsOf('orders'), null);
+    assert.throws(() => parseRetention('', 'x=1d'), /is not <topic pattern>=<size>/);
   });
 });
