@@ -65,7 +65,7 @@ async function pacedLoad(url: string, idPrefix: string): Promise<{ p50: number; 
 
 async function expiryLatency(): Promise<void> {
   const dataDir = await makeTempDir('eoa-lifecycle-');
-  let server = await startServer({ dataDir, shards, args: ['--log-level', 'warn'] });
+  let server = await startServer({ dataDir, shards, args: [] });
   log(`filling ${events} events`);
   const filled = await fill(server.url, events, { prefix: 'fill-', first: 0 });
   log(`filled in ${filled.seconds.toFixed(1)} s`);
@@ -75,7 +75,7 @@ async function expiryLatency(): Promise<void> {
   const runs: Record<string, { p50: number; p99: number; eventsPerS: number; expired: number }> = {};
   for (const [name, args] of [['no expiry', []], [`--retention '*=${age}s'`, ['--retention', `*=${age}s`]]] as const) {
     // Every filled row is older than `age` by now: with the rule, all of them are due at once.
-    server = await startServer({ dataDir, shards, args: ['--log-level', 'warn', ...args] });
+    server = await startServer({ dataDir, shards, args: [...args] });
     const before = await stats(server.url);
     const load = await pacedLoad(server.url, name === 'no expiry' ? 'a-' : 'b-');
     const after = await stats(server.url);
@@ -97,7 +97,7 @@ async function expiryLatency(): Promise<void> {
 
 async function steadyState(): Promise<void> {
   const dataDir = await makeTempDir('eoa-lifecycle-');
-  const server = await startServer({ dataDir, shards, args: ['--log-level', 'warn', '--retention', '*=10s'] });
+  const server = await startServer({ dataDir, shards, args: ['--retention', '*=10s'] });
   const samples: string[] = [];
   let next = 0;
   let running = true;

@@ -104,6 +104,21 @@ describe('retention', () => {
     }
   });
 
+  test('--forget-after: exact dedup until the bound, then a resend is stored again', async () => {
+    const server = await startServer({ args: ['--retention', 'short=1s', '--forget-after', '4s'] });
+    try {
+      await publishAll(server.url, batchOf('short', 0, 50));
+      await waitFor(async () => (await stats(server.url)).expired === 50, 'the events to expire', 15_000);
+      // Retirement times are whole seconds: within 3 s of the expiry every identity is still there.
+      const early = await publish(server.url, batchOf('short', 0, 50));
+      assert.equal(early.body.duplicates, 50, 'remembered inside the bound');
+      await waitFor(async () => (await publish(server.url, batchOf('short', 0, 1))).body.unique === 1, 'the first identity to be forgotten', 20_000);
+      await waitFor(async () => (await publish(server.url, batchOf('short', 49, 1))).body.unique === 1, 'the last identity to be forgotten', 20_000);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('a malformed rule stops start-up, naming it', async () => {
     for (const rule of ['debug.*', 'x=5 days', 'a=1d,b=', 'bad topic=1d']) {
       const run = await runServer(['--data-dir', await makeTempDir(), '--retention', rule]);

@@ -16,6 +16,7 @@ import { packMessage } from '../ring/codec.js';
 import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
 import type { DeleteCommand } from '../store/deletion.js';
 import { parseIndexFields } from '../events/query.js';
+import { parseDuration } from '../events/time-bound.js';
 import { parseRetention } from '../store/retention.js';
 import { PagePool } from '../workers/page-pool.js';
 import { DiskFloor } from './disk-floor.js';
@@ -32,6 +33,8 @@ export interface EmbeddedOptions extends Pick<ShardPoolOptions, 'dataDir' | 'sha
   readonly retentionBytes: string;
   /** `--index-field`: the fields' text, validated at start. */
   readonly indexFields: string;
+  /** `--forget-after`: a duration, or '' for never. */
+  readonly forgetAfter: string;
   readonly shardWorkerFile?: string;
 }
 
@@ -72,6 +75,7 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
       shardRetryMs: options.shardRetryMs,
       retention: parseRetention(options.retention, options.retentionBytes),
       indexFields: parseIndexFields(options.indexFields),
+      forgetAfterMs: options.forgetAfter === '' ? null : parseDuration(options.forgetAfter),
       onExpired: (_shard, expired) => totals.addExpired(expired),
       onDeleted: (_shard, deleted) => totals.addDeleted(deleted),
       ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
@@ -164,7 +168,7 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
 
   /** Every shard gets the command: a topic's events are spread over all of them by event id. */
   delete(request: DeletionRequest): Promise<DeletionResult> {
-    const command: DeleteCommand = { kind: 'delete', ...request, limit: kDeletionLimit };
+    const command: DeleteCommand = { kind: 'delete', ...request, limit: kDeletionLimit, at: Date.now() };
     const body = packMessage(command);
     for (let shard = 0; shard < this.shardCount; shard++) {
       const room = this.#shards.check(shard, body.length);

@@ -18,6 +18,8 @@ export interface DeleteCommand {
   readonly forget: boolean;
   /** Most rows one shard deletes for one command; the caller repeats the command while a shard hit it. */
   readonly limit: number;
+  /** When the deletion was asked, ms since the epoch: the retirement time of what it removes. */
+  readonly at: number;
 }
 
 interface Row {
@@ -34,7 +36,7 @@ export class Deletion {
   readonly #topicId: Database.Statement<[string], number>;
   readonly #byId: Database.Statement<[number, string], Row>;
   readonly #oldest: Database.Statement<[number], Row>;
-  readonly #retire: Database.Statement<[number, string]>;
+  readonly #retire: Database.Statement<[number, string, number]>;
   readonly #unretire: Database.Statement<[number, string]>;
   readonly #remove: Database.Statement<[number]>;
   readonly #countTopic: Database.Statement<[number, number, number]>;
@@ -44,7 +46,7 @@ export class Deletion {
     this.#topicId = db.prepare<[string], number>('SELECT id FROM topics WHERE topic = ?').pluck();
     this.#byId = db.prepare<[number, string], Row>('SELECT seq, event_id, timestamp, source, payload, received_at FROM events WHERE topic_id = ? AND event_id = ?');
     this.#oldest = db.prepare<[number], Row>('SELECT seq, event_id, timestamp, source, payload, received_at FROM events WHERE topic_id = ? ORDER BY seq');
-    this.#retire = db.prepare('INSERT OR IGNORE INTO retired (topic_id, event_id) VALUES (?, ?)');
+    this.#retire = db.prepare('INSERT OR IGNORE INTO retired (topic_id, event_id, retired_at) VALUES (?, ?, ?)');
     this.#unretire = db.prepare('DELETE FROM retired WHERE topic_id = ? AND event_id = ?');
     this.#remove = db.prepare('DELETE FROM events WHERE seq = ?');
     this.#countTopic = db.prepare('UPDATE topics SET deleted = deleted + ?, stored_bytes = stored_bytes - ? WHERE id = ?');
@@ -58,7 +60,7 @@ export class Deletion {
     let freed = 0;
     for (const row of doomed) {
       this.#remove.run(row.seq);
-      if (!command.forget) this.#retire.run(topicId, row.event_id);
+      if (!command.forget) this.#retire.run(topicId, row.event_id, Math.floor(command.at / 1000));
       freed += rowBytes(row.event_id, row.timestamp, row.source, row.payload);
     }
     if (doomed.length > 0) {

@@ -30,7 +30,7 @@ export class Expiry {
   readonly #policy: RetentionPolicy;
   readonly #newTopics: Database.Statement<[number], { topic: string; id: number }>;
   readonly #oldest: Database.Statement<[number, number], OldRow>;
-  readonly #retire: Database.Statement<[number, string]>;
+  readonly #retire: Database.Statement<[number, string, number]>;
   readonly #remove: Database.Statement<[number]>;
   readonly #countTopic: Database.Statement<[number, number, number]>;
   readonly #storedBytes: Database.Statement<[number], number>;
@@ -44,7 +44,7 @@ export class Expiry {
     this.#newTopics = db.prepare('SELECT topic, id FROM topics WHERE id > ? ORDER BY id');
     this.#oldest = db.prepare('SELECT seq, event_id, timestamp, source, payload, received_at FROM events WHERE topic_id = ? ORDER BY seq LIMIT ?');
     this.#storedBytes = db.prepare<[number], number>('SELECT stored_bytes FROM topics WHERE id = ?').pluck();
-    this.#retire = db.prepare('INSERT OR IGNORE INTO retired (topic_id, event_id) VALUES (?, ?)');
+    this.#retire = db.prepare('INSERT OR IGNORE INTO retired (topic_id, event_id, retired_at) VALUES (?, ?, ?)');
     this.#remove = db.prepare('DELETE FROM events WHERE seq = ?');
     this.#countTopic = db.prepare('UPDATE topics SET expired = expired + ?, stored_bytes = stored_bytes - ? WHERE id = ?');
     this.#countTotal = db.prepare('UPDATE counters SET expired = expired + ? WHERE id = 0');
@@ -71,7 +71,7 @@ export class Expiry {
       for (const row of rows) {
         if (row.received_at >= cutoff && excess <= 0) break;
         const size = rowBytes(row.event_id, row.timestamp, row.source, row.payload);
-        this.#retire.run(topic.id, row.event_id);
+        this.#retire.run(topic.id, row.event_id, Math.floor(now / 1000));
         this.#remove.run(row.seq);
         excess -= size;
         freed += size;

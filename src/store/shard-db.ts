@@ -5,6 +5,7 @@ import { AggregatorError } from '../errors.js';
 import { fsyncDirectory } from './data-dir.js';
 import { Deletion, type DeleteCommand } from './deletion.js';
 import { Expiry } from './expiry.js';
+import { Forgetting } from './forgetting.js';
 import { RetentionPolicy, type RetentionRule } from './retention.js';
 import { createSchema, fieldIndexName, kFormatVersion, payloadFieldSql, rowBytes, migrateFromFormat1, migrateFromFormat2, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
 import { TopicIds } from './topic-ids.js';
@@ -18,6 +19,8 @@ export interface ShardDbOptions {
   readonly sync: SyncMode;
   /** `--index-field`, parsed: payload paths that get an expression index (made at open when missing). */
   readonly indexFields?: readonly (readonly string[])[];
+  /** `--forget-after` in ms: retired identities older than this are erased; null: never. */
+  readonly forgetAfterMs?: number | null;
   /** `--retention`, parsed; empty: nothing expires. */
   readonly retention?: readonly RetentionRule[];
   /** Fault injection for tests: runs inside each commit's transaction, after its rows are inserted. */
@@ -85,6 +88,7 @@ export class ShardDb {
   /** Whether any identity is retired: until then an insert needs no look at `retired`. */
   #anyRetired: boolean;
   readonly #expiry: Expiry | null;
+  readonly #forgetting: Forgetting | null;
   readonly #deletion: Deletion;
   readonly #expire: (now: number, budget: number) => { expired: Map<string, number>; more: boolean };
   readonly #incrementalVacuum: boolean;
@@ -128,7 +132,13 @@ export class ShardDb {
     // A size rule is for the whole topic; a topic's events spread evenly over the shards by id.
     const policy = new RetentionPolicy((options.retention ?? []).map((rule) => (rule.maxBytes === undefined ? rule : { ...rule, maxBytes: rule.maxBytes / options.shardCount })));
     this.#expiry = policy.active ? new Expiry(this.#db, policy) : null;
-    this.#expire = this.#db.transaction((now: number, budget: number) => this.#expiry!.run(now, budget)).immediate;
+    this.#forgetting = options.forgetAfterMs ? new Forgetting(this.#db, options.forgetAfterMs) : null;
+    this.#expire = this.#db.transaction((now: number, budget: number) => {
+      const outcome = this.#expiry?.run(now, budget) ?? { expired: new Map<string, number>(), more: false };
+      // Forgetting is paced by the expiry slices; it only keeps them coming while it erases.
+      const forgotten = this.#forgetting?.run(now, budget) ?? 0;
+      return { expired: outcome.expired, more: outcome.more || forgotten > 0 };
+    }).immediate;
     this.#incrementalVacuum = this.#db.pragma('auto_vacuum', { simple: true }) === 2;
     // The row exists: TopicIds created it, in this transaction or an earlier one.
     this.#addTopic = this.#db.prepare(
@@ -157,7 +167,7 @@ export class ShardDb {
 
   /** Whether this shard has retention rules to apply (`expire` is a no-op otherwise). */
   get expires(): boolean {
-    return this.#expiry !== null;
+    return this.#expiry !== null || this.#forgetting !== null;
   }
 
   /**
@@ -165,7 +175,7 @@ export class ShardDb {
    * freed pages go back to the file system when the file was made for it (incremental vacuum).
    */
   expire(now: number, budget: number): ExpiryOutcome {
-    if (!this.#expiry) return { expired: [], more: false };
+    if (!this.expires) return { expired: [], more: false };
     const { expired, more } = this.#expire(now, budget);
     if (expired.size > 0) {
       this.#anyRetired = true;

@@ -49,6 +49,7 @@ export const createSchema = `
   CREATE TABLE IF NOT EXISTS retired (
     topic_id   INTEGER NOT NULL,
     event_id   TEXT    NOT NULL,
+    retired_at INTEGER NOT NULL, -- seconds since the epoch, for --forget-after
     PRIMARY KEY (topic_id, event_id)
   ) STRICT, WITHOUT ROWID;
 
@@ -99,7 +100,7 @@ export const migrateFromFormat2 = `
   );
   ALTER TABLE counters ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE counters ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
-  CREATE TABLE retired (topic_id INTEGER NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (topic_id, event_id)) STRICT, WITHOUT ROWID;
+  CREATE TABLE retired (topic_id INTEGER NOT NULL, event_id TEXT NOT NULL, retired_at INTEGER NOT NULL, PRIMARY KEY (topic_id, event_id)) STRICT, WITHOUT ROWID;
   UPDATE meta SET value = 3 WHERE key = 'format_version';
 `;
 

@@ -24,6 +24,8 @@ export interface ShardWorkerData {
   readonly retention: readonly RetentionRule[];
   /** `--index-field`, parsed. */
   readonly indexFields: readonly (readonly string[])[];
+  /** `--forget-after` in ms; null: identities are kept for ever. */
+  readonly forgetAfterMs: number | null;
 }
 
 export interface PageWorkerData {

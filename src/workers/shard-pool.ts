@@ -33,6 +33,8 @@ export interface ShardPoolOptions {
   readonly retention: readonly RetentionRule[];
   /** `--index-field`, parsed. */
   readonly indexFields: readonly (readonly string[])[];
+  /** `--forget-after` in ms, or null. */
+  readonly forgetAfterMs: number | null;
 }
 
 export interface FrameOutcome {
@@ -102,6 +104,7 @@ export class ShardPool {
         drainBytes: options.drainBytes,
         retention: options.retention,
         indexFields: options.indexFields,
+        forgetAfterMs: options.forgetAfterMs,
       };
       const pool = new Piscina({
         filename: options.workerFile ?? workerFile('shard-worker'),

@@ -40,7 +40,7 @@ interface ShardState {
 
 /** How often a shard with retention rules looks for expired events, and how many rows one slice may examine. */
 const kExpiryIntervalMs = 1000;
-const kExpiryBudget = 2000;
+const kExpiryBudget = 500;
 
 let state: ShardState | null = null;
 let hooks: LoopHooks = {};
@@ -49,7 +49,7 @@ function shardState(): ShardState {
   if (state) return state;
   const data = workerData as ShardWorkerData;
   state = {
-    db: new ShardDb({ path: data.path, shard: data.shard, shardCount: data.shardCount, sync: data.sync, retention: data.retention, indexFields: data.indexFields, insideCommit: (events) => hooks.insideCommit?.(events) }),
+    db: new ShardDb({ path: data.path, shard: data.shard, shardCount: data.shardCount, sync: data.sync, retention: data.retention, indexFields: data.indexFields, forgetAfterMs: data.forgetAfterMs, insideCommit: (events) => hooks.insideCommit?.(events) }),
     ring: new RingConsumer(data.ring),
     signals: new ShardSignals(data.ring),
     completions: new RingProducer(data.completions),
