@@ -21,7 +21,7 @@ import { fill } from './lib/fill.js';
 import { publishLua } from './lib/paths.js';
 import { findWrk, runWrk } from './lib/wrk.js';
 
-const { values } = parseArgs({ options: { events: { type: 'string', default: '2000000' }, seconds: { type: 'string', default: '15' }, shards: { type: 'string', default: '2' } } });
+const { values } = parseArgs({ options: { events: { type: 'string', default: '2000000' }, seconds: { type: 'string', default: '15' }, shards: { type: 'string', default: '2' }, 'steady-only': { type: 'boolean', default: false } } });
 const events = Number(values.events);
 const seconds = Number(values.seconds);
 const shards = Number(values.shards);
@@ -95,9 +95,9 @@ async function expiryLatency(): Promise<void> {
   process.stdout.write(`Bytes per remembered key (the retired table, same ids): ${(remembered.bytes / remembered.rows).toFixed(1)} over ${remembered.rows} keys\n`);
 }
 
-async function steadyState(): Promise<void> {
+async function steadyState(extra: readonly string[]): Promise<void> {
   const dataDir = await makeTempDir('eoa-lifecycle-');
-  const server = await startServer({ dataDir, shards, args: ['--retention', '*=10s'] });
+  const server = await startServer({ dataDir, shards, args: ['--retention', '*=10s', ...extra] });
   const samples: string[] = [];
   let next = 0;
   let running = true;
@@ -117,14 +117,15 @@ async function steadyState(): Promise<void> {
   running = false;
   await feeder;
   await server.stop();
-  process.stdout.write(`\nSteady state: --retention '*=10s', 10 000-event batches with 200 ms pauses, ${shards} shards\n`);
+  process.stdout.write(`\nSteady state: --retention '*=10s' ${extra.join(' ')}, 10 000-event batches with 200 ms pauses, ${shards} shards\n`);
   process.stdout.write(`| s | received | stored | expired | shard files MiB |\n|---|---|---|---|---|\n${samples.join('\n')}\n`);
 }
 
 try {
   process.stdout.write(`node --import tsx bench/lifecycle.ts --events ${events} --seconds ${seconds} --shards ${shards}\n`);
-  await expiryLatency();
-  await steadyState();
+  if (!values['steady-only']) await expiryLatency();
+  await steadyState([]);
+  await steadyState(['--forget-after', '10s']);
 } finally {
   killTrackedChildren();
   removeTempDirsSync();
