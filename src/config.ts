@@ -5,7 +5,7 @@ import { ConfigError } from './errors.js';
 import { knob, OptionSet, type OptionValues } from './options.js';
 import { parseIndexFields } from './events/query.js';
 import { parseDuration } from './events/time-bound.js';
-import { parseRetention } from './store/retention.js';
+import { parseRetention, parseSize } from './store/retention.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -45,6 +45,7 @@ const knobs = {
   indexFields: knob({ flag: 'index-field', env: 'INDEX_FIELD', schema: Type.String(), default: '', help: 'payload fields to index in every shard for fast payload.<field>= lookups, comma-separated (dotted paths: user.id)' }),
   retention: knob({ flag: 'retention', env: 'RETENTION', schema: Type.String(), default: '', help: "expire events by receive age, per topic pattern, first match wins: 'audit.*=365d,debug.*=1d,*=30d' (empty: keep everything)" }),
   retentionBytes: knob({ flag: 'retention-bytes', env: 'RETENTION_BYTES', schema: Type.String(), default: '', help: "expire a topic's oldest events past a stored size per shard, per topic pattern, first match wins: 'debug.*=1GiB,*=20GiB'" }),
+  maxDataBytes: knob({ flag: 'max-data-bytes', env: 'MAX_DATA_BYTES', schema: Type.String(), default: '', help: 'budget of the whole data dir (e.g. 50GiB): past it the oldest events expire, whatever their topic; empty: none' }),
   forgetAfter: knob({ flag: 'forget-after', env: 'FORGET_AFTER', schema: Type.String(), default: '', help: 'erase the identities of expired or deleted events this long after they went (e.g. 400d), so a resend after that is stored again; empty: remember them for ever (exact dedup)' }),
   shardRetryMs: knob({ flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', schema: Type.Integer({ minimum: 0 }), default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' }),
 } as const;
@@ -65,6 +66,7 @@ export function resolveConfig(overrides: Partial<Record<KnobName, unknown>> = {}
   } catch (error) {
     throw new ConfigError(`--index-field: ${(error as Error).message}`);
   }
+  if (config.maxDataBytes !== '' && parseSize(config.maxDataBytes) === null) throw options.invalid('maxDataBytes', config.maxDataBytes, ' (a size like 50GiB)');
   if (config.forgetAfter !== '' && parseDuration(config.forgetAfter) === null) throw options.invalid('forgetAfter', config.forgetAfter, ' (a duration like 400d)');
   try {
     parseRetention(config.retention, config.retentionBytes);

@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { cp } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { describe, test } from 'node:test';
 import { allEvents, event, makeTempDir, publish, runServer, startServer, stats, waitFor } from './helper.js';
 
@@ -114,6 +116,32 @@ describe('retention', () => {
       assert.equal(early.body.duplicates, 50, 'remembered inside the bound');
       await waitFor(async () => (await publish(server.url, batchOf('short', 0, 1))).body.unique === 1, 'the first identity to be forgotten', 20_000);
       await waitFor(async () => (await publish(server.url, batchOf('short', 49, 1))).body.unique === 1, 'the last identity to be forgotten', 20_000);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('--max-data-bytes: past the data dir\'s budget the oldest events expire, whatever their topic', async () => {
+    const server = await startServer({ args: ['--max-data-bytes', '2MiB'] });
+    try {
+      const events = Array.from({ length: 30_000 }, (_, index) => event({ topic: `t${index % 3}`, event_id: `m-${String(index).padStart(5, '0')}`, payload: { pad: 'q'.repeat(60) } }));
+      await publishAll(server.url, events);
+      const used = (): number =>
+        [0, 1].reduce((sum, shard) => {
+          const db = new Database(join(server.dataDir, `shard-00${shard}.db`), { readonly: true });
+          const bytes = ((db.pragma('page_count', { simple: true }) as number) - (db.pragma('freelist_count', { simple: true }) as number)) * (db.pragma('page_size', { simple: true }) as number);
+          db.close();
+          return sum + bytes;
+        }, 0);
+      await waitFor(async () => (await stats(server.url)).expired > 0 && used() <= 2 * 1024 * 1024, 'the data dir to fit its budget', 20_000);
+      const now = await stats(server.url);
+      assert.ok(now.stored > 0 && now.stored < 30_000, `${now.stored} stored`);
+      assert.equal(now.stored + now.expired, 30_000);
+      const kept = [...(await allEvents(server.url))].map((item) => item.event_id).sort();
+      assert.equal(kept.length, now.stored);
+      assert.equal(kept.at(-1), 'm-29999', 'the newest stay');
+      assert.ok(!kept.includes('m-00000'), 'the oldest went first');
+      assert.equal((await publish(server.url, events.slice(0, 100))).body.duplicates, 100, 'what the budget expired is still remembered');
     } finally {
       await server.stop();
     }

@@ -17,7 +17,7 @@ import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
 import type { DeleteCommand } from '../store/deletion.js';
 import { parseIndexFields } from '../events/query.js';
 import { parseDuration } from '../events/time-bound.js';
-import { parseRetention } from '../store/retention.js';
+import { parseRetention, parseSize } from '../store/retention.js';
 import { PagePool } from '../workers/page-pool.js';
 import { DiskFloor } from './disk-floor.js';
 import { ShardPool, type FrameOutcome, type ShardPoolOptions } from '../workers/shard-pool.js';
@@ -35,6 +35,8 @@ export interface EmbeddedOptions extends Pick<ShardPoolOptions, 'dataDir' | 'sha
   readonly indexFields: string;
   /** `--forget-after`: a duration, or '' for never. */
   readonly forgetAfter: string;
+  /** `--max-data-bytes`: a size, or '' for no budget. */
+  readonly maxDataBytes: string;
   readonly shardWorkerFile?: string;
 }
 
@@ -76,6 +78,7 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
       retention: parseRetention(options.retention, options.retentionBytes),
       indexFields: parseIndexFields(options.indexFields),
       forgetAfterMs: options.forgetAfter === '' ? null : parseDuration(options.forgetAfter),
+      maxDataBytes: options.maxDataBytes === '' ? null : parseSize(options.maxDataBytes),
       onExpired: (_shard, expired) => totals.addExpired(expired),
       onDeleted: (_shard, deleted) => totals.addDeleted(deleted),
       ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),

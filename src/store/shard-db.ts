@@ -6,6 +6,7 @@ import { fsyncDirectory } from './data-dir.js';
 import { Deletion, type DeleteCommand } from './deletion.js';
 import { Expiry } from './expiry.js';
 import { Forgetting } from './forgetting.js';
+import { SpaceBudget } from './space-budget.js';
 import { RetentionPolicy, type RetentionRule } from './retention.js';
 import { createSchema, fieldIndexName, kFormatVersion, payloadFieldSql, rowBytes, migrateFromFormat1, migrateFromFormat2, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
 import { TopicIds } from './topic-ids.js';
@@ -19,6 +20,8 @@ export interface ShardDbOptions {
   readonly sync: SyncMode;
   /** `--index-field`, parsed: payload paths that get an expression index (made at open when missing). */
   readonly indexFields?: readonly (readonly string[])[];
+  /** `--max-data-bytes` divided by the shard count: this file's budget; null: none. */
+  readonly maxShardBytes?: number | null;
   /** `--forget-after` in ms: retired identities older than this are erased; null: never. */
   readonly forgetAfterMs?: number | null;
   /** `--retention`, parsed; empty: nothing expires. */
@@ -89,6 +92,7 @@ export class ShardDb {
   #anyRetired: boolean;
   readonly #expiry: Expiry | null;
   readonly #forgetting: Forgetting | null;
+  readonly #space: SpaceBudget | null;
   readonly #deletion: Deletion;
   readonly #expire: (now: number, budget: number) => { expired: Map<string, number>; more: boolean };
   readonly #incrementalVacuum: boolean;
@@ -133,11 +137,13 @@ export class ShardDb {
     const policy = new RetentionPolicy((options.retention ?? []).map((rule) => (rule.maxBytes === undefined ? rule : { ...rule, maxBytes: rule.maxBytes / options.shardCount })));
     this.#expiry = policy.active ? new Expiry(this.#db, policy) : null;
     this.#forgetting = options.forgetAfterMs ? new Forgetting(this.#db, options.forgetAfterMs) : null;
+    this.#space = options.maxShardBytes ? new SpaceBudget(this.#db, options.maxShardBytes) : null;
     this.#expire = this.#db.transaction((now: number, budget: number) => {
       const outcome = this.#expiry?.run(now, budget) ?? { expired: new Map<string, number>(), more: false };
+      const overBudget = this.#space?.run(now, outcome.more ? 0 : budget, outcome.expired) ?? false;
       // Forgetting is paced by the expiry slices; it only keeps them coming while it erases.
       const forgotten = this.#forgetting?.run(now, budget) ?? 0;
-      return { expired: outcome.expired, more: outcome.more || forgotten > 0 };
+      return { expired: outcome.expired, more: outcome.more || overBudget || forgotten > 0 };
     }).immediate;
     this.#incrementalVacuum = this.#db.pragma('auto_vacuum', { simple: true }) === 2;
     // The row exists: TopicIds created it, in this transaction or an earlier one.
@@ -167,7 +173,7 @@ export class ShardDb {
 
   /** Whether this shard has retention rules to apply (`expire` is a no-op otherwise). */
   get expires(): boolean {
-    return this.#expiry !== null || this.#forgetting !== null;
+    return this.#expiry !== null || this.#forgetting !== null || this.#space !== null;
   }
 
   /**

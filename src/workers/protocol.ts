@@ -26,6 +26,8 @@ export interface ShardWorkerData {
   readonly indexFields: readonly (readonly string[])[];
   /** `--forget-after` in ms; null: identities are kept for ever. */
   readonly forgetAfterMs: number | null;
+  /** `--max-data-bytes` / shards; null: no budget. */
+  readonly maxShardBytes: number | null;
 }
 
 export interface PageWorkerData {

@@ -35,6 +35,8 @@ export interface ShardPoolOptions {
   readonly indexFields: readonly (readonly string[])[];
   /** `--forget-after` in ms, or null. */
   readonly forgetAfterMs: number | null;
+  /** `--max-data-bytes` in bytes, or null: split evenly over the shard files. */
+  readonly maxDataBytes: number | null;
 }
 
 export interface FrameOutcome {
@@ -105,6 +107,7 @@ export class ShardPool {
         retention: options.retention,
         indexFields: options.indexFields,
         forgetAfterMs: options.forgetAfterMs,
+        maxShardBytes: options.maxDataBytes === null ? null : Math.floor(options.maxDataBytes / options.shards),
       };
       const pool = new Piscina({
         filename: options.workerFile ?? workerFile('shard-worker'),
