@@ -23,7 +23,7 @@ export const usage = `Usage: npm run bench -- [options]
                        only to 1e5 events (< 60 s in all); wrk scenarios skipped if wrk is missing
   --only <a,b,...>     run only these scenarios
   --shards <n>         shards of the service under test (default 2; scaling-shards uses 1, 2 and 4)
-  --big                scaling-size also fills to 1e7 stored events (several minutes)
+  --big                scaling-size also fills to 1e7 and 1e8 stored events (tens of minutes, ~15 GB of disk)
   --profile            run the service with --cpu-prof; profiles in bench/results/profiles/<date>/,
                        top self-time frames printed at the end
   --no-save            do not write bench/results/<date>.json

@@ -9,6 +9,8 @@ export interface ServiceOptions {
   readonly sync?: 'normal' | 'full';
   /** Run node with --cpu-prof, writing the profiles (main thread and workers) into this dir. */
   readonly profileDir?: string;
+  /** More flags for the service. */
+  readonly args?: readonly string[];
 }
 
 /** A server under measurement: its RSS sampled from the start. */
@@ -59,6 +61,7 @@ export function startService(options: ServiceOptions): Promise<RunningProcess> {
     const args = ['--log-level', 'info'];
     if (options.ringBytes !== undefined) args.push('--ring-bytes', String(options.ringBytes));
     if (options.sync !== undefined) args.push('--sync', options.sync);
+    if (options.args !== undefined) args.push(...options.args);
     const nodeArgs = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir];
     return startServer({ dataDir: dir, shards: options.shards, args, nodeArgs });
   });

@@ -8,10 +8,26 @@ import { settledStats } from '../lib/stats.js';
 import { loadResult, measuredWrk, profileDirFor } from './service-load.js';
 import type { Scenario, ScenarioContext } from './types.js';
 
-/** Stored-event marks: 1e5 with --quick, then 1e6, and 1e7 only with --big. */
+/** Stored-event marks: 1e5 with --quick, then 1e6, and 1e7 and 1e8 only with --big. */
 export function sizeMarks(context: Pick<ScenarioContext, 'quick' | 'big'>): number[] {
   if (context.quick) return [1e5];
-  return context.big ? [1e5, 1e6, 1e7] : [1e5, 1e6];
+  return context.big ? [1e5, 1e6, 1e7, 1e8] : [1e5, 1e6];
+}
+
+const kReads = 50;
+
+/** p99 of `kReads` sequential GETs, ms: a reader's view at this size, with ingest idle. */
+async function readP99(url: string, paths: () => string): Promise<number> {
+  const times: number[] = [];
+  for (let index = 0; index < kReads; index++) {
+    const started = performance.now();
+    const answer = await fetch(`${url}${paths()}`);
+    await answer.arrayBuffer();
+    if (answer.status !== 200) throw new Error(`GET ${paths()} answered ${answer.status}`);
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.ceil(times.length * 0.99) - 1]!;
 }
 
 /** Seconds of wrk at each mark: short, so the window adds little to the store it measures. */
@@ -40,6 +56,9 @@ const sizeColumns: readonly Column[] = [
   ['disk MiB end', (r) => fixed(nested(r, 'disk_at_end', 'mib'), 1)],
   ['WAL MiB end', (r) => fixed(nested(r, 'disk_at_end', 'wal_mib'), 1)],
   ['stored at end', (r) => integer(detail(r, 'stored_at_end'))],
+  ['bytes/event', (r) => integer(detail(r, 'bytes_per_stored_event_at_end'))],
+  ['first page p99 ms', (r) => fixed(detail(r, 'first_page_p99_ms'), 1)],
+  ['indexed lookup p99 ms', (r) => fixed(detail(r, 'indexed_lookup_p99_ms'), 1)],
   ['fill events/s', (r) => integer(detail(r, 'fill_events_per_s'))],
 ];
 
@@ -58,7 +77,8 @@ export const scalingSize: Scenario = {
   variants: (context) => sizeMarks(context).map(label),
   plan: (context) => `fill to ${sizeMarks(context).map(label).join(', ')} stored events, ${windowSeconds(context)} s of wrk at each`,
   async run(context) {
-    const service = await startService({ shards: context.shards, ...profileDirFor(context, 'scaling-size') });
+    // The payload's `n` (the event's number) is an --index-field: the lookup column below uses it.
+    const service = await startService({ shards: context.shards, args: ['--index-field', 'n'], ...profileDirFor(context, 'scaling-size') });
     const results: Result[] = [];
     let filled = 0;
     try {
@@ -76,6 +96,8 @@ export const scalingSize: Scenario = {
         const after = await settledStats(service.url);
         const rssEnd = readRssKiB(service.pid);
         const diskEnd = await diskUsage(service.dir);
+        const firstPage = await readP99(service.url, () => '/events?topic=auth.prod&limit=100');
+        const lookup = await readP99(service.url, () => `/events?payload.n=${Math.floor(Math.random() * Math.max(1, filled))}&limit=10`);
         const window = service.sampler.samples.filter((sample) => sample.at >= wrk.startedAt && sample.at <= wrk.endedAt);
         const peak = window.length === 0 ? null : Math.max(...window.map((sample) => sample.rssKiB));
         const load = {
@@ -99,6 +121,8 @@ export const scalingSize: Scenario = {
           rss_mib_at_end: kibToMib(rssEnd),
           disk_at_start: disk(diskStart),
           disk_at_end: disk(diskEnd),
+          first_page_p99_ms: firstPage,
+          indexed_lookup_p99_ms: lookup,
           bytes_per_stored_event_at_end: after.unique_processed > 0 ? Math.round(diskEnd.bytes / after.unique_processed) : null,
         });
         results.push({ ...result, peak_rss_mib: kibToMib(peak) });
