@@ -210,6 +210,10 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
     return this.#totals.topics;
   }
 
+  topTopics(limit: number): string[] {
+    return this.#totals.top.list(limit);
+  }
+
   losses(): ReadonlyMap<string, Readonly<TopicLosses>> {
     return this.#totals.losses;
   }

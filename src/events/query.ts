@@ -38,6 +38,33 @@ export function parseIndexFields(text: string): string[][] {
   });
 }
 
+export interface TopicsQuery {
+  readonly sort: 'name' | 'volume';
+  /** Name order: the last topic of the previous page. Volume order: how many came before. */
+  readonly after: string | null;
+  readonly prefix: string | null;
+  readonly limit: number;
+}
+
+/** Parses /topics query parameters; every bad value is a 400. */
+export function parseTopicsQuery(params: URLSearchParams): TopicsQuery {
+  const sort = params.get('sort') ?? 'name';
+  if (sort !== 'name' && sort !== 'volume') throw new InvalidQueryError('"sort" is name or volume');
+  const limit = parseLimit(params.get('limit'));
+  const after = params.get('after') || null;
+  if (after !== null && (sort === 'volume' ? !/^\d{1,4}$/.test(after) : after.length > 128)) throw new InvalidQueryError('"after" must be the `next` of a previous page');
+  const prefix = params.get('prefix') || null;
+  if (prefix !== null && (prefix.length > 128 || !/^[A-Za-z0-9._-]+$/.test(prefix))) throw new InvalidQueryError('"prefix" must be the start of a topic name');
+  return { sort, after, prefix, limit };
+}
+
+function parseLimit(limitText: string | null): number {
+  if (limitText === null) return kDefaultLimit;
+  const limit = /^\d{1,7}$/.test(limitText) ? Number(limitText) : Number.NaN;
+  if (!(limit >= 1 && limit <= kMaxLimit)) throw new InvalidQueryError(`"limit" must be an integer from 1 to ${kMaxLimit}`);
+  return limit;
+}
+
 export interface EventsQuery {
   readonly topic: string | null;
   /** null: no filter (every event of the topic). */
@@ -56,12 +83,7 @@ export function parseEventsQuery(params: URLSearchParams): EventsQuery {
   if (topic !== null && (topic.length > 128 || !topicRegex.test(topic))) {
     throw new InvalidQueryError(`"topic" must match ${topicPattern} and be at most 128 characters`);
   }
-  const limitText = params.get('limit');
-  let limit = kDefaultLimit;
-  if (limitText !== null) {
-    limit = /^\d{1,7}$/.test(limitText) ? Number(limitText) : Number.NaN;
-    if (!(limit >= 1 && limit <= kMaxLimit)) throw new InvalidQueryError(`"limit" must be an integer from 1 to ${kMaxLimit}`);
-  }
+  const limit = parseLimit(params.get('limit'));
   const after = params.get('after');
   const hasCursor = after !== null && after !== '';
   return { topic, filter: parseFilter(params, Date.now()), limit, afterSeq: hasCursor ? decodeCursor(after) : 0, hasCursor };

@@ -99,6 +99,8 @@ export const StatsSchema = Type.Object(
     watermark_seq: Type.Integer(),
     cursor: Type.String({ description: 'A cursor at the watermark: pass it as `after` to /events or /tail for what commits from now on' }),
     topic_counts: Type.Record(Type.String(), TopicCountsSchema),
+    topics_truncated: Type.Optional(Type.Literal(true, { description: 'Present past --stats-topics topics: `topics` and `topic_counts` hold only the largest; GET /topics pages through all' })),
+    topic_count: Type.Optional(Type.Integer({ description: 'With topics_truncated: how many topics there are' })),
     shard_status: Type.Array(ShardStatusSchema),
     topic_storage: Type.Record(Type.String(), TopicStorageSchema, { description: 'Only topics that lost events to retention or deletion; any other topic stores all its unique_processed' }),
     protocols: Type.Object(Object.fromEntries(ingestProtocols.map((protocol) => [protocol, ProtocolCountsSchema])) as Record<(typeof ingestProtocols)[number], typeof ProtocolCountsSchema>, {
@@ -116,6 +118,26 @@ export const DeletionResultSchema = Type.Object(
   { $id: 'DeletionResult' },
 );
 
+export const TopicsPageSchema = Type.Object(
+  {
+    sort: Type.Union([Type.Literal('name'), Type.Literal('volume')]),
+    count: Type.Integer({ minimum: 0 }),
+    next: Type.Union([Type.String(), Type.Null()], { description: 'Pass back as `after` for the next page; null on the last' }),
+    topics: Type.Array(
+      Type.Object({
+        topic: Type.String(),
+        received: Type.Integer(),
+        unique_processed: Type.Integer(),
+        duplicate_dropped: Type.Integer(),
+        stored: Type.Integer(),
+        expired: Type.Integer(),
+        deleted: Type.Integer(),
+      }),
+    ),
+  },
+  { $id: 'TopicsPage' },
+);
+
 export const HealthSchema = Type.Object(
   { status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), reason: Type.Optional(Type.String()) },
   { $id: 'Health' },
@@ -129,4 +151,5 @@ export type TopicCounts = Static<typeof TopicCountsSchema>;
 export type ShardStatus = Static<typeof ShardStatusSchema>;
 export type Stats = Static<typeof StatsSchema>;
 export type Health = Static<typeof HealthSchema>;
+export type TopicsPage = Static<typeof TopicsPageSchema>;
 export type DeletionResult = Static<typeof DeletionResultSchema>;

@@ -53,6 +53,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     problems: () => commitPath.problems(),
     inFlight: () => uploads.inFlight,
     protocols: () => pipeline.tally.entries(),
+    statsTopics: config.statsTopics,
     metrics: () => metrics.render(),
     openApi: () => openApi,
   });
@@ -63,7 +64,20 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
   openApi = openApiDocument(routes, identity);
   routeList = routes.filter((route) => !route.unlisted).map(({ method, path, summary }) => ({ method, path, summary }));
   metrics.watch({
-    topics: () => stats.topics(),
+    topics: () => {
+      // Bounded cardinality: the largest topics, then everything else as one series.
+      const totals = stats.topics();
+      const top = stats.topTopics(config.metricsTopics).map((topic) => [topic, totals.get(topic)!] as const);
+      if (totals.size <= top.length) return top;
+      const all = stats.totals();
+      const other = { received: all.received, unique: all.unique, duplicates: all.duplicates };
+      for (const [, counts] of top) {
+        other.received -= counts.received;
+        other.unique -= counts.unique;
+        other.duplicates -= counts.duplicates;
+      }
+      return [...top, ['_other', other] as const];
+    },
     rejected: () => stats.totals().rejected,
     storage: () => {
       const { unique, expired, deleted } = stats.totals();

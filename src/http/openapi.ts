@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import { DeletionResultSchema, ErrorSchema, EventsPageSchema, HealthSchema, PublishResultSchema, StatsSchema, StoredEventSchema } from '../events/responses.js';
+import { DeletionResultSchema, ErrorSchema, EventsPageSchema, TopicsPageSchema, HealthSchema, PublishResultSchema, StatsSchema, StoredEventSchema } from '../events/responses.js';
 import { EventSchema } from '../events/schema.js';
 import type { Scope } from './auth.js';
 import type { Route } from './routes.js';
@@ -17,6 +17,7 @@ const components: Record<string, TSchema> = {
   Stats: StatsSchema,
   Health: HealthSchema,
   DeletionResult: DeletionResultSchema,
+  TopicsPage: TopicsPageSchema,
 };
 
 export const jsonContent = (name: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } });

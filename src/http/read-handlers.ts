@@ -1,9 +1,10 @@
 import type { HttpRequest } from 'uWebSockets.js';
 import { encodeCursor } from '../events/cursor.js';
-import { parseEventsQuery } from '../events/query.js';
-import type { Stats } from '../events/responses.js';
+import { parseEventsQuery, parseTopicsQuery } from '../events/query.js';
+import type { Stats, TopicsPage } from '../events/responses.js';
 import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
-import type { PageSource, StatsSource, Watermark } from '../ingest/storage.js';
+import type { PageSource, StatsSource, TopicRow, Watermark } from '../ingest/storage.js';
+import { kTopTopics } from '../ingest/totals.js';
 import type { Reply } from './reply.js';
 
 export interface ReadSources {
@@ -14,6 +15,8 @@ export interface ReadSources {
   /** Why writes are refused right now, for /health. */
   readonly problems: () => readonly string[];
   readonly inFlight: () => number;
+  /** `--stats-topics`: the most topics /stats lists. */
+  readonly statsTopics: number;
   readonly protocols: () => Iterable<readonly [Protocol, Readonly<ProtocolCounts>]>;
   readonly metrics: () => string;
   /** The OpenAPI document, JSON text; read when asked, it is built after the route table. */
@@ -48,11 +51,48 @@ export class ReadHandlers {
     );
   }
 
+  /** GET /topics: by name from the shard files (a reader thread), or the largest by volume (at most 1000). */
+  topics(req: HttpRequest, reply: Reply): void {
+    const query = parseTopicsQuery(new URLSearchParams(req.getQuery() ?? ''));
+    const render = (rows: readonly TopicRow[], next: string | null): void => {
+      const body: TopicsPage = {
+        sort: query.sort,
+        count: rows.length,
+        next,
+        topics: rows.map((row) => ({ topic: row.topic, received: row.received, unique_processed: row.unique, duplicate_dropped: row.duplicates, stored: row.unique - row.expired - row.deleted, expired: row.expired, deleted: row.deleted })),
+      };
+      reply.send(200, JSON.stringify(body));
+    };
+    if (query.sort === 'volume') {
+      const { stats } = this.#sources;
+      const totals = stats.topics();
+      const losses = stats.losses();
+      const ranked = stats.topTopics(kTopTopics).filter((topic) => query.prefix === null || topic.startsWith(query.prefix));
+      const offset = Number(query.after ?? 0);
+      const rows = ranked.slice(offset, offset + query.limit).map((topic) => {
+        const counts = totals.get(topic)!;
+        const lost = losses.get(topic);
+        return { topic, received: counts.received, unique: counts.unique, duplicates: counts.duplicates, expired: lost?.expired ?? 0, deleted: lost?.deleted ?? 0 };
+      });
+      render(rows, offset + rows.length < ranked.length ? String(offset + rows.length) : null);
+      return;
+    }
+    this.#sources.pages.topics(query).then(
+      (rows) => render(rows, rows.length === query.limit ? rows.at(-1)!.topic : null),
+      (error: unknown) => reply.error(error),
+    );
+  }
+
   stats(reply: Reply): void {
     const { stats, watermark } = this.#sources;
     const totals = stats.totals();
     const topicTotals = stats.topics();
-    const topics = [...topicTotals.keys()].sort();
+    // Bounded: past --stats-topics topics, only the largest are listed (by name), and the answer says so.
+    const limit = this.#sources.statsTopics;
+    const truncated = topicTotals.size > limit;
+    const topics = (truncated ? stats.topTopics(limit) : [...topicTotals.keys()]).sort();
+    const losses = stats.losses();
+    const lossy = truncated || losses.size > limit ? topics.filter((topic) => losses.has(topic)) : [...losses.keys()];
     const body: Stats = {
       received: totals.received,
       unique_processed: totals.unique,
@@ -75,7 +115,10 @@ export class ReadHandlers {
       ),
       shard_status: stats.shardStatus(),
       topic_storage: Object.fromEntries(
-        [...stats.losses()].map(([topic, lost]) => [topic, { stored: (topicTotals.get(topic)?.unique ?? 0) - lost.expired - lost.deleted, expired: lost.expired, deleted: lost.deleted }]),
+        lossy.map((topic) => {
+          const lost = losses.get(topic)!;
+          return [topic, { stored: (topicTotals.get(topic)?.unique ?? 0) - lost.expired - lost.deleted, expired: lost.expired, deleted: lost.deleted }];
+        }),
       ),
       protocols: Object.fromEntries(
         [...this.#sources.protocols()].map(([protocol, counts]) => [
@@ -84,6 +127,7 @@ export class ReadHandlers {
         ]),
       ) as Stats['protocols'],
     };
+    if (truncated) Object.assign(body, { topics_truncated: true, topic_count: topicTotals.size });
     reply.send(200, JSON.stringify(body));
   }
 

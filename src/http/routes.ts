@@ -166,6 +166,26 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
     },
     {
       method: 'GET',
+      path: '/topics',
+      label: 'topics',
+      scope: 'read',
+      summary: 'Every topic with exact counts, page by page: by name (with a prefix filter), or the largest by volume',
+      operation: {
+        description:
+          'Name order reads the shard files on a reader thread: any number of topics, O(page) per page; `next` is the last name. ' +
+          'Volume order lists the largest topics (at most 1000, the ones the service keeps ranked); `next` is an offset.',
+        parameters: [
+          queryParameter('sort', { type: 'string', enum: ['name', 'volume'], default: 'name' }),
+          queryParameter('prefix', { type: 'string' }, 'only topics whose name starts with it'),
+          queryParameter('limit', { type: 'integer', minimum: 1, maximum: kMaxLimit, default: kDefaultLimit }),
+          queryParameter('after', { type: 'string' }, 'the `next` of a previous page'),
+        ],
+        responses: { 200: { description: 'a page', content: jsonContent('TopicsPage') }, ...readRefusals },
+      },
+      handle: (_res, req, reply) => read.topics(req, reply),
+    },
+    {
+      method: 'GET',
       path: '/health',
       label: 'health',
       scope: null,

@@ -114,9 +114,29 @@ export interface Page {
   readonly partial: boolean;
 }
 
+/** A page of topics by name, from the shard files (off the ingress thread). */
+export interface TopicQuery {
+  /** Topics strictly after this name; null: from the first. */
+  readonly after: string | null;
+  /** Only names that start with this; null: all. */
+  readonly prefix: string | null;
+  readonly limit: number;
+}
+
+export interface TopicRow {
+  readonly topic: string;
+  readonly received: number;
+  readonly unique: number;
+  readonly duplicates: number;
+  readonly expired: number;
+  readonly deleted: number;
+}
+
 export interface PageSource {
   /** Rejects with `overloaded` when too many reads are already queued. */
   page(query: PageQuery): Promise<Page>;
+  /** Counts summed over the shards, in name order. */
+  topics(query: TopicQuery): Promise<TopicRow[]>;
 }
 
 export interface TopicTotals {
@@ -138,6 +158,8 @@ export interface TopicLosses {
 export interface StatsSource {
   totals(): Readonly<CounterTotals>;
   topics(): ReadonlyMap<string, Readonly<TopicTotals>>;
+  /** The topics with the most events received, most first, at most `limit` (≤ 1000): O(limit), not O(topics). */
+  topTopics(limit: number): string[];
   /** Only the topics that lost any events; every other topic stores all its unique ones. */
   losses(): ReadonlyMap<string, Readonly<TopicLosses>>;
   shardStatus(): ShardStatus[];

@@ -1,4 +1,8 @@
 import type { CounterTotals, TopicLosses, TopicTotals } from './storage.js';
+import { TopTopics } from './top-topics.js';
+
+/** The most topics any bounded answer lists by volume (/stats, /metrics, /topics?sort=volume). */
+export const kTopTopics = 1000;
 
 /**
  * The service-wide counters, kept on the ingress thread so /stats costs no query. They start from
@@ -10,6 +14,7 @@ export class Totals {
   readonly counters: CounterTotals = { received: 0, unique: 0, duplicates: 0, rejected: 0, expired: 0, deleted: 0 };
   readonly topics = new Map<string, TopicTotals>();
   readonly losses = new Map<string, TopicLosses>();
+  readonly top = new TopTopics(kTopTopics);
 
   /** Adds one shard's persisted counters (at start). */
   load(counters: Readonly<CounterTotals>, topics: Iterable<readonly [string, Readonly<TopicTotals>]>, losses: Iterable<readonly [string, Readonly<TopicLosses>]>): void {
@@ -48,9 +53,10 @@ export class Totals {
   }
 
   #addTopic(topic: string, counts: Readonly<TopicTotals>): void {
-    const total = this.topics.get(topic);
+    let total = this.topics.get(topic);
     if (total) this.#add(total, counts);
-    else this.topics.set(topic, { received: counts.received, unique: counts.unique, duplicates: counts.duplicates });
+    else this.topics.set(topic, (total = { received: counts.received, unique: counts.unique, duplicates: counts.duplicates }));
+    this.top.offer(topic, total.received);
   }
 
   #add(total: TopicTotals, counts: Readonly<TopicTotals>): void {

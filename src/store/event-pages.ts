@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { EventFilter } from '../events/query.js';
-import type { PageQuery } from '../ingest/storage.js';
+import type { PageQuery, TopicQuery, TopicRow } from '../ingest/storage.js';
 import { shardPath } from './data-dir.js';
 import { eventColumns, fieldIndexName, payloadFieldSql, type StoredEventRow } from './tables.js';
 
@@ -59,6 +59,26 @@ export class EventPages {
     const rows = mergeBySeq(perShard, query.limit);
     const full = rows.length >= query.limit;
     return { rows, through: full ? rows[rows.length - 1]!.seq : frontier, partial: !full && frontier < query.maxSeq };
+  }
+
+  /**
+   * A page of topics by name: each shard's `topics` rows after the cursor (its primary key is the
+   * name), merged by name with a topic's counts summed over the shards that have it.
+   */
+  topics(query: TopicQuery): TopicRow[] {
+    const after = query.after ?? '';
+    // Topic names are ASCII below DEL, so `prefix || DEL` bounds the range of names with the prefix.
+    const [low, high] = query.prefix === null ? [after, '\x7f'] : [after > query.prefix ? after : query.prefix, `${query.prefix}\x7f`];
+    const sql = 'SELECT topic, received, unique_count AS "unique", duplicates, expired, deleted FROM topics WHERE topic > ? AND topic >= ? AND topic < ? ORDER BY topic LIMIT ?';
+    const merged = new Map<string, TopicRow>();
+    for (let shard = 0; shard < this.#databases.length; shard++) {
+      for (const row of this.#prepare(shard, sql).all(after, low, high, query.limit) as TopicRow[]) {
+        const seen = merged.get(row.topic);
+        merged.set(row.topic, seen ? { topic: row.topic, received: seen.received + row.received, unique: seen.unique + row.unique, duplicates: seen.duplicates + row.duplicates, expired: seen.expired + row.expired, deleted: seen.deleted + row.deleted } : row);
+      }
+    }
+    // Each shard gave its first `limit` names: the first `limit` of their union are complete.
+    return [...merged.values()].sort((a, b) => (a.topic < b.topic ? -1 : 1)).slice(0, query.limit);
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 import { Piscina } from 'piscina';
 import { OverloadedError } from '../errors.js';
-import type { Page, PageQuery, PageSource } from '../ingest/storage.js';
+import type { Page, PageQuery, PageSource, TopicQuery, TopicRow } from '../ingest/storage.js';
 import type { PageWorkerData } from './protocol.js';
 import { workerFile } from './worker-file.js';
 
@@ -32,6 +32,11 @@ export class PagePool implements PageSource {
   page(query: PageQuery): Promise<Page> {
     if (this.#pool.queueSize >= this.#maxQueue) return Promise.reject(new OverloadedError('too many reads in flight'));
     return this.#pool.run(query, { name: 'page' }) as Promise<Page>;
+  }
+
+  topics(query: TopicQuery): Promise<TopicRow[]> {
+    if (this.#pool.queueSize >= this.#maxQueue) return Promise.reject(new OverloadedError('too many reads in flight'));
+    return this.#pool.run(query, { name: 'topics' }) as Promise<TopicRow[]>;
   }
 
   destroy(): Promise<void> {

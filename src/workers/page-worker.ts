@@ -4,17 +4,25 @@
  */
 import { workerData } from 'piscina';
 import { EventPages, renderEvents } from '../store/event-pages.js';
-import type { Page, PageQuery } from '../ingest/storage.js';
+import type { Page, PageQuery, TopicQuery, TopicRow } from '../ingest/storage.js';
 import type { PageWorkerData } from './protocol.js';
 
 let pages: EventPages | null = null;
 
-export function page(query: PageQuery): Page {
+function opened(): EventPages {
   if (!pages) {
     const data = workerData as PageWorkerData;
     pages = new EventPages(data.dataDir, data.shardCount);
   }
-  const { rows, through, partial } = pages.page(query);
+  return pages;
+}
+
+export function topics(query: TopicQuery): TopicRow[] {
+  return opened().topics(query);
+}
+
+export function page(query: PageQuery): Page {
+  const { rows, through, partial } = opened().page(query);
   return { eventsJson: renderEvents(rows), count: rows.length, lastSeq: rows.length > 0 ? rows[rows.length - 1]!.seq : null, through, partial };
 }
 
