@@ -176,4 +176,34 @@ describe('dashboard in a browser', { skip: missingBrowser() ?? false }, () => {
       await server.stop();
     }
   });
+
+  test('with 10 000 topics: the live view polls a bounded /stats, and the topic search finds any topic through /topics', { timeout: 90_000 }, async () => {
+    const server = await startServer({ shards: 2 });
+    const topics = Array.from({ length: 10_000 }, (_, index) => `tenant-${String(index).padStart(5, '0')}.logs`);
+    // One event per topic, and a few more for ten of them, so the largest are known.
+    const events = [...topics.map((topic) => event({ topic, event_id: 'first' })), ...topics.slice(0, 10).flatMap((topic) => ids('x', 0, 5).map((id) => event({ topic, event_id: id })))];
+    for (let start = 0; start < events.length; start += 5000) await publishAll(server.url, events.slice(start, start + 5000));
+    const stats = (await (await fetch(`${server.url}/stats`)).json()) as { topics: string[]; topic_count: number };
+    assert.equal(stats.topics.length, 1000, 'bounded');
+    assert.equal(stats.topic_count, 10_000);
+    const browser = await launchBrowser();
+    try {
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      await page.goto(server.url);
+      await waitForText(page, '[data-view="live"] tr[data-key="tenant-00003.logs"] td:nth-child(2)', '6');
+      assert.equal(await page.locator('[data-view="live"] table tbody tr[data-key^="tenant-"]').count(), 1000, 'the live table holds the bounded list');
+      await page.click('[data-nav="browse"]');
+      await waitForText(page, '[data-browse="topic-note"]', 'The 1,000 largest of 10,000 topics; search to find any.');
+      // A topic far outside the largest thousand, found by the server-side search.
+      await page.fill('[data-browse="topic-search"]', 'tenant-0987');
+      await page.waitForSelector('[data-view="browse"] tr[data-topic="tenant-09876.logs"]', { timeout: 10_000 });
+      assert.equal(await page.locator('[data-view="browse"] tr[data-topic^="tenant-0987"]').count(), 10);
+      await page.click('[data-view="browse"] tr[data-topic="tenant-09876.logs"]');
+      await waitForText(page, '[data-browse="range"]', 'events 1–1 · page 1');
+      assert.deepEqual(await browseEventIds(page), ['first']);
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  });
 });

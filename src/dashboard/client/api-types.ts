@@ -2,7 +2,7 @@
  * The shapes the dashboard reads: the server's own response types, derived from the schemas
  * /openapi.json is built from (type-only imports: nothing of the server is bundled).
  */
-export type { EventsPage, ShardStatus, Stats, StoredEvent, TopicCounts } from '../../events/responses.js';
+export type { EventsPage, ShardStatus, Stats, StoredEvent, TopicCounts, TopicsPage } from '../../events/responses.js';
 export type { ServiceInfo } from '../service-info.js';
 import type { StoredEvent } from '../../events/responses.js';
 

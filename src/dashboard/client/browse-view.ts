@@ -1,5 +1,5 @@
 import { ApiError, eventsPath, getJson } from './api.js';
-import type { EventsPage, Stats, StoredEvent } from './api-types.js';
+import type { EventsPage, Stats, StoredEvent, TopicsPage } from './api-types.js';
 import { h, setText, syncRows } from './dom.js';
 import { eventDetail } from './event-detail.js';
 import { formatCount } from './format.js';
@@ -23,7 +23,11 @@ interface TopicRow {
  */
 export class BrowseView {
   readonly element: HTMLElement;
-  readonly #topicFilter = h('input', { class: 'input', attrs: { type: 'search', placeholder: 'Filter topics', 'aria-label': 'Filter topics' }, on: { input: () => this.#showTopics() } });
+  readonly #topicFilter = h('input', { class: 'input', attrs: { type: 'search', placeholder: 'Search topics', 'aria-label': 'Search topics', 'data-browse': 'topic-search' }, on: { input: () => void this.#searchTopics() } });
+  readonly #topicNote = h('p', { class: 'muted', attrs: { 'data-browse': 'topic-note' } });
+  /** Topics whose name starts with the search text, from GET /topics; null: no search, the /stats list. */
+  #found: readonly TopicRow[] | null = null;
+  #topicSearch = 0;
   readonly #topicRows = h('tbody');
   readonly #title = h('h2', { attrs: { 'data-browse': 'title' } }, 'Events');
   readonly #range = h('span', { class: 'muted', attrs: { 'data-browse': 'range' } });
@@ -65,7 +69,7 @@ export class BrowseView {
       h(
         'div',
         { class: 'browse' },
-        h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Topics')), this.#topicFilter, h('div', { class: 'table-scroll topic-list' }, h('table', null, this.#topicRows))),
+        h('div', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Topics')), this.#topicFilter, this.#topicNote, h('div', { class: 'table-scroll topic-list' }, h('table', null, this.#topicRows))),
         h(
           'div',
           { class: 'card' },
@@ -92,12 +96,32 @@ export class BrowseView {
 
   update(stats: Stats): void {
     this.#topics = [{ topic: kAllTopics, received: stats.received }, ...stats.topics.map((topic) => ({ topic, received: stats.topic_counts[topic]?.received ?? 0 }))];
+    setText(this.#topicNote, stats.topics_truncated ? `The ${formatCount(stats.topics.length)} largest of ${formatCount(stats.topic_count ?? 0)} topics; search to find any.` : '');
+    this.#showTopics();
+  }
+
+  /** A search asks the server (GET /topics?prefix=): /stats lists only the largest topics when there are many. */
+  async #searchTopics(): Promise<void> {
+    const prefix = this.#topicFilter.value.trim();
+    const search = ++this.#topicSearch;
+    if (prefix === '') {
+      this.#found = null;
+      this.#showTopics();
+      return;
+    }
+    try {
+      const page = await getJson<TopicsPage>(`/topics?${new URLSearchParams({ prefix, limit: '100' })}`);
+      if (search !== this.#topicSearch) return;
+      this.#found = page.topics.map((row) => ({ topic: row.topic, received: row.received }));
+    } catch {
+      if (search !== this.#topicSearch) return;
+      this.#found = []; // not a topic prefix: nothing matches
+    }
     this.#showTopics();
   }
 
   #showTopics(): void {
-    const filter = this.#topicFilter.value.trim().toLowerCase();
-    const visible = this.#topics.filter((row) => row.topic === kAllTopics || row.topic.toLowerCase().includes(filter));
+    const visible = this.#found ?? this.#topics;
     syncRows(
       this.#topicRows,
       visible,
