@@ -75,10 +75,13 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
       drainBytes: options.drainBytes,
       sync: options.sync,
       shardRetryMs: options.shardRetryMs,
-      retention: parseRetention(options.retention, options.retentionBytes),
-      indexFields: parseIndexFields(options.indexFields),
-      forgetAfterMs: options.forgetAfter === '' ? null : parseDuration(options.forgetAfter),
-      maxDataBytes: options.maxDataBytes === '' ? null : parseSize(options.maxDataBytes),
+      lifecycle: {
+        retention: parseRetention(options.retention, options.retentionBytes),
+        indexFields: parseIndexFields(options.indexFields),
+        forgetAfterMs: options.forgetAfter === '' ? null : parseDuration(options.forgetAfter),
+        // The data dir's budget, a share per shard file.
+        maxShardBytes: options.maxDataBytes === '' ? null : Math.floor(parseSize(options.maxDataBytes)! / options.shards),
+      },
       onExpired: (_shard, expired) => totals.addExpired(expired),
       onDeleted: (_shard, deleted) => totals.addDeleted(deleted),
       ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),

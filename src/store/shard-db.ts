@@ -11,7 +11,8 @@ import { TopicIds } from './topic-ids.js';
 
 export type { SyncMode } from './shard-file.js';
 
-export interface ShardDbOptions extends ShardFileOptions {
+/** What the writer does besides committing; the same for every shard but the budget's share. */
+export interface ShardLifecycle {
   /** `--index-field`, parsed: payload paths that get an expression index (made at open when missing). */
   readonly indexFields?: readonly (readonly string[])[];
   /** `--max-data-bytes` divided by the shard count: this file's budget; null: none. */
@@ -20,6 +21,9 @@ export interface ShardDbOptions extends ShardFileOptions {
   readonly forgetAfterMs?: number | null;
   /** `--retention`, parsed; empty: nothing expires. */
   readonly retention?: readonly RetentionRule[];
+}
+
+export interface ShardDbOptions extends ShardFileOptions, ShardLifecycle {
   /** Fault injection for tests: runs inside each commit's transaction, after its rows are inserted. */
   readonly insideCommit?: (events: number) => void;
 }

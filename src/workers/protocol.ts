@@ -6,8 +6,7 @@
  * with `fromWire`.
  */
 import { toWire, type WireError } from '../errors.js';
-import type { RetentionRule } from '../store/retention.js';
-import type { ShardSnapshot, SyncMode } from '../store/shard-db.js';
+import type { ShardLifecycle, ShardSnapshot, SyncMode } from '../store/shard-db.js';
 import type { TopicCounts } from '../store/tables.js';
 
 export interface ShardWorkerData {
@@ -20,14 +19,8 @@ export interface ShardWorkerData {
   /** Completion records out (shard → ingress), one per commit, in ring order. */
   readonly completions: SharedArrayBuffer;
   readonly drainBytes: number;
-  /** `--retention`, parsed: rules the shard's loop expires by, between commits. */
-  readonly retention: readonly RetentionRule[];
-  /** `--index-field`, parsed. */
-  readonly indexFields: readonly (readonly string[])[];
-  /** `--forget-after` in ms; null: identities are kept for ever. */
-  readonly forgetAfterMs: number | null;
-  /** `--max-data-bytes` / shards; null: no budget. */
-  readonly maxShardBytes: number | null;
+  /** Retention, field indexes, forgetting and this shard's share of the data-dir budget. */
+  readonly lifecycle: ShardLifecycle;
 }
 
 export interface PageWorkerData {

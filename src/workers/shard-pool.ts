@@ -1,16 +1,13 @@
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { ConfigError, fromWire, OverloadedError, toWire, type AggregatorError, type WireError } from '../errors.js';
 import type { RoomCheck, ShardStatus } from '../ingest/storage.js';
 import { frameBytes } from '../ring/layout.js';
 import { unpackMessage } from '../ring/codec.js';
-import { RingConsumer } from '../ring/consumer.js';
-import { RingProducer, type FrameHeader } from '../ring/producer.js';
-import { ShardControl, ShardSignals } from '../ring/signals.js';
-import { shardPath } from '../store/data-dir.js';
-import type { RetentionRule } from '../store/retention.js';
-import type { ShardSnapshot, SyncMode } from '../store/shard-db.js';
-import { toFailure, type Completion, type DrainSuccess, type OpenResult, type ShardWorkerData, type TaskFailure } from './protocol.js';
-import { workerFile } from './worker-file.js';
+import type { FrameHeader } from '../ring/producer.js';
+import { ShardControl } from '../ring/signals.js';
+import type { ShardLifecycle, ShardSnapshot, SyncMode } from '../store/shard-db.js';
+import { toFailure, type Completion, type DrainSuccess, type OpenResult, type TaskFailure } from './protocol.js';
+import { createShard, type Shard } from './shard-slot.js';
 
 export interface ShardPoolOptions {
   readonly dataDir: string;
@@ -29,14 +26,8 @@ export interface ShardPoolOptions {
   readonly onExpired?: (shard: number, expired: readonly [topic: string, count: number][]) => void;
   /** Called once per commit whose deletions removed events. */
   readonly onDeleted?: (shard: number, deleted: readonly [topic: string, count: number][]) => void;
-  /** `--retention`, parsed. */
-  readonly retention: readonly RetentionRule[];
-  /** `--index-field`, parsed. */
-  readonly indexFields: readonly (readonly string[])[];
-  /** `--forget-after` in ms, or null. */
-  readonly forgetAfterMs: number | null;
-  /** `--max-data-bytes` in bytes, or null: split evenly over the shard files. */
-  readonly maxDataBytes: number | null;
+  /** What each shard's writer does besides committing (retention, indexes, forgetting, the data-dir budget's share). */
+  readonly lifecycle: ShardLifecycle;
 }
 
 export interface FrameOutcome {
@@ -47,27 +38,6 @@ export interface FrameOutcome {
 /** The main side's handle on one queued frame; settled once when its shard commits or fails. */
 export interface FrameTicket {
   settle(outcome: FrameOutcome | AggregatorError): void;
-}
-
-interface Shard {
-  readonly index: number;
-  readonly ring: RingProducer;
-  readonly signals: ShardSignals;
-  /** The shard loop's completion records, read here. */
-  readonly completions: RingConsumer;
-  readonly pool: Piscina;
-  /** Tickets of frames in the ring, oldest first; the ring holds their bytes in the same order. */
-  readonly pending: FrameTicket[];
-  /** Whether the loop task is running (from its start until it returns, dies or is replaced). */
-  looping: boolean;
-  /** Whether a wait for completion records is pending (at most one per shard). */
-  listening: boolean;
-  /** Settles once the current loop task has returned or died, and its records are collected. */
-  loopEnded: Promise<void>;
-  /** Why the shard refuses writes, until a probe or a new loop commits again. */
-  failure: string | null;
-  commits: number;
-  lastCommitMs: number;
 }
 
 const noopTicket: FrameTicket = { settle() {} };
@@ -91,48 +61,7 @@ export class ShardPool {
 
   private constructor(options: ShardPoolOptions) {
     this.#options = options;
-    this.#shards = Array.from({ length: options.shards }, (_, index) => {
-      const ring = new RingProducer(options.ringBytes);
-      // A commit's completion record is smaller than the frames it commits (a status byte and a
-      // topic count per event against a whole record), so a ring of the same size always holds one.
-      const completions = new RingProducer(options.ringBytes);
-      const workerData: ShardWorkerData = {
-        shard: index,
-        shardCount: options.shards,
-        path: shardPath(options.dataDir, index),
-        sync: options.sync,
-        ring: ring.buffer,
-        completions: completions.buffer,
-        drainBytes: options.drainBytes,
-        retention: options.retention,
-        indexFields: options.indexFields,
-        forgetAfterMs: options.forgetAfterMs,
-        maxShardBytes: options.maxDataBytes === null ? null : Math.floor(options.maxDataBytes / options.shards),
-      };
-      const pool = new Piscina({
-        filename: options.workerFile ?? workerFile('shard-worker'),
-        name: 'run',
-        minThreads: 1,
-        maxThreads: 1,
-        idleTimeout: Number.POSITIVE_INFINITY,
-        concurrentTasksPerWorker: 1,
-        workerData,
-      });
-      return {
-        index,
-        ring,
-        signals: new ShardSignals(ring.buffer),
-        completions: new RingConsumer(completions.buffer),
-        pool,
-        pending: [],
-        looping: false,
-        listening: false,
-        loopEnded: Promise.resolve(),
-        failure: null,
-        commits: 0,
-        lastCommitMs: 0,
-      };
-    });
+    this.#shards = Array.from({ length: options.shards }, (_, index) => createShard(index, options));
   }
 
   /**
