@@ -36,6 +36,7 @@ const catalogue = {
   ring_claimed: { status: 500, http: false, message: 'a second thread tried to consume a shard ring' },
   shard_file_damaged: { status: 500, http: false, message: 'a shard file is damaged' },
   shard_unreadable: { status: 500, http: false, message: 'SQLite cannot open or read a shard file' },
+  log_gap: { status: 500, http: false, message: 'a shard replica was given a log position that does not follow the last one it applied' },
 } as const satisfies Record<string, { readonly status: number; readonly http: boolean; readonly message: string }>;
 
 export type ErrorCode = keyof typeof catalogue;

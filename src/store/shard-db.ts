@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { AggregatorError } from '../errors.js';
 import { Deletion, type DeleteCommand } from './deletion.js';
 import { Expiry } from './expiry.js';
 import { Forgetting } from './forgetting.js';
@@ -47,6 +48,12 @@ export interface StoreBatch {
   readonly wantsStatuses: boolean;
   /** A deletion in the frame's place (its `events` are empty): its outcome's `inserted` is the count removed. */
   readonly command?: DeleteCommand;
+  /**
+   * Cluster mode: the batch's position in the shard's log. It must be the last applied position
+   * plus one, checked and recorded in the commit's transaction, so a replica applies its log in
+   * order, exactly once, or refuses (`log_gap`). Absent in the embedded mode.
+   */
+  readonly logSeq?: number;
 }
 
 export interface BatchOutcome {
@@ -62,6 +69,8 @@ export interface CommitOutcome {
   readonly lastSeq: number;
   /** Events the commit's deletions removed, by topic. */
   readonly deleted: Map<string, number>;
+  /** The last log position applied, after this commit (0: none ever). */
+  readonly lastLogSeq: number;
 }
 
 export interface ShardSnapshot {
@@ -100,6 +109,9 @@ export class ShardDb {
   readonly #commit: (batches: readonly StoreBatch[]) => CommitOutcome;
   readonly #insideCommit: ((events: number) => void) | undefined;
   readonly #topicIds: TopicIds;
+  readonly #saveLogSeq: Database.Statement<[number]>;
+  /** The last log position applied and committed (cluster mode); 0 in the embedded mode. */
+  #lastLogSeq: number;
 
   constructor(options: ShardDbOptions) {
     if (!existsSync(options.path)) createShardFile(options);
@@ -125,6 +137,8 @@ export class ShardDb {
     }
 
     this.#topicIds = new TopicIds(db);
+    this.#saveLogSeq = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_log_seq', ?)");
+    this.#lastLogSeq = (db.prepare("SELECT value FROM meta WHERE key = 'last_log_seq'").pluck().get() as number | undefined) ?? 0;
     this.#insert = this.#db.prepare(
       'INSERT OR IGNORE INTO events (seq, topic_id, event_id, timestamp, source, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -162,6 +176,7 @@ export class ShardDb {
     try {
       const outcome = this.#commit(batches);
       this.#topicIds.committed();
+      this.#lastLogSeq = outcome.lastLogSeq;
       return outcome;
     } catch (error) {
       this.#topicIds.rollBack();
@@ -186,6 +201,11 @@ export class ShardDb {
       if (this.#incrementalVacuum) this.#db.pragma('incremental_vacuum(1024)');
     }
     return { expired: [...expired], more };
+  }
+
+  /** The last log position applied (cluster mode): a replica resumes its consumer after it. */
+  get lastLogSeq(): number {
+    return this.#lastLogSeq;
   }
 
   snapshot(): ShardSnapshot {
@@ -220,7 +240,12 @@ export class ShardDb {
     const deleted = new Map<string, number>();
     // Bytes stored per topic id, for --retention-bytes.
     const bytes = new Map<number, number>();
+    let logSeq = this.#lastLogSeq;
     for (const batch of batches) {
+      if (batch.logSeq !== undefined) {
+        if (batch.logSeq !== logSeq + 1) throw new AggregatorError('log_gap', `log position ${batch.logSeq} does not follow ${logSeq}, the last one applied; refusing to apply`);
+        logSeq = batch.logSeq;
+      }
       if (batch.command) {
         const count = this.#deletion.run(batch.command);
         if (count > 0) deleted.set(batch.command.topic, (deleted.get(batch.command.topic) ?? 0) + count);
@@ -256,7 +281,8 @@ export class ShardDb {
     for (const [topicId, added] of bytes) this.#addBytes.run(added, topicId);
     this.#insideCommit?.(received);
     this.#addCounters.run(received, unique, received - unique, rejected, lastSeq);
-    return { batches: outcomes, topics, rejected, lastSeq, deleted };
+    if (logSeq !== this.#lastLogSeq) this.#saveLogSeq.run(logSeq);
+    return { batches: outcomes, topics, rejected, lastSeq, deleted, lastLogSeq: logSeq };
   }
 
   #checkMeta(options: ShardDbOptions): void {
