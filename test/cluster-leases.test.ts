@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from 'nats';
 import { Leases, openLeaseBucket } from '../src/cluster/leases.js';
-import { missingNatsServer, startNatsCluster, type NatsCluster } from './support/nats-cluster.js';
+import { missingNatsServer, startNatsCluster, whenAnswered, type NatsCluster } from './support/nats-cluster.js';
 
 const kTtlMs = 2000;
 
@@ -20,7 +20,10 @@ describe('cluster leases', { skip: missingNatsServer() ?? false }, () => {
   before(async () => {
     cluster = await startNatsCluster(3);
     connections = await Promise.all([0, 1].map((index) => connect({ servers: cluster.nodes[index]!.url })));
-    const buckets = await Promise.all(connections.map((connection) => openLeaseBucket(connection.jetstream(), 'agg_leases_test', kTtlMs, 3)));
+    const buckets = [];
+    for (const connection of connections) buckets.push(await whenAnswered(() => openLeaseBucket(connection.jetstream(), 'agg_leases_test', kTtlMs, 3)));
+    // A new R3 bucket answers once its stream has elected a leader.
+    for (const bucket of buckets) await whenAnswered(() => bucket.get('ready'));
     a = new Leases(buckets[0]!, 'node-a', kTtlMs);
     b = new Leases(buckets[1]!, 'node-b', kTtlMs);
   });

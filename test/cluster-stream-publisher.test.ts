@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, StorageType, type NatsConnection } from 'nats';
 import { StreamPublisher } from '../src/cluster/stream-publisher.js';
-import { missingNatsServer, startNatsCluster, type NatsCluster } from './support/nats-cluster.js';
+import { missingNatsServer, startNatsCluster, whenAnswered, type NatsCluster } from './support/nats-cluster.js';
 
 const kWindowNs = 120 * 1e9;
 
@@ -18,7 +18,8 @@ describe('cluster stream publisher', { skip: missingNatsServer() ?? false }, () 
   before(async () => {
     cluster = await startNatsCluster(3);
     client = await connect({ servers: cluster.urls.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
-    await (await client.jetstreamManager()).streams.add({ name: 'AGG_0', subjects: ['agg.0'], num_replicas: 3, storage: StorageType.File, duplicate_window: kWindowNs });
+    await whenAnswered(async () => (await client.jetstreamManager()).streams.add({ name: 'AGG_0', subjects: ['agg.0'], num_replicas: 3, storage: StorageType.File, duplicate_window: kWindowNs }));
+    await whenAnswered(async () => (await client.jetstreamManager()).streams.info('AGG_0'));
   });
   after(async () => {
     await client.close();
@@ -27,7 +28,7 @@ describe('cluster stream publisher', { skip: missingNatsServer() ?? false }, () 
 
   test('across a kill -9 of the stream leader: every message once, each at its own position', { timeout: 90_000 }, async () => {
     const publisher = new StreamPublisher(client.jetstream(), { deadlineMs: 20_000, attemptTimeoutMs: 1000, retryMs: 100 });
-    const leader = await cluster.streamLeader('AGG_0');
+    const leader = await cluster.electedLeader('AGG_0');
     const results = [];
     for (let index = 0; index < 900; index++) {
       if (index === 300) await cluster.nodes.find((node) => node.name === leader)!.crash();
@@ -36,7 +37,7 @@ describe('cluster stream publisher', { skip: missingNatsServer() ?? false }, () 
     assert.ok(results.some((result) => result.attempts > 1), 'the kill made publishes retry');
     assert.equal(new Set(results.map((result) => result.seq)).size, 900, 'each its own position');
     assert.deepEqual(results.map((result) => result.seq), [...results.map((result) => result.seq)].sort((a, b) => a - b), 'in publish order');
-    const info = await (await client.jetstreamManager()).streams.info('AGG_0');
+    const info = await whenAnswered(async () => (await client.jetstreamManager()).streams.info('AGG_0'));
     assert.equal(info.state.messages, 900, 'no loss, no retry stored twice');
 
     const again = await publisher.publishAs(results[10]!.msgId, 'agg.0', new TextEncoder().encode('frame 10'));
@@ -46,7 +47,7 @@ describe('cluster stream publisher', { skip: missingNatsServer() ?? false }, () 
 
   test('without a quorum it gives up at its deadline with a 503, never a false ack', { timeout: 60_000 }, async () => {
     const publisher = new StreamPublisher(client.jetstream(), { deadlineMs: 3000, attemptTimeoutMs: 500, retryMs: 100 });
-    const before = (await (await client.jetstreamManager()).streams.info('AGG_0')).state.messages;
+    const before = (await whenAnswered(async () => (await client.jetstreamManager()).streams.info('AGG_0'))).state.messages;
     const others = cluster.nodes.filter((node) => !client.getServer().endsWith(node.url.split(':').at(-1)!));
     // Two of three nodes paused: the one left cannot form a quorum.
     for (const node of others.slice(0, 2)) node.pause();

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { connect, StorageType, type JetStreamClient } from 'nats';
-import { missingNatsServer, startNatsCluster } from './support/nats-cluster.js';
+import { missingNatsServer, startNatsCluster, whenAnswered } from './support/nats-cluster.js';
 
 const kMessages = 1500;
 const kWindowNs = 120 * 1e9;
@@ -34,9 +34,9 @@ describe('NATS cluster harness', { skip: missingNatsServer() ?? false }, () => {
     const client = await connect({ servers: cluster.urls.split(','), maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     try {
       const jsm = await client.jetstreamManager();
-      await jsm.streams.add({ name: 'HARNESS', subjects: ['harness'], num_replicas: 3, storage: StorageType.File, duplicate_window: kWindowNs });
+      await whenAnswered(() => jsm.streams.add({ name: 'HARNESS', subjects: ['harness'], num_replicas: 3, storage: StorageType.File, duplicate_window: kWindowNs }));
       const js = client.jetstream();
-      const leader = await cluster.streamLeader('HARNESS');
+      const leader = await cluster.electedLeader('HARNESS');
       assert.ok(leader, 'the stream has a leader');
       let retried = 0;
       for (let index = 0; index < kMessages; index++) {
@@ -44,9 +44,13 @@ describe('NATS cluster harness', { skip: missingNatsServer() ?? false }, () => {
         retried += (await publishUntilAcked(js, 'harness', index)) - 1;
       }
       assert.ok(retried > 0, 'the kill made publishes retry (else the test proved nothing)');
-      const newLeader = await cluster.streamLeader('HARNESS');
-      assert.ok(newLeader && newLeader !== leader, `a new leader took over (${newLeader})`);
-      const info = await jsm.streams.info('HARNESS');
+      const newLeader = await whenAnswered(async () => {
+        const current = await cluster.streamLeader('HARNESS');
+        if (!current || current === leader) throw new Error(`no new leader yet (${current})`);
+        return current;
+      });
+      assert.notEqual(newLeader, leader, 'a new leader took over');
+      const info = await whenAnswered(() => jsm.streams.info('HARNESS'));
       assert.equal(info.state.messages, kMessages, 'every acknowledged message once: no loss, no retry stored twice');
       // The killed node rejoins and its replica catches up.
       const killed = cluster.nodes.find((node) => node.name === leader)!;
@@ -56,7 +60,7 @@ describe('NATS cluster harness', { skip: missingNatsServer() ?? false }, () => {
         assert.ok(Date.now() < deadline, `${killed.name} did not catch up: ${await cluster.replicaMessages(killed, 'HARNESS')} messages`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      const consumer = await js.consumers.get('HARNESS');
+      const consumer = await whenAnswered(() => js.consumers.get('HARNESS'));
       const seen = new Set<string>();
       const messages = await consumer.fetch({ max_messages: kMessages, expires: 10_000 });
       for await (const message of messages) {

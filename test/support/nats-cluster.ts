@@ -28,8 +28,10 @@ export interface NatsCluster {
   readonly nodes: readonly NatsNode[];
   /** Every node's client URL, comma-separated, as `--cluster` takes them. */
   readonly urls: string;
-  /** The server name leading a stream's replicas, from a node's /jsz. */
+  /** The server name leading a stream's replicas, from a node's /jsz; null while there is none. */
   streamLeader(stream: string): Promise<string | null>;
+  /** The same, waiting (up to 20 s) until the stream has a leader. */
+  electedLeader(stream: string): Promise<string>;
   /** How many messages this node's replica of a stream holds (its own /jsz); null when it has none or is down. */
   replicaMessages(node: NatsNode, stream: string): Promise<number | null>;
   stop(): Promise<void>;
@@ -128,6 +130,13 @@ export async function startNatsCluster(count = 3): Promise<NatsCluster> {
       }
       return null;
     },
+    electedLeader(stream) {
+      return whenAnswered(async () => {
+        const leader = await cluster.streamLeader(stream);
+        if (leader === null) throw new Error(`${stream} has no leader yet`);
+        return leader;
+      });
+    },
     async replicaMessages(node, stream) {
       try {
         const jsz = await getJson(`${node.monitorUrl}/jsz?streams=true&accounts=true`);
@@ -154,4 +163,21 @@ export async function startNatsCluster(count = 3): Promise<NatsCluster> {
     throw error;
   }
   return cluster;
+}
+
+/**
+ * Runs a JetStream API call until it answers: right after a failover the stream's new leader may
+ * not answer management requests for a few seconds (the elections of cluster.md §3), which is not
+ * what a test is about.
+ */
+export async function whenAnswered<T>(call: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await call();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
 }
