@@ -8,12 +8,13 @@
  * Nothing outside this folder and `src/aggregator.ts` touches the pools, rings or store.
  */
 import type { AggregatorError } from '../errors.js';
+import { roomRefusal } from '../ingest/pipeline.js';
 import { Sequencer } from '../ingest/sequencer.js';
 import type { CommitPath, CommitRequest, CounterTotals, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicLosses, TopicTotals } from '../ingest/storage.js';
 import { Totals } from '../ingest/totals.js';
-import { OverloadedError } from '../errors.js';
 import { packMessage } from '../ring/codec.js';
 import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
+import type { FrameHeader } from '../ring/producer.js';
 import type { DeleteCommand } from '../store/deletion.js';
 import { parseIndexFields } from '../events/query.js';
 import { parseDuration } from '../events/time-bound.js';
@@ -140,25 +141,36 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
     const range = this.#sequencer.allocate(request.eventCount);
     const header = { flags: request.wantsStatuses ? kFlagWantsResults : 0, receivedAt: Date.now(), firstSeq: range.first };
     const statuses = request.wantsStatuses ? new Uint8Array(request.eventCount) : null;
-    return new Promise<RequestVerdict>((resolve, reject) => {
-      let remaining = frames.length;
+    const queued = this.#queueAll(frames.map((frame) => ({ shard: frame.shard, header: { ...header, eventCount: frame.indexes.length }, chunks: frame.chunks, bodyLength: frame.bodyLength })));
+    // Committed or failed, the range no longer holds the watermark back.
+    return queued.finally(() => this.#sequencer.finish(range)).then((outcomes) => {
       let unique = 0;
+      outcomes.forEach((outcome, position) => {
+        unique += outcome.inserted;
+        const { indexes } = frames[position]!;
+        if (statuses && outcome.statuses) for (let index = 0; index < indexes.length; index++) statuses[indexes[index]!] = outcome.statuses[index]!;
+      });
+      return { unique, statuses };
+    });
+  }
+
+  /** Queues frames (the caller checked their room); settles once all of them did, with the first failure if any. */
+  #queueAll(frames: readonly { shard: number; header: Omit<FrameHeader, 'rejected'>; chunks: readonly Uint8Array[]; bodyLength: number }[]): Promise<FrameOutcome[]> {
+    return new Promise((resolve, reject) => {
+      const outcomes = new Array<FrameOutcome>(frames.length);
+      let remaining = frames.length;
       let failure: AggregatorError | null = null;
-      const settleFrame = (frame: ShardFrame, outcome: FrameOutcome | AggregatorError): void => {
-        if (outcome instanceof Error) failure ??= outcome;
-        else {
-          unique += outcome.inserted;
-          if (statuses && outcome.statuses) for (let index = 0; index < frame.indexes.length; index++) statuses[frame.indexes[index]!] = outcome.statuses[index]!;
-        }
-        if (--remaining > 0) return;
-        // Committed or failed, the range no longer holds the watermark back.
-        this.#sequencer.finish(range);
-        if (failure) reject(failure);
-        else resolve({ unique, statuses });
-      };
-      for (const frame of frames) {
-        this.#shards.queue(frame.shard, { ...header, eventCount: frame.indexes.length }, frame.chunks, frame.bodyLength, { settle: (outcome) => settleFrame(frame, outcome) });
-      }
+      frames.forEach((frame, position) => {
+        this.#shards.queue(frame.shard, frame.header, frame.chunks, frame.bodyLength, {
+          settle: (outcome) => {
+            if (outcome instanceof Error) failure ??= outcome;
+            else outcomes[position] = outcome;
+            if (--remaining > 0) return;
+            if (failure) reject(failure);
+            else resolve(outcomes);
+          },
+        });
+      });
     });
   }
 
@@ -176,31 +188,17 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
   delete(request: DeletionRequest): Promise<DeletionResult> {
     const command: DeleteCommand = { kind: 'delete', ...request, limit: kDeletionLimit, at: Date.now() };
     const body = packMessage(command);
-    for (let shard = 0; shard < this.shardCount; shard++) {
+    const shards = Array.from({ length: this.shardCount }, (_, shard) => shard);
+    // The shards' own room, not the disk floor: a deletion is what frees space.
+    for (const shard of shards) {
       const room = this.#shards.check(shard, body.length);
-      if (room !== 'ok') throw new OverloadedError(room === 'failed' ? `shard ${shard} cannot take writes right now: ${this.problems().join('; ')}` : `shard ${shard} is full; retry later`);
+      if (room !== 'ok') throw roomRefusal(room, shard, () => this.problems());
     }
     const header = { eventCount: 0, flags: kFlagCommand, receivedAt: Date.now(), firstSeq: 0 };
-    return new Promise<DeletionResult>((resolve, reject) => {
-      let remaining = this.shardCount;
-      let deleted = 0;
-      let more = false;
-      let failure: AggregatorError | null = null;
-      for (let shard = 0; shard < this.shardCount; shard++) {
-        this.#shards.queue(shard, header, [body], body.length, {
-          settle: (outcome) => {
-            if (outcome instanceof Error) failure ??= outcome;
-            else {
-              deleted += outcome.inserted;
-              if (outcome.inserted >= kDeletionLimit) more = true;
-            }
-            if (--remaining > 0) return;
-            if (failure) reject(failure);
-            else resolve({ deleted, more });
-          },
-        });
-      }
-    });
+    return this.#queueAll(shards.map((shard) => ({ shard, header, chunks: [body], bodyLength: body.length }))).then((outcomes) => ({
+      deleted: outcomes.reduce((sum, outcome) => sum + outcome.inserted, 0),
+      more: outcomes.some((outcome) => outcome.inserted >= kDeletionLimit),
+    }));
   }
 
   // --- StatsSource

@@ -92,7 +92,8 @@ export class ReadHandlers {
     const truncated = topicTotals.size > limit;
     const topics = (truncated ? stats.topTopics(limit) : [...topicTotals.keys()]).sort();
     const losses = stats.losses();
-    const lossy = truncated || losses.size > limit ? topics.filter((topic) => losses.has(topic)) : [...losses.keys()];
+    // Every topic that lost events is a topic: only a cut list needs filtering.
+    const lossy = truncated ? topics.filter((topic) => losses.has(topic)) : [...losses.keys()];
     const body: Stats = {
       received: totals.received,
       unique_processed: totals.unique,

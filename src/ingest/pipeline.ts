@@ -6,7 +6,7 @@ import { shardOf } from '../events/shard-key.js';
 import { findProblems, kMaxProblems } from '../events/validate.js';
 import { encodeRecord } from '../ring/codec.js';
 import { ProtocolTally, type Protocol } from './protocol-tally.js';
-import type { CommitPath, RequestVerdict, ShardFrame } from './storage.js';
+import type { CommitPath, RequestVerdict, RoomCheck, ShardFrame } from './storage.js';
 
 /** One item's fate in `ingestItems`: stored, a duplicate of a stored identity, or what is wrong with it. */
 export type ItemOutcome = 'stored' | 'duplicate' | EventProblem;
@@ -169,16 +169,16 @@ export class IngestPipeline {
   #checkRoom(frames: readonly ShardFrame[]): void {
     for (const frame of frames) {
       const verdict = this.#commitPath.check(frame.shard, frame.bodyLength);
-      if (verdict === 'ok') continue;
-      if (verdict === 'too_large') {
-        throw new TooLargeError(`the request's events for shard ${frame.shard} are larger than its ring; send smaller batches`);
-      }
-      if (verdict === 'disk_full') throw new AggregatorError('disk_full', this.#commitPath.problems().join('; '));
-      throw new OverloadedError(
-        verdict === 'full' ? `shard ${frame.shard} is full; retry later` : `shard ${frame.shard} cannot take writes right now: ${this.#commitPath.problems().join('; ')}`,
-      );
+      if (verdict !== 'ok') throw roomRefusal(verdict, frame.shard, () => this.#commitPath.problems());
     }
   }
+}
+
+/** The answer to a shard without room for a frame: 413 when it never could, 503 otherwise, with why. */
+export function roomRefusal(verdict: Exclude<RoomCheck, 'ok'>, shard: number, problems: () => readonly string[]): AggregatorError {
+  if (verdict === 'too_large') return new TooLargeError(`the request's events for shard ${shard} are larger than its ring; send smaller batches`);
+  if (verdict === 'disk_full') return new AggregatorError('disk_full', problems().join('; '));
+  return new OverloadedError(verdict === 'full' ? `shard ${shard} is full; retry later` : `shard ${shard} cannot take writes right now: ${problems().join('; ')}`);
 }
 
 function summarize(events: readonly Event[], { unique, statuses }: RequestVerdict): PublishResult {

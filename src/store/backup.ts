@@ -21,20 +21,7 @@ export function backupDataDir(dataDir: string, target: string): CopyResult {
   const started = performance.now();
   const manifest = readManifest(join(dataDir, kManifest));
   prepareEmptyDir(target, 'the backup target');
-  let bytes = 0;
-  for (let shard = 0; shard < manifest.shards; shard++) {
-    const db = new Database(shardPath(dataDir, shard), { readonly: true, fileMustExist: true, timeout: 5000 });
-    try {
-      db.prepare('VACUUM INTO ?').run(shardPath(target, shard));
-    } finally {
-      db.close();
-    }
-    bytes += durable(shardPath(target, shard));
-  }
-  fsyncDirectory(target);
-  copyFileSync(join(dataDir, kManifest), join(target, kManifest));
-  durable(join(target, kManifest));
-  fsyncDirectory(target);
+  const bytes = writeDataDir(dataDir, target, manifest.shards, (from, to) => readOnly(from, (db) => db.prepare('VACUUM INTO ?').run(to)));
   return { shards: manifest.shards, bytes, milliseconds: performance.now() - started };
 }
 
@@ -46,25 +33,38 @@ export function restoreDataDir(backup: string, dataDir: string): CopyResult {
   for (let shard = 0; shard < manifest.shards; shard++) {
     const path = shardPath(backup, shard);
     if (!existsSync(path)) throw new ConfigError(`${backup} is not a complete backup: ${path} is missing`);
-    const db = new Database(path, { readonly: true, fileMustExist: true });
-    try {
-      const verdict = db.pragma('quick_check', { simple: true });
-      if (verdict !== 'ok') throw new ConfigError(`${path} is damaged (${String(verdict)}); not restoring`);
-    } finally {
-      db.close();
-    }
+    const verdict = readOnly(path, (db) => db.pragma('quick_check', { simple: true }));
+    if (verdict !== 'ok') throw new ConfigError(`${path} is damaged (${String(verdict)}); not restoring`);
   }
   prepareEmptyDir(dataDir, 'the data dir to restore into');
-  let bytes = 0;
-  for (let shard = 0; shard < manifest.shards; shard++) {
-    copyFileSync(shardPath(backup, shard), shardPath(dataDir, shard));
-    bytes += durable(shardPath(dataDir, shard));
-  }
-  fsyncDirectory(dataDir);
-  copyFileSync(join(backup, kManifest), join(dataDir, kManifest));
-  durable(join(dataDir, kManifest));
-  fsyncDirectory(dataDir);
+  const bytes = writeDataDir(backup, dataDir, manifest.shards, (from, to) => copyFileSync(from, to));
   return { shards: manifest.shards, bytes, milliseconds: performance.now() - started };
+}
+
+/**
+ * Writes every shard file of `to` from `from` (`writeShard`), fsyncs them, then the manifest last:
+ * a copy cut short has no manifest. Returns the shard files' bytes.
+ */
+function writeDataDir(from: string, to: string, shards: number, writeShard: (from: string, to: string) => void): number {
+  let bytes = 0;
+  for (let shard = 0; shard < shards; shard++) {
+    writeShard(shardPath(from, shard), shardPath(to, shard));
+    bytes += durable(shardPath(to, shard));
+  }
+  fsyncDirectory(to);
+  copyFileSync(join(from, kManifest), join(to, kManifest));
+  durable(join(to, kManifest));
+  fsyncDirectory(to);
+  return bytes;
+}
+
+function readOnly<T>(path: string, use: (db: Database.Database) => T): T {
+  const db = new Database(path, { readonly: true, fileMustExist: true, timeout: 5000 });
+  try {
+    return use(db);
+  } finally {
+    db.close();
+  }
 }
 
 /** fsyncs a file written here (copyFile and VACUUM INTO do not) and returns its size. */

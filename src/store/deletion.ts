@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import { rowBytes } from './tables.js';
+import { removableColumns, type Removal, type RemovableRow } from './removal.js';
+import type { TopicIds } from './topic-ids.js';
 
 /**
  * A deletion by selector, as the writer applies it. It travels through the shard's ring like a
@@ -22,56 +23,34 @@ export interface DeleteCommand {
   readonly at: number;
 }
 
-interface Row {
-  readonly seq: number;
-  readonly event_id: string;
-  readonly timestamp: string;
-  readonly source: string;
-  readonly payload: string;
-  readonly received_at: number;
-}
-
 /** Applies deletions inside the writer's transaction; `run` returns how many stored events it removed. */
 export class Deletion {
-  readonly #topicId: Database.Statement<[string], number>;
-  readonly #byId: Database.Statement<[number, string], Row>;
-  readonly #oldest: Database.Statement<[number], Row>;
-  readonly #retire: Database.Statement<[number, string, number]>;
+  readonly #topicIds: TopicIds;
+  readonly #removal: Removal;
+  readonly #byId: Database.Statement<[number, string], RemovableRow>;
+  readonly #oldest: Database.Statement<[number], RemovableRow>;
   readonly #unretire: Database.Statement<[number, string]>;
-  readonly #remove: Database.Statement<[number]>;
-  readonly #countTopic: Database.Statement<[number, number, number]>;
-  readonly #countTotal: Database.Statement<[number]>;
 
-  constructor(db: Database.Database) {
-    this.#topicId = db.prepare<[string], number>('SELECT id FROM topics WHERE topic = ?').pluck();
-    this.#byId = db.prepare<[number, string], Row>('SELECT seq, event_id, timestamp, source, payload, received_at FROM events WHERE topic_id = ? AND event_id = ?');
-    this.#oldest = db.prepare<[number], Row>('SELECT seq, event_id, timestamp, source, payload, received_at FROM events WHERE topic_id = ? ORDER BY seq');
-    this.#retire = db.prepare('INSERT OR IGNORE INTO retired (topic_id, event_id, retired_at) VALUES (?, ?, ?)');
+  constructor(db: Database.Database, topicIds: TopicIds, removal: Removal) {
+    this.#topicIds = topicIds;
+    this.#removal = removal;
+    this.#byId = db.prepare(`SELECT ${removableColumns} FROM events WHERE topic_id = ? AND event_id = ?`);
+    this.#oldest = db.prepare(`SELECT ${removableColumns} FROM events WHERE topic_id = ? ORDER BY seq`);
     this.#unretire = db.prepare('DELETE FROM retired WHERE topic_id = ? AND event_id = ?');
-    this.#remove = db.prepare('DELETE FROM events WHERE seq = ?');
-    this.#countTopic = db.prepare('UPDATE topics SET deleted = deleted + ?, stored_bytes = stored_bytes - ? WHERE id = ?');
-    this.#countTotal = db.prepare('UPDATE counters SET deleted = deleted + ? WHERE id = 0');
   }
 
   run(command: DeleteCommand): number {
-    const topicId = this.#topicId.get(command.topic);
-    if (topicId === undefined) return 0;
+    const topicId = this.#topicIds.find(command.topic);
+    if (topicId === null) return 0;
     const doomed = command.eventIds ? this.#byIds(topicId, command) : this.#inRange(topicId, command);
     let freed = 0;
-    for (const row of doomed) {
-      this.#remove.run(row.seq);
-      if (!command.forget) this.#retire.run(topicId, row.event_id, Math.floor(command.at / 1000));
-      freed += rowBytes(row.event_id, row.timestamp, row.source, row.payload);
-    }
-    if (doomed.length > 0) {
-      this.#countTopic.run(doomed.length, freed, topicId);
-      this.#countTotal.run(doomed.length);
-    }
+    for (const row of doomed) freed += this.#removal.remove(topicId, row, command.forget ? null : command.at);
+    this.#removal.count('deleted', topicId, doomed.length, freed);
     return doomed.length;
   }
 
-  #byIds(topicId: number, command: DeleteCommand): Row[] {
-    const doomed: Row[] = [];
+  #byIds(topicId: number, command: DeleteCommand): RemovableRow[] {
+    const doomed: RemovableRow[] = [];
     for (const eventId of command.eventIds!) {
       // Forgetting also erases an identity whose row is already gone (expired or deleted before).
       if (command.forget) this.#unretire.run(topicId, eventId);
@@ -82,8 +61,8 @@ export class Deletion {
   }
 
   /** Rows in seq order are in receive order: the scan stops at the first row past the range. */
-  #inRange(topicId: number, command: DeleteCommand): Row[] {
-    const doomed: Row[] = [];
+  #inRange(topicId: number, command: DeleteCommand): RemovableRow[] {
+    const doomed: RemovableRow[] = [];
     for (const row of this.#oldest.iterate(topicId)) {
       if (command.receivedTo !== null && row.received_at >= command.receivedTo) break;
       if (command.receivedFrom !== null && row.received_at < command.receivedFrom) continue;

@@ -1,21 +1,12 @@
 import type Database from 'better-sqlite3';
+import { removableColumns, type Removal, type RemovableRow } from './removal.js';
 import type { RetentionPolicy } from './retention.js';
-import { rowBytes } from './tables.js';
 
 interface RuledTopic {
   readonly id: number;
   readonly topic: string;
   readonly maxAgeMs: number | null;
   readonly maxBytes: number | null;
-}
-
-interface OldRow {
-  readonly seq: number;
-  readonly event_id: string;
-  readonly timestamp: string;
-  readonly source: string;
-  readonly payload: string;
-  readonly received_at: number;
 }
 
 /**
@@ -29,25 +20,19 @@ interface OldRow {
 export class Expiry {
   readonly #policy: RetentionPolicy;
   readonly #newTopics: Database.Statement<[number], { topic: string; id: number }>;
-  readonly #oldest: Database.Statement<[number, number], OldRow>;
-  readonly #retire: Database.Statement<[number, string, number]>;
-  readonly #remove: Database.Statement<[number]>;
-  readonly #countTopic: Database.Statement<[number, number, number]>;
+  readonly #oldest: Database.Statement<[number, number], RemovableRow>;
+  readonly #removal: Removal;
   readonly #storedBytes: Database.Statement<[number], number>;
-  readonly #countTotal: Database.Statement<[number]>;
   readonly #ruled: RuledTopic[] = [];
   #highestTopicId = 0;
   #cursor = 0;
 
-  constructor(db: Database.Database, policy: RetentionPolicy) {
+  constructor(db: Database.Database, policy: RetentionPolicy, removal: Removal) {
     this.#policy = policy;
+    this.#removal = removal;
     this.#newTopics = db.prepare('SELECT topic, id FROM topics WHERE id > ? ORDER BY id');
-    this.#oldest = db.prepare('SELECT seq, event_id, timestamp, source, payload, received_at FROM events WHERE topic_id = ? ORDER BY seq LIMIT ?');
+    this.#oldest = db.prepare(`SELECT ${removableColumns} FROM events WHERE topic_id = ? ORDER BY seq LIMIT ?`);
     this.#storedBytes = db.prepare<[number], number>('SELECT stored_bytes FROM topics WHERE id = ?').pluck();
-    this.#retire = db.prepare('INSERT OR IGNORE INTO retired (topic_id, event_id, retired_at) VALUES (?, ?, ?)');
-    this.#remove = db.prepare('DELETE FROM events WHERE seq = ?');
-    this.#countTopic = db.prepare('UPDATE topics SET expired = expired + ?, stored_bytes = stored_bytes - ? WHERE id = ?');
-    this.#countTotal = db.prepare('UPDATE counters SET expired = expired + ? WHERE id = 0');
   }
 
   /**
@@ -58,7 +43,6 @@ export class Expiry {
     this.#learnTopics();
     const expired = new Map<string, number>();
     let examined = 0;
-    let total = 0;
     for (let visited = 0; visited < this.#ruled.length && examined < budget; visited++) {
       const topic = this.#ruled[this.#cursor % this.#ruled.length]!;
       const limit = budget - examined;
@@ -70,23 +54,17 @@ export class Expiry {
       let freed = 0;
       for (const row of rows) {
         if (row.received_at >= cutoff && excess <= 0) break;
-        const size = rowBytes(row.event_id, row.timestamp, row.source, row.payload);
-        this.#retire.run(topic.id, row.event_id, Math.floor(now / 1000));
-        this.#remove.run(row.seq);
+        const size = this.#removal.remove(topic.id, row, now);
         excess -= size;
         freed += size;
         count++;
       }
       examined += Math.max(count, 1);
-      if (count > 0) {
-        expired.set(topic.topic, count);
-        this.#countTopic.run(count, freed, topic.id);
-        total += count;
-      }
+      if (count > 0) expired.set(topic.topic, count);
+      this.#removal.count('expired', topic.id, count, freed);
       // A topic cut off by the budget is taken up again first next time.
       if (count < limit) this.#cursor++;
     }
-    if (total > 0) this.#countTotal.run(total);
     return { expired, more: examined >= budget };
   }
 

@@ -4,6 +4,7 @@ import { AggregatorError } from '../errors.js';
 import { Deletion, type DeleteCommand } from './deletion.js';
 import { Expiry } from './expiry.js';
 import { Forgetting } from './forgetting.js';
+import { Removal } from './removal.js';
 import { SpaceBudget } from './space-budget.js';
 import { RetentionPolicy, type RetentionRule } from './retention.js';
 import { checkShardFile, configure, createShardFile, migrate, naming, writeMeta, type ShardFileOptions } from './shard-file.js';
@@ -104,7 +105,6 @@ export class ShardDb {
   readonly #expire: (now: number, budget: number) => { expired: Map<string, number>; more: boolean };
   readonly #incrementalVacuum: boolean;
   readonly #addTopic: Database.Statement;
-  readonly #addBytes: Database.Statement<[number, number]>;
   readonly #addCounters: Database.Statement;
   readonly #commit: (batches: readonly StoreBatch[]) => CommitOutcome;
   readonly #insideCommit: ((events: number) => void) | undefined;
@@ -144,12 +144,13 @@ export class ShardDb {
     );
     this.#isRetired = this.#db.prepare<[number, string], number>('SELECT 1 FROM retired WHERE topic_id = ? AND event_id = ?').pluck();
     this.#anyRetired = this.#db.prepare('SELECT 1 FROM retired LIMIT 1').pluck().get() === 1;
-    this.#deletion = new Deletion(this.#db);
+    const removal = new Removal(this.#db);
+    this.#deletion = new Deletion(this.#db, this.#topicIds, removal);
     // A size rule is for the whole topic; a topic's events spread evenly over the shards by id.
     const policy = new RetentionPolicy((options.retention ?? []).map((rule) => (rule.maxBytes === undefined ? rule : { ...rule, maxBytes: rule.maxBytes / options.shardCount })));
-    this.#expiry = policy.active ? new Expiry(this.#db, policy) : null;
+    this.#expiry = policy.active ? new Expiry(this.#db, policy, removal) : null;
     this.#forgetting = options.forgetAfterMs ? new Forgetting(this.#db, options.forgetAfterMs) : null;
-    this.#space = options.maxShardBytes ? new SpaceBudget(this.#db, options.maxShardBytes) : null;
+    this.#space = options.maxShardBytes ? new SpaceBudget(this.#db, options.maxShardBytes, removal) : null;
     this.#expire = this.#db.transaction((now: number, budget: number) => {
       const outcome = this.#expiry?.run(now, budget) ?? { expired: new Map<string, number>(), more: false };
       const overBudget = this.#space?.run(now, outcome.more ? 0 : budget, outcome.expired) ?? false;
@@ -160,9 +161,8 @@ export class ShardDb {
     this.#incrementalVacuum = this.#db.pragma('auto_vacuum', { simple: true }) === 2;
     // The row exists: TopicIds created it, in this transaction or an earlier one.
     this.#addTopic = this.#db.prepare(
-      'UPDATE topics SET received = received + ?, unique_count = unique_count + ?, duplicates = duplicates + ? WHERE topic = ?',
+      'UPDATE topics SET received = received + ?, unique_count = unique_count + ?, duplicates = duplicates + ?, stored_bytes = stored_bytes + ? WHERE topic = ?',
     );
-    this.#addBytes = this.#db.prepare('UPDATE topics SET stored_bytes = stored_bytes + ? WHERE id = ?');
     this.#addCounters = this.#db.prepare(`
       UPDATE counters SET
         received = received + ?, unique_processed = unique_processed + ?,
@@ -231,15 +231,14 @@ export class ShardDb {
   }
 
   #write(batches: readonly StoreBatch[]): CommitOutcome {
-    const topics = new Map<string, TopicCounts>();
+    // Per topic: the counts the commit reports, and (for --retention-bytes) the bytes it stored.
+    const tallies = new Map<string, { readonly counts: TopicCounts; bytes: number }>();
     const outcomes: BatchOutcome[] = [];
     let received = 0;
     let unique = 0;
     let rejected = 0;
     let lastSeq = 0;
     const deleted = new Map<string, number>();
-    // Bytes stored per topic id, for --retention-bytes.
-    const bytes = new Map<number, number>();
     let logSeq = this.#lastLogSeq;
     for (const batch of batches) {
       if (batch.logSeq !== undefined) {
@@ -263,22 +262,25 @@ export class ShardDb {
         const retired = this.#anyRetired && this.#isRetired.get(topicId, event.eventId) === 1;
         const stored = retired ? 0 : this.#insert.run(event.seq, topicId, event.eventId, event.timestamp, event.source, event.payload, batch.receivedAt).changes;
         inserted += stored;
-        if (stored) bytes.set(topicId, (bytes.get(topicId) ?? 0) + rowBytes(event.eventId, event.timestamp, event.source, event.payload));
         if (statuses) statuses[index] = stored;
         if (event.seq > lastSeq) lastSeq = event.seq;
-        let counts = topics.get(event.topic);
-        if (!counts) topics.set(event.topic, (counts = { received: 0, unique: 0, duplicates: 0 }));
-        counts.received++;
-        counts.unique += stored;
-        counts.duplicates += 1 - stored;
+        let tally = tallies.get(event.topic);
+        if (!tally) tallies.set(event.topic, (tally = { counts: { received: 0, unique: 0, duplicates: 0 }, bytes: 0 }));
+        tally.counts.received++;
+        tally.counts.unique += stored;
+        tally.counts.duplicates += 1 - stored;
+        if (stored) tally.bytes += rowBytes(event.eventId, event.timestamp, event.source, event.payload);
       }
       received += batch.events.length;
       unique += inserted;
       rejected += batch.rejected;
       outcomes.push({ inserted, statuses });
     }
-    for (const [topic, counts] of topics) this.#addTopic.run(counts.received, counts.unique, counts.duplicates, topic);
-    for (const [topicId, added] of bytes) this.#addBytes.run(added, topicId);
+    const topics = new Map<string, TopicCounts>();
+    for (const [topic, { counts, bytes }] of tallies) {
+      this.#addTopic.run(counts.received, counts.unique, counts.duplicates, bytes, topic);
+      topics.set(topic, counts);
+    }
     this.#insideCommit?.(received);
     this.#addCounters.run(received, unique, received - unique, rejected, lastSeq);
     if (logSeq !== this.#lastLogSeq) this.#saveLogSeq.run(logSeq);

@@ -1,14 +1,9 @@
 import type Database from 'better-sqlite3';
-import { rowBytes } from './tables.js';
+import type { Removal, RemovableRow } from './removal.js';
 
-interface OldRow {
-  readonly seq: number;
+interface OldRow extends RemovableRow {
   readonly topic_id: number;
   readonly topic: string;
-  readonly event_id: string;
-  readonly timestamp: string;
-  readonly source: string;
-  readonly payload: string;
 }
 
 /**
@@ -22,19 +17,13 @@ export class SpaceBudget {
   readonly #maxBytes: number;
   readonly #db: Database.Database;
   readonly #oldest: Database.Statement<[number], OldRow>;
-  readonly #retire: Database.Statement<[number, string, number]>;
-  readonly #remove: Database.Statement<[number]>;
-  readonly #countTopic: Database.Statement<[number, number, number]>;
-  readonly #countTotal: Database.Statement<[number]>;
+  readonly #removal: Removal;
 
-  constructor(db: Database.Database, maxBytes: number) {
+  constructor(db: Database.Database, maxBytes: number, removal: Removal) {
     this.#db = db;
     this.#maxBytes = maxBytes;
-    this.#oldest = db.prepare('SELECT e.seq, e.topic_id, t.topic, e.event_id, e.timestamp, e.source, e.payload FROM events e JOIN topics t ON t.id = e.topic_id ORDER BY e.seq LIMIT ?');
-    this.#retire = db.prepare('INSERT OR IGNORE INTO retired (topic_id, event_id, retired_at) VALUES (?, ?, ?)');
-    this.#remove = db.prepare('DELETE FROM events WHERE seq = ?');
-    this.#countTopic = db.prepare('UPDATE topics SET expired = expired + ?, stored_bytes = stored_bytes - ? WHERE id = ?');
-    this.#countTotal = db.prepare('UPDATE counters SET expired = expired + ? WHERE id = 0');
+    this.#removal = removal;
+    this.#oldest = db.prepare('SELECT e.seq, e.topic_id, t.topic, e.event_id, e.timestamp, e.source, e.payload, e.received_at FROM events e JOIN topics t ON t.id = e.topic_id ORDER BY e.seq LIMIT ?');
   }
 
   /** Bytes the file's used pages take. */
@@ -50,18 +39,15 @@ export class SpaceBudget {
     const rows = this.#oldest.all(budget);
     const byTopic = new Map<number, { topic: string; count: number; bytes: number }>();
     for (const row of rows) {
-      this.#retire.run(row.topic_id, row.event_id, Math.floor(now / 1000));
-      this.#remove.run(row.seq);
       let entry = byTopic.get(row.topic_id);
       if (!entry) byTopic.set(row.topic_id, (entry = { topic: row.topic, count: 0, bytes: 0 }));
       entry.count++;
-      entry.bytes += rowBytes(row.event_id, row.timestamp, row.source, row.payload);
+      entry.bytes += this.#removal.remove(row.topic_id, row, now);
     }
     for (const [topicId, { topic, count, bytes }] of byTopic) {
-      this.#countTopic.run(count, bytes, topicId);
+      this.#removal.count('expired', topicId, count, bytes);
       expired.set(topic, (expired.get(topic) ?? 0) + count);
     }
-    if (rows.length > 0) this.#countTotal.run(rows.length);
     // Deleted rows free pages only as whole pages empty: the next slice measures again.
     return rows.length === budget;
   }

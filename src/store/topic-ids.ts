@@ -24,6 +24,12 @@ export class TopicIds {
     this.#next = ((db.prepare('SELECT max(id) FROM topics').pluck().get() as number | null) ?? 0) + 1;
   }
 
+  /** The topic's id, or null when this shard has never seen it (nothing is created). */
+  find(topic: string): number | null {
+    const id = this.#cache.get(topic) ?? this.#find.get(topic);
+    return id ?? null;
+  }
+
   /** Inside a write transaction: the topic's id, creating its row when it is new. */
   idOf(topic: string): number {
     const cached = this.#cache.get(topic);

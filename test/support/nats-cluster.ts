@@ -64,17 +64,11 @@ async function getJson(url: string): Promise<any> {
   return answer.json();
 }
 
-async function waitUntil(probe: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (await probe()) return;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** Until `probe` says yes (a probe that throws is a no: the node is not up yet). */
+function waitUntil(probe: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
+  return whenAnswered(async () => {
+    if (!(await probe())) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+  }, timeoutMs);
 }
 
 export async function startNatsCluster(count = 3): Promise<NatsCluster> {
