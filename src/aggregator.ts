@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { builtPackage } from './dashboard/service-info.js';
@@ -47,16 +48,20 @@ export class Aggregator {
     const metrics = new ServiceMetrics();
     let storage: Storage | null = null;
     try {
-      storage = await EmbeddedStorage.open(
-        { ...config, ...(options.shardWorkerFile ? { shardWorkerFile: options.shardWorkerFile } : {}) },
-        {
-          onShardError: (shard, message) => {
-            metrics.shardError(shard);
-            logger.error({ shard }, `shard error: ${message}`);
-          },
-          onCommit: (shard, events, milliseconds) => metrics.commit(shard, events, milliseconds),
+      const engineOptions = { ...config, ...(options.shardWorkerFile ? { shardWorkerFile: options.shardWorkerFile } : {}) };
+      const hooks = {
+        onShardError: (shard: number, message: string) => {
+          if (shard >= 0) metrics.shardError(shard);
+          logger.error({ shard }, `shard error: ${message}`);
         },
-      );
+        onCommit: (shard: number, events: number, milliseconds: number) => metrics.commit(shard, events, milliseconds),
+      };
+      if (config.cluster === '') storage = await EmbeddedStorage.open(engineOptions, hooks);
+      else {
+        // Only a cluster node loads the cluster engine, and with it `nats`.
+        const { ClusterStorage } = await import('./cluster/engine.js');
+        storage = await ClusterStorage.open({ ...engineOptions, nodeId: config.nodeId || `${hostname()}-${process.pid}` }, hooks);
+      }
       // The version the build stamped from package.json, unless the caller names one.
       const app = createHttpApp(config, storage, metrics, { name: builtPackage.name, version: options.version ?? builtPackage.version });
       const main = await app.server.listen();

@@ -49,6 +49,10 @@ const knobs = {
   retentionBytes: knob({ flag: 'retention-bytes', env: 'RETENTION_BYTES', schema: Type.String(), default: '', help: "expire a topic's oldest events past a stored size per shard, per topic pattern, first match wins: 'debug.*=1GiB,*=20GiB'" }),
   maxDataBytes: knob({ flag: 'max-data-bytes', env: 'MAX_DATA_BYTES', schema: Type.String(), default: '', help: 'budget of the whole data dir (e.g. 50GiB): past it the oldest events expire, whatever their topic; empty: none' }),
   forgetAfter: knob({ flag: 'forget-after', env: 'FORGET_AFTER', schema: Type.String(), default: '', help: 'erase the identities of expired or deleted events this long after they went (e.g. 400d), so a resend after that is stored again; empty: remember them for ever (exact dedup)' }),
+  cluster: knob({ flag: 'cluster', env: 'CLUSTER', schema: Type.String(), default: '', help: 'NATS JetStream servers, comma-separated (nats://h1:4222,nats://h2:4222): run as one node of a cluster; empty: a single node, nothing of NATS loaded' }),
+  nodeId: knob({ flag: 'node-id', env: 'NODE_ID', schema: Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_.-]*$' }), default: '', help: 'this node\'s name in the cluster, unique among its nodes (empty: host name and process id)' }),
+  streamReplicas: knob({ flag: 'stream-replicas', env: 'STREAM_REPLICAS', schema: Type.Integer({ minimum: 1, maximum: 5 }), default: 3, help: 'NATS nodes holding each shard\'s log (set when the streams are first made)' }),
+  leaseTtlMs: knob({ flag: 'lease-ttl-ms', env: 'LEASE_TTL_MS', schema: Type.Integer({ minimum: 1000, maximum: 600_000 }), default: 15_000, help: 'how long a shard\'s ownership lasts unrenewed before another node takes it, ms (outlast a NATS failover: 15 s)' }),
   shardRetryMs: knob({ flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', schema: Type.Integer({ minimum: 0 }), default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' }),
 } as const;
 
@@ -75,6 +79,7 @@ export function resolveConfig(overrides: Partial<Record<KnobName, unknown>> = {}
   } catch (error) {
     throw new ConfigError(`--retention: ${(error as Error).message}`);
   }
+  if (config.cluster !== '') checkClusterConfig(config);
   config.dataDir = resolve(config.dataDir);
   return Object.freeze(config);
 }
@@ -97,6 +102,20 @@ export function helpText(): string {
   }
   lines.push(`  --${'help'.padEnd(26)} ${''.padEnd(24)} print this text`);
   return lines.join('\n');
+}
+
+/** What cluster mode needs besides its own knobs; what it cannot do yet is refused, not ignored. */
+function checkClusterConfig(config: OptionValues<typeof knobs>): void {
+  for (const url of config.cluster.split(',')) {
+    if (!/^nats:\/\/[^\s/,]+:\d{1,5}$/.test(url.trim())) throw options.invalid('cluster', config.cluster, ' (nats://host:port, comma-separated)');
+  }
+  // Expiry decides by the writer's clock, which replicas do not share: it must travel through the log first.
+  for (const name of ['retention', 'retentionBytes', 'maxDataBytes', 'forgetAfter'] as const) {
+    if (config[name] !== '') throw new ConfigError(`--${knobs[name].flag} is not available in cluster mode yet: every replica must expire the same events, which needs the decision in the shard log`);
+  }
+  // One log message carries a shard's share of a request, at most 1 MiB; an event must fit one with room to spare.
+  if (config.maxEventBytes > 512 * KiB) throw options.invalid('maxEventBytes', config.maxEventBytes, ' and at most 524288 in cluster mode');
+  if (config.ringBytes < 2 * MiB) throw options.invalid('ringBytes', config.ringBytes, ' and at least 2097152 in cluster mode');
 }
 
 function isPowerOfTwo(value: number): boolean {

@@ -42,7 +42,12 @@ export class StreamPublisher {
 
   /** Publishes one message under a new id, retrying with that id until acknowledged or past the deadline. */
   publish(subject: string, data: Uint8Array, headers?: MsgHdrs): Promise<Published> {
-    return this.publishAs(`${this.nodeNuid}:${++this.#counter}`, subject, data, headers);
+    return this.publishAs(this.nextMsgId(), subject, data, headers);
+  }
+
+  /** A message id never used before by any process: this start's NUID and a counter. */
+  nextMsgId(): string {
+    return `${this.nodeNuid}:${++this.#counter}`;
   }
 
   /** The same with a given id: for a retry whose first answer was lost. */

@@ -15,7 +15,7 @@ import { Totals } from '../ingest/totals.js';
 import { packMessage } from '../ring/codec.js';
 import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
 import type { FrameHeader } from '../ring/producer.js';
-import type { DeleteCommand } from '../store/deletion.js';
+import { kDeletionLimit, type DeleteCommand } from '../store/deletion.js';
 import { parseIndexFields } from '../events/query.js';
 import { parseDuration } from '../events/time-bound.js';
 import { parseRetention, parseSize } from '../store/retention.js';
@@ -48,8 +48,6 @@ export interface EngineHooks {
   readonly onCommit?: (shard: number, events: number, milliseconds: number) => void;
 }
 
-/** Most rows one shard deletes per call: a deletion is one transaction among the commits, kept short. */
-const kDeletionLimit = 50_000;
 
 export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
   readonly #shards: ShardPool;
@@ -221,6 +219,10 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
 
   shardStatus(): ShardStatus[] {
     return this.#shards.shardStatus();
+  }
+
+  cluster(): null {
+    return null;
   }
 
   // --- lifecycle

@@ -1,5 +1,5 @@
 import { InvalidQueryError } from '../errors.js';
-import { decodeCursor } from './cursor.js';
+import { decodeCursor, type CursorVersion } from './cursor.js';
 import { topicPattern } from './schema.js';
 import { parseTimeBound } from './time-bound.js';
 
@@ -77,8 +77,8 @@ export interface EventsQuery {
 
 const topicRegex = new RegExp(topicPattern);
 
-/** Parses /events and /tail query parameters; every bad value is a 400. */
-export function parseEventsQuery(params: URLSearchParams): EventsQuery {
+/** Parses /events and /tail query parameters; every bad value is a 400. `after` must be a cursor of the running engine's version. */
+export function parseEventsQuery(params: URLSearchParams, cursorVersion: CursorVersion = 1): EventsQuery {
   const topic = params.get('topic');
   if (topic !== null && (topic.length > 128 || !topicRegex.test(topic))) {
     throw new InvalidQueryError(`"topic" must match ${topicPattern} and be at most 128 characters`);
@@ -86,7 +86,7 @@ export function parseEventsQuery(params: URLSearchParams): EventsQuery {
   const limit = parseLimit(params.get('limit'));
   const after = params.get('after');
   const hasCursor = after !== null && after !== '';
-  return { topic, filter: parseFilter(params, Date.now()), limit, afterSeq: hasCursor ? decodeCursor(after) : 0, hasCursor };
+  return { topic, filter: parseFilter(params, Date.now()), limit, afterSeq: hasCursor ? decodeCursor(after, cursorVersion) : 0, hasCursor };
 }
 
 function parseFilter(params: URLSearchParams, now: number): EventFilter | null {

@@ -138,8 +138,27 @@ export const TopicsPageSchema = Type.Object(
   { $id: 'TopicsPage' },
 );
 
+export const ClusterHealthSchema = Type.Object(
+  {
+    node: Type.String({ description: 'this node\'s --node-id' }),
+    nats: Type.Union([Type.Literal('connected'), Type.Literal('reconnecting'), Type.Literal('closed')], { description: 'the connection to the NATS cluster' }),
+    owned: Type.Array(Type.Integer(), { description: 'shards whose lease this node holds: it ticks them' }),
+    replicas: Type.Array(
+      Type.Object({
+        shard: Type.Integer(),
+        role: Type.Union([Type.Literal('owner'), Type.Literal('replica')]),
+        applied: Type.Integer({ description: 'the last log position this node applied' }),
+        clock: Type.Integer({ description: 'the shard\'s clock (the seq below which it holds everything)' }),
+        caught_up: Type.Boolean(),
+      }),
+      { description: 'every shard: this node replicates all of them' },
+    ),
+  },
+  { description: 'cluster mode only' },
+);
+
 export const HealthSchema = Type.Object(
-  { status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), reason: Type.Optional(Type.String()) },
+  { status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]), reason: Type.Optional(Type.String()), cluster: Type.Optional(ClusterHealthSchema) },
   { $id: 'Health' },
 );
 
@@ -151,5 +170,6 @@ export type TopicCounts = Static<typeof TopicCountsSchema>;
 export type ShardStatus = Static<typeof ShardStatusSchema>;
 export type Stats = Static<typeof StatsSchema>;
 export type Health = Static<typeof HealthSchema>;
+export type ClusterHealth = Static<typeof ClusterHealthSchema>;
 export type TopicsPage = Static<typeof TopicsPageSchema>;
 export type DeletionResult = Static<typeof DeletionResultSchema>;

@@ -1,7 +1,7 @@
 import type { HttpRequest } from 'uWebSockets.js';
 import { encodeCursor } from '../events/cursor.js';
 import { parseEventsQuery, parseTopicsQuery } from '../events/query.js';
-import type { Stats, TopicsPage } from '../events/responses.js';
+import type { Health, Stats, TopicsPage } from '../events/responses.js';
 import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
 import type { PageSource, StatsSource, TopicRow, Watermark } from '../ingest/storage.js';
 import { kTopTopics } from '../ingest/totals.js';
@@ -33,18 +33,19 @@ export class ReadHandlers {
   }
 
   events(req: HttpRequest, reply: Reply): void {
-    const query = parseEventsQuery(new URLSearchParams(req.getQuery() ?? ''));
+    const version = this.#sources.watermark.cursorVersion;
+    const query = parseEventsQuery(new URLSearchParams(req.getQuery() ?? ''), version);
     // Read the watermark now: everything at or below it is committed on every shard.
     const maxSeq = this.#sources.watermark.current;
     this.#sources.pages.page({ topic: query.topic, filter: query.filter, afterSeq: query.afterSeq, maxSeq, limit: query.limit }).then(
       (page) => {
         if (query.filter === null) {
-          const next = page.lastSeq === null ? 'null' : JSON.stringify(encodeCursor(page.lastSeq));
+          const next = page.lastSeq === null ? 'null' : JSON.stringify(encodeCursor(page.lastSeq, version));
           reply.send(200, `{"topic":${JSON.stringify(query.topic)},"count":${page.count},"next":${next},"events":${page.eventsJson}}`);
           return;
         }
         // A filtered page always has a cursor: past the rows it examined, even when none matched.
-        const next = JSON.stringify(encodeCursor(Math.max(page.through, query.afterSeq)));
+        const next = JSON.stringify(encodeCursor(Math.max(page.through, query.afterSeq), version));
         reply.send(200, `{"topic":${JSON.stringify(query.topic)},"count":${page.count},"next":${next},"partial":${page.partial},"events":${page.eventsJson}}`);
       },
       (error: unknown) => reply.error(error),
@@ -107,7 +108,7 @@ export class ReadHandlers {
       shards: this.#sources.shardCount,
       in_flight_requests: this.#sources.inFlight(),
       watermark_seq: watermark.current,
-      cursor: encodeCursor(watermark.current),
+      cursor: encodeCursor(watermark.current, watermark.cursorVersion),
       topic_counts: Object.fromEntries(
         topics.map((topic) => {
           const counts = topicTotals.get(topic)!;
@@ -134,8 +135,10 @@ export class ReadHandlers {
 
   health(reply: Reply): void {
     const problems = this.#sources.problems();
-    if (problems.length === 0) reply.send(200, '{"status":"ok"}');
-    else reply.send(503, JSON.stringify({ status: 'unavailable', reason: problems.join('; ') }));
+    const cluster = this.#sources.stats.cluster();
+    const body: Health = problems.length === 0 ? { status: 'ok' } : { status: 'unavailable', reason: problems.join('; ') };
+    if (cluster) body.cluster = cluster;
+    reply.send(problems.length === 0 ? 200 : 503, JSON.stringify(body));
   }
 
   metrics(reply: Reply): void {

@@ -31,7 +31,7 @@ export class TailSocket {
   }
 
   upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t, reply: Reply): void {
-    const query = parseEventsQuery(new URLSearchParams(req.getQuery() ?? ''));
+    const query = parseEventsQuery(new URLSearchParams(req.getQuery() ?? ''), this.#hub.cursorVersion);
     const data: SocketData = { subscription: this.#hub.subscription(query.topic, query.filter, query.hasCursor ? query.afterSeq : null), subscriber: null };
     reply.upgraded();
     res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);

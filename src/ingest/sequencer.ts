@@ -18,6 +18,7 @@ export class Sequencer implements Watermark {
   /** Ranges not yet finished, in allocation (and so seq) order. */
   readonly #open: SeqRange[] = [];
   readonly #listeners: (() => void)[] = [];
+  readonly cursorVersion = 1;
 
   constructor(lastSeq: number) {
     this.#next = lastSeq + 1;

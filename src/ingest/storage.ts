@@ -11,8 +11,9 @@
  * sequencer and the reader threads; a cluster engine implements the same four over NATS JetStream.
  * Nothing here imports an engine.
  */
+import type { CursorVersion } from '../events/cursor.js';
 import type { EventFilter } from '../events/query.js';
-import type { ShardStatus } from '../events/responses.js';
+import type { ClusterHealth, ShardStatus } from '../events/responses.js';
 
 export type { ShardStatus };
 
@@ -85,6 +86,8 @@ export interface CommitPath {
 export interface Watermark {
   /** Every accepted event at or below this seq is committed; readers see nothing above it. */
   readonly current: number;
+  /** The cursors this engine hands out and takes: its seqs mean something only to it. */
+  readonly cursorVersion: CursorVersion;
   /** Runs after every advance. */
   onAdvance(listener: () => void): void;
 }
@@ -163,6 +166,8 @@ export interface StatsSource {
   /** Only the topics that lost any events; every other topic stores all its unique ones. */
   losses(): ReadonlyMap<string, Readonly<TopicLosses>>;
   shardStatus(): ShardStatus[];
+  /** Cluster mode: this node's part in the cluster, for /health; null for a single node. */
+  cluster(): ClusterHealth | null;
 }
 
 /** A storage engine: the four parts, and its two shutdown verbs. */

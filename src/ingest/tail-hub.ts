@@ -1,5 +1,5 @@
 import type { EventFilter } from '../events/query.js';
-import { encodeCursor } from '../events/cursor.js';
+import { encodeCursor, type CursorVersion } from '../events/cursor.js';
 import type { PageSource, Watermark } from './storage.js';
 
 export interface TailOptions {
@@ -62,6 +62,11 @@ export class TailHub {
   }
 
   /** Where a new subscriber starts: after its cursor, or (none given) after everything visible now. */
+  /** The cursors the engine under this hub takes. */
+  get cursorVersion(): CursorVersion {
+    return this.#watermark.cursorVersion;
+  }
+
   subscription(topic: string | null, filter: EventFilter | null, afterSeq: number | null): TailSubscription {
     return { topic, filter, afterSeq: afterSeq ?? this.#watermark.current };
   }
@@ -111,7 +116,7 @@ export class TailHub {
         subscriber.reading = false;
         if (subscriber.closed) return;
         // A dropped message would leave a gap in the stream: end it instead.
-        if (page.lastSeq !== null && !connection.send(`{"events":${page.eventsJson},"next":"${encodeCursor(page.lastSeq)}"}`)) {
+        if (page.lastSeq !== null && !connection.send(`{"events":${page.eventsJson},"next":"${encodeCursor(page.lastSeq, this.#watermark.cursorVersion)}"}`)) {
           return connection.end(kTooSlowCode, kTooSlowReason);
         }
         // Every match up to `through` was sent: a short page may skip the rest of its range (a

@@ -61,3 +61,8 @@ export function packMessage(message: unknown): Uint8Array {
 export function unpackMessage(bytes: Uint8Array): unknown {
   return unpackr.unpack(bytes);
 }
+
+/** A log frame's body (cluster mode): its log position, then its records, or its one command. */
+export function unpackLogFrame(body: Uint8Array): unknown[] {
+  return unpackr.unpackMultiple(body) as unknown[];
+}

@@ -21,6 +21,8 @@
  *   4  u32 eventCount
  *   8  u32 flags        kFlagWantsResults: report a stored/duplicate status per event;
  *                       kFlagCommand: the body is one msgpack command (a deletion), not event records
+ *                       kFlagLog: a message of the shard's log (cluster mode): the body starts with its
+ *                       log position (a msgpack integer); event j of the frame gets seq firstSeq + j·shards
  *  12  u32 rejected     events refused by validation since the previous frame (persisted with it)
  *  16  f64 receivedAt   ms since the epoch, the same for every event of the request
  *  24  f64 firstSeq     seq of the request's first event: a record at request position i is firstSeq + i
@@ -45,6 +47,8 @@ export const kPaddingMarker = 0xffffffff;
 export const kFlagWantsResults = 1;
 /** A command travels through the ring like the events: the writer applies it in ring order. */
 export const kFlagCommand = 2;
+/** Cluster mode: the frame is one message of the shard's log, applied at its position and no other. */
+export const kFlagLog = 4;
 
 function alignFrame(bytes: number): number {
   return (bytes + 7) & ~7;

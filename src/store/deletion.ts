@@ -23,6 +23,9 @@ export interface DeleteCommand {
   readonly at: number;
 }
 
+/** Most rows one shard deletes per command: a deletion is one transaction among the commits, kept short. */
+export const kDeletionLimit = 50_000;
+
 /** Applies deletions inside the writer's transaction; `run` returns how many stored events it removed. */
 export class Deletion {
   readonly #topicIds: TopicIds;

@@ -55,6 +55,8 @@ export interface StoreBatch {
    * order, exactly once, or refuses (`log_gap`). Absent in the embedded mode.
    */
   readonly logSeq?: number;
+  /** Cluster mode: the shard's log clock after this batch (its frontier), recorded with `logSeq`. */
+  readonly logClock?: number;
 }
 
 export interface BatchOutcome {
@@ -70,8 +72,14 @@ export interface CommitOutcome {
   readonly lastSeq: number;
   /** Events the commit's deletions removed, by topic. */
   readonly deleted: Map<string, number>;
-  /** The last log position applied, after this commit (0: none ever). */
-  readonly lastLogSeq: number;
+  /** The last log position applied and the clock after it, after this commit (0: none ever). */
+  readonly log: LogPosition;
+}
+
+/** Where a replica stands in its shard's log (cluster mode): the last position applied and the clock after it. */
+export interface LogPosition {
+  readonly seq: number;
+  readonly clock: number;
 }
 
 export interface ShardSnapshot {
@@ -79,6 +87,7 @@ export interface ShardSnapshot {
   readonly topics: [topic: string, counts: TopicCounts][];
   /** Topics that lost events to retention or deletion (the others store all their unique ones). */
   readonly losses: [topic: string, losses: TopicLosses][];
+  readonly log: LogPosition;
 }
 
 export interface ExpiryOutcome {
@@ -109,9 +118,9 @@ export class ShardDb {
   readonly #commit: (batches: readonly StoreBatch[]) => CommitOutcome;
   readonly #insideCommit: ((events: number) => void) | undefined;
   readonly #topicIds: TopicIds;
-  readonly #saveLogSeq: Database.Statement<[number]>;
-  /** The last log position applied and committed (cluster mode); 0 in the embedded mode. */
-  #lastLogSeq: number;
+  readonly #saveLog: Database.Statement<[number, number]>;
+  /** The last log position applied and committed, and the clock after it (cluster mode); 0 in the embedded mode. */
+  #log: LogPosition;
 
   constructor(options: ShardDbOptions) {
     if (!existsSync(options.path)) createShardFile(options);
@@ -137,8 +146,9 @@ export class ShardDb {
     }
 
     this.#topicIds = new TopicIds(db);
-    this.#saveLogSeq = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_log_seq', ?)");
-    this.#lastLogSeq = (db.prepare("SELECT value FROM meta WHERE key = 'last_log_seq'").pluck().get() as number | undefined) ?? 0;
+    this.#saveLog = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_log_seq', ?), ('log_clock', ?)");
+    const meta = db.prepare("SELECT value FROM meta WHERE key = ?").pluck();
+    this.#log = { seq: (meta.get('last_log_seq') as number | undefined) ?? 0, clock: (meta.get('log_clock') as number | undefined) ?? 0 };
     this.#insert = this.#db.prepare(
       'INSERT OR IGNORE INTO events (seq, topic_id, event_id, timestamp, source, payload, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -176,7 +186,7 @@ export class ShardDb {
     try {
       const outcome = this.#commit(batches);
       this.#topicIds.committed();
-      this.#lastLogSeq = outcome.lastLogSeq;
+      this.#log = outcome.log;
       return outcome;
     } catch (error) {
       this.#topicIds.rollBack();
@@ -204,8 +214,8 @@ export class ShardDb {
   }
 
   /** The last log position applied (cluster mode): a replica resumes its consumer after it. */
-  get lastLogSeq(): number {
-    return this.#lastLogSeq;
+  get log(): LogPosition {
+    return this.#log;
   }
 
   snapshot(): ShardSnapshot {
@@ -221,6 +231,7 @@ export class ShardDb {
       counters,
       topics: rows.map((row) => [row.topic, { received: row.received, unique: row.unique_count, duplicates: row.duplicates }]),
       losses: losses.map((row) => [row.topic, { expired: row.expired, deleted: row.deleted }]),
+      log: this.#log,
     };
   }
 
@@ -239,11 +250,11 @@ export class ShardDb {
     let rejected = 0;
     let lastSeq = 0;
     const deleted = new Map<string, number>();
-    let logSeq = this.#lastLogSeq;
+    let log = this.#log;
     for (const batch of batches) {
       if (batch.logSeq !== undefined) {
-        if (batch.logSeq !== logSeq + 1) throw new AggregatorError('log_gap', `log position ${batch.logSeq} does not follow ${logSeq}, the last one applied; refusing to apply`);
-        logSeq = batch.logSeq;
+        if (batch.logSeq !== log.seq + 1) throw new AggregatorError('log_gap', `log position ${batch.logSeq} does not follow ${log.seq}, the last one applied; refusing to apply`);
+        log = { seq: batch.logSeq, clock: batch.logClock ?? log.clock };
       }
       if (batch.command) {
         const count = this.#deletion.run(batch.command);
@@ -283,8 +294,8 @@ export class ShardDb {
     }
     this.#insideCommit?.(received);
     this.#addCounters.run(received, unique, received - unique, rejected, lastSeq);
-    if (logSeq !== this.#lastLogSeq) this.#saveLogSeq.run(logSeq);
-    return { batches: outcomes, topics, rejected, lastSeq, deleted, lastLogSeq: logSeq };
+    if (log !== this.#log) this.#saveLog.run(log.seq, log.clock);
+    return { batches: outcomes, topics, rejected, lastSeq, deleted, log };
   }
 
   #checkMeta(options: ShardDbOptions): void {

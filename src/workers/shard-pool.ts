@@ -106,11 +106,17 @@ export class ShardPool {
     return free;
   }
 
-  /** Appends a frame; the caller ran `check` for it in the same synchronous turn. */
-  queue(shardIndex: number, header: Omit<FrameHeader, 'rejected'>, chunks: readonly Uint8Array[], bodyLength: number, ticket: FrameTicket): void {
+  /**
+   * Appends a frame; the caller ran `check` for it in the same synchronous turn. It carries the
+   * rejected count waiting for a frame, unless its header brings its own (a log message's).
+   */
+  queue(shardIndex: number, header: Omit<FrameHeader, 'rejected'> & { readonly rejected?: number }, chunks: readonly Uint8Array[], bodyLength: number, ticket: FrameTicket): void {
     const shard = this.#shards[shardIndex]!;
-    shard.ring.write({ ...header, rejected: this.#pendingRejected }, chunks, bodyLength);
-    this.#pendingRejected = 0;
+    if (header.rejected !== undefined) shard.ring.write({ ...header, rejected: header.rejected }, chunks, bodyLength);
+    else {
+      shard.ring.write({ ...header, rejected: this.#pendingRejected }, chunks, bodyLength);
+      this.#pendingRejected = 0;
+    }
     shard.pending.push(ticket);
     shard.signals.ringSoon();
   }

@@ -16,12 +16,13 @@
  */
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
-import { decodeRecords, packMessage, payloadJson, unpackMessage } from '../ring/codec.js';
+import { decodeRecords, packMessage, payloadJson, unpackLogFrame, unpackMessage, type EncodedRecord } from '../ring/codec.js';
 import { RingConsumer, type Frame } from '../ring/consumer.js';
-import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
+import { kFlagCommand, kFlagLog, kFlagWantsResults } from '../ring/layout.js';
 import { RingProducer } from '../ring/producer.js';
 import { ShardControl, ShardSignals } from '../ring/signals.js';
 import type { DeleteCommand } from '../store/deletion.js';
+import { clockAfter } from '../cluster/log-clock.js';
 import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
 import { toFailure, type Completion, type OpenResult, type ShardWorkerData } from './protocol.js';
 
@@ -36,6 +37,8 @@ interface ShardState {
   readonly signals: ShardSignals;
   readonly completions: RingProducer;
   readonly drainBytes: number;
+  /** The seq stride of a log frame's events: the shard count, so every shard's seqs are its own residue. */
+  readonly shardCount: number;
 }
 
 /** How often a shard with retention rules looks for expired events, and how many rows one slice may examine. */
@@ -54,6 +57,7 @@ function shardState(): ShardState {
     signals: new ShardSignals(data.ring),
     completions: new RingProducer(data.completions),
     drainBytes: data.drainBytes,
+    shardCount: data.shardCount,
   };
   return state;
 }
@@ -115,7 +119,7 @@ export function run(loopHooks: LoopHooks | null): void {
 function commit(shard: ShardState, frames: readonly Frame[]): Completion {
   try {
     const started = performance.now();
-    const batches = frames.map(toStoreBatch);
+    const batches = frames.map((frame) => toStoreBatch(frame, shard.shardCount));
     const outcome = shard.db.commit(batches);
     return {
       ok: true,
@@ -160,7 +164,8 @@ function writeCompletion(completions: RingProducer, completion: Completion): voi
   completions.notifyWritten();
 }
 
-function toStoreBatch(frame: Frame): StoreBatch {
+function toStoreBatch(frame: Frame, shardCount: number): StoreBatch {
+  if ((frame.flags & kFlagLog) !== 0) return toLogBatch(frame, shardCount);
   if ((frame.flags & kFlagCommand) !== 0) {
     return { receivedAt: frame.receivedAt, rejected: frame.rejected, wantsStatuses: false, events: [], command: unpackMessage(frame.body) as DeleteCommand };
   }
@@ -171,6 +176,34 @@ function toStoreBatch(frame: Frame): StoreBatch {
     events: decodeRecords(frame.body).map(
       (record): StoreEvent => ({
         seq: frame.firstSeq + record[0],
+        topic: record[1],
+        eventId: record[2],
+        timestamp: record[3],
+        source: record[4],
+        payload: payloadJson(record),
+      }),
+    ),
+  };
+}
+
+/**
+ * A message of the shard's log (cluster mode). Everything comes from the log, so every replica
+ * builds the same batch: its position, the clock the shard host derived from the message's
+ * log timestamp (`firstSeq`), the receive time and rejected count the publishing node wrote.
+ */
+function toLogBatch(frame: Frame, shardCount: number): StoreBatch {
+  const [logSeq, ...items] = unpackLogFrame(frame.body);
+  const common = { receivedAt: frame.receivedAt, rejected: frame.rejected, wantsStatuses: true, logSeq: logSeq as number };
+  if ((frame.flags & kFlagCommand) !== 0) return { ...common, events: [], command: items[0] as DeleteCommand, logClock: frame.firstSeq };
+  const records = items as EncodedRecord[];
+  // The shard host advanced its own clock by the count the message declared: they must agree.
+  if (records.length !== frame.eventCount) throw new Error(`log message ${String(logSeq)} declares ${frame.eventCount} events and carries ${records.length}`);
+  return {
+    ...common,
+    logClock: clockAfter(frame.firstSeq, records.length, shardCount),
+    events: records.map(
+      (record, index): StoreEvent => ({
+        seq: frame.firstSeq + index * shardCount,
         topic: record[1],
         eventId: record[2],
         timestamp: record[3],

@@ -95,6 +95,8 @@ export interface ServerOptions {
   readonly nodeArgs?: readonly string[];
   /** Another build of the service (default: this checkout's dist/main.js). */
   readonly entry?: string;
+  /** How long it may take to print its "listening" line (default 15 s; a cluster node replays its logs first). */
+  readonly timeoutMs?: number;
 }
 
 export interface Server extends ListeningProcess {
@@ -106,7 +108,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
   const dataDir = options.dataDir ?? (await makeTempDir());
   const entry = options.entry ?? distMain;
   const args = [...(options.nodeArgs ?? []), entry, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--shards', String(options.shards ?? 2), ...(options.args ?? [])];
-  return { ...(await startListening(args)), dataDir };
+  return { ...(await startListening(args, options.timeoutMs)), dataDir };
 }
 
 export interface Run {

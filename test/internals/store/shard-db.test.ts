@@ -200,20 +200,21 @@ describe('ShardDb files', () => {
   test('cluster mode: log positions apply in order, once, recorded in the same transaction; a gap is refused and writes nothing', async () => {
     const path = join(await makeTempDir(), 'shard-000.db');
     const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
-    assert.equal(db.lastLogSeq, 0);
-    const outcome = db.commit([batch([[1, 'a1']], { logSeq: 1 }), batch([[2, 'a2']], { logSeq: 2 })]);
-    assert.equal(outcome.lastLogSeq, 2);
+    assert.deepEqual(db.log, { seq: 0, clock: 0 });
+    const outcome = db.commit([batch([[1, 'a1']], { logSeq: 1, logClock: 10 }), batch([[2, 'a2']], { logSeq: 2, logClock: 20 })]);
+    assert.deepEqual(outcome.log, { seq: 2, clock: 20 });
     assert.throws(() => db.commit([batch([[3, 'a3']], { logSeq: 4 })]), (error: { code?: string }) => error.code === 'log_gap');
     assert.throws(() => db.commit([batch([[3, 'a3']], { logSeq: 2 })]), (error: { code?: string }) => error.code === 'log_gap', 'an applied position is not applied again');
     // A commit that fails after its positions were checked leaves the last position where it was.
     const broken = batch([[4, 'a4']], { logSeq: 3 });
     (broken.events[0] as { topic: string | null }).topic = null;
     assert.throws(() => db.commit([broken]));
-    assert.equal(db.lastLogSeq, 2);
-    db.commit([batch([[3, 'a3']], { logSeq: 3 })]);
+    assert.deepEqual(db.log, { seq: 2, clock: 20 });
+    db.commit([batch([[3, 'a3']], { logSeq: 3, logClock: 31 })]);
     db.close();
     const reopened = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
-    assert.equal(reopened.lastLogSeq, 3, 'persisted');
+    assert.deepEqual(reopened.log, { seq: 3, clock: 31 }, 'persisted');
+    assert.deepEqual(reopened.snapshot().log, { seq: 3, clock: 31 });
     assert.equal(reopened.snapshot().counters.unique_processed, 3, 'the refused batches stored nothing');
     reopened.close();
   });

@@ -1,0 +1,317 @@
+/**
+ * The cluster storage engine (`--cluster`): the `Storage` seam over NATS JetStream
+ * (../shared/spec/cluster.md; docs/ARCHITECTURE.md says where this design departs from it).
+ *
+ *   commit path → PublishPath (messages into the shard streams; PubAck + this node's verdict)
+ *   shard hosts → one ordered consumer per shard → the embedded ShardPool (rings → threads → SQLite)
+ *   watermark   → Frontier (the shard clocks this node applied; ticks keep idle shards moving)
+ *   pages/stats → the embedded PagePool and Totals over this node's replicas
+ *   ownership   → KV leases `own.<k>` (who ticks a shard)
+ *
+ * Every node replicates every shard, so every node answers every read from its own files and
+ * every write with its own replica's verdict. Loaded only by a dynamic import when `--cluster`
+ * is set: the single-node service never loads `nats`.
+ */
+import { connect, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { ConfigError } from '../errors.js';
+import type { ClusterHealth } from '../events/responses.js';
+import type { CommitPath, CommitRequest, CounterTotals, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicLosses, TopicTotals } from '../ingest/storage.js';
+import { Totals } from '../ingest/totals.js';
+import { parseIndexFields } from '../events/query.js';
+import { PagePool } from '../workers/page-pool.js';
+import { ShardPool } from '../workers/shard-pool.js';
+import { DiskFloor } from '../embedded/disk-floor.js';
+import type { EmbeddedOptions, EngineHooks } from '../embedded/engine.js';
+import { Frontier, Ticker } from './frontier.js';
+import { Leases, openLeaseBucket } from './leases.js';
+import { kMaxMessageBytes, streamName, subjectOf } from './log-message.js';
+import { Ownership } from './ownership.js';
+import { PublishPath } from './publish-path.js';
+import { ShardHost } from './shard-host.js';
+import { StreamPublisher } from './stream-publisher.js';
+import { VerdictBoard } from './verdicts.js';
+
+export interface ClusterOptions extends Omit<EmbeddedOptions, 'retention' | 'retentionBytes' | 'forgetAfter' | 'maxDataBytes'> {
+  /** `--cluster`: the NATS servers' URLs, comma-separated. */
+  readonly cluster: string;
+  readonly nodeId: string;
+  readonly streamReplicas: number;
+  readonly leaseTtlMs: number;
+}
+
+/** The streams' duplicate window: a publish is retried with its id for well under it. */
+const kDuplicateWindowMs = 120_000;
+const kPublishDeadlineMs = 20_000;
+const kTickMs = 20;
+const kTakeoverTickMs = 300;
+
+export class ClusterStorage implements Storage, CommitPath, StatsSource {
+  readonly #nc: NatsConnection;
+  readonly #shards: ShardPool;
+  readonly #pages: PagePool;
+  readonly #totals: Totals;
+  readonly #disk: DiskFloor;
+  readonly #hosts: ShardHost[];
+  readonly #frontier: Frontier;
+  readonly #path: PublishPath;
+  readonly #ownership: Ownership;
+  readonly #ticker: Ticker;
+  readonly #nodeId: string;
+  #nats: ClusterHealth['nats'] = 'connected';
+  #closing = false;
+
+  private constructor(parts: { nc: NatsConnection; js: JetStreamClient; shards: ShardPool; pages: PagePool; totals: Totals; disk: DiskFloor; hosts: ShardHost[]; frontier: Frontier; path: PublishPath; leases: Leases; options: ClusterOptions; hooks: EngineHooks }) {
+    this.#nc = parts.nc;
+    this.#shards = parts.shards;
+    this.#pages = parts.pages;
+    this.#totals = parts.totals;
+    this.#disk = parts.disk;
+    this.#hosts = parts.hosts;
+    this.#frontier = parts.frontier;
+    this.#path = parts.path;
+    this.#nodeId = parts.options.nodeId;
+    this.#ownership = new Ownership(parts.leases, {
+      shards: parts.options.shards,
+      ttlMs: parts.options.leaseTtlMs,
+      caughtUp: (shard) => this.#hosts[shard]!.caughtUp,
+      onError: (message) => parts.hooks.onShardError?.(-1, message),
+    });
+    this.#ticker = new Ticker(parts.js, parts.frontier, parts.options.shards, { intervalMs: kTickMs, takeoverMs: kTakeoverTickMs, owns: (shard) => this.#ownership.owns(shard) });
+    void this.#watchConnection();
+  }
+
+  /**
+   * Connects, makes the shard streams when they do not exist yet (never again: a re-made stream
+   * name can confuse 2.9's replicas), opens this node's replicas and replays each to the end its
+   * stream had at start, so the node answers nothing before it is caught up.
+   */
+  static async open(options: ClusterOptions, hooks: EngineHooks = {}): Promise<ClusterStorage> {
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers: options.cluster.split(',').map((url) => url.trim()), name: options.nodeId, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 2000, maxPingOut: 3 });
+    } catch (error) {
+      throw new ConfigError(`--cluster: cannot reach NATS at ${options.cluster}: ${(error as Error).message}`);
+    }
+    let shards: ShardPool | null = null;
+    try {
+      const jsm = await nc.jetstreamManager();
+      const js = nc.jetstream();
+      await checkShardCount(js, options.shards, options.streamReplicas);
+      const lastSeqs = await ensureStreams(jsm, options.shards, options.streamReplicas);
+      const totals = new Totals();
+      const opened = await ShardPool.open({
+        dataDir: options.dataDir,
+        shards: options.shards,
+        ringBytes: options.ringBytes,
+        drainBytes: options.drainBytes,
+        sync: options.sync,
+        shardRetryMs: options.shardRetryMs,
+        lifecycle: { indexFields: parseIndexFields(options.indexFields) },
+        onDeleted: (_shard, deleted) => totals.addDeleted(deleted),
+        ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
+        ...(hooks.onShardError ? { onShardError: hooks.onShardError } : {}),
+        onCommit: (shard, result) => {
+          totals.addCommit(result.topics);
+          // Rejections travel in the log with the publishing node's next message: counted as applied.
+          totals.counters.rejected += result.rejected;
+          hooks.onCommit?.(shard, result.events, result.commitMs);
+        },
+      });
+      shards = opened.pool;
+      for (const { counters, topics, losses } of opened.snapshots) {
+        totals.load({ received: counters.received, unique: counters.unique_processed, duplicates: counters.duplicate_dropped, rejected: counters.rejected, expired: 0, deleted: 0 }, topics, losses);
+      }
+      const frontier = new Frontier(opened.snapshots.map((snapshot) => snapshot.log.clock));
+      const board = new VerdictBoard();
+      const hosts = opened.snapshots.map(
+        (snapshot, shard) =>
+          new ShardHost(js, opened.pool, board, { shard, shards: options.shards, stream: streamName(shard), retryMs: options.shardRetryMs, onApplied: (k, position, event) => frontier.advance(k, position.clock, event) }, snapshot.log),
+      );
+      for (const host of hosts) host.start();
+      await Promise.all(hosts.map((host, shard) => host.applied(lastSeqs[shard]!)));
+      const disk = await DiskFloor.watch(options.dataDir, options.minFreeBytes);
+      const publisher = new StreamPublisher(js, { deadlineMs: kPublishDeadlineMs, attemptTimeoutMs: 2000, retryMs: 100 });
+      let storage: ClusterStorage | null = null;
+      const path = new PublishPath(publisher, board, {
+        shards: options.shards,
+        inFlightBytes: Math.max(options.ringBytes / 2, kMaxMessageBytes),
+        verdictTimeoutMs: kPublishDeadlineMs + 10_000,
+        refusal: () => storage!.#refusal(),
+        problems: () => storage!.problems(),
+      });
+      const leases = new Leases(await openLeaseBucket(js, 'agg_leases', options.leaseTtlMs, options.streamReplicas), options.nodeId, options.leaseTtlMs);
+      const pages = new PagePool({ dataDir: options.dataDir, shards: options.shards, readers: options.readers });
+      storage = new ClusterStorage({ nc, js, shards: opened.pool, pages, totals, disk, hosts, frontier, path, leases, options, hooks });
+      return storage;
+    } catch (error) {
+      await shards?.destroy();
+      await nc.close();
+      throw error instanceof ConfigError ? error : new ConfigError(`--cluster: ${(error as Error).message}`);
+    }
+  }
+
+  get commitPath(): CommitPath {
+    return this;
+  }
+
+  get watermark(): Frontier {
+    return this.#frontier;
+  }
+
+  get pages(): PagePool {
+    return this.#pages;
+  }
+
+  get stats(): StatsSource {
+    return this;
+  }
+
+  // --- CommitPath
+
+  get shardCount(): number {
+    return this.#shards.shardCount;
+  }
+
+  get frameCapacity(): number {
+    return this.#path.frameCapacity;
+  }
+
+  freeBytes(): number {
+    return this.#path.freeBytes();
+  }
+
+  check(shard: number, bodyLength: number): RoomCheck {
+    return this.#path.check(shard, bodyLength);
+  }
+
+  commit(frames: readonly ShardFrame[], request: CommitRequest): Promise<RequestVerdict> {
+    return this.#path.commit(frames, request);
+  }
+
+  recordRejected(count: number): void {
+    this.#path.recordRejected(count);
+  }
+
+  delete(request: DeletionRequest): Promise<DeletionResult> {
+    return this.#path.delete(request);
+  }
+
+  problems(): readonly string[] {
+    const problems: string[] = [];
+    if (this.#closing) problems.push('shutting down');
+    if (this.#nats !== 'connected') problems.push(`NATS ${this.#nats}`);
+    if (this.#disk.problem !== null) problems.push(this.#disk.problem);
+    for (const host of this.#hosts) if (host.failure !== null) problems.push(host.failure);
+    return [...problems, ...this.#shards.problems()];
+  }
+
+  /** Why no request may be taken now, whatever its size. */
+  #refusal(): RoomCheck | null {
+    if (this.#closing || this.#nats !== 'connected') return 'failed';
+    if (this.#disk.problem !== null) return 'disk_full';
+    return this.#hosts.some((host) => host.failure !== null) ? 'failed' : null;
+  }
+
+  // --- StatsSource
+
+  totals(): Readonly<CounterTotals> {
+    return this.#totals.counters;
+  }
+
+  topics(): ReadonlyMap<string, Readonly<TopicTotals>> {
+    return this.#totals.topics;
+  }
+
+  topTopics(limit: number): string[] {
+    return this.#totals.top.list(limit);
+  }
+
+  losses(): ReadonlyMap<string, Readonly<TopicLosses>> {
+    return this.#totals.losses;
+  }
+
+  shardStatus(): ShardStatus[] {
+    return this.#shards.shardStatus();
+  }
+
+  cluster(): ClusterHealth {
+    return {
+      node: this.#nodeId,
+      nats: this.#nats,
+      owned: this.#ownership.owned(),
+      replicas: this.#hosts.map((host, shard) => ({ shard, role: this.#ownership.owns(shard) ? 'owner' : 'replica', applied: host.position.seq, clock: host.position.clock, caught_up: host.caughtUp })),
+    };
+  }
+
+  // --- lifecycle
+
+  /** Graceful: answers what was accepted, gives the leases back, stops the replicas and threads. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#ticker.stop();
+    await this.#path.drained();
+    await this.#ownership.stop();
+    await Promise.all(this.#hosts.map((host) => host.stop()));
+    await this.#shards.close();
+    await this.#pages.destroy();
+    this.#disk.stop();
+    await this.#nc.close();
+  }
+
+  async destroy(): Promise<void> {
+    this.#closing = true;
+    this.#ticker.stop();
+    this.#path.failAll('the service is stopping');
+    await Promise.all(this.#hosts.map((host) => host.stop()));
+    await this.#shards.destroy();
+    await this.#pages.destroy();
+    this.#disk.stop();
+    await this.#nc.close().catch(() => {});
+  }
+
+  async #watchConnection(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (status.type === 'disconnect') this.#nats = 'reconnecting';
+      else if (status.type === 'reconnect') this.#nats = 'connected';
+    }
+    this.#nats = 'closed';
+  }
+}
+
+/** The shard count is the cluster's, fixed when it was first started (an event's shard depends on it): a node with another refuses to start. */
+async function checkShardCount(js: JetStreamClient, shards: number, replicas: number): Promise<void> {
+  const meta = await js.views.kv('agg_meta', { history: 1, replicas });
+  try {
+    await meta.create('shards', new TextEncoder().encode(String(shards)));
+    return;
+  } catch (error) {
+    if (!/wrong last sequence|key exists/i.test((error as Error).message)) throw error;
+  }
+  const entry = await meta.get('shards');
+  const found = entry ? Number(new TextDecoder().decode(entry.value)) : shards;
+  if (found !== shards) throw new ConfigError(`the cluster was made with --shards ${found}; this node has --shards ${shards}`);
+}
+
+/** Makes each shard's stream when missing; returns each one's last position now. */
+async function ensureStreams(jsm: JetStreamManager, shards: number, replicas: number): Promise<number[]> {
+  const lastSeqs: number[] = [];
+  for (let shard = 0; shard < shards; shard++) {
+    const name = streamName(shard);
+    let info = await jsm.streams.info(name).catch((error: unknown) => {
+      if (/stream not found/i.test((error as Error).message)) return null;
+      throw error;
+    });
+    info ??= await jsm.streams.add({
+      name,
+      subjects: [subjectOf(shard)],
+      num_replicas: replicas,
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      duplicate_window: kDuplicateWindowMs * 1_000_000,
+      max_msg_size: 1024 * 1024,
+    });
+    if (info.config.subjects?.[0] !== subjectOf(shard)) throw new ConfigError(`stream ${name} exists and does not take ${subjectOf(shard)}: not a stream of this service`);
+    lastSeqs.push(info.state.last_seq);
+  }
+  return lastSeqs;
+}

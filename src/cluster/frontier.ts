@@ -1,0 +1,112 @@
+/**
+ * The cluster's watermark (../shared/spec/cluster.md §4): every shard's clock, as this node's
+ * replicas have applied it, and their minimum W. Every event with a seq at or below W is
+ * committed here (each shard's later messages start above its clock), so /events, /tail and the
+ * stats cursor read up to W exactly as they read up to the sequencer's watermark in the embedded
+ * engine.
+ *
+ * A shard with no traffic would hold W back for ever, so the ticker sends it ticks: empty messages
+ * that carry the furthest event seq this node has applied, which the shard takes as its own. The shard's
+ * owner ticks at once; any other node steps in when the shard stays behind (its owner is gone).
+ */
+import type { JetStreamClient } from 'nats';
+import type { Watermark } from '../ingest/storage.js';
+import { kHeaders, subjectOf } from './log-message.js';
+import { headers as natsHeaders } from 'nats';
+
+export class Frontier implements Watermark {
+  readonly cursorVersion = 2;
+  readonly #clocks: number[];
+  /** Per shard, the seq of its last event (ticks move the clock, not this): what the others must pass. */
+  readonly #events: number[];
+  #current: number;
+  readonly #listeners: (() => void)[] = [];
+
+  constructor(clocks: readonly number[]) {
+    this.#clocks = [...clocks];
+    // After a restart, a shard's clock may be an event nobody else has passed yet.
+    this.#events = [...clocks];
+    this.#current = Math.min(...this.#clocks);
+  }
+
+  get current(): number {
+    return this.#current;
+  }
+
+  /** The furthest event of any shard: W covers every event once every clock reaches it. */
+  get furthestEvent(): number {
+    return Math.max(...this.#events);
+  }
+
+  clockOf(shard: number): number {
+    return this.#clocks[shard]!;
+  }
+
+  /** A shard applied a message; `event`: it carried events (a tick only moves the clock). */
+  advance(shard: number, clock: number, event: boolean): void {
+    if (event) this.#events[shard] = clock;
+    const before = this.#clocks[shard]!;
+    this.#clocks[shard] = clock;
+    if (before !== this.#current) return; // another shard holds W
+    const current = Math.min(...this.#clocks);
+    if (current === this.#current) return;
+    this.#current = current;
+    for (const listener of this.#listeners) listener();
+  }
+
+  onAdvance(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+}
+
+export interface TickerOptions {
+  readonly intervalMs: number;
+  /** How long a shard may lag before a node that does not own it ticks it. */
+  readonly takeoverMs: number;
+  readonly owns: (shard: number) => boolean;
+}
+
+export class Ticker {
+  readonly #js: JetStreamClient;
+  readonly #frontier: Frontier;
+  readonly #options: TickerOptions;
+  readonly #laggingSince: (number | null)[];
+  readonly #sending: boolean[];
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(js: JetStreamClient, frontier: Frontier, shards: number, options: TickerOptions) {
+    this.#js = js;
+    this.#frontier = frontier;
+    this.#options = options;
+    this.#laggingSince = new Array<number | null>(shards).fill(null);
+    this.#sending = new Array<boolean>(shards).fill(false);
+    this.#timer = setInterval(() => this.#tick(), options.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+
+  #tick(): void {
+    // Only a shard behind some event holds anything back; a tick's clock is not an event, so ticks settle.
+    const furthest = this.#frontier.furthestEvent;
+    const now = performance.now();
+    for (let shard = 0; shard < this.#laggingSince.length; shard++) {
+      if (this.#frontier.clockOf(shard) >= furthest) {
+        this.#laggingSince[shard] = null;
+        continue;
+      }
+      const since = (this.#laggingSince[shard] ??= now);
+      if (this.#sending[shard] || !(this.#options.owns(shard) || now - since >= this.#options.takeoverMs)) continue;
+      this.#sending[shard] = true;
+      const headers = natsHeaders();
+      headers.set(kHeaders.clock, String(furthest));
+      // A tick needs no id: a repeated one only moves the clock again, which any message does.
+      this.#js.publish(subjectOf(shard), undefined, { headers, timeout: 2000 }).then(
+        () => (this.#sending[shard] = false),
+        () => (this.#sending[shard] = false),
+      );
+    }
+  }
+}
