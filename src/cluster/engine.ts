@@ -27,7 +27,7 @@ import { Leases, openLeaseBucket } from './leases.js';
 import { kMaxMessageBytes, streamName, subjectOf } from './log-message.js';
 import { Ownership } from './ownership.js';
 import { PublishPath } from './publish-path.js';
-import { ShardHost } from './shard-host.js';
+import { ShardHost, type LogReader } from './shard-host.js';
 import { StreamPublisher } from './stream-publisher.js';
 import { VerdictBoard } from './verdicts.js';
 
@@ -88,7 +88,18 @@ export class ClusterStorage implements Storage, CommitPath, StatsSource {
   static async open(options: ClusterOptions, hooks: EngineHooks = {}): Promise<ClusterStorage> {
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers: options.cluster.split(',').map((url) => url.trim()), name: options.nodeId, maxReconnectAttempts: -1, reconnectTimeWait: 250, pingInterval: 2000, maxPingOut: 3 });
+      nc = await connect({
+        servers: options.cluster.split(',').map((url) => url.trim()),
+        name: options.nodeId,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 250,
+        // A server that stops answering (SIGSTOP, a cut link) is noticed in ~3 s; a reconnect to a
+        // server that accepts TCP but says nothing gives up in 2 s (the default 20 s stalled
+        // everything behind it), then tries the next.
+        pingInterval: 1000,
+        maxPingOut: 2,
+        timeout: 2000,
+      });
     } catch (error) {
       throw new ConfigError(`--cluster: cannot reach NATS at ${options.cluster}: ${(error as Error).message}`);
     }
@@ -123,12 +134,15 @@ export class ClusterStorage implements Storage, CommitPath, StatsSource {
       }
       const frontier = new Frontier(opened.snapshots.map((snapshot) => snapshot.log.clock));
       const board = new VerdictBoard();
+      // Reads go to each stream's leader: a direct get may be routed to a replica whose server is
+      // paused, which never answers, and a lagging replica's view is not the leader's.
+      const reader: LogReader = { getMessage: (stream, query) => jsm.streams.getMessage(stream, query) };
       const hosts = opened.snapshots.map(
         (snapshot, shard) =>
-          new ShardHost(js, opened.pool, board, { shard, shards: options.shards, stream: streamName(shard), retryMs: options.shardRetryMs, onApplied: (k, position, event) => frontier.advance(k, position.clock, event) }, snapshot.log),
+          new ShardHost(nc, reader, opened.pool, board, { shard, shards: options.shards, stream: streamName(shard), retryMs: options.shardRetryMs, onApplied: (k, position, event) => frontier.advance(k, position.clock, event) }, snapshot.log),
       );
       for (const host of hosts) host.start();
-      await Promise.all(hosts.map((host, shard) => host.applied(lastSeqs[shard]!)));
+      await Promise.all(hosts.map((host, shard) => host.reach(lastSeqs[shard]!)));
       const disk = await DiskFloor.watch(options.dataDir, options.minFreeBytes);
       const publisher = new StreamPublisher(js, { deadlineMs: kPublishDeadlineMs, attemptTimeoutMs: 2000, retryMs: 100 });
       let storage: ClusterStorage | null = null;
@@ -280,7 +294,7 @@ export class ClusterStorage implements Storage, CommitPath, StatsSource {
 
 /** The shard count is the cluster's, fixed when it was first started (an event's shard depends on it): a node with another refuses to start. */
 async function checkShardCount(js: JetStreamClient, shards: number, replicas: number): Promise<void> {
-  const meta = await js.views.kv('agg_meta', { history: 1, replicas });
+  const meta = await js.views.kv('agg_meta', { history: 1, replicas, allow_direct: false });
   try {
     await meta.create('shards', new TextEncoder().encode(String(shards)));
     return;
@@ -309,6 +323,8 @@ async function ensureStreams(jsm: JetStreamManager, shards: number, replicas: nu
       retention: RetentionPolicy.Limits,
       duplicate_window: kDuplicateWindowMs * 1_000_000,
       max_msg_size: 1024 * 1024,
+      // No direct-get responders: one on a paused server swallows the requests routed to it.
+      allow_direct: false,
     });
     if (info.config.subjects?.[0] !== subjectOf(shard)) throw new ConfigError(`stream ${name} exists and does not take ${subjectOf(shard)}: not a stream of this service`);
     lastSeqs.push(info.state.last_seq);

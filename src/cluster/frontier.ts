@@ -71,7 +71,8 @@ export class Ticker {
   readonly #frontier: Frontier;
   readonly #options: TickerOptions;
   readonly #laggingSince: (number | null)[];
-  readonly #sending: boolean[];
+  /** Per shard, the clock it had when this node last sent it a tick, and when: one tick at a time. */
+  readonly #ticked: { clock: number; at: number }[];
   readonly #timer: NodeJS.Timeout;
 
   constructor(js: JetStreamClient, frontier: Frontier, shards: number, options: TickerOptions) {
@@ -79,7 +80,7 @@ export class Ticker {
     this.#frontier = frontier;
     this.#options = options;
     this.#laggingSince = new Array<number | null>(shards).fill(null);
-    this.#sending = new Array<boolean>(shards).fill(false);
+    this.#ticked = Array.from({ length: shards }, () => ({ clock: -1, at: 0 }));
     this.#timer = setInterval(() => this.#tick(), options.intervalMs);
     this.#timer.unref();
   }
@@ -98,15 +99,15 @@ export class Ticker {
         continue;
       }
       const since = (this.#laggingSince[shard] ??= now);
-      if (this.#sending[shard] || !(this.#options.owns(shard) || now - since >= this.#options.takeoverMs)) continue;
-      this.#sending[shard] = true;
+      if (!(this.#options.owns(shard) || now - since >= this.#options.takeoverMs)) continue;
+      // The last tick has not arrived yet: wait for it (a stalled consumer would otherwise be flooded), up to a second.
+      const ticked = this.#ticked[shard]!;
+      if (ticked.clock === this.#frontier.clockOf(shard) && now - ticked.at < 1000) continue;
+      this.#ticked[shard] = { clock: this.#frontier.clockOf(shard), at: now };
       const headers = natsHeaders();
       headers.set(kHeaders.clock, String(furthest));
       // A tick needs no id: a repeated one only moves the clock again, which any message does.
-      this.#js.publish(subjectOf(shard), undefined, { headers, timeout: 2000 }).then(
-        () => (this.#sending[shard] = false),
-        () => (this.#sending[shard] = false),
-      );
+      this.#js.publish(subjectOf(shard), undefined, { headers, timeout: 2000 }).catch(() => {});
     }
   }
 }

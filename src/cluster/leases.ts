@@ -13,7 +13,8 @@ import type { JetStreamClient, KV } from 'nats';
 
 /** The lease bucket: one revision per key, entries that vanish a TTL after their last write, on `replicas` nodes. */
 export function openLeaseBucket(js: JetStreamClient, name: string, ttlMs: number, replicas: number): Promise<KV> {
-  return js.views.kv(name, { ttl: ttlMs, history: 1, replicas });
+  // Reads through the stream leader: a direct-get responder on a paused server swallows the requests routed to it.
+  return js.views.kv(name, { ttl: ttlMs, history: 1, replicas, allow_direct: false });
 }
 
 export interface Lease {

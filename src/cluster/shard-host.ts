@@ -1,39 +1,56 @@
 /**
- * One shard's replica on this node (../shared/spec/cluster.md §2.4): an ordered consumer of the
- * shard's stream, from the position after the last one applied, feeding the embedded shard thread
+ * One shard's replica on this node (../shared/spec/cluster.md §2.4): it reads the shard's stream
+ * position by position, from the one after the last applied, and feeds the embedded shard thread
  * through its ring, one log message per frame. The thread applies each message in one transaction
  * at its position and no other (ShardDb's `s == last + 1` check), with seqs from the log clock
  * (log-clock.ts), so every replica's file holds the same rows, verdicts and counters.
  *
- * The consumer's buffer is bounded (`max_bytes`), and the loop waits for ring room before it takes
- * the next message, so a slow disk slows the consumer, never grows memory. A failed commit fails
- * the frames queued after it; the host then starts a new consumer after the last committed
- * position, so nothing is skipped and nothing applied twice.
+ * Why not a JetStream consumer: with nats-server 2.9.10 and nats.js 2.29, an ordered consumer
+ * whose server died could stall for good while its stream went on (seen here, with no error), and
+ * recreating consumers during a failover flooded the JetStream API. Reading by position keeps no
+ * state on the servers at all: a core subscription to the shard's subject is the doorbell (every
+ * publish rings it), and gets by sequence, answered by the stream's leader, fetch the messages,
+ * several in flight at once. A poll covers a missed doorbell, so a failover only
+ * delays the reads until some server answers again.
+ *
+ * The loop waits for ring room before it fetches more, so a slow disk slows the reads, never grows
+ * memory. A failed commit fails the frames queued after it; the host then goes on after the last
+ * committed position, so nothing is skipped and nothing applied twice.
  */
-import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JsMsg } from 'nats';
+import type { NatsConnection, StoredMsg, Subscription } from 'nats';
 import { packMessage } from '../ring/codec.js';
 import { kFlagCommand, kFlagLog } from '../ring/layout.js';
 import type { LogPosition } from '../store/shard-db.js';
 import type { FrameOutcome, ShardPool } from '../workers/shard-pool.js';
-import { clockAfter, firstSeqOf, timestampMicros } from './log-clock.js';
-import { kHeaders } from './log-message.js';
+import { clockAfter, firstSeqOf, timestampMicrosOf } from './log-clock.js';
+import { kHeaders, subjectOf } from './log-message.js';
 import type { VerdictBoard } from './verdicts.js';
+
+/** Gets by sequence (nats.js's `jsm.streams.getMessage`). */
+export interface LogReader {
+  getMessage(stream: string, query: { seq: number }): Promise<StoredMsg>;
+}
 
 export interface ShardHostOptions {
   readonly shard: number;
   readonly shards: number;
   readonly stream: string;
-  /** Pause before a new consumer after a failure, ms. */
+  /** Pause before going on after a failed commit, ms. */
   readonly retryMs: number;
   /** Runs after every applied message, with the shard's new position and whether the message carried events. */
   readonly onApplied: (shard: number, position: LogPosition, carriedEvents: boolean) => void;
 }
 
-/** Log bytes a consumer may hold unread: a few large messages. */
-const kConsumerBytes = 8 * 1024 * 1024;
+/** Most gets in flight for one shard. */
+const kMaxWindow = 64;
+/** How often the host looks for messages without a doorbell (one lost, or a server that was down). */
+const kPollMs = 200;
+/** A doorbell may ring before the replica that answers has the message: look again this soon. */
+const kEarlyMs = 2;
 
 export class ShardHost {
-  readonly #js: JetStreamClient;
+  readonly #nc: NatsConnection;
+  readonly #reader: LogReader;
   readonly #pool: ShardPool;
   readonly #board: VerdictBoard;
   readonly #options: ShardHostOptions;
@@ -41,20 +58,24 @@ export class ShardHost {
   #committed: LogPosition;
   /** The last position queued to the ring (ahead of `committed` while frames are in it). */
   #queued: LogPosition;
-  #messages: ConsumerMessages | null = null;
   #stopped = false;
   /** Why the replica is not applying (reported until a commit succeeds again). */
   #failure: string | null = null;
-  /** The current consumer must end: a frame failed, or the thread refused one. */
+  /** Frames failed: go on from the last committed position. */
   #broken = false;
-  /** Messages the consumer had not yet delivered when the last applied one came: 0 is caught up. */
-  #behind = Number.POSITIVE_INFINITY;
+  /** Whether the last read found the end of the stream. */
+  #atEnd = false;
+  /** Doorbells not yet matched by a message read: how many gets to send at once. */
+  #rung = 0;
+  #wake: (() => void) | null = null;
   #roomWaiters: (() => void)[] = [];
   #caughtUpWaiters: { target: number; resolve: () => void }[] = [];
+  #doorbell: Subscription | null = null;
   #running: Promise<void> = Promise.resolve();
 
-  constructor(js: JetStreamClient, pool: ShardPool, board: VerdictBoard, options: ShardHostOptions, start: LogPosition) {
-    this.#js = js;
+  constructor(nc: NatsConnection, reader: LogReader, pool: ShardPool, board: VerdictBoard, options: ShardHostOptions, start: LogPosition) {
+    this.#nc = nc;
+    this.#reader = reader;
     this.#pool = pool;
     this.#board = board;
     this.#options = options;
@@ -71,67 +92,82 @@ export class ShardHost {
     return this.#failure;
   }
 
-  /** Whether the last message applied was the last the stream had when it was delivered. */
+  /** Whether the replica's last read reached the end of the stream (what it read may still be committing). */
   get caughtUp(): boolean {
-    return this.#behind === 0 && this.#committed.seq === this.#queued.seq && this.#failure === null;
+    return this.#atEnd && this.#failure === null;
   }
 
   start(): void {
+    this.#doorbell = this.#nc.subscribe(subjectOf(this.#options.shard), {
+      callback: () => {
+        this.#rung++;
+        this.#wakeUp();
+      },
+    });
     this.#running = this.#run();
   }
 
   /** Resolves once the replica has applied position `target` (at start: the stream's last). */
-  applied(target: number): Promise<void> {
+  reach(target: number): Promise<void> {
     if (this.#committed.seq >= target) return Promise.resolve();
     return new Promise((resolve) => this.#caughtUpWaiters.push({ target, resolve }));
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#messages?.stop();
+    this.#doorbell?.unsubscribe();
+    this.#wakeUp();
     for (const wake of this.#roomWaiters.splice(0)) wake();
     await this.#running;
   }
 
   async #run(): Promise<void> {
     while (!this.#stopped) {
-      try {
-        await this.#consume();
-      } catch (error) {
-        this.#failure = `replica of shard ${this.#options.shard}: ${(error as Error).message}`;
-        this.#broken = true;
+      if (this.#broken) {
+        await new Promise((resolve) => setTimeout(resolve, this.#options.retryMs));
+        // Frames after the failed one were failed too: read again from the last committed position.
+        this.#queued = this.#committed;
+        this.#broken = false;
       }
-      if (this.#stopped) return;
-      await new Promise((resolve) => setTimeout(resolve, this.#options.retryMs));
+      const messages = await this.#fetch(this.#queued.seq + 1, Math.min(kMaxWindow, Math.max(1, this.#rung)));
+      if (messages.length === 0) {
+        if (this.#rung > 0) {
+          // Rung, but not there yet (or a publish the stream dropped as a duplicate): look again soon, then forget it.
+          this.#rung--;
+          await this.#sleep(kEarlyMs);
+        } else await this.#sleep(kPollMs);
+        continue;
+      }
+      this.#rung = Math.max(0, this.#rung - messages.length);
+      for (const message of messages) {
+        if (this.#stopped || this.#broken) break;
+        await this.#queue(message);
+      }
     }
   }
 
-  async #consume(): Promise<void> {
-    this.#queued = this.#committed;
-    this.#broken = false;
-    const consumer = await this.#js.consumers.get(this.#options.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.#committed.seq + 1 });
-    const messages = await consumer.consume({ max_bytes: kConsumerBytes });
-    this.#messages = messages;
-    if (this.#stopped) messages.stop();
-    for await (const message of messages) {
-      if (this.#stopped || this.#broken) break;
-      if (message.seq <= this.#queued.seq) continue; // already queued (a consumer reset redelivers nothing applied, but be sure)
-      if (message.seq !== this.#queued.seq + 1) throw new Error(`log gap: got ${message.seq} after ${this.#queued.seq}; refusing to apply`);
-      await this.#queue(message);
+  /** The messages from `from` on, up to `window` of them, stopping at the first one no server has. */
+  async #fetch(from: number, window: number): Promise<StoredMsg[]> {
+    const gets = Array.from({ length: window }, (_, offset) => this.#reader.getMessage(this.#options.stream, { seq: from + offset }).catch(() => null));
+    const found: StoredMsg[] = [];
+    for (const get of gets) {
+      const message = await get;
+      if (message === null || message.seq !== from + found.length) break;
+      found.push(message);
     }
-    messages.stop();
-    // A failure ends this consumer; the loop starts a new one after the last committed position.
-    if (this.#broken) throw new Error(this.#failure ?? 'stopped');
+    // Fewer than asked for: this read reached the end of the stream.
+    this.#atEnd = found.length < window;
+    return found;
   }
 
   /** Writes one message into the ring as one frame, once there is room. */
-  async #queue(message: JsMsg): Promise<void> {
+  async #queue(message: StoredMsg): Promise<void> {
     const { shard, shards } = this.#options;
-    const headers = message.headers;
-    const events = Number(headers?.get(kHeaders.events) || 0);
-    const command = headers?.get(kHeaders.command) === '1';
+    const headers = message.header;
+    const events = Number(headers.get(kHeaders.events) || 0);
+    const command = headers.get(kHeaders.command) === '1';
     // A tick names the clock to reach; every other message starts at its log timestamp.
-    const at = Math.max(timestampMicros(message.info.timestampNanos), Number(headers?.get(kHeaders.clock) || 0));
+    const at = Math.max(timestampMicrosOf(message.timestamp), Number(headers.get(kHeaders.clock) || 0));
     const first = firstSeqOf(this.#queued.clock, at, shard, shards);
     const position: LogPosition = { seq: message.seq, clock: command ? first : clockAfter(first, events, shards) };
     const prefix = packMessage(message.seq);
@@ -149,14 +185,13 @@ export class ShardHost {
     const header = {
       eventCount: events,
       flags: kFlagLog | (command ? kFlagCommand : 0),
-      receivedAt: Number(headers?.get(kHeaders.receivedAt) || 0),
+      receivedAt: Number(headers.get(kHeaders.receivedAt) || 0),
       firstSeq: first,
+      rejected: Number(headers.get(kHeaders.rejected) || 0),
     };
-    const rejected = Number(headers?.get(kHeaders.rejected) || 0);
-    const msgId = headers?.get('Nats-Msg-Id') ?? '';
+    const msgId = headers.get('Nats-Msg-Id');
     this.#queued = position;
-    this.#behind = message.info.pending;
-    this.#pool.queue(shard, { ...header, rejected }, [prefix, message.data], bodyLength, {
+    this.#pool.queue(shard, header, [prefix, message.data], bodyLength, {
       settle: (outcome) => this.#settled(position, msgId, outcome, events > 0),
     });
   }
@@ -164,14 +199,14 @@ export class ShardHost {
   #fail(reason: string): void {
     this.#failure = `replica of shard ${this.#options.shard}: ${reason}`;
     this.#broken = true;
-    this.#messages?.stop();
+    this.#wakeUp();
     for (const wake of this.#roomWaiters.splice(0)) wake();
   }
 
   #settled(position: LogPosition, msgId: string, outcome: FrameOutcome | Error, carriedEvents: boolean): void {
     for (const wake of this.#roomWaiters.splice(0)) wake();
     if (outcome instanceof Error) {
-      // The thread failed this frame and every one queued after it: start again after the last committed.
+      // The thread failed this frame and every one queued after it.
       if (!this.#broken) this.#fail(outcome.message);
       return;
     }
@@ -186,5 +221,23 @@ export class ShardHost {
         return false;
       });
     }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        resolve();
+      };
+    });
+  }
+
+  #wakeUp(): void {
+    this.#wake?.();
   }
 }

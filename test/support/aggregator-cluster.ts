@@ -104,6 +104,8 @@ export interface LoadOptions {
   /** Keys are drawn from this many, so resends (duplicates) happen. */
   readonly keySpace: number;
   readonly topics?: number;
+  /** Topic prefix, so runs on one cluster do not share keys (default 'load'). */
+  readonly prefix?: string;
 }
 
 /** Publishes until `stop()`: batches of random keys with `?results=1`, each request to the next target. */
@@ -118,7 +120,7 @@ export function startLoad(options: LoadOptions): { readonly record: LoadRecord; 
       const target = targets[turn++ % Math.max(1, targets.length)];
       const events = Array.from({ length: options.batch }, () => {
         const n = Math.floor(Math.random() * options.keySpace);
-        return { topic: `load.${n % (options.topics ?? 4)}`, event_id: `k${n}`, timestamp: new Date().toISOString(), source: 'load', payload: { n } };
+        return { topic: `${options.prefix ?? 'load'}.${n % (options.topics ?? 4)}`, event_id: `k${n}`, timestamp: new Date().toISOString(), source: 'load', payload: { n } };
       });
       const keys = events.map((event) => `${event.topic}/${event.event_id}`);
       let answer: { status: number; body: { results?: { status: 'stored' | 'duplicate' }[] } } | null = null;

@@ -44,7 +44,10 @@ export async function whenSettled(urls: readonly string[], timeoutMs = 30_000): 
       if (shapes[0] === last) return all;
       last = shapes[0]!;
     } else last = '';
-    if (Date.now() > deadline) throw new Error(`nodes did not settle within ${timeoutMs} ms: ${shapes.join(' vs ')}`);
+    if (Date.now() > deadline) {
+      const health = await Promise.all(urls.map(async (url) => JSON.stringify(await (await fetch(`${url}/health`)).json())));
+      throw new Error(`nodes did not settle within ${timeoutMs} ms: ${shapes.join(' vs ')}; health: ${health.join(' vs ')}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

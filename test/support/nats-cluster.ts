@@ -32,6 +32,8 @@ export interface NatsCluster {
   streamLeader(stream: string): Promise<string | null>;
   /** The same, waiting (up to 20 s) until the stream has a leader. */
   electedLeader(stream: string): Promise<string>;
+  /** Waits (up to 30 s) until every node says its JetStream is current (`/healthz`): a restarted node has caught up. */
+  current(): Promise<void>;
   /** How many messages this node's replica of a stream holds (its own /jsz); null when it has none or is down. */
   replicaMessages(node: NatsNode, stream: string): Promise<number | null>;
   stop(): Promise<void>;
@@ -141,6 +143,9 @@ export async function startNatsCluster(count = 3): Promise<NatsCluster> {
         // down or paused
       }
       return null;
+    },
+    async current() {
+      for (const node of nodes) await waitUntil(async () => (await fetch(`${node.monitorUrl}/healthz`).catch(() => null))?.ok === true, `${node.name} to be current`, 30_000);
     },
     async stop() {
       for (const node of nodes) {
