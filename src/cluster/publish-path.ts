@@ -5,8 +5,8 @@
  * it; verdicts.ts).
  *
  * Frames for the same shard queued in one turn of the event loop travel as one message, split at
- * `kMaxMessageBytes`: 64 concurrent single-event requests cost a message per shard per turn, not
- * one each. A frame larger than one message is cut into parts at record boundaries.
+ * `kMaxMessageBytes`, and while a shard has `kPipelined` messages out the next one keeps
+ * gathering: 64 concurrent single-event requests cost a few messages per shard, not one each. A frame larger than one message is cut into parts at record boundaries.
  *
  * The bytes in flight per shard are bounded: past the bound a request gets 503 (`full`), as a
  * full ring does in the embedded engine.
@@ -19,6 +19,12 @@ import { kDeletionLimit, type DeleteCommand } from '../store/deletion.js';
 import { kHeaders, kMaxMessageBytes, subjectOf } from './log-message.js';
 import type { StreamPublisher } from './stream-publisher.js';
 import type { AppliedMessage, VerdictBoard } from './verdicts.js';
+
+/**
+ * Messages a shard may have out, unacknowledged, before new frames wait for one to come back: what
+ * gathers meanwhile travels as one message, so under load messages grow instead of multiplying.
+ */
+const kPipelined = 2;
 
 export interface PublishPathOptions {
   readonly shards: number;
@@ -55,6 +61,8 @@ export class PublishPath {
   #flushScheduled = false;
   /** Messages published or being published and not yet settled. */
   #sending = 0;
+  /** Per shard, messages sent and not yet acknowledged by the stream. */
+  readonly #unacknowledged: number[];
   #drainWaiters: (() => void)[] = [];
 
   constructor(publisher: StreamPublisher, board: VerdictBoard, options: PublishPathOptions) {
@@ -63,6 +71,7 @@ export class PublishPath {
     this.#options = options;
     this.#open = new Array<OpenMessage | null>(options.shards).fill(null);
     this.#inFlight = new Array<number>(options.shards).fill(0);
+    this.#unacknowledged = new Array<number>(options.shards).fill(0);
   }
 
   get frameCapacity(): number {
@@ -168,7 +177,7 @@ export class PublishPath {
     setImmediate(() => {
       this.#flushScheduled = false;
       if (this.#pendingRejected > 0 && !this.#open.some((message) => message !== null)) this.#open[0] = { chunks: [], bytes: 0, parts: [] };
-      for (let shard = 0; shard < this.#open.length; shard++) this.#flush(shard);
+      for (let shard = 0; shard < this.#open.length; shard++) if (this.#unacknowledged[shard]! < kPipelined) this.#flush(shard);
       if (this.#sending === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
     });
   }
@@ -222,10 +231,15 @@ export class PublishPath {
     const verdict = this.#board.expect(msgId, this.#options.verdictTimeoutMs);
     verdict.catch(() => {}); // awaited below, after the PubAck; a timeout before that is not unhandled
     try {
+      this.#unacknowledged[shard]!++;
       await this.#publisher.publishAs(msgId, subjectOf(shard), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), headers);
     } catch (error) {
       this.#board.forget(msgId);
       throw error;
+    } finally {
+      // What gathered while this one was out goes now, as one message.
+      this.#unacknowledged[shard]!--;
+      if (this.#open[shard] && !this.#flushScheduled) this.#flush(shard);
     }
     return verdict;
   }
