@@ -60,4 +60,17 @@ describe('README', () => {
       assert.ok(readme.includes(`| \`${flag}\` | \`${env}\` |`), `${flag} / ${env} is missing from the README's table`);
     }
   });
+
+  test('cluster mode: the NATS URLs are checked, and what it cannot do yet is refused, not ignored', () => {
+    const urls = 'nats://127.0.0.1:4222,nats://127.0.0.1:4223';
+    assert.equal(resolveConfig({ cluster: urls }).cluster, urls);
+    assert.throws(() => resolveConfig({ cluster: 'http://127.0.0.1:4222' }), { message: /--cluster/ });
+    for (const option of [{ retention: '*=1d' }, { retentionBytes: '*=1GiB' }, { maxDataBytes: '1GiB' }, { forgetAfter: '400d' }]) {
+      assert.throws(() => resolveConfig({ cluster: urls, ...option }), { message: /not available in cluster mode/ }, JSON.stringify(option));
+    }
+    assert.throws(() => resolveConfig({ cluster: urls, ringBytes: 1024 * 1024 }), { message: /--ring-bytes/ });
+    assert.throws(() => resolveConfig({ cluster: urls, maxEventBytes: 1024 * 1024 }), { message: /--max-event-bytes/ });
+    // The same knobs without --cluster are the single node's and fine.
+    assert.equal(resolveConfig({ retention: '*=1d' }).retention, '*=1d');
+  });
 });

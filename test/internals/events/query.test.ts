@@ -12,6 +12,15 @@ describe('events query', () => {
     }
   });
 
+  test('an engine takes only its own cursors: v2 (cluster) and v1 (single node) are refused by the other', () => {
+    const clusterSeq = 1_796_139_527_471_189; // a µs log clock: 16 digits
+    assert.equal(decodeCursor(encodeCursor(clusterSeq, 2), 2), clusterSeq);
+    assert.throws(() => decodeCursor(encodeCursor(5, 1), 2), { code: 'invalid_query', message: /v1 cursor/ });
+    assert.throws(() => decodeCursor(encodeCursor(5, 2), 1), { code: 'invalid_query', message: /v2 cursor/ });
+    assert.throws(() => decodeCursor(Buffer.from('v2:99999999999999999').toString('base64url'), 2), { code: 'invalid_query' });
+    assert.equal(parseEventsQuery(new URLSearchParams(`after=${encodeCursor(clusterSeq, 2)}`), 2).afterSeq, clusterSeq);
+  });
+
   test('defaults, and every bad value is an invalid_query', () => {
     assert.deepEqual(parseEventsQuery(new URLSearchParams('')), { topic: null, filter: null, limit: kDefaultLimit, afterSeq: 0, hasCursor: false });
     assert.deepEqual(parseEventsQuery(new URLSearchParams(`topic=a.b&limit=1000&after=${encodeCursor(9)}`)), { topic: 'a.b', filter: null, limit: 1000, afterSeq: 9, hasCursor: true });
