@@ -6,8 +6,10 @@
  * engine.
  *
  * A shard with no traffic would hold W back for ever, so the ticker sends it ticks: empty messages
- * that carry the furthest event seq this node has applied, which the shard takes as its own. The shard's
- * owner ticks at once; any other node steps in when the shard stays behind (its owner is gone).
+ * that carry the furthest event seq this node has applied, which the shard takes as its own. A shard
+ * gets one only after its clock stood still for a tick interval while another shard's events are
+ * ahead: from its owner then, from any other node once it stood still for the takeover time (its
+ * owner is gone). Under load every shard's own messages move its clock, and no tick is sent.
  */
 import type { JetStreamClient } from 'nats';
 import type { Watermark } from '../ingest/storage.js';
@@ -70,7 +72,8 @@ export class Ticker {
   readonly #js: JetStreamClient;
   readonly #frontier: Frontier;
   readonly #options: TickerOptions;
-  readonly #laggingSince: (number | null)[];
+  /** Per shard, its clock when last looked at and since when it has not moved. */
+  readonly #still: { clock: number; since: number }[];
   /** Per shard, the clock it had when this node last sent it a tick, and when: one tick at a time. */
   readonly #ticked: { clock: number; at: number }[];
   readonly #timer: NodeJS.Timeout;
@@ -79,7 +82,7 @@ export class Ticker {
     this.#js = js;
     this.#frontier = frontier;
     this.#options = options;
-    this.#laggingSince = new Array<number | null>(shards).fill(null);
+    this.#still = Array.from({ length: shards }, () => ({ clock: -1, since: 0 }));
     this.#ticked = Array.from({ length: shards }, () => ({ clock: -1, at: 0 }));
     this.#timer = setInterval(() => this.#tick(), options.intervalMs);
     this.#timer.unref();
@@ -93,13 +96,17 @@ export class Ticker {
     // Only a shard behind some event holds anything back; a tick's clock is not an event, so ticks settle.
     const furthest = this.#frontier.furthestEvent;
     const now = performance.now();
-    for (let shard = 0; shard < this.#laggingSince.length; shard++) {
-      if (this.#frontier.clockOf(shard) >= furthest) {
-        this.#laggingSince[shard] = null;
+    for (let shard = 0; shard < this.#still.length; shard++) {
+      const clock = this.#frontier.clockOf(shard);
+      const still = this.#still[shard]!;
+      if (clock !== still.clock) {
+        // A shard whose clock moves needs no tick: its own traffic carries the watermark.
+        this.#still[shard] = { clock, since: now };
         continue;
       }
-      const since = (this.#laggingSince[shard] ??= now);
-      if (!(this.#options.owns(shard) || now - since >= this.#options.takeoverMs)) continue;
+      if (clock >= furthest) continue;
+      const idle = now - still.since;
+      if (idle < this.#options.intervalMs || !(this.#options.owns(shard) || idle >= this.#options.takeoverMs)) continue;
       // The last tick has not arrived yet: wait for it (a stalled consumer would otherwise be flooded), up to a second.
       const ticked = this.#ticked[shard]!;
       if (ticked.clock === this.#frontier.clockOf(shard) && now - ticked.at < 1000) continue;
