@@ -87,4 +87,15 @@ describe('cluster mode: any node, one answer', { skip: missingNatsServer() ?? fa
     assert.equal(refused.status, 422);
     await waitFor(async () => (await stats(a)).rejected === before + 2, 'the rejection to reach the other node', 10_000);
   });
+
+  test('a node joining with an empty data dir replays every log before it listens, then answers like the others', async () => {
+    const joined = await cluster.addNode();
+    const settled = await whenSettled([a, b, joined.url]);
+    assert.equal(settled[2]!.unique_processed, settled[0]!.unique_processed);
+    assert.deepEqual(await allEvents(joined.url, undefined, 200), await allEvents(a, undefined, 200));
+    assert.deepEqual(replicaDigest(joined.dataDir, 4), replicaDigest(cluster.nodes[0]!.dataDir, 4), 'the new replica equals the old ones');
+    const answer = await publish(joined.url, [event({ topic: 'joined', event_id: 'j1' })]);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.unique, 1);
+  });
 });

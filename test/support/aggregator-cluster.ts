@@ -25,6 +25,8 @@ export interface AggregatorNode {
 export interface AggregatorCluster {
   readonly nats: NatsCluster;
   readonly nodes: readonly AggregatorNode[];
+  /** Starts one more aggregator with an empty data dir: a node joining (it replays every log first). */
+  addNode(): Promise<AggregatorNode>;
   stop(): Promise<void>;
 }
 
@@ -38,8 +40,8 @@ export interface AggregatorClusterOptions {
 export async function startAggregatorCluster(options: AggregatorClusterOptions = {}): Promise<AggregatorCluster> {
   const nats = await startNatsCluster(3);
   const nodes: AggregatorNode[] = [];
-  for (let index = 0; index < (options.nodes ?? 2); index++) {
-    const name = `agg${index}`;
+  const addNode = async (): Promise<AggregatorNode> => {
+    const name = `agg${nodes.length}`;
     const dataDir = await makeTempDir(`cluster-${name}-`);
     const args = ['--cluster', nats.urls, '--node-id', name, '--lease-ttl-ms', String(options.leaseTtlMs ?? 3000), ...(options.args ?? [])];
     const node: AggregatorNode = {
@@ -70,10 +72,13 @@ export async function startAggregatorCluster(options: AggregatorClusterOptions =
     };
     await node.start();
     nodes.push(node);
-  }
+    return node;
+  };
+  for (let index = 0; index < (options.nodes ?? 2); index++) await addNode();
   return {
     nats,
     nodes,
+    addNode,
     async stop() {
       for (const node of nodes) {
         node.resume();
