@@ -12,7 +12,7 @@
  * every write with its own replica's verdict. Loaded only by a dynamic import when `--cluster`
  * is set: the single-node service never loads `nats`.
  */
-import { connect, RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import { ConfigError } from '../errors.js';
 import type { ClusterHealth } from '../events/responses.js';
 import type { CommitPath, CommitRequest, CounterTotals, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicLosses, TopicTotals } from '../ingest/storage.js';
@@ -24,7 +24,8 @@ import { DiskFloor } from '../embedded/disk-floor.js';
 import type { EmbeddedOptions, EngineHooks } from '../embedded/engine.js';
 import { Frontier, Ticker } from './frontier.js';
 import { Leases, openLeaseBucket } from './leases.js';
-import { kMaxMessageBytes, streamName, subjectOf } from './log-message.js';
+import { kMaxMessageBytes, streamName } from './log-message.js';
+import { checkShardCount, ensureStreams } from './streams.js';
 import { Ownership } from './ownership.js';
 import { PublishPath } from './publish-path.js';
 import { ShardHost, type LogReader } from './shard-host.js';
@@ -39,8 +40,6 @@ export interface ClusterOptions extends Omit<EmbeddedOptions, 'retention' | 'ret
   readonly leaseTtlMs: number;
 }
 
-/** The streams' duplicate window: a publish is retried with its id for well under it. */
-const kDuplicateWindowMs = 120_000;
 const kPublishDeadlineMs = 20_000;
 const kTickMs = 20;
 const kTakeoverTickMs = 300;
@@ -290,44 +289,4 @@ export class ClusterStorage implements Storage, CommitPath, StatsSource {
     }
     this.#nats = 'closed';
   }
-}
-
-/** The shard count is the cluster's, fixed when it was first started (an event's shard depends on it): a node with another refuses to start. */
-async function checkShardCount(js: JetStreamClient, shards: number, replicas: number): Promise<void> {
-  const meta = await js.views.kv('agg_meta', { history: 1, replicas, allow_direct: false });
-  try {
-    await meta.create('shards', new TextEncoder().encode(String(shards)));
-    return;
-  } catch (error) {
-    if (!/wrong last sequence|key exists/i.test((error as Error).message)) throw error;
-  }
-  const entry = await meta.get('shards');
-  const found = entry ? Number(new TextDecoder().decode(entry.value)) : shards;
-  if (found !== shards) throw new ConfigError(`the cluster was made with --shards ${found}; this node has --shards ${shards}`);
-}
-
-/** Makes each shard's stream when missing; returns each one's last position now. */
-async function ensureStreams(jsm: JetStreamManager, shards: number, replicas: number): Promise<number[]> {
-  const lastSeqs: number[] = [];
-  for (let shard = 0; shard < shards; shard++) {
-    const name = streamName(shard);
-    let info = await jsm.streams.info(name).catch((error: unknown) => {
-      if (/stream not found/i.test((error as Error).message)) return null;
-      throw error;
-    });
-    info ??= await jsm.streams.add({
-      name,
-      subjects: [subjectOf(shard)],
-      num_replicas: replicas,
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      duplicate_window: kDuplicateWindowMs * 1_000_000,
-      max_msg_size: 1024 * 1024,
-      // No direct-get responders: one on a paused server swallows the requests routed to it.
-      allow_direct: false,
-    });
-    if (info.config.subjects?.[0] !== subjectOf(shard)) throw new ConfigError(`stream ${name} exists and does not take ${subjectOf(shard)}: not a stream of this service`);
-    lastSeqs.push(info.state.last_seq);
-  }
-  return lastSeqs;
 }
