@@ -15,13 +15,13 @@
 import { connect, type JetStreamClient, type NatsConnection } from 'nats';
 import { ConfigError } from '../errors.js';
 import type { ClusterHealth } from '../events/responses.js';
-import type { CommitPath, CommitRequest, CounterTotals, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicLosses, TopicTotals } from '../ingest/storage.js';
-import { Totals } from '../ingest/totals.js';
+import type { CommitPath, CommitRequest, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, StatsSource, Storage } from '../ingest/storage.js';
+import { Totals, TotalsStats } from '../ingest/totals.js';
 import { parseIndexFields } from '../events/query.js';
 import { PagePool } from '../workers/page-pool.js';
 import { ShardPool } from '../workers/shard-pool.js';
 import { DiskFloor } from '../embedded/disk-floor.js';
-import type { EmbeddedOptions, EngineHooks } from '../embedded/engine.js';
+import { loadTotals, type EmbeddedOptions, type EngineHooks } from '../embedded/engine.js';
 import { Frontier, Ticker } from './frontier.js';
 import { Leases, openLeaseBucket } from './leases.js';
 import { kMaxMessageBytes, streamName } from './log-message.js';
@@ -44,11 +44,11 @@ const kPublishDeadlineMs = 20_000;
 const kTickMs = 20;
 const kTakeoverTickMs = 300;
 
-export class ClusterStorage implements Storage, CommitPath, StatsSource {
+export class ClusterStorage implements Storage, CommitPath {
   readonly #nc: NatsConnection;
   readonly #shards: ShardPool;
   readonly #pages: PagePool;
-  readonly #totals: Totals;
+  readonly #stats: TotalsStats;
   readonly #disk: DiskFloor;
   readonly #hosts: ShardHost[];
   readonly #frontier: Frontier;
@@ -63,7 +63,7 @@ export class ClusterStorage implements Storage, CommitPath, StatsSource {
     this.#nc = parts.nc;
     this.#shards = parts.shards;
     this.#pages = parts.pages;
-    this.#totals = parts.totals;
+    this.#stats = new TotalsStats(parts.totals, () => parts.shards.shardStatus(), () => this.#health());
     this.#disk = parts.disk;
     this.#hosts = parts.hosts;
     this.#frontier = parts.frontier;
@@ -128,9 +128,7 @@ export class ClusterStorage implements Storage, CommitPath, StatsSource {
         },
       });
       shards = opened.pool;
-      for (const { counters, topics, losses } of opened.snapshots) {
-        totals.load({ received: counters.received, unique: counters.unique_processed, duplicates: counters.duplicate_dropped, rejected: counters.rejected, expired: 0, deleted: 0 }, topics, losses);
-      }
+      loadTotals(totals, opened.snapshots);
       const frontier = new Frontier(opened.snapshots.map((snapshot) => snapshot.log.clock));
       const board = new VerdictBoard();
       // Reads go to each stream's leader: a direct get may be routed to a replica whose server is
@@ -176,7 +174,7 @@ export class ClusterStorage implements Storage, CommitPath, StatsSource {
   }
 
   get stats(): StatsSource {
-    return this;
+    return this.#stats;
   }
 
   // --- CommitPath
@@ -225,29 +223,7 @@ export class ClusterStorage implements Storage, CommitPath, StatsSource {
     return this.#hosts.some((host) => host.failure !== null) ? 'failed' : null;
   }
 
-  // --- StatsSource
-
-  totals(): Readonly<CounterTotals> {
-    return this.#totals.counters;
-  }
-
-  topics(): ReadonlyMap<string, Readonly<TopicTotals>> {
-    return this.#totals.topics;
-  }
-
-  topTopics(limit: number): string[] {
-    return this.#totals.top.list(limit);
-  }
-
-  losses(): ReadonlyMap<string, Readonly<TopicLosses>> {
-    return this.#totals.losses;
-  }
-
-  shardStatus(): ShardStatus[] {
-    return this.#shards.shardStatus();
-  }
-
-  cluster(): ClusterHealth {
+  #health(): ClusterHealth {
     return {
       node: this.#nodeId,
       nats: this.#nats,

@@ -10,8 +10,9 @@
 import type { AggregatorError } from '../errors.js';
 import { roomRefusal } from '../ingest/pipeline.js';
 import { Sequencer } from '../ingest/sequencer.js';
-import type { CommitPath, CommitRequest, CounterTotals, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, ShardStatus, StatsSource, Storage, TopicLosses, TopicTotals } from '../ingest/storage.js';
-import { Totals } from '../ingest/totals.js';
+import type { CommitPath, CommitRequest, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, StatsSource, Storage } from '../ingest/storage.js';
+import { Totals, TotalsStats } from '../ingest/totals.js';
+import type { ShardSnapshot } from '../store/shard-db.js';
 import { packMessage } from '../ring/codec.js';
 import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
 import type { FrameHeader } from '../ring/producer.js';
@@ -49,11 +50,20 @@ export interface EngineHooks {
 }
 
 
-export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
+/** Adds every shard's persisted counters to the totals (at start): where both engines' counts begin. */
+export function loadTotals(totals: Totals, snapshots: readonly ShardSnapshot[]): void {
+  for (const { counters, topics, losses } of snapshots) {
+    // Losses come per topic; `load` adds them to the totals' expired and deleted.
+    totals.load({ received: counters.received, unique: counters.unique_processed, duplicates: counters.duplicate_dropped, rejected: counters.rejected, expired: 0, deleted: 0 }, topics, losses);
+  }
+}
+
+export class EmbeddedStorage implements Storage, CommitPath {
   readonly #shards: ShardPool;
   readonly #pages: PagePool;
   readonly #sequencer: Sequencer;
   readonly #totals: Totals;
+  readonly #stats: TotalsStats;
   readonly #disk: DiskFloor;
 
   private constructor(shards: ShardPool, pages: PagePool, sequencer: Sequencer, totals: Totals, disk: DiskFloor) {
@@ -62,6 +72,7 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
     this.#pages = pages;
     this.#sequencer = sequencer;
     this.#totals = totals;
+    this.#stats = new TotalsStats(totals, () => shards.shardStatus());
   }
 
   /** Opens every shard (rejects, with nothing left running, if one cannot open) and the reader threads. */
@@ -90,11 +101,8 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
         hooks.onCommit?.(shard, result.events, result.commitMs);
       },
     });
-    let lastSeq = 0;
-    for (const { counters, topics, losses } of snapshots) {
-      totals.load({ received: counters.received, unique: counters.unique_processed, duplicates: counters.duplicate_dropped, rejected: counters.rejected, expired: 0, deleted: 0 }, topics, losses);
-      lastSeq = Math.max(lastSeq, counters.last_seq);
-    }
+    loadTotals(totals, snapshots);
+    const lastSeq = Math.max(0, ...snapshots.map((snapshot) => snapshot.counters.last_seq));
     const pages = new PagePool({ dataDir: options.dataDir, shards: options.shards, readers: options.readers });
     const disk = await DiskFloor.watch(options.dataDir, options.minFreeBytes);
     return new EmbeddedStorage(pool, pages, new Sequencer(lastSeq), totals, disk);
@@ -113,7 +121,7 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
   }
 
   get stats(): StatsSource {
-    return this;
+    return this.#stats;
   }
 
   // --- CommitPath
@@ -197,32 +205,6 @@ export class EmbeddedStorage implements Storage, CommitPath, StatsSource {
       deleted: outcomes.reduce((sum, outcome) => sum + outcome.inserted, 0),
       more: outcomes.some((outcome) => outcome.inserted >= kDeletionLimit),
     }));
-  }
-
-  // --- StatsSource
-
-  totals(): Readonly<CounterTotals> {
-    return this.#totals.counters;
-  }
-
-  topics(): ReadonlyMap<string, Readonly<TopicTotals>> {
-    return this.#totals.topics;
-  }
-
-  topTopics(limit: number): string[] {
-    return this.#totals.top.list(limit);
-  }
-
-  losses(): ReadonlyMap<string, Readonly<TopicLosses>> {
-    return this.#totals.losses;
-  }
-
-  shardStatus(): ShardStatus[] {
-    return this.#shards.shardStatus();
-  }
-
-  cluster(): null {
-    return null;
   }
 
   // --- lifecycle

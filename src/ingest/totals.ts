@@ -1,4 +1,5 @@
-import type { CounterTotals, TopicLosses, TopicTotals } from './storage.js';
+import type { ClusterHealth } from '../events/responses.js';
+import type { CounterTotals, ShardStatus, StatsSource, TopicLosses, TopicTotals } from './storage.js';
 import { TopTopics } from './top-topics.js';
 
 /** The most topics any bounded answer lists by volume (/stats, /metrics, /topics?sort=volume). */
@@ -63,5 +64,42 @@ export class Totals {
     total.received += counts.received;
     total.unique += counts.unique;
     total.duplicates += counts.duplicates;
+  }
+}
+
+/** What /stats, /topics and /metrics read, the same for both engines: the totals, and what the engine says of its shards. */
+export class TotalsStats implements StatsSource {
+  readonly #totals: Totals;
+  readonly #shardStatus: () => ShardStatus[];
+  readonly #cluster: () => ClusterHealth | null;
+
+  constructor(totals: Totals, shardStatus: () => ShardStatus[], cluster: () => ClusterHealth | null = () => null) {
+    this.#totals = totals;
+    this.#shardStatus = shardStatus;
+    this.#cluster = cluster;
+  }
+
+  totals(): Readonly<CounterTotals> {
+    return this.#totals.counters;
+  }
+
+  topics(): ReadonlyMap<string, Readonly<TopicTotals>> {
+    return this.#totals.topics;
+  }
+
+  topTopics(limit: number): string[] {
+    return this.#totals.top.list(limit);
+  }
+
+  losses(): ReadonlyMap<string, Readonly<TopicLosses>> {
+    return this.#totals.losses;
+  }
+
+  shardStatus(): ShardStatus[] {
+    return this.#shardStatus();
+  }
+
+  cluster(): ClusterHealth | null {
+    return this.#cluster();
   }
 }
