@@ -53,6 +53,7 @@ const knobs = {
   nodeId: knob({ flag: 'node-id', env: 'NODE_ID', schema: Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_.-]*$' }), default: '', help: 'this node\'s name in the cluster, unique among its nodes (empty: host name and process id)' }),
   streamReplicas: knob({ flag: 'stream-replicas', env: 'STREAM_REPLICAS', schema: Type.Integer({ minimum: 1, maximum: 5 }), default: 3, help: 'NATS nodes holding each shard\'s log (set when the streams are first made)' }),
   leaseTtlMs: knob({ flag: 'lease-ttl-ms', env: 'LEASE_TTL_MS', schema: Type.Integer({ minimum: 1000, maximum: 600_000 }), default: 15_000, help: 'how long a shard\'s ownership lasts unrenewed before another node takes it, ms (outlast a NATS failover: 15 s)' }),
+  snapshotIntervalMs: knob({ flag: 'snapshot-interval-ms', env: 'SNAPSHOT_INTERVAL_MS', schema: Type.Integer({ minimum: 1000, maximum: 86_400_000 }), default: 60_000, help: 'cluster mode: how often the owner of a shard snapshots it into the object store and purges the log below the previous snapshot, ms (the log keeps about two intervals)' }),
   shardRetryMs: knob({ flag: 'shard-retry-ms', env: 'SHARD_RETRY_MS', schema: Type.Integer({ minimum: 0 }), default: 1000, help: 'after a failed commit, how long a shard refuses writes before it tries again, ms' }),
 } as const;
 

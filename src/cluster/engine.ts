@@ -6,13 +6,15 @@
  *   shard hosts → one ordered consumer per shard → the embedded ShardPool (rings → threads → SQLite)
  *   watermark   → Frontier (the shard clocks this node applied; ticks keep idle shards moving)
  *   pages/stats → the embedded PagePool and Totals over this node's replicas
- *   ownership   → KV leases `own.<k>` (who ticks a shard)
+ *   ownership   → KV leases `own.<k>` (who ticks a shard and snapshots it)
+ *   snapshots   → the owner's snapshots in the object store; the log purged below them; a
+ *                 replica the log no longer reaches back to restores one (snapshots.ts)
  *
  * Every node replicates every shard, so every node answers every read from its own files and
  * every write with its own replica's verdict. Loaded only by a dynamic import when `--cluster`
  * is set: the single-node service never loads `nats`.
  */
-import { connect, type JetStreamClient, type NatsConnection } from 'nats';
+import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import { ConfigError } from '../errors.js';
 import type { ClusterHealth } from '../events/responses.js';
 import type { CommitPath, CommitRequest, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, StatsSource, Storage } from '../ingest/storage.js';
@@ -29,6 +31,8 @@ import { checkShardCount, ensureStreams } from './streams.js';
 import { Ownership } from './ownership.js';
 import { PublishPath } from './publish-path.js';
 import { ShardHost, type LogReader } from './shard-host.js';
+import { restoreLatest, Snapshotter } from './snapshots.js';
+import { SnapshotStore } from './snapshot-store.js';
 import { StreamPublisher } from './stream-publisher.js';
 import { VerdictBoard } from './verdicts.js';
 
@@ -38,6 +42,7 @@ export interface ClusterOptions extends Omit<EmbeddedOptions, 'retention' | 'ret
   readonly nodeId: string;
   readonly streamReplicas: number;
   readonly leaseTtlMs: number;
+  readonly snapshotIntervalMs: number;
 }
 
 const kPublishDeadlineMs = 20_000;
@@ -55,11 +60,12 @@ export class ClusterStorage implements Storage, CommitPath {
   readonly #path: PublishPath;
   readonly #ownership: Ownership;
   readonly #ticker: Ticker;
+  readonly #snapshotter: Snapshotter;
   readonly #nodeId: string;
   #nats: ClusterHealth['nats'] = 'connected';
   #closing = false;
 
-  private constructor(parts: { nc: NatsConnection; js: JetStreamClient; shards: ShardPool; pages: PagePool; totals: Totals; disk: DiskFloor; hosts: ShardHost[]; frontier: Frontier; path: PublishPath; leases: Leases; options: ClusterOptions; hooks: EngineHooks }) {
+  private constructor(parts: { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager; shards: ShardPool; pages: PagePool; totals: Totals; disk: DiskFloor; hosts: ShardHost[]; frontier: Frontier; path: PublishPath; leases: Leases; snapshots: SnapshotStore; options: ClusterOptions; hooks: EngineHooks }) {
     this.#nc = parts.nc;
     this.#shards = parts.shards;
     this.#pages = parts.pages;
@@ -76,6 +82,18 @@ export class ClusterStorage implements Storage, CommitPath {
       onError: (message) => parts.hooks.onShardError?.(-1, message),
     });
     this.#ticker = new Ticker(parts.js, parts.frontier, parts.options.shards, { intervalMs: kTickMs, takeoverMs: kTakeoverTickMs, owns: (shard) => this.#ownership.owns(shard) });
+    this.#snapshotter = new Snapshotter(parts.snapshots, parts.pages, {
+      shards: parts.options.shards,
+      nodeId: parts.options.nodeId,
+      dataDir: parts.options.dataDir,
+      intervalMs: parts.options.snapshotIntervalMs,
+      leaseRevision: (shard) => this.#ownership.leaseRevision(shard),
+      position: (shard) => this.#hosts[shard]!.position,
+      purge: async (stream, seq) => {
+        await parts.jsm.streams.purge(stream, { seq });
+      },
+      onNotice: (message) => parts.hooks.onNotice?.(message),
+    });
     void this.#watchConnection();
   }
 
@@ -133,11 +151,46 @@ export class ClusterStorage implements Storage, CommitPath {
       const board = new VerdictBoard();
       // Reads go to each stream's leader: a direct get may be routed to a replica whose server is
       // paused, which never answers, and a lagging replica's view is not the leader's.
-      const reader: LogReader = { getMessage: (stream, query) => jsm.streams.getMessage(stream, query) };
+      const reader: LogReader = {
+        getMessage: (stream, query) => jsm.streams.getMessage(stream, query),
+        extent: async (stream) => {
+          const { state } = await jsm.streams.info(stream);
+          return { first: state.first_seq, last: state.last_seq };
+        },
+      };
+      const snapshots = await SnapshotStore.open(js, jsm, options.streamReplicas);
+      const pool = opened.pool;
+      // A replica replaced by a snapshot: the totals move by its counters' difference, and the
+      // verdicts this node waits for in what it skipped will never come (they fail as 503s).
+      const rebuild = async (shard: number, through: number) => {
+        const { before, after } = await restoreLatest(snapshots, pool, options.dataDir, shard, through);
+        loadTotals(totals, [before], -1);
+        loadTotals(totals, [after]);
+        frontier.advance(shard, after.log.clock, true);
+        board.failAll(`shard ${shard} was rebuilt from a snapshot; retry`);
+        return after.log;
+      };
       const hosts = opened.snapshots.map(
         (snapshot, shard) =>
-          new ShardHost(nc, reader, opened.pool, board, { shard, shards: options.shards, stream: streamName(shard), retryMs: options.shardRetryMs, onApplied: (k, position, event) => frontier.advance(k, position.clock, event) }, snapshot.log),
+          new ShardHost(
+            nc,
+            reader,
+            pool,
+            board,
+            {
+              shard,
+              shards: options.shards,
+              stream: streamName(shard),
+              retryMs: options.shardRetryMs,
+              onApplied: (k, position, event) => frontier.advance(k, position.clock, event),
+              rebuild,
+              onNotice: (message) => hooks.onNotice?.(message),
+            },
+            snapshot.log,
+          ),
       );
+      // An empty replica starts from the latest snapshot, if there is one, not from the log's first message.
+      for (const [shard, snapshot] of opened.snapshots.entries()) if (snapshot.log.seq === 0 && (await snapshots.pointer(shard))) hosts[shard]!.startFromSnapshot();
       for (const host of hosts) host.start();
       await Promise.all(hosts.map((host, shard) => host.reach(lastSeqs[shard]!)));
       const disk = await DiskFloor.watch(options.dataDir, options.minFreeBytes);
@@ -152,7 +205,7 @@ export class ClusterStorage implements Storage, CommitPath {
       });
       const leases = new Leases(await openLeaseBucket(js, 'agg_leases', options.leaseTtlMs, options.streamReplicas), options.nodeId, options.leaseTtlMs);
       const pages = new PagePool({ dataDir: options.dataDir, shards: options.shards, readers: options.readers });
-      storage = new ClusterStorage({ nc, js, shards: opened.pool, pages, totals, disk, hosts, frontier, path, leases, options, hooks });
+      storage = new ClusterStorage({ nc, js, jsm, shards: opened.pool, pages, totals, disk, hosts, frontier, path, leases, snapshots, options, hooks });
       return storage;
     } catch (error) {
       await shards?.destroy();
@@ -228,7 +281,7 @@ export class ClusterStorage implements Storage, CommitPath {
       node: this.#nodeId,
       nats: this.#nats,
       owned: this.#ownership.owned(),
-      replicas: this.#hosts.map((host, shard) => ({ shard, role: this.#ownership.owns(shard) ? 'owner' : 'replica', applied: host.position.seq, clock: host.position.clock, caught_up: host.caughtUp })),
+      replicas: this.#hosts.map((host, shard) => ({ shard, role: this.#ownership.owns(shard) ? 'owner' : 'replica', applied: host.position.seq, clock: host.position.clock, caught_up: host.caughtUp, log_first: host.logFirst, restored: host.restored })),
     };
   }
 
@@ -238,6 +291,7 @@ export class ClusterStorage implements Storage, CommitPath {
   async close(): Promise<void> {
     this.#closing = true;
     this.#ticker.stop();
+    await this.#snapshotter.stop();
     await this.#path.drained();
     await this.#ownership.stop();
     await Promise.all(this.#hosts.map((host) => host.stop()));
@@ -250,6 +304,7 @@ export class ClusterStorage implements Storage, CommitPath {
   async destroy(): Promise<void> {
     this.#closing = true;
     this.#ticker.stop();
+    void this.#snapshotter.stop();
     this.#path.failAll('the service is stopping');
     await Promise.all(this.#hosts.map((host) => host.stop()));
     await this.#shards.destroy();

@@ -42,6 +42,12 @@ export class Ownership {
     return LeaseClock.held(this.#held[shard] ?? null);
   }
 
+  /** The revision of this node's lease on the shard (its fencing token) while it holds it by its own clock; else null. */
+  leaseRevision(shard: number): number | null {
+    const lease = this.#held[shard] ?? null;
+    return LeaseClock.held(lease) ? lease!.revision : null;
+  }
+
   owned(): number[] {
     return this.#held.flatMap((_, shard) => (this.owns(shard) ? [shard] : []));
   }

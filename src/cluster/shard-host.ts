@@ -16,6 +16,12 @@
  * The loop waits for ring room before it fetches more, so a slow disk slows the reads, never grows
  * memory. A failed commit fails the frames queued after it; the host then goes on after the last
  * committed position, so nothing is skipped and nothing applied twice.
+ *
+ * A watchdog looks at the stream's state every second. Purges leave no trace a get by sequence
+ * would report, so it is the watchdog that sees a log starting past this replica's next position
+ * (it was away across a purge): the host then stops, says so, and rebuilds the replica from the
+ * latest snapshot before it reads on. And a replica that makes no progress while the stream has
+ * more gets a fresh reader loop and doorbell.
  */
 import type { NatsConnection, StoredMsg, Subscription } from 'nats';
 import { packMessage } from '../ring/codec.js';
@@ -26,9 +32,10 @@ import { clockAfter, firstSeqOf, timestampMicrosOf } from './log-clock.js';
 import { kHeaders, subjectOf } from './log-message.js';
 import type { VerdictBoard } from './verdicts.js';
 
-/** Gets by sequence (nats.js's `jsm.streams.getMessage`). */
+/** Gets by sequence (nats.js's `jsm.streams.getMessage`), and the stream's extent (`jsm.streams.info`). */
 export interface LogReader {
   getMessage(stream: string, query: { seq: number }): Promise<StoredMsg>;
+  extent(stream: string): Promise<{ readonly first: number; readonly last: number }>;
 }
 
 export interface ShardHostOptions {
@@ -39,6 +46,13 @@ export interface ShardHostOptions {
   readonly retryMs: number;
   /** Runs after every applied message, with the shard's new position and whether the message carried events. */
   readonly onApplied: (shard: number, position: LogPosition, carriedEvents: boolean) => void;
+  /**
+   * Replaces the replica with the latest snapshot, which must reach at least `through` (the log
+   * starts after it); resolves with the position it holds. Nothing is queued to the shard meanwhile.
+   */
+  readonly rebuild: (shard: number, through: number) => Promise<LogPosition>;
+  /** Something an operator should know (a gap, a rebuild, a restarted reader). */
+  readonly onNotice: (message: string) => void;
 }
 
 /** Most gets in flight for one shard. */
@@ -47,6 +61,10 @@ const kMaxWindow = 64;
 const kPollMs = 200;
 /** A doorbell may ring before the replica that answers has the message: look again this soon. */
 const kEarlyMs = 2;
+/** How often the watchdog looks at the stream's extent. */
+const kWatchMs = 1000;
+/** No progress for this long while the stream has more: the reader loop is started afresh. */
+const kStallMs = 15_000;
 
 export class ShardHost {
   readonly #nc: NatsConnection;
@@ -72,6 +90,15 @@ export class ShardHost {
   #caughtUpWaiters: { target: number; resolve: () => void }[] = [];
   #doorbell: Subscription | null = null;
   #running: Promise<void> = Promise.resolve();
+  /** Each reader loop's number: a loop that is no longer the current one stops at its next step. */
+  #generation = 0;
+  /** Set by the watchdog: the log's first position, past this replica's next one. */
+  #gapAt: number | null = null;
+  #watchdog: NodeJS.Timeout | null = null;
+  #watching = false;
+  #progressAt = performance.now();
+  #logFirst = 0;
+  #restored = 0;
 
   constructor(nc: NatsConnection, reader: LogReader, pool: ShardPool, board: VerdictBoard, options: ShardHostOptions, start: LogPosition) {
     this.#nc = nc;
@@ -87,6 +114,16 @@ export class ShardHost {
     return this.#committed;
   }
 
+  /** The stream's first position as the watchdog last saw it (0 before its first look). */
+  get logFirst(): number {
+    return this.#logFirst;
+  }
+
+  /** How often this replica was replaced by a snapshot. */
+  get restored(): number {
+    return this.#restored;
+  }
+
   /** Why this replica is not applying, or null. */
   get failure(): string | null {
     return this.#failure;
@@ -98,13 +135,15 @@ export class ShardHost {
   }
 
   start(): void {
-    this.#doorbell = this.#nc.subscribe(subjectOf(this.#options.shard), {
-      callback: () => {
-        this.#rung++;
-        this.#wakeUp();
-      },
-    });
-    this.#running = this.#run();
+    this.#restartReader();
+    this.#watchdog = setInterval(() => void this.#watch(), kWatchMs);
+    this.#watchdog.unref();
+    void this.#watch();
+  }
+
+  /** Before `start`: the replica is empty and a snapshot exists, so it starts from that rather than replaying the whole log. */
+  startFromSnapshot(): void {
+    this.#gapAt = 1;
   }
 
   /** Resolves once the replica has applied position `target` (at start: the stream's last). */
@@ -115,14 +154,38 @@ export class ShardHost {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    if (this.#watchdog) clearInterval(this.#watchdog);
     this.#doorbell?.unsubscribe();
     this.#wakeUp();
     for (const wake of this.#roomWaiters.splice(0)) wake();
     await this.#running;
   }
 
-  async #run(): Promise<void> {
-    while (!this.#stopped) {
+  /** A fresh doorbell and reader loop; the previous loop, if any, stops at its next step. */
+  #restartReader(): void {
+    this.#doorbell?.unsubscribe();
+    this.#doorbell = this.#nc.subscribe(subjectOf(this.#options.shard), {
+      callback: () => {
+        this.#rung++;
+        this.#wakeUp();
+      },
+    });
+    const generation = ++this.#generation;
+    const previous = this.#running;
+    this.#wakeUp();
+    this.#running = Promise.all([previous, this.#run(generation)]).then(() => {});
+  }
+
+  #current(generation: number): boolean {
+    return !this.#stopped && generation === this.#generation;
+  }
+
+  async #run(generation: number): Promise<void> {
+    while (this.#current(generation)) {
+      if (this.#gapAt !== null) {
+        await this.#rebuild(this.#gapAt);
+        continue;
+      }
       if (this.#broken) {
         await new Promise((resolve) => setTimeout(resolve, this.#options.retryMs));
         // Frames after the failed one were failed too: read again from the last committed position.
@@ -130,6 +193,7 @@ export class ShardHost {
         this.#broken = false;
       }
       const messages = await this.#fetch(this.#queued.seq + 1, Math.min(kMaxWindow, Math.max(1, this.#rung)));
+      if (!this.#current(generation)) return;
       if (messages.length === 0) {
         if (this.#rung > 0) {
           // Rung, but not there yet (or a publish the stream dropped as a duplicate): look again soon, then forget it.
@@ -140,8 +204,8 @@ export class ShardHost {
       }
       this.#rung = Math.max(0, this.#rung - messages.length);
       for (const message of messages) {
-        if (this.#stopped || this.#broken) break;
-        await this.#queue(message);
+        if (!this.#current(generation) || this.#broken || this.#gapAt !== null) break;
+        await this.#queue(message, generation);
       }
     }
   }
@@ -161,7 +225,7 @@ export class ShardHost {
   }
 
   /** Writes one message into the ring as one frame, once there is room. */
-  async #queue(message: StoredMsg): Promise<void> {
+  async #queue(message: StoredMsg, generation: number): Promise<void> {
     const { shard, shards } = this.#options;
     const headers = message.header;
     const events = Number(headers.get(kHeaders.events) || 0);
@@ -173,7 +237,7 @@ export class ShardHost {
     const prefix = packMessage(message.seq);
     const bodyLength = prefix.length + message.data.length;
     for (;;) {
-      if (this.#stopped || this.#broken) return;
+      if (!this.#current(generation) || this.#broken) return;
       const room = this.#pool.check(shard, bodyLength);
       if (room === 'ok') break;
       if (room !== 'full') {
@@ -196,6 +260,71 @@ export class ShardHost {
     });
   }
 
+  /**
+   * The log starts at `first`, past this replica's next position. Applying on would skip what was
+   * purged, so the replica waits for its queued frames, then is replaced by the latest snapshot
+   * and reads on after it. Until then it reports the gap (the node refuses writes: its verdicts
+   * would be late) and takes no lease. A rebuild that fails is tried again by the next loop turn.
+   */
+  async #rebuild(first: number): Promise<void> {
+    const { shard } = this.#options;
+    const applied = this.#committed.seq;
+    this.#failure =
+      first === 1
+        ? `replica of shard ${shard}: starting from the latest snapshot`
+        : `replica of shard ${shard}: gap: the log starts at ${first} and this replica applied through ${applied} (it was away across a purge); refusing to apply, rebuilding from the latest snapshot`;
+    this.#options.onNotice(this.#failure);
+    while (this.#queued.seq !== this.#committed.seq && !this.#broken && !this.#stopped) await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
+    if (this.#stopped) return;
+    try {
+      const position = await this.#options.rebuild(shard, first - 1);
+      this.#committed = position;
+      this.#queued = position;
+      this.#broken = false;
+      this.#rung = 0;
+      this.#failure = null;
+      this.#gapAt = null;
+      this.#restored++;
+      this.#progressAt = performance.now();
+      this.#options.onNotice(`replica of shard ${shard}: restored a snapshot through log position ${position.seq}; reading on from ${position.seq + 1}`);
+      this.#resolveReached(position.seq);
+    } catch (error) {
+      if (first === 1 && this.#committed.seq === 0 && /no snapshot/i.test((error as Error).message)) {
+        // Nothing to start from after all: replay the log from its beginning.
+        this.#gapAt = null;
+        this.#failure = null;
+        return;
+      }
+      this.#failure = `replica of shard ${shard}: cannot rebuild from a snapshot: ${(error as Error).message}`;
+      this.#options.onNotice(this.#failure);
+      await this.#sleep(kWatchMs);
+    }
+  }
+
+  /** Every second: a purge past this replica, or a reader that stopped making progress. */
+  async #watch(): Promise<void> {
+    if (this.#watching || this.#stopped || this.#gapAt !== null) return;
+    this.#watching = true;
+    try {
+      const { first, last } = await this.#reader.extent(this.#options.stream);
+      this.#logFirst = first;
+      const next = this.#committed.seq + 1;
+      if (first > next && this.#gapAt === null) {
+        this.#gapAt = first;
+        this.#wakeUp();
+        for (const wake of this.#roomWaiters.splice(0)) wake();
+      } else if (last >= next && performance.now() - this.#progressAt > kStallMs && this.#queued.seq === this.#committed.seq) {
+        this.#options.onNotice(`replica of shard ${this.#options.shard}: no progress for ${kStallMs} ms at log position ${this.#committed.seq} of ${last}; restarting its reader`);
+        this.#progressAt = performance.now();
+        this.#restartReader();
+      }
+    } catch {
+      // NATS unreachable: the reader's own gets fail too, and the connection status says so.
+    } finally {
+      this.#watching = false;
+    }
+  }
+
   #fail(reason: string): void {
     this.#failure = `replica of shard ${this.#options.shard}: ${reason}`;
     this.#broken = true;
@@ -211,16 +340,20 @@ export class ShardHost {
       return;
     }
     this.#committed = position;
-    this.#failure = null;
+    this.#progressAt = performance.now();
+    if (this.#gapAt === null) this.#failure = null;
     if (msgId !== '') this.#board.applied(msgId, { inserted: outcome.inserted, statuses: outcome.statuses ?? new Uint8Array(0) });
     this.#options.onApplied(this.#options.shard, position, carriedEvents);
-    if (this.#caughtUpWaiters.length > 0) {
-      this.#caughtUpWaiters = this.#caughtUpWaiters.filter((waiter) => {
-        if (waiter.target > position.seq) return true;
-        waiter.resolve();
-        return false;
-      });
-    }
+    this.#resolveReached(position.seq);
+  }
+
+  #resolveReached(seq: number): void {
+    if (this.#caughtUpWaiters.length === 0) return;
+    this.#caughtUpWaiters = this.#caughtUpWaiters.filter((waiter) => {
+      if (waiter.target > seq) return true;
+      waiter.resolve();
+      return false;
+    });
   }
 
   #sleep(ms: number): Promise<void> {

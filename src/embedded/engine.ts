@@ -47,14 +47,23 @@ export interface EngineHooks {
   readonly onShardError?: (shard: number, message: string) => void;
   /** Once per group commit. */
   readonly onCommit?: (shard: number, events: number, milliseconds: number) => void;
+  /** Something an operator should know that is not an error (cluster mode: snapshots, rebuilds). */
+  readonly onNotice?: (message: string) => void;
 }
 
-
-/** Adds every shard's persisted counters to the totals (at start): where both engines' counts begin. */
-export function loadTotals(totals: Totals, snapshots: readonly ShardSnapshot[]): void {
+/**
+ * Adds every shard's persisted counters to the totals (at start): where both engines' counts
+ * begin. With `sign` -1 it takes them away again (a cluster replica replaced by a snapshot
+ * leaves the totals by its old counters and comes back with the new).
+ */
+export function loadTotals(totals: Totals, snapshots: readonly ShardSnapshot[], sign: 1 | -1 = 1): void {
   for (const { counters, topics, losses } of snapshots) {
     // Losses come per topic; `load` adds them to the totals' expired and deleted.
-    totals.load({ received: counters.received, unique: counters.unique_processed, duplicates: counters.duplicate_dropped, rejected: counters.rejected, expired: 0, deleted: 0 }, topics, losses);
+    totals.load(
+      { received: sign * counters.received, unique: sign * counters.unique_processed, duplicates: sign * counters.duplicate_dropped, rejected: sign * counters.rejected, expired: 0, deleted: 0 },
+      topics.map(([topic, counts]) => [topic, { received: sign * counts.received, unique: sign * counts.unique, duplicates: sign * counts.duplicates }] as const),
+      losses.map(([topic, lost]) => [topic, { expired: sign * lost.expired, deleted: sign * lost.deleted }] as const),
+    );
   }
 }
 

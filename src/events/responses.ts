@@ -150,6 +150,8 @@ export const ClusterHealthSchema = Type.Object(
         applied: Type.Integer({ description: 'the last log position this node applied' }),
         clock: Type.Integer({ description: 'the shard\'s clock (the seq below which it holds everything)' }),
         caught_up: Type.Boolean(),
+        log_first: Type.Integer({ description: 'the first position the shard\'s stream still holds (it is purged below the snapshot before the latest), as last seen; 0 before the first look' }),
+        restored: Type.Integer({ description: 'how often this replica was replaced by a snapshot since the node started (a node joining empty, or away across a purge)' }),
       }),
       { description: 'every shard: this node replicates all of them' },
     ),

@@ -1,6 +1,7 @@
 import { Piscina } from 'piscina';
 import { OverloadedError } from '../errors.js';
 import type { Page, PageQuery, PageSource, TopicQuery, TopicRow } from '../ingest/storage.js';
+import type { SnapshotFile } from '../store/shard-snapshot.js';
 import type { PageWorkerData } from './protocol.js';
 import { workerFile } from './worker-file.js';
 
@@ -37,6 +38,11 @@ export class PagePool implements PageSource {
   topics(query: TopicQuery): Promise<TopicRow[]> {
     if (this.#pool.queueSize >= this.#maxQueue) return Promise.reject(new OverloadedError('too many reads in flight'));
     return this.#pool.run(query, { name: 'topics' }) as Promise<TopicRow[]>;
+  }
+
+  /** Writes a snapshot of one shard to `to` in a reader thread (cluster mode). */
+  snapshot(shard: number, to: string): Promise<SnapshotFile> {
+    return this.#pool.run({ shard, to }, { name: 'snapshot' }) as Promise<SnapshotFile>;
   }
 
   destroy(): Promise<void> {

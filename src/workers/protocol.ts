@@ -35,6 +35,9 @@ export interface TaskFailure {
 
 export type OpenResult = { readonly ok: true; readonly snapshot: ShardSnapshot } | TaskFailure;
 
+/** A restore's outcome: the shard's counters before and after it. */
+export type RestoreResult = { readonly ok: true; readonly before: ShardSnapshot; readonly after: ShardSnapshot } | TaskFailure;
+
 /** One group commit; `inserted` is empty for the loop's first record and for a successful probe. */
 export interface DrainSuccess {
   readonly ok: true;

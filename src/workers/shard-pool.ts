@@ -6,7 +6,7 @@ import { unpackMessage } from '../ring/codec.js';
 import type { FrameHeader } from '../ring/producer.js';
 import { ShardControl } from '../ring/signals.js';
 import type { ShardLifecycle, ShardSnapshot, SyncMode } from '../store/shard-db.js';
-import { toFailure, type Completion, type DrainSuccess, type OpenResult, type TaskFailure } from './protocol.js';
+import { toFailure, type Completion, type DrainSuccess, type OpenResult, type RestoreResult, type TaskFailure } from './protocol.js';
 import { createShard, type Shard } from './shard-slot.js';
 
 export interface ShardPoolOptions {
@@ -146,6 +146,21 @@ export class ShardPool {
       last_commit_ms: Math.round(shard.lastCommitMs * 1000) / 1000,
       healthy: shard.failure === null,
     }));
+  }
+
+  /**
+   * Replaces shard `index`'s contents with a snapshot file (cluster mode). The caller queues
+   * nothing to it meanwhile and has nothing pending; the loop stops, the thread restores and
+   * reopens the file, and a new loop starts, whether or not the restore worked.
+   */
+  async replace(index: number, from: string): Promise<{ readonly before: ShardSnapshot; readonly after: ShardSnapshot }> {
+    const shard = this.#shards[index]!;
+    if (shard.pending.length > 0) throw new Error(`shard ${index} has ${shard.pending.length} frames pending; it cannot be replaced now`);
+    await this.#stopLoop(shard);
+    const result = (await shard.pool.run({ from }, { name: 'restore' }).catch(toFailure)) as RestoreResult;
+    if (!this.#closing) this.#startLoop(shard);
+    if (!result.ok) throw fromWire(result.error);
+    return result;
   }
 
   /** Graceful: refuses new frames, commits and settles every queued one, stops the loops (each closes its database). */

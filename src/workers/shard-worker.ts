@@ -24,7 +24,9 @@ import { ShardControl, ShardSignals } from '../ring/signals.js';
 import type { DeleteCommand } from '../store/deletion.js';
 import { clockAfter } from '../cluster/log-clock.js';
 import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
-import { toFailure, type Completion, type OpenResult, type ShardWorkerData } from './protocol.js';
+import { checkSnapshot, restoreShardFile } from '../store/shard-snapshot.js';
+import { AggregatorError } from '../errors.js';
+import { toFailure, type Completion, type OpenResult, type RestoreResult, type ShardWorkerData } from './protocol.js';
 
 /** Fault injection for tests: called inside the commit's transaction, after its rows are inserted. */
 export interface LoopHooks {
@@ -65,6 +67,27 @@ function shardState(): ShardState {
 export function open(): OpenResult {
   try {
     return { ok: true, snapshot: shardState().db.snapshot() };
+  } catch (error) {
+    return toFailure(error);
+  }
+}
+
+/**
+ * Between loops only (the ingress side stopped the loop): replaces the shard's contents with the
+ * snapshot file `from` (cluster mode, a replica the log no longer reaches back to), reopens it,
+ * and reports the counters before and after, which the ingress thread's totals move by.
+ */
+export async function restore(task: { readonly from: string }): Promise<RestoreResult> {
+  try {
+    const data = workerData as ShardWorkerData;
+    const before = shardState().db.snapshot();
+    // Forward only: a replica is never set back behind what it applied (and acknowledged).
+    const log = checkSnapshot(task.from, { shard: data.shard, shardCount: data.shardCount });
+    if (log.seq < before.log.seq) throw new AggregatorError('snapshot_unusable', `the snapshot holds through log position ${log.seq}, behind this replica's ${before.log.seq}`);
+    state!.db.close();
+    state = null;
+    await restoreShardFile(task.from, data.path);
+    return { ok: true, before, after: shardState().db.snapshot() };
   } catch (error) {
     return toFailure(error);
   }

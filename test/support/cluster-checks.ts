@@ -2,6 +2,8 @@
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { connect } from 'nats';
+import type { NatsCluster } from './nats-cluster.js';
 
 /** A digest per shard file of its rows, topics and counters: equal digests, equal replicas. */
 export function replicaDigest(dataDir: string, shards: number): string[] {
@@ -49,5 +51,38 @@ export async function whenSettled(urls: readonly string[], timeoutMs = 30_000): 
       throw new Error(`nodes did not settle within ${timeoutMs} ms: ${shapes.join(' vs ')}; health: ${health.join(' vs ')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** A stream's first and last positions, from the first NATS node whose monitoring endpoint knows it. */
+export async function logExtent(nats: NatsCluster, stream: string): Promise<{ first: number; last: number; messages: number }> {
+  for (const node of nats.nodes) {
+    try {
+      const jsz = (await (await fetch(`${node.monitorUrl}/jsz?streams=true&accounts=true`)).json()) as { account_details?: { stream_detail?: { name: string; state: { first_seq: number; last_seq: number; messages: number } }[] }[] };
+      for (const account of jsz.account_details ?? []) {
+        for (const detail of account.stream_detail ?? []) if (detail.name === stream) return { first: detail.state.first_seq, last: detail.state.last_seq, messages: detail.state.messages };
+      }
+    } catch {
+      // a node that is down or paused: ask the next
+    }
+  }
+  throw new Error(`no NATS node knows stream ${stream}`);
+}
+
+/** The snapshot objects in the cluster's object store, by name, and each shard's pointer. */
+export async function snapshotCatalogue(nats: NatsCluster, shards: number): Promise<{ objects: string[]; pointers: Map<number, { object: string; seq: number; epoch: number }> }> {
+  const nc = await connect({ servers: nats.urls.split(',') });
+  try {
+    const js = nc.jetstream();
+    const objects = (await (await js.views.os('agg_snapshots')).list()).filter((info) => !info.deleted).map((info) => info.name).sort();
+    const meta = await js.views.kv('agg_meta', { bindOnly: true });
+    const pointers = new Map<number, { object: string; seq: number; epoch: number }>();
+    for (let shard = 0; shard < shards; shard++) {
+      const entry = await meta.get(`snap.${shard}`);
+      if (entry?.operation === 'PUT') pointers.set(shard, JSON.parse(new TextDecoder().decode(entry.value)));
+    }
+    return { objects, pointers };
+  } finally {
+    await nc.close();
   }
 }

@@ -1,0 +1,134 @@
+/**
+ * Keeping the logs short (../shared/spec/cluster.md §1, §3). The owner of a shard snapshots its
+ * replica now and then, stores it, moves the shard's pointer to it, and purges the stream below
+ * the snapshot before it; a replica the log no longer reaches back to (and a node joining with
+ * nothing) restores the latest snapshot and reads on after it.
+ *
+ * Why a stale owner cannot do harm: a replica is a function of the log, so any node's snapshot at
+ * position s is every node's; the pointer moves only forward, by compare-and-set; and the purge
+ * goes only below the snapshot the pointer named before, after this node checked that its lease
+ * is still held. So the log always reaches back to the latest snapshot and one interval before it,
+ * which lets a replica a little behind read on instead of rebuilding.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LogPosition } from '../store/shard-db.js';
+import type { PagePool } from '../workers/page-pool.js';
+import type { ShardPool } from '../workers/shard-pool.js';
+import { streamName } from './log-message.js';
+import { objectName, type SnapshotPointer, type SnapshotStore } from './snapshot-store.js';
+
+export interface SnapshotterOptions {
+  readonly shards: number;
+  readonly nodeId: string;
+  readonly dataDir: string;
+  /** `--snapshot-interval-ms`: how often an owner snapshots each shard it owns that moved since. */
+  readonly intervalMs: number;
+  /** The revision of this node's lease on the shard while it holds it by its own clock, else null. */
+  readonly leaseRevision: (shard: number) => number | null;
+  readonly position: (shard: number) => LogPosition;
+  /** Removes the stream's messages before `seq`. */
+  readonly purge: (stream: string, seq: number) => Promise<void>;
+  readonly onNotice: (message: string) => void;
+}
+
+export interface SnapshotTaken {
+  readonly pointer: SnapshotPointer;
+  readonly milliseconds: number;
+  /** The position the stream was purged below, or null (the first snapshot purges nothing). */
+  readonly purgedBelow: number | null;
+}
+
+export class Snapshotter {
+  readonly #store: SnapshotStore;
+  readonly #pages: PagePool;
+  readonly #options: SnapshotterOptions;
+  readonly #timer: NodeJS.Timeout;
+  #round: Promise<void> = Promise.resolve();
+  #stopped = false;
+
+  constructor(store: SnapshotStore, pages: PagePool, options: SnapshotterOptions) {
+    this.#store = store;
+    this.#pages = pages;
+    this.#options = options;
+    this.#timer = setInterval(() => this.#next(), options.intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Snapshots one shard now if this node owns it and it moved since the latest snapshot; null when it did nothing. */
+  async take(shard: number): Promise<SnapshotTaken | null> {
+    const { leaseRevision, position, dataDir, nodeId } = this.#options;
+    if (leaseRevision(shard) === null) return null;
+    const current = await this.#store.pointer(shard);
+    if (current && position(shard).seq <= current.pointer.seq) return null;
+    const started = performance.now();
+    const file = join(dataDir, `snapshot-${shard}.tmp`);
+    rmSync(file, { force: true });
+    try {
+      const snapshot = await this.#pages.snapshot(shard, file);
+      if (current && snapshot.log.seq <= current.pointer.seq) return null;
+      const object = objectName(shard, snapshot.log.seq);
+      await this.#store.upload(object, file);
+      const epoch = leaseRevision(shard);
+      if (epoch === null) return null;
+      const pointer: SnapshotPointer = { object, seq: snapshot.log.seq, clock: snapshot.log.clock, bytes: snapshot.bytes, epoch, node: nodeId, takenAt: new Date().toISOString() };
+      // Lost the race to another owner: its pointer stands, and its next clean-up removes this object.
+      if (!(await this.#store.movePointer(shard, pointer, current))) return null;
+      let purgedBelow: number | null = null;
+      if (current && leaseRevision(shard) !== null) {
+        purgedBelow = current.pointer.seq + 1;
+        await this.#options.purge(streamName(shard), purgedBelow);
+      }
+      await this.#store.deleteOthers(shard, object);
+      return { pointer, milliseconds: performance.now() - started, purgedBelow };
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#round;
+  }
+
+  #next(): void {
+    // One round at a time: a slow store must not pile rounds up.
+    this.#round = this.#round.then(async () => {
+      for (let shard = 0; shard < this.#options.shards && !this.#stopped; shard++) {
+        try {
+          const taken = await this.take(shard);
+          if (taken) {
+            const purged = taken.purgedBelow === null ? 'nothing purged' : `stream purged below ${taken.purgedBelow}`;
+            this.#options.onNotice(`shard ${shard}: snapshot through log position ${taken.pointer.seq} (${taken.pointer.bytes} bytes) in ${Math.round(taken.milliseconds)} ms; ${purged}`);
+          }
+        } catch (error) {
+          this.#options.onNotice(`shard ${shard}: snapshot failed: ${(error as Error).message}`);
+        }
+      }
+    });
+  }
+}
+
+/**
+ * Replaces shard `shard`'s replica with the latest snapshot, which must hold at least position
+ * `through`. A snapshot deleted while it downloads (a newer one replaced it) is retried with the
+ * newer pointer. Resolves with what the shard held before and holds after.
+ */
+export async function restoreLatest(store: SnapshotStore, pool: ShardPool, dataDir: string, shard: number, through: number): Promise<Awaited<ReturnType<ShardPool['replace']>>> {
+  const file = join(dataDir, `restore-${shard}.tmp`);
+  for (let attempt = 1; ; attempt++) {
+    const entry = await store.pointer(shard);
+    if (!entry) throw new Error(`no snapshot of shard ${shard} exists`);
+    if (entry.pointer.seq < through) throw new Error(`the latest snapshot of shard ${shard} holds through ${entry.pointer.seq}, short of ${through}`);
+    rmSync(file, { force: true });
+    try {
+      await store.download(entry.pointer, file);
+      return await pool.replace(shard, file);
+    } catch (error) {
+      if (attempt >= 3) throw error;
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }
+}
