@@ -6,36 +6,30 @@
  * (log-clock.ts), so every replica's file holds the same rows, verdicts and counters.
  *
  * Why not a JetStream consumer: with nats-server 2.9.10 and nats.js 2.29, an ordered consumer
- * whose server died could stall for good while its stream went on (seen here, with no error), and
- * recreating consumers during a failover flooded the JetStream API. Reading by position keeps no
- * state on the servers at all: a core subscription to the shard's subject is the doorbell (every
- * publish rings it), and gets by sequence, answered by the stream's leader, fetch the messages,
- * several in flight at once. A poll covers a missed doorbell, so a failover only
- * delays the reads until some server answers again.
+ * whose server died could stall for good while its stream went on (seen here, with no error).
+ * Reading by position keeps no state on the servers: a core subscription to the shard's subject
+ * is the doorbell, and gets by sequence, answered by the stream's leader, fetch the messages,
+ * several in flight at once. A poll covers a missed doorbell.
  *
  * The loop waits for ring room before it fetches more, so a slow disk slows the reads, never grows
  * memory. A failed commit fails the frames queued after it; the host then goes on after the last
  * committed position, so nothing is skipped and nothing applied twice.
  *
- * A watchdog looks at the stream's state every second. Purges leave no trace a get by sequence
- * would report, so it is the watchdog that sees a log starting past this replica's next position
- * (it was away across a purge): the host then stops, says so, and rebuilds the replica from the
- * latest snapshot before it reads on. And a replica that makes no progress while the stream has
- * more gets a fresh reader loop and doorbell.
+ * A watchdog (replica-watchdog.ts) reports a log that starts past this replica's next position;
+ * the host then stops, says so, and rebuilds the replica from the latest snapshot before it reads on.
  */
 import type { NatsConnection, StoredMsg, Subscription } from 'nats';
-import { packMessage } from '../ring/codec.js';
-import { kFlagCommand, kFlagLog } from '../ring/layout.js';
 import type { LogPosition } from '../store/shard-db.js';
 import type { FrameOutcome, ShardPool } from '../workers/shard-pool.js';
-import { clockAfter, firstSeqOf, timestampMicrosOf } from './log-clock.js';
-import { kHeaders, subjectOf } from './log-message.js';
+import { logFrame, type LogFrame } from './log-frame.js';
+import { subjectOf } from './log-message.js';
+import { kWatchMs, ReplicaWatchdog, type Extent } from './replica-watchdog.js';
 import type { VerdictBoard } from './verdicts.js';
 
 /** Gets by sequence (nats.js's `jsm.streams.getMessage`), and the stream's extent (`jsm.streams.info`). */
 export interface LogReader {
   getMessage(stream: string, query: { seq: number }): Promise<StoredMsg>;
-  extent(stream: string): Promise<{ readonly first: number; readonly last: number }>;
+  extent(stream: string): Promise<Extent>;
 }
 
 export interface ShardHostOptions {
@@ -61,10 +55,6 @@ const kMaxWindow = 64;
 const kPollMs = 200;
 /** A doorbell may ring before the replica that answers has the message: look again this soon. */
 const kEarlyMs = 2;
-/** How often the watchdog looks at the stream's extent. */
-const kWatchMs = 1000;
-/** No progress for this long while the stream has more: the reader loop is started afresh. */
-const kStallMs = 15_000;
 
 export class ShardHost {
   readonly #nc: NatsConnection;
@@ -94,10 +84,8 @@ export class ShardHost {
   #generation = 0;
   /** Set by the watchdog: the log's first position, past this replica's next one. */
   #gapAt: number | null = null;
-  #watchdog: NodeJS.Timeout | null = null;
-  #watching = false;
+  readonly #watchdog: ReplicaWatchdog;
   #progressAt = performance.now();
-  #logFirst = 0;
   #restored = 0;
 
   constructor(nc: NatsConnection, reader: LogReader, pool: ShardPool, board: VerdictBoard, options: ShardHostOptions, start: LogPosition) {
@@ -108,6 +96,20 @@ export class ShardHost {
     this.#options = options;
     this.#committed = start;
     this.#queued = start;
+    this.#watchdog = new ReplicaWatchdog(
+      () => reader.extent(options.stream),
+      {
+        shard: options.shard,
+        status: () => ({ position: this.#committed, idle: this.#queued.seq === this.#committed.seq, progressAt: this.#progressAt, rebuilding: this.#gapAt !== null }),
+        gap: (first) => {
+          this.#gapAt = first;
+          this.#wakeUp();
+          for (const wake of this.#roomWaiters.splice(0)) wake();
+        },
+        restartReader: () => this.#restartReader(),
+      },
+      options.onNotice,
+    );
   }
 
   get position(): LogPosition {
@@ -116,7 +118,7 @@ export class ShardHost {
 
   /** The stream's first position as the watchdog last saw it (0 before its first look). */
   get logFirst(): number {
-    return this.#logFirst;
+    return this.#watchdog.logFirst;
   }
 
   /** How often this replica was replaced by a snapshot. */
@@ -136,9 +138,7 @@ export class ShardHost {
 
   start(): void {
     this.#restartReader();
-    this.#watchdog = setInterval(() => void this.#watch(), kWatchMs);
-    this.#watchdog.unref();
-    void this.#watch();
+    this.#watchdog.start();
   }
 
   /** Before `start`: the replica is empty and a snapshot exists, so it starts from that rather than replaying the whole log. */
@@ -154,7 +154,7 @@ export class ShardHost {
 
   async stop(): Promise<void> {
     this.#stopped = true;
-    if (this.#watchdog) clearInterval(this.#watchdog);
+    this.#watchdog.stop();
     this.#doorbell?.unsubscribe();
     this.#wakeUp();
     for (const wake of this.#roomWaiters.splice(0)) wake();
@@ -227,18 +227,10 @@ export class ShardHost {
   /** Writes one message into the ring as one frame, once there is room. */
   async #queue(message: StoredMsg, generation: number): Promise<void> {
     const { shard, shards } = this.#options;
-    const headers = message.header;
-    const events = Number(headers.get(kHeaders.events) || 0);
-    const command = headers.get(kHeaders.command) === '1';
-    // A tick names the clock to reach; every other message starts at its log timestamp.
-    const at = Math.max(timestampMicrosOf(message.timestamp), Number(headers.get(kHeaders.clock) || 0));
-    const first = firstSeqOf(this.#queued.clock, at, shard, shards);
-    const position: LogPosition = { seq: message.seq, clock: command ? first : clockAfter(first, events, shards) };
-    const prefix = packMessage(message.seq);
-    const bodyLength = prefix.length + message.data.length;
+    const frame = logFrame(message, this.#queued.clock, shard, shards);
     for (;;) {
-      if (!this.#current(generation) || this.#broken) return;
-      const room = this.#pool.check(shard, bodyLength);
+      if (!this.#current(generation) || this.#broken || this.#gapAt !== null) return;
+      const room = this.#pool.check(shard, frame.bodyLength);
       if (room === 'ok') break;
       if (room !== 'full') {
         this.#fail(`its shard thread cannot take writes (${room})`);
@@ -246,18 +238,8 @@ export class ShardHost {
       }
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
-    const header = {
-      eventCount: events,
-      flags: kFlagLog | (command ? kFlagCommand : 0),
-      receivedAt: Number(headers.get(kHeaders.receivedAt) || 0),
-      firstSeq: first,
-      rejected: Number(headers.get(kHeaders.rejected) || 0),
-    };
-    const msgId = headers.get('Nats-Msg-Id');
-    this.#queued = position;
-    this.#pool.queue(shard, header, [prefix, message.data], bodyLength, {
-      settle: (outcome) => this.#settled(position, msgId, outcome, events > 0),
-    });
+    this.#queued = frame.position;
+    this.#pool.queue(shard, frame.header, frame.chunks, frame.bodyLength, { settle: (outcome) => this.#settled(frame, outcome) });
   }
 
   /**
@@ -276,6 +258,12 @@ export class ShardHost {
     this.#options.onNotice(this.#failure);
     while (this.#queued.seq !== this.#committed.seq && !this.#broken && !this.#stopped) await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     if (this.#stopped) return;
+    if (first > 1 && this.#committed.seq + 1 >= first) {
+      // What was still queued reached the log's start after all: no gap.
+      this.#gapAt = null;
+      this.#failure = null;
+      return;
+    }
     try {
       const position = await this.#options.rebuild(shard, first - 1);
       this.#committed = position;
@@ -301,30 +289,6 @@ export class ShardHost {
     }
   }
 
-  /** Every second: a purge past this replica, or a reader that stopped making progress. */
-  async #watch(): Promise<void> {
-    if (this.#watching || this.#stopped || this.#gapAt !== null) return;
-    this.#watching = true;
-    try {
-      const { first, last } = await this.#reader.extent(this.#options.stream);
-      this.#logFirst = first;
-      const next = this.#committed.seq + 1;
-      if (first > next && this.#gapAt === null) {
-        this.#gapAt = first;
-        this.#wakeUp();
-        for (const wake of this.#roomWaiters.splice(0)) wake();
-      } else if (last >= next && performance.now() - this.#progressAt > kStallMs && this.#queued.seq === this.#committed.seq) {
-        this.#options.onNotice(`replica of shard ${this.#options.shard}: no progress for ${kStallMs} ms at log position ${this.#committed.seq} of ${last}; restarting its reader`);
-        this.#progressAt = performance.now();
-        this.#restartReader();
-      }
-    } catch {
-      // NATS unreachable: the reader's own gets fail too, and the connection status says so.
-    } finally {
-      this.#watching = false;
-    }
-  }
-
   #fail(reason: string): void {
     this.#failure = `replica of shard ${this.#options.shard}: ${reason}`;
     this.#broken = true;
@@ -332,7 +296,7 @@ export class ShardHost {
     for (const wake of this.#roomWaiters.splice(0)) wake();
   }
 
-  #settled(position: LogPosition, msgId: string, outcome: FrameOutcome | Error, carriedEvents: boolean): void {
+  #settled({ position, msgId, carriesEvents }: LogFrame, outcome: FrameOutcome | Error): void {
     for (const wake of this.#roomWaiters.splice(0)) wake();
     if (outcome instanceof Error) {
       // The thread failed this frame and every one queued after it.
@@ -343,7 +307,7 @@ export class ShardHost {
     this.#progressAt = performance.now();
     if (this.#gapAt === null) this.#failure = null;
     if (msgId !== '') this.#board.applied(msgId, { inserted: outcome.inserted, statuses: outcome.statuses ?? new Uint8Array(0) });
-    this.#options.onApplied(this.#options.shard, position, carriedEvents);
+    this.#options.onApplied(this.#options.shard, position, carriesEvents);
     this.#resolveReached(position.seq);
   }
 
