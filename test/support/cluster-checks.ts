@@ -55,12 +55,12 @@ export async function whenSettled(urls: readonly string[], timeoutMs = 30_000): 
 }
 
 /** A stream's first and last positions, from the first NATS node whose monitoring endpoint knows it. */
-export async function logExtent(nats: NatsCluster, stream: string): Promise<{ first: number; last: number; messages: number }> {
+export async function logExtent(nats: NatsCluster, stream: string): Promise<{ first: number; last: number; messages: number; bytes: number }> {
   for (const node of nats.nodes) {
     try {
-      const jsz = (await (await fetch(`${node.monitorUrl}/jsz?streams=true&accounts=true`)).json()) as { account_details?: { stream_detail?: { name: string; state: { first_seq: number; last_seq: number; messages: number } }[] }[] };
+      const jsz = (await (await fetch(`${node.monitorUrl}/jsz?streams=true&accounts=true`)).json()) as { account_details?: { stream_detail?: { name: string; state: { first_seq: number; last_seq: number; messages: number; bytes: number } }[] }[] };
       for (const account of jsz.account_details ?? []) {
-        for (const detail of account.stream_detail ?? []) if (detail.name === stream) return { first: detail.state.first_seq, last: detail.state.last_seq, messages: detail.state.messages };
+        for (const detail of account.stream_detail ?? []) if (detail.name === stream) return { first: detail.state.first_seq, last: detail.state.last_seq, messages: detail.state.messages, bytes: detail.state.bytes };
       }
     } catch {
       // a node that is down or paused: ask the next

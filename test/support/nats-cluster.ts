@@ -86,7 +86,7 @@ export async function startNatsCluster(count = 3): Promise<NatsCluster> {
         `server_name: ${name}`,
         `listen: 127.0.0.1:${port.client}`,
         `http: 127.0.0.1:${port.monitor}`,
-        `jetstream { store_dir: "${join(dir, name)}", max_memory_store: 64MB, max_file_store: 1GB }`,
+        `jetstream { store_dir: "${join(dir, name)}", max_memory_store: 64MB, max_file_store: 20GB }`,
         `cluster { name: agg, listen: 127.0.0.1:${port.route}, routes: [${routes}] }`,
       ].join('\n'),
     );
