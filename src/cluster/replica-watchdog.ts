@@ -34,33 +34,41 @@ export const kWatchMs = 1000;
 /** No progress for this long while the stream has more: the reader loop is started afresh. */
 const kStallMs = 15_000;
 
+export interface WatchdogOptions {
+  /** Default 15 s: longer than a NATS failover, during which no replica progresses. */
+  readonly stallMs?: number;
+}
+
 export class ReplicaWatchdog {
   readonly #extent: () => Promise<Extent>;
   readonly #replica: WatchedReplica;
   readonly #onNotice: (message: string) => void;
   #timer: NodeJS.Timeout | null = null;
   #looking = false;
-  #restartedAt = 0;
+  #restartedAt = Number.NEGATIVE_INFINITY;
+  readonly #stallMs: number;
   /** The stream's first position as last seen (0 before the first look). */
   logFirst = 0;
 
-  constructor(extent: () => Promise<Extent>, replica: WatchedReplica, onNotice: (message: string) => void) {
+  constructor(extent: () => Promise<Extent>, replica: WatchedReplica, onNotice: (message: string) => void, options: WatchdogOptions = {}) {
+    this.#stallMs = options.stallMs ?? kStallMs;
     this.#extent = extent;
     this.#replica = replica;
     this.#onNotice = onNotice;
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.#look(), kWatchMs);
+    this.#timer = setInterval(() => void this.look(), kWatchMs);
     this.#timer.unref();
-    void this.#look();
+    void this.look();
   }
 
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
   }
 
-  async #look(): Promise<void> {
+  /** One look (the timer's; a test may call it). */
+  async look(): Promise<void> {
     const replica = this.#replica;
     if (this.#looking || replica.status().rebuilding) return;
     this.#looking = true;
@@ -73,8 +81,8 @@ export class ReplicaWatchdog {
       const stalledSince = Math.max(progressAt, this.#restartedAt);
       if (rebuilding) return;
       if (first > next) replica.gap(first);
-      else if (last >= next && idle && performance.now() - stalledSince > kStallMs) {
-        this.#onNotice(`replica of shard ${replica.shard}: no progress for ${kStallMs} ms at log position ${position.seq} of ${last}; restarting its reader`);
+      else if (last >= next && idle && performance.now() - stalledSince > this.#stallMs) {
+        this.#onNotice(`replica of shard ${replica.shard}: no progress for ${this.#stallMs} ms at log position ${position.seq} of ${last}; restarting its reader`);
         this.#restartedAt = performance.now();
         replica.restartReader();
       }
