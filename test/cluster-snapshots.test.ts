@@ -78,6 +78,8 @@ describe('cluster mode: snapshots, purges, bootstrap and rebuild', { skip: missi
     assert.deepEqual(eventsC, eventsA, 'the new node lists the same events, seqs and order');
     const digests = await Promise.all(cluster.nodes.map((node) => replicaDigest(node.dataDir, kShards)));
     for (const digest of digests.slice(1)) assert.deepEqual(digest, digests[0], 'all three replicas hold the same rows, counters and log position');
+    const metrics = await (await fetch(`${joined.url}/metrics`)).text();
+    for (let shard = 0; shard < kShards; shard++) assert.match(metrics, new RegExp(`aggregator_cluster_restores_total\\{shard="${shard}"\\} 1\\b`));
     console.log(`# a node joining after ${sent} events became a caught-up replica in ${Math.round(joinMs)} ms (start to listening)`);
     await joined.stop();
   });

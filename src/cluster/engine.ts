@@ -291,7 +291,7 @@ export class ClusterStorage implements Storage, CommitPath {
   async close(): Promise<void> {
     this.#closing = true;
     this.#ticker.stop();
-    await this.#snapshotter.stop();
+    this.#snapshotter.stop();
     await this.#path.drained();
     await this.#ownership.stop();
     await Promise.all(this.#hosts.map((host) => host.stop()));
@@ -304,7 +304,7 @@ export class ClusterStorage implements Storage, CommitPath {
   async destroy(): Promise<void> {
     this.#closing = true;
     this.#ticker.stop();
-    void this.#snapshotter.stop();
+    this.#snapshotter.stop();
     this.#path.failAll('the service is stopping');
     await Promise.all(this.#hosts.map((host) => host.stop()));
     await this.#shards.destroy();

@@ -57,7 +57,8 @@ export class Ownership {
     this.#stopped = true;
     clearInterval(this.#timer);
     await this.#round;
-    await Promise.all(this.#held.map((lease) => (lease ? this.#leases.release(lease).catch(() => {}) : undefined)));
+    const held = this.#held.splice(0, this.#held.length, ...new Array<Lease | null>(this.#held.length).fill(null));
+    await Promise.all(held.map((lease) => (lease ? this.#leases.release(lease).catch(() => {}) : undefined)));
   }
 
   #next(): void {

@@ -4,11 +4,12 @@
  * the latest one. The pointer moves only by compare-and-set on its revision and only forward;
  * it carries the lease revision of the owner that moved it, so who moved it and when is on record.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { DiscardPolicy, StorageType, type JetStreamClient, type JetStreamManager, type KV, type ObjectStore } from 'nats';
+import { DiscardPolicy, headers, nuid, StorageType, type JetStreamClient, type JetStreamManager, type KV, type ObjectStore } from 'nats';
 import { AggregatorError } from '../errors.js';
 
 export interface SnapshotPointer {
@@ -31,12 +32,24 @@ export interface PointerEntry {
 }
 
 const kBucket = 'agg_snapshots';
+const kStream = `OBJ_${kBucket}`;
+/** The object store's default chunk size. */
+const kChunkBytes = 128 * 1024;
+/** Chunks in flight at once during an upload: 4 MiB, enough to keep an R3 stream busy. */
+const kWindow = 32;
+const kPublishTimeoutMs = 10_000;
+/** A download that moves no byte for this long is abandoned. */
+const kStallMs = 10_000;
 
 export class SnapshotStore {
+  readonly #js: JetStreamClient;
+  readonly #jsm: JetStreamManager;
   readonly #objects: ObjectStore;
   readonly #meta: KV;
 
-  private constructor(objects: ObjectStore, meta: KV) {
+  private constructor(js: JetStreamClient, jsm: JetStreamManager, objects: ObjectStore, meta: KV) {
+    this.#js = js;
+    this.#jsm = jsm;
     this.#objects = objects;
     this.#meta = meta;
   }
@@ -44,8 +57,7 @@ export class SnapshotStore {
   static async open(js: JetStreamClient, jsm: JetStreamManager, replicas: number): Promise<SnapshotStore> {
     // The object store's stream is made here, as nats.js would make it but without direct gets:
     // a direct-get responder on a paused server swallows the requests routed to it.
-    const stream = `OBJ_${kBucket}`;
-    const exists = await jsm.streams.info(stream).then(
+    const exists = await jsm.streams.info(kStream).then(
       () => true,
       (error: unknown) => {
         if (/stream not found/i.test((error as Error).message)) return false;
@@ -54,7 +66,7 @@ export class SnapshotStore {
     );
     if (!exists) {
       await jsm.streams.add({
-        name: stream,
+        name: kStream,
         subjects: [`$O.${kBucket}.C.>`, `$O.${kBucket}.M.>`],
         num_replicas: replicas,
         storage: StorageType.File,
@@ -66,7 +78,7 @@ export class SnapshotStore {
     }
     const objects = await js.views.os(kBucket, { replicas });
     const meta = await js.views.kv('agg_meta', { history: 1, replicas, allow_direct: false });
-    return new SnapshotStore(objects, meta);
+    return new SnapshotStore(js, jsm, objects, meta);
   }
 
   async pointer(shard: number): Promise<PointerEntry | null> {
@@ -75,8 +87,38 @@ export class SnapshotStore {
     return { pointer: JSON.parse(new TextDecoder().decode(entry.value)) as SnapshotPointer, revision: entry.revision };
   }
 
+  /**
+   * Stores the file as object `object`, in the object store's own format (chunks, then the
+   * digest-bearing meta record that makes it visible), but with at most `kWindow` chunks in flight:
+   * nats.js's `put` publishes every chunk at once, holding the whole file in memory (gigabytes for
+   * a large shard) and timing the last chunks out. A failed upload removes its chunks.
+   */
   async upload(object: string, path: string): Promise<void> {
-    await this.#objects.put({ name: object }, Readable.toWeb(createReadStream(path, { highWaterMark: 128 * 1024 })) as unknown as ReadableStream<Uint8Array>);
+    const id = nuid.next();
+    const chunks = `$O.${kBucket}.C.${id}`;
+    const digest = createHash('sha256');
+    const inFlight = new Set<Promise<unknown>>();
+    let size = 0;
+    let count = 0;
+    try {
+      for await (const chunk of createReadStream(path, { highWaterMark: kChunkBytes }) as AsyncIterable<Buffer>) {
+        digest.update(chunk);
+        size += chunk.length;
+        count++;
+        const sent: Promise<unknown> = this.#js.publish(chunks, chunk, { timeout: kPublishTimeoutMs }).finally(() => inFlight.delete(sent));
+        inFlight.add(sent);
+        if (inFlight.size >= kWindow) await Promise.race(inFlight);
+      }
+      await Promise.all(inFlight);
+      const info = { name: object, description: '', options: { max_chunk_size: kChunkBytes }, bucket: kBucket, nuid: id, size, chunks: count, mtime: new Date().toISOString(), digest: `SHA-256=${base64UrlPadded(digest.digest())}`, deleted: false };
+      const rollup = headers();
+      rollup.set('Nats-Rollup', 'sub');
+      await this.#js.publish(`$O.${kBucket}.M.${base64UrlPadded(Buffer.from(object))}`, new TextEncoder().encode(JSON.stringify(info)), { headers: rollup, timeout: kPublishTimeoutMs });
+    } catch (error) {
+      await Promise.allSettled(inFlight);
+      await this.#jsm.streams.purge(kStream, { filter: chunks }).catch(() => {});
+      throw error;
+    }
   }
 
   /**
@@ -101,7 +143,24 @@ export class SnapshotStore {
     const result = await this.#objects.get(pointer.object);
     if (!result) throw new AggregatorError('snapshot_unusable', `snapshot ${pointer.object} is not in the object store (deleted by a newer one?)`);
     const written = createWriteStream(path);
-    await Promise.all([pipeline(Readable.fromWeb(result.data as unknown as WebReadableStream<Uint8Array>), written as Writable), result.error.then((error) => { if (error) throw error; })]);
+    // The get is an ordered consumer, which can stall for good across a NATS failover: a download
+    // that stops moving is abandoned, and the rebuild tries again.
+    const abandon = new AbortController();
+    let seen = -1;
+    const watch = setInterval(() => {
+      if (written.bytesWritten === seen) abandon.abort(new AggregatorError('snapshot_unusable', `snapshot ${pointer.object}: the download stood still for ${kStallMs} ms`));
+      seen = written.bytesWritten;
+    }, kStallMs);
+    try {
+      await Promise.all([
+        pipeline(Readable.fromWeb(result.data as unknown as WebReadableStream<Uint8Array>), written as Writable, { signal: abandon.signal }),
+        result.error.then((error) => {
+          if (error) throw error;
+        }),
+      ]);
+    } finally {
+      clearInterval(watch);
+    }
     if (written.bytesWritten !== pointer.bytes) throw new AggregatorError('snapshot_unusable', `snapshot ${pointer.object} came with ${written.bytesWritten} bytes, not ${pointer.bytes}`);
   }
 
@@ -115,6 +174,11 @@ export class SnapshotStore {
     }
     return deleted;
   }
+}
+
+/** The object store's encoding of names and digests: base64url, padding kept. */
+function base64UrlPadded(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
 export function objectName(shard: number, seq: number): string {

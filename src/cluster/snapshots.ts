@@ -86,10 +86,10 @@ export class Snapshotter {
     }
   }
 
-  async stop(): Promise<void> {
+  /** Takes no more snapshots; one under way is not waited for (a large upload takes minutes): it fails as the connection closes, and the pointer stays where it was. */
+  stop(): void {
     this.#stopped = true;
     clearInterval(this.#timer);
-    await this.#round;
   }
 
   #next(): void {
@@ -103,7 +103,7 @@ export class Snapshotter {
             this.#options.onNotice(`shard ${shard}: snapshot through log position ${taken.pointer.seq} (${taken.pointer.bytes} bytes) in ${Math.round(taken.milliseconds)} ms; ${purged}`);
           }
         } catch (error) {
-          this.#options.onNotice(`shard ${shard}: snapshot failed: ${(error as Error).message}`);
+          if (!this.#stopped) this.#options.onNotice(`shard ${shard}: snapshot failed: ${(error as Error).message}`);
         }
       }
     });

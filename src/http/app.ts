@@ -88,6 +88,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     watermark: () => watermark.current,
     tailSubscribers: () => tail.subscriberCount,
     protocols: () => pipeline.tally.entries(),
+    cluster: () => stats.cluster(),
   });
   const auth = new Authenticator(config);
   const replies = {

@@ -1,4 +1,5 @@
 import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
+import type { ClusterHealth } from '../events/responses.js';
 import type { ShardStatus, TopicTotals } from '../ingest/storage.js';
 import { Counter, Histogram, Registry, Sampled } from './registry.js';
 
@@ -13,6 +14,8 @@ export interface MetricSources {
   readonly watermark: () => number;
   readonly tailSubscribers: () => number;
   readonly protocols: () => Iterable<readonly [Protocol, Readonly<ProtocolCounts>]>;
+  /** Cluster mode: this node's replicas; null on a single node (no series then). */
+  readonly cluster: () => ClusterHealth | null;
 }
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -56,6 +59,13 @@ export class ServiceMetrics {
     registry.add(new Sampled('aggregator_in_flight_requests', 'publish requests being read or waiting for their commit', 'gauge', () => [[{}, this.#sources?.inFlight() ?? 0]]));
     registry.add(new Sampled('aggregator_tail_subscribers', 'open /tail WebSockets', 'gauge', () => [[{}, this.#sources?.tailSubscribers() ?? 0]]));
     registry.add(new Sampled('aggregator_watermark_seq', 'highest seq visible to readers', 'gauge', () => [[{}, this.#sources?.watermark() ?? 0]]));
+    const replicaSample = (pick: (replica: ClusterHealth['replicas'][number]) => number) => () =>
+      (this.#sources?.cluster()?.replicas ?? []).map((replica) => [{ shard: replica.shard }, pick(replica)] as const);
+    registry.add(new Sampled('aggregator_cluster_applied_position', 'cluster mode: the last log position this node applied, by shard', 'gauge', replicaSample((replica) => replica.applied)));
+    registry.add(new Sampled('aggregator_cluster_log_first_position', 'cluster mode: the first position the shard\'s stream still holds (purged below it)', 'gauge', replicaSample((replica) => replica.log_first)));
+    registry.add(new Sampled('aggregator_cluster_caught_up', 'cluster mode: 1 when this node\'s replica has read to the end of its log', 'gauge', replicaSample((replica) => (replica.caught_up ? 1 : 0))));
+    registry.add(new Sampled('aggregator_cluster_owner', 'cluster mode: 1 when this node holds the shard\'s lease (it ticks and snapshots it)', 'gauge', replicaSample((replica) => (replica.role === 'owner' ? 1 : 0))));
+    registry.add(new Sampled('aggregator_cluster_restores_total', 'cluster mode: times this node\'s replica was replaced by a snapshot since start', 'counter', replicaSample((replica) => replica.restored)));
     registry.add(new Sampled('aggregator_uptime_seconds', 'seconds since start', 'gauge', () => [[{}, (performance.now() - this.#startedAt) / 1000]]));
   }
 
