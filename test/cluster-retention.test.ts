@@ -75,12 +75,12 @@ async function publishOk(url: string, events: unknown[]): Promise<any> {
 
 const skip = missingNatsServer() ?? false;
 
-describe('cluster mode: --retention goes through the shard logs', { skip, timeout: 180_000 }, () => {
+describe('cluster mode: --retention and --retention-bytes go through the shard logs', { skip, timeout: 180_000 }, () => {
   let cluster: AggregatorCluster;
   let a: string;
   let b: string;
   before(async () => {
-    cluster = await startAggregatorCluster({ nodes: 2, shards: kShards, args: ['--retention', 'short.*=2s'] });
+    cluster = await startAggregatorCluster({ nodes: 2, shards: kShards, args: ['--retention', 'short.*=2s', '--retention-bytes', 'big.*=20000'] });
     [a, b] = cluster.nodes.map((node) => node.url) as [string, string];
   });
   after(() => cluster.stop());
@@ -114,6 +114,23 @@ describe('cluster mode: --retention goes through the shard logs', { skip, timeou
     await waitFor(async () => (await Promise.all([a, b].map(async (url) => (await stats(url)).expired))).every((expired) => expired === 110), 'the new ones to expire on both nodes', 60_000);
     const agreed = await agreedStats([a, b]);
     assert.equal(agreed.stored, 40);
+    await assertSameReplicas(cluster);
+  });
+
+  test("a topic past its size expires its oldest events, the same ones on both nodes (the stored-bytes counter is in the log's replay)", async () => {
+    const sized = Array.from({ length: 300 }, (_, index) => event({ topic: 'big.b', event_id: `b-${String(index).padStart(4, '0')}`, payload: { pad: 'p'.repeat(100) } }));
+    // One node after the other: the second half is the newer one.
+    await publishOk(a, sized.slice(0, 150));
+    await publishOk(b, sized.slice(150));
+    // What a row counts: its id, timestamp, source and payload text; each shard keeps half of the limit.
+    const rowSize = JSON.stringify(sized[0]!.payload).length + 'b-0000'.length + sized[0]!.timestamp.length + sized[0]!.source.length;
+    await waitFor(async () => (await Promise.all([a, b].map(async (url) => ((await stats(url)).topic_storage['big.b']?.stored ?? 300) * rowSize))).every((bytes) => bytes <= 20_000 + 2 * rowSize), 'big.b to shrink on both nodes', 60_000);
+    const agreed = await agreedStats([a, b]);
+    const left = await allEvents(a, 'big.b');
+    assert.deepEqual(await allEvents(b, 'big.b'), left);
+    assert.equal(agreed.topic_storage['big.b'].stored, left.length);
+    assert.ok(left.length * rowSize >= 20_000 - 2 * rowSize, `no more than the excess went: ${left.length} rows of ${rowSize} characters left`);
+    assert.ok(left.some((item) => item.event_id === 'b-0299'), 'the newest stay');
     await assertSameReplicas(cluster);
   });
 });
