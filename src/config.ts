@@ -110,9 +110,10 @@ function checkClusterConfig(config: OptionValues<typeof knobs>): void {
   for (const url of config.cluster.split(',')) {
     if (!/^nats:\/\/[^\s/,]+:\d{1,5}$/.test(url.trim())) throw options.invalid('cluster', config.cluster, ' (nats://host:port, comma-separated)');
   }
-  // Expiry decides by the writer's clock, which replicas do not share: it must travel through the log first.
-  for (const name of ['retention', 'retentionBytes', 'maxDataBytes', 'forgetAfter'] as const) {
-    if (config[name] !== '') throw new ConfigError(`--${knobs[name].flag} is not available in cluster mode yet: every replica must expire the same events, which needs the decision in the shard log`);
+  // Retention and forgetting travel through the log (src/cluster/maintenance.ts); the budget cannot: it
+  // measures the file's pages, which differ between replicas (a copy restored from a snapshot is vacuumed).
+  if (config.maxDataBytes !== '') {
+    throw new ConfigError('--max-data-bytes is not available in cluster mode: it measures each shard file\'s pages, which differ from replica to replica, so replicas would expire different events; use --retention-bytes (a topic\'s stored bytes, the same on every replica)');
   }
   // One log message carries a shard's share of a request, at most 1 MiB; an event must fit one with room to spare.
   if (config.maxEventBytes > 512 * KiB) throw options.invalid('maxEventBytes', config.maxEventBytes, ' and at most 524288 in cluster mode');

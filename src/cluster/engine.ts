@@ -6,7 +6,7 @@
  *   shard hosts → one ordered consumer per shard → the embedded ShardPool (rings → threads → SQLite)
  *   watermark   → Frontier (the shard clocks this node applied; ticks keep idle shards moving)
  *   pages/stats → the embedded PagePool and Totals over this node's replicas
- *   ownership   → KV leases `own.<k>` (who ticks a shard and snapshots it)
+ *   ownership   → KV leases `own.<k>` (who ticks a shard, snapshots it and sends its expiry commands: maintenance.ts)
  *   snapshots   → the owner's snapshots in the object store; the log purged below them; a
  *                 replica the log no longer reaches back to restores one (snapshots.ts)
  *
@@ -20,12 +20,15 @@ import type { ClusterHealth } from '../events/responses.js';
 import type { CommitPath, CommitRequest, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, StatsSource, Storage } from '../ingest/storage.js';
 import { Totals, TotalsStats } from '../ingest/totals.js';
 import { parseIndexFields } from '../events/query.js';
+import { parseDuration } from '../events/time-bound.js';
+import { parseRetention } from '../store/retention.js';
 import { PagePool } from '../workers/page-pool.js';
 import { ShardPool } from '../workers/shard-pool.js';
 import { DiskFloor } from '../embedded/disk-floor.js';
 import { loadTotals, type EmbeddedOptions, type EngineHooks } from '../embedded/engine.js';
 import { Frontier, Ticker } from './frontier.js';
 import { Leases, openLeaseBucket } from './leases.js';
+import { Maintenance } from './maintenance.js';
 import { kMaxMessageBytes, streamName } from './log-message.js';
 import { checkShardCount, ensureStreams } from './streams.js';
 import { Ownership } from './ownership.js';
@@ -36,7 +39,7 @@ import { SnapshotStore } from './snapshot-store.js';
 import { StreamPublisher } from './stream-publisher.js';
 import { VerdictBoard } from './verdicts.js';
 
-export interface ClusterOptions extends Omit<EmbeddedOptions, 'retention' | 'retentionBytes' | 'forgetAfter' | 'maxDataBytes'> {
+export interface ClusterOptions extends Omit<EmbeddedOptions, 'maxDataBytes'> {
   /** `--cluster`: the NATS servers' URLs, comma-separated. */
   readonly cluster: string;
   readonly nodeId: string;
@@ -61,6 +64,7 @@ export class ClusterStorage implements Storage, CommitPath {
   readonly #ownership: Ownership;
   readonly #ticker: Ticker;
   readonly #snapshotter: Snapshotter;
+  readonly #maintenance: Maintenance | null;
   readonly #nodeId: string;
   #nats: ClusterHealth['nats'] = 'connected';
   #closing = false;
@@ -93,6 +97,15 @@ export class ClusterStorage implements Storage, CommitPath {
         await parts.jsm.streams.purge(stream, { seq });
       },
       onNotice: (message) => parts.hooks.onNotice?.(message),
+    });
+    this.#maintenance = Maintenance.start({
+      shards: parts.options.shards,
+      retention: parseRetention(parts.options.retention, parts.options.retentionBytes),
+      forgetAfterMs: parts.options.forgetAfter === '' ? null : parseDuration(parts.options.forgetAfter),
+      owns: (shard) => this.#ownership.owns(shard),
+      applied: (shard) => this.#hosts[shard]!.position.seq,
+      send: (shard, command) => this.#path.expire(shard, command),
+      onError: (message) => parts.hooks.onShardError?.(-1, message),
     });
     void this.#watchConnection();
   }
@@ -134,7 +147,9 @@ export class ClusterStorage implements Storage, CommitPath {
         drainBytes: options.drainBytes,
         sync: options.sync,
         shardRetryMs: options.shardRetryMs,
-        lifecycle: { indexFields: parseIndexFields(options.indexFields) },
+        // Expiry comes from the owners' commands in the logs (maintenance.ts), never a writer's own clock.
+        lifecycle: { indexFields: parseIndexFields(options.indexFields), expiryByLog: true },
+        onExpired: (_shard, expired) => totals.addExpired(expired),
         onDeleted: (_shard, deleted) => totals.addDeleted(deleted),
         ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
         ...(hooks.onShardError ? { onShardError: hooks.onShardError } : {}),
@@ -292,6 +307,7 @@ export class ClusterStorage implements Storage, CommitPath {
     this.#closing = true;
     this.#ticker.stop();
     this.#snapshotter.stop();
+    this.#maintenance?.stop();
     await this.#path.drained();
     await this.#ownership.stop();
     await Promise.all(this.#hosts.map((host) => host.stop()));
@@ -305,6 +321,7 @@ export class ClusterStorage implements Storage, CommitPath {
     this.#closing = true;
     this.#ticker.stop();
     this.#snapshotter.stop();
+    this.#maintenance?.stop();
     this.#path.failAll('the service is stopping');
     await Promise.all(this.#hosts.map((host) => host.stop()));
     await this.#shards.destroy();

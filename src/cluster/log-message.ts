@@ -1,6 +1,7 @@
 /**
  * A shard log message (../shared/spec/cluster.md §2.2): its data is a frame body, the msgpack
- * event records of one or more requests back to back (or one deletion command), and its headers
+ * event records of one or more requests back to back (or one command: a deletion, or the owner's
+ * expiry, src/store/shard-commands.ts), and its headers
  * carry what the replicas need to apply it the same way. An empty message with only a clock header
  * is a tick: it only moves the shard's clock (frontier.ts).
  */
@@ -11,7 +12,7 @@ export const kHeaders = {
   receivedAt: 'agg-at',
   /** Events refused by validation at the publishing node since its previous message: counted on apply. */
   rejected: 'agg-rej',
-  /** '1': the data is a deletion command. */
+  /** '1': the data is one command (a deletion or an expiry) instead of events. */
   command: 'agg-cmd',
   /** A tick's clock: the shard's clock moves at least to it (frontier.ts). */
   clock: 'agg-clock',

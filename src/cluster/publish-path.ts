@@ -16,6 +16,7 @@ import { roomRefusal } from '../ingest/pipeline.js';
 import type { CommitRequest, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame } from '../ingest/storage.js';
 import { packMessage } from '../ring/codec.js';
 import { kDeletionLimit, type DeleteCommand } from '../store/deletion.js';
+import type { ExpireCommand } from '../store/log-expiry.js';
 import { kHeaders, kMaxMessageBytes, subjectOf } from './log-message.js';
 import type { StreamPublisher } from './stream-publisher.js';
 import type { AppliedMessage, VerdictBoard } from './verdicts.js';
@@ -149,6 +150,12 @@ export class PublishPath {
     }
     const outcomes = await Promise.all(Array.from({ length: this.#options.shards }, (_, shard) => this.#send(shard, [body], body.length, 0, true)));
     return { deleted: outcomes.reduce((sum, outcome) => sum + outcome.inserted, 0), more: outcomes.some((outcome) => outcome.inserted >= kDeletionLimit) };
+  }
+
+  /** The owner's expiry for one shard (maintenance.ts), a command like a deletion's; resolves with the count this node's replica expired. */
+  async expire(shard: number, command: ExpireCommand): Promise<number> {
+    const body = packMessage(command);
+    return (await this.#send(shard, [body], body.length, 0, true)).inserted;
   }
 
   /** Resolves once every message taken so far is settled (a graceful stop). */

@@ -2,6 +2,9 @@ import type Database from 'better-sqlite3';
 import { removableColumns, type Removal, type RemovableRow } from './removal.js';
 import type { RetentionPolicy } from './retention.js';
 
+/** Most rows `drain` reads with one statement. */
+const kMaxRead = 1024;
+
 interface RuledTopic {
   readonly id: number;
   readonly topic: string;
@@ -46,26 +49,58 @@ export class Expiry {
     for (let visited = 0; visited < this.#ruled.length && examined < budget; visited++) {
       const topic = this.#ruled[this.#cursor % this.#ruled.length]!;
       const limit = budget - examined;
-      const rows = this.#oldest.all(topic.id, limit);
-      const cutoff = topic.maxAgeMs === null ? Number.NEGATIVE_INFINITY : now - topic.maxAgeMs;
-      // Bytes over the topic's size limit: the oldest rows go until it is under.
-      let excess = topic.maxBytes === null ? 0 : (this.#storedBytes.get(topic.id) ?? 0) - topic.maxBytes;
-      let count = 0;
-      let freed = 0;
-      for (const row of rows) {
-        if (row.received_at >= cutoff && excess <= 0) break;
-        const size = this.#removal.remove(topic.id, row, now);
-        excess -= size;
-        freed += size;
-        count++;
-      }
+      const count = this.#expireOldest(topic, now, limit);
       examined += Math.max(count, 1);
       if (count > 0) expired.set(topic.topic, count);
-      this.#removal.count('expired', topic.id, count, freed);
       // A topic cut off by the budget is taken up again first next time.
       if (count < limit) this.#cursor++;
     }
     return { expired, more: examined >= budget };
+  }
+
+  /**
+   * Inside a write transaction: expires what is due at `now`, topic by topic in id order, each to
+   * its first row young enough, until `limit` rows went. No cursor is involved, so what goes is a
+   * function of the rows, `now` and `limit` alone: what a replica needs (cluster mode, where the
+   * log says when to call this).
+   */
+  drain(now: number, limit: number): Map<string, number> {
+    this.#learnTopics();
+    const expired = new Map<string, number>();
+    let left = limit;
+    for (const topic of this.#ruled) {
+      let total = 0;
+      // Reads grow from one row: a topic with nothing due costs one row, a backlog few statements.
+      for (let read = 1; left > 0; read = Math.min(read * 8, kMaxRead)) {
+        const want = Math.min(read, left);
+        const count = this.#expireOldest(topic, now, want);
+        total += count;
+        left -= count;
+        if (count < want) break;
+      }
+      if (total > 0) expired.set(topic.topic, total);
+      if (left === 0) break;
+    }
+    return expired;
+  }
+
+  /** Expires the topic's oldest rows, up to `limit`, while they are too old or the topic too large; returns how many. */
+  #expireOldest(topic: RuledTopic, now: number, limit: number): number {
+    const rows = this.#oldest.all(topic.id, limit);
+    const cutoff = topic.maxAgeMs === null ? Number.NEGATIVE_INFINITY : now - topic.maxAgeMs;
+    // Bytes over the topic's size limit: the oldest rows go until it is under.
+    let excess = topic.maxBytes === null ? 0 : (this.#storedBytes.get(topic.id) ?? 0) - topic.maxBytes;
+    let count = 0;
+    let freed = 0;
+    for (const row of rows) {
+      if (row.received_at >= cutoff && excess <= 0) break;
+      const size = this.#removal.remove(topic.id, row, now);
+      excess -= size;
+      freed += size;
+      count++;
+    }
+    this.#removal.count('expired', topic.id, count, freed);
+    return count;
   }
 
   /** Topics created since the last call: only new ids can be new topics. */

@@ -6,18 +6,25 @@ interface RetiredKey {
   readonly retired_at: number;
 }
 
+/** Where a sweep of `retired` goes on: after this key. */
+export interface SweepCursor {
+  readonly topicId: number;
+  readonly eventId: string;
+}
+
 /**
  * `--forget-after`: the one place where dedup stops being exact. Identities retired (expired or
  * deleted) longer ago than the bound are erased, so a resend after that is stored again. A sweep
  * walks `retired` in key order, a bounded slice per call from where the last one stopped, and
- * wraps around: no index on the retirement time, so a remembered key stays about 20 bytes.
+ * wraps around: no index on the retirement time, so a remembered key stays about 20 bytes. In
+ * cluster mode the cursor is kept in the shard file instead (log-expiry.ts), so replicas agree.
  */
 export class Forgetting {
   readonly #afterMs: number;
   readonly #first: Database.Statement<[number], RetiredKey>;
   readonly #next: Database.Statement<[number, string, number], RetiredKey>;
   readonly #erase: Database.Statement<[number, string]>;
-  #cursor: { topicId: number; eventId: string } | null = null;
+  #cursor: SweepCursor | null = null;
 
   constructor(db: Database.Database, afterMs: number) {
     this.#afterMs = afterMs;
@@ -28,7 +35,18 @@ export class Forgetting {
 
   /** Inside a write transaction: looks at up to `budget` keys, erases the ones past the bound; returns how many. */
   run(now: number, budget: number): number {
-    const keys = this.#cursor ? this.#next.all(this.#cursor.topicId, this.#cursor.eventId, budget) : this.#first.all(budget);
+    const { erased, next } = this.slice(now, this.#cursor, budget);
+    this.#cursor = next;
+    return erased;
+  }
+
+  /**
+   * Inside a write transaction: looks at up to `budget` keys after `after` (null: from the first),
+   * erases the ones past the bound. Returns how many, and where the next slice starts (null: the
+   * pass is over, the next one starts again from the first key).
+   */
+  slice(now: number, after: SweepCursor | null, budget: number): { erased: number; next: SweepCursor | null } {
+    const keys = after ? this.#next.all(after.topicId, after.eventId, budget) : this.#first.all(budget);
     const cutoffSeconds = (now - this.#afterMs) / 1000;
     let erased = 0;
     for (const key of keys) {
@@ -37,7 +55,6 @@ export class Forgetting {
       erased++;
     }
     const last = keys.at(-1);
-    this.#cursor = keys.length < budget || !last ? null : { topicId: last.topic_id, eventId: last.event_id };
-    return erased;
+    return { erased, next: keys.length < budget || !last ? null : { topicId: last.topic_id, eventId: last.event_id } };
   }
 }

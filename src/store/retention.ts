@@ -40,6 +40,11 @@ export function parseRetention(ages: string, sizes = ''): RetentionRule[] {
   return [...rules(ages, 'age'), ...rules(sizes, 'size')];
 }
 
+/** The rules as one shard file applies them: a size rule is for the whole topic, whose events spread evenly over the shards by id. */
+export function shardShare(rules: readonly RetentionRule[], shardCount: number): RetentionRule[] {
+  return rules.map((rule) => (rule.maxBytes === undefined ? rule : { ...rule, maxBytes: rule.maxBytes / shardCount }));
+}
+
 export interface TopicLimits {
   readonly maxAgeMs: number | null;
   readonly maxBytes: number | null;

@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { AggregatorError } from '../errors.js';
-import { Deletion, type DeleteCommand } from './deletion.js';
 import { Expiry } from './expiry.js';
 import { Forgetting } from './forgetting.js';
 import { Removal } from './removal.js';
+import { ShardCommands, type ShardCommand } from './shard-commands.js';
 import { SpaceBudget } from './space-budget.js';
-import { RetentionPolicy, type RetentionRule } from './retention.js';
+import { RetentionPolicy, shardShare, type RetentionRule } from './retention.js';
 import { checkShardFile, configure, createShardFile, migrate, naming, writeMeta, type ShardFileOptions } from './shard-file.js';
 import { createSchema, fieldIndexName, kFormatVersion, payloadFieldSql, rowBytes, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
 import { TopicIds } from './topic-ids.js';
@@ -23,6 +23,8 @@ export interface ShardLifecycle {
   readonly forgetAfterMs?: number | null;
   /** `--retention`, parsed; empty: nothing expires. */
   readonly retention?: readonly RetentionRule[];
+  /** Cluster mode: expiry comes only from the log's expire commands (log-expiry.ts), never from this writer's clock. */
+  readonly expiryByLog?: boolean;
 }
 
 export interface ShardDbOptions extends ShardFileOptions, ShardLifecycle {
@@ -47,8 +49,8 @@ export interface StoreBatch {
   /** Events refused by validation at ingress, counted in this transaction so the count is durable. */
   readonly rejected: number;
   readonly wantsStatuses: boolean;
-  /** A deletion in the frame's place (its `events` are empty): its outcome's `inserted` is the count removed. */
-  readonly command?: DeleteCommand;
+  /** A command in the frame's place (its `events` are empty): its outcome's `inserted` is the count removed. */
+  readonly command?: ShardCommand;
   /**
    * Cluster mode: the batch's position in the shard's log. It must be the last applied position
    * plus one, checked and recorded in the commit's transaction, so a replica applies its log in
@@ -72,6 +74,8 @@ export interface CommitOutcome {
   readonly lastSeq: number;
   /** Events the commit's deletions removed, by topic. */
   readonly deleted: Map<string, number>;
+  /** Events the commit's expire commands removed, by topic. */
+  readonly expired: Map<string, number>;
   /** The last log position applied and the clock after it, after this commit (0: none ever). */
   readonly log: LogPosition;
 }
@@ -110,7 +114,8 @@ export class ShardDb {
   readonly #expiry: Expiry | null;
   readonly #forgetting: Forgetting | null;
   readonly #space: SpaceBudget | null;
-  readonly #deletion: Deletion;
+  readonly #commands: ShardCommands;
+  readonly #expiryByLog: boolean;
   readonly #expire: (now: number, budget: number) => { expired: Map<string, number>; more: boolean };
   readonly #incrementalVacuum: boolean;
   readonly #addTopic: Database.Statement;
@@ -155,9 +160,9 @@ export class ShardDb {
     this.#isRetired = this.#db.prepare<[number, string], number>('SELECT 1 FROM retired WHERE topic_id = ? AND event_id = ?').pluck();
     this.#anyRetired = this.#db.prepare('SELECT 1 FROM retired LIMIT 1').pluck().get() === 1;
     const removal = new Removal(this.#db);
-    this.#deletion = new Deletion(this.#db, this.#topicIds, removal);
-    // A size rule is for the whole topic; a topic's events spread evenly over the shards by id.
-    const policy = new RetentionPolicy((options.retention ?? []).map((rule) => (rule.maxBytes === undefined ? rule : { ...rule, maxBytes: rule.maxBytes / options.shardCount })));
+    this.#commands = new ShardCommands(this.#db, this.#topicIds, removal, options.shardCount);
+    this.#expiryByLog = options.expiryByLog ?? false;
+    const policy = new RetentionPolicy(shardShare(options.retention ?? [], options.shardCount));
     this.#expiry = policy.active ? new Expiry(this.#db, policy, removal) : null;
     this.#forgetting = options.forgetAfterMs ? new Forgetting(this.#db, options.forgetAfterMs) : null;
     this.#space = options.maxShardBytes ? new SpaceBudget(this.#db, options.maxShardBytes, removal) : null;
@@ -187,16 +192,18 @@ export class ShardDb {
       const outcome = this.#commit(batches);
       this.#topicIds.committed();
       this.#log = outcome.log;
+      if (outcome.expired.size > 0 && this.#incrementalVacuum) this.#db.pragma('incremental_vacuum(1024)');
       return outcome;
     } catch (error) {
       this.#topicIds.rollBack();
+      this.#commands.rollBack();
       throw error;
     }
   }
 
-  /** Whether this shard has retention rules to apply (`expire` is a no-op otherwise). */
+  /** Whether this writer expires by its own clock (`expire` is a no-op otherwise): it has rules, and the log does not drive expiry. */
   get expires(): boolean {
-    return this.#expiry !== null || this.#forgetting !== null || this.#space !== null;
+    return !this.#expiryByLog && (this.#expiry !== null || this.#forgetting !== null || this.#space !== null);
   }
 
   /**
@@ -250,6 +257,7 @@ export class ShardDb {
     let rejected = 0;
     let lastSeq = 0;
     const deleted = new Map<string, number>();
+    const expired = new Map<string, number>();
     let log = this.#log;
     for (const batch of batches) {
       if (batch.logSeq !== undefined) {
@@ -257,9 +265,8 @@ export class ShardDb {
         log = { seq: batch.logSeq, clock: batch.logClock ?? log.clock };
       }
       if (batch.command) {
-        const count = this.#deletion.run(batch.command);
-        if (count > 0) deleted.set(batch.command.topic, (deleted.get(batch.command.topic) ?? 0) + count);
-        if (count > 0 && !batch.command.forget) this.#anyRetired = true;
+        const { count, retired } = this.#commands.run(batch.command, { deleted, expired });
+        if (retired) this.#anyRetired = true;
         rejected += batch.rejected;
         outcomes.push({ inserted: count, statuses: null });
         continue;
@@ -295,7 +302,7 @@ export class ShardDb {
     this.#insideCommit?.(received);
     this.#addCounters.run(received, unique, received - unique, rejected, lastSeq);
     if (log !== this.#log) this.#saveLog.run(log.seq, log.clock);
-    return { batches: outcomes, topics, rejected, lastSeq, deleted, log };
+    return { batches: outcomes, topics, rejected, lastSeq, deleted, expired, log };
   }
 
   #checkMeta(options: ShardDbOptions): void {

@@ -51,7 +51,7 @@ export interface DrainSuccess {
   /** Events in the committed frames. */
   readonly events: number;
   readonly commitMs: number;
-  /** Events an expiry slice removed, by topic; empty for commits (a slice is a record of its own). */
+  /** Events an expiry slice (a record of its own) or the commit's expire commands (cluster mode) removed, by topic. */
   readonly expired: [topic: string, count: number][];
   /** Events the commit's deletions removed, by topic. */
   readonly deleted: [topic: string, count: number][];

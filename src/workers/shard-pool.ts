@@ -22,7 +22,7 @@ export interface ShardPoolOptions {
   readonly workerFile?: string;
   /** Called once per committed drain, before its frames are settled: the counters move here. */
   readonly onCommit?: (shard: number, result: DrainSuccess) => void;
-  /** Called once per expiry slice that removed events: the losses move here. */
+  /** Called once per expiry slice, or commit of expire commands, that removed events: the losses move here. */
   readonly onExpired?: (shard: number, expired: readonly [topic: string, count: number][]) => void;
   /** Called once per commit whose deletions removed events. */
   readonly onDeleted?: (shard: number, deleted: readonly [topic: string, count: number][]) => void;

@@ -21,7 +21,7 @@ import { RingConsumer, type Frame } from '../ring/consumer.js';
 import { kFlagCommand, kFlagLog, kFlagWantsResults } from '../ring/layout.js';
 import { RingProducer } from '../ring/producer.js';
 import { ShardControl, ShardSignals } from '../ring/signals.js';
-import type { DeleteCommand } from '../store/deletion.js';
+import type { ShardCommand } from '../store/shard-commands.js';
 import { clockAfter } from '../cluster/log-clock.js';
 import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
 import { checkSnapshot, restoreShardFile } from '../store/shard-snapshot.js';
@@ -153,7 +153,7 @@ function commit(shard: ShardState, frames: readonly Frame[]): Completion {
       lastSeq: outcome.lastSeq,
       events: batches.reduce((sum, batch) => sum + batch.events.length, 0),
       commitMs: performance.now() - started,
-      expired: [],
+      expired: [...outcome.expired],
       deleted: [...outcome.deleted],
     };
   } catch (error) {
@@ -190,7 +190,7 @@ function writeCompletion(completions: RingProducer, completion: Completion): voi
 function toStoreBatch(frame: Frame, shardCount: number): StoreBatch {
   if ((frame.flags & kFlagLog) !== 0) return toLogBatch(frame, shardCount);
   if ((frame.flags & kFlagCommand) !== 0) {
-    return { receivedAt: frame.receivedAt, rejected: frame.rejected, wantsStatuses: false, events: [], command: unpackMessage(frame.body) as DeleteCommand };
+    return { receivedAt: frame.receivedAt, rejected: frame.rejected, wantsStatuses: false, events: [], command: unpackMessage(frame.body) as ShardCommand };
   }
   return {
     receivedAt: frame.receivedAt,
@@ -217,7 +217,7 @@ function toStoreBatch(frame: Frame, shardCount: number): StoreBatch {
 function toLogBatch(frame: Frame, shardCount: number): StoreBatch {
   const [logSeq, ...items] = unpackLogFrame(frame.body);
   const common = { receivedAt: frame.receivedAt, rejected: frame.rejected, wantsStatuses: true, logSeq: logSeq as number };
-  if ((frame.flags & kFlagCommand) !== 0) return { ...common, events: [], command: items[0] as DeleteCommand, logClock: frame.firstSeq };
+  if ((frame.flags & kFlagCommand) !== 0) return { ...common, events: [], command: items[0] as ShardCommand, logClock: frame.firstSeq };
   const records = items as EncodedRecord[];
   // The shard host advanced its own clock by the count the message declared: they must agree.
   if (records.length !== frame.eventCount) throw new Error(`log message ${String(logSeq)} declares ${frame.eventCount} events and carries ${records.length}`);

@@ -15,7 +15,9 @@ export function replicaDigest(dataDir: string, shards: number): string[] {
       for (const row of db.prepare('SELECT e.seq, t.topic, e.event_id, e.timestamp, e.source, e.payload, e.received_at FROM events e JOIN topics t ON t.id = e.topic_id ORDER BY e.seq').raw().iterate()) hash.update(JSON.stringify(row));
       hash.update(JSON.stringify(db.prepare('SELECT topic, received, unique_count, duplicates, expired, deleted FROM topics ORDER BY topic').raw().all()));
       hash.update(JSON.stringify(db.prepare('SELECT received, unique_processed, duplicate_dropped, rejected, last_seq, expired, deleted FROM counters').raw().all()));
-      hash.update(JSON.stringify(db.prepare("SELECT key, value FROM meta WHERE key IN ('last_log_seq', 'log_clock') ORDER BY key").raw().all()));
+      // Retired identities with their retirement times (expiry and deletion), and the forget sweep's cursor.
+      hash.update(JSON.stringify(db.prepare('SELECT t.topic, r.event_id, r.retired_at FROM retired r JOIN topics t ON t.id = r.topic_id ORDER BY t.topic, r.event_id').raw().all()));
+      hash.update(JSON.stringify(db.prepare("SELECT key, value FROM meta WHERE key IN ('last_log_seq', 'log_clock', 'forget_cursor') ORDER BY key").raw().all()));
       digests.push(hash.digest('hex'));
     } finally {
       db.close();

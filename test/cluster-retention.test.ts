@@ -1,0 +1,159 @@
+/**
+ * Retention and forgetting in cluster mode, on a real cluster (3 nats-server processes, 2
+ * aggregator processes): the owner of each shard appends expire commands to its log and every
+ * replica applies them there, so both nodes expire the same events at the same log position,
+ * retire the same identities at the same time and forget them alike. Ages are a second or two;
+ * the tests poll for what they wait for.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { allEvents, event, missingNatsServer, publish, replicaDigest, startAggregatorCluster, stats, waitFor, type AggregatorCluster } from './helper.js';
+
+const kShards = 2;
+const batchOf = (topic: string, from: number, count: number) => Array.from({ length: count }, (_, index) => event({ topic, event_id: `${topic}-${from + index}`, payload: { n: from + index } }));
+
+/** What /stats must agree on between nodes (the rest is per process: uptime, rings, protocols). */
+function shared(body: Record<string, unknown>): unknown {
+  const { received, unique_processed, duplicate_dropped, rejected, stored, expired, deleted, topics, topic_counts, topic_storage, watermark_seq } = body;
+  return { received, unique_processed, duplicate_dropped, rejected, stored, expired, deleted, topics, topic_counts, topic_storage, watermark_seq };
+}
+
+/** Polls until every node's /stats agree (twice in a row, a poll apart: expire commands keep arriving); returns one. */
+async function agreedStats(urls: readonly string[], timeoutMs = 30_000): Promise<any> {
+  let last = '';
+  let seen: string[] = [];
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    seen = await Promise.all(urls.map(async (url) => JSON.stringify(shared(await stats(url)))));
+    if (seen.every((shape) => shape === seen[0]) && seen[0] === last) return JSON.parse(last);
+    last = seen.every((shape) => shape === seen[0]) ? seen[0]! : '';
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the nodes' /stats did not agree within ${timeoutMs} ms: ${seen.join(' vs ')}`);
+}
+
+function logPositions(dataDir: string): number[] {
+  return Array.from({ length: kShards }, (_, shard) => {
+    const db = new Database(join(dataDir, `shard-${String(shard).padStart(3, '0')}.db`), { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare("SELECT value FROM meta WHERE key = 'last_log_seq'").pluck().get() as number | undefined) ?? 0;
+    } finally {
+      db.close();
+    }
+  });
+}
+
+/**
+ * Replica files compared where it means something: at the same log position. Expire commands keep
+ * moving the logs, so this reads until both nodes' files stand at the same positions, and then
+ * their digests must be equal (they are read right after the positions; a commit in between shows
+ * as moved positions, and the pair is read again).
+ */
+async function assertSameReplicas(cluster: AggregatorCluster): Promise<void> {
+  const [first, second] = cluster.nodes.map((node) => node.dataDir) as [string, string];
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const before = [logPositions(first), logPositions(second)];
+    const digests = [replicaDigest(first, kShards), replicaDigest(second, kShards)];
+    const afterwards = [logPositions(first), logPositions(second)];
+    if (JSON.stringify(before[0]) === JSON.stringify(before[1]) && JSON.stringify(before) === JSON.stringify(afterwards)) {
+      assert.deepEqual(digests[1], digests[0], `replicas at log positions ${JSON.stringify(before[0])} differ`);
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`the replicas never stood at the same log positions: ${JSON.stringify(afterwards)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function publishOk(url: string, events: unknown[]): Promise<any> {
+  const reply = await publish(url, events, { query: '?results=1' });
+  assert.equal(reply.status, 200, JSON.stringify(reply.body));
+  return reply.body;
+}
+
+const skip = missingNatsServer() ?? false;
+
+describe('cluster mode: --retention and --retention-bytes go through the shard logs', { skip, timeout: 180_000 }, () => {
+  let cluster: AggregatorCluster;
+  let a: string;
+  let b: string;
+  before(async () => {
+    cluster = await startAggregatorCluster({ nodes: 2, shards: kShards, args: ['--retention', 'short.*=2s', '--retention-bytes', 'big.*=20000'] });
+    [a, b] = cluster.nodes.map((node) => node.url) as [string, string];
+  });
+  after(() => cluster.stop());
+
+  test('both nodes expire the same events, count them alike, keep equal replicas, and answer a resend of an expired id "duplicate"', async () => {
+    // Through both nodes, with an overlap: short.x-40..59 are sent to both.
+    await Promise.all([publishOk(a, [...batchOf('short.x', 0, 60), ...batchOf('keep.x', 0, 20)]), publishOk(b, [...batchOf('short.x', 40, 60), ...batchOf('keep.x', 20, 20)])]);
+    await waitFor(async () => (await Promise.all([a, b].map(async (url) => (await stats(url)).expired))).every((expired) => expired === 100), 'both nodes to expire the short events', 60_000);
+
+    // Resent at once, well inside any bound: the identities outlived their rows on both nodes.
+    for (const url of [a, b]) {
+      const resend = await publishOk(url, batchOf('short.x', 0, 100));
+      assert.deepEqual([resend.unique, resend.duplicates], [0, 100], url);
+      assert.ok(resend.results.every((result: { status: string }) => result.status === 'duplicate'), url);
+    }
+
+    const agreed = await agreedStats([a, b]);
+    assert.deepEqual([agreed.unique_processed, agreed.expired, agreed.deleted, agreed.stored], [140, 100, 0, 40]);
+    assert.deepEqual(agreed.topic_storage, { 'short.x': { stored: 0, expired: 100, deleted: 0 } });
+    const [eventsA, eventsB] = await Promise.all([allEvents(a, undefined, 25), allEvents(b, undefined, 25)]);
+    assert.deepEqual(eventsB, eventsA, 'the same events, seqs and order on both nodes');
+    assert.deepEqual(new Set(eventsA.map((stored) => stored.topic)), new Set(['keep.x']));
+    assert.equal(eventsA.length, 40);
+    for (const url of [a, b]) assert.match(await (await fetch(`${url}/metrics`)).text(), /^aggregator_events_expired_total 100$/m, url);
+    await assertSameReplicas(cluster);
+  });
+
+  test('new events of an expiring topic are stored, then expire on both nodes too', async () => {
+    const fresh = await publishOk(b, batchOf('short.x', 1000, 10));
+    assert.equal(fresh.unique, 10);
+    await waitFor(async () => (await Promise.all([a, b].map(async (url) => (await stats(url)).expired))).every((expired) => expired === 110), 'the new ones to expire on both nodes', 60_000);
+    const agreed = await agreedStats([a, b]);
+    assert.equal(agreed.stored, 40);
+    await assertSameReplicas(cluster);
+  });
+
+  test("a topic past its size expires its oldest events, the same ones on both nodes (the stored-bytes counter is in the log's replay)", async () => {
+    const sized = Array.from({ length: 300 }, (_, index) => event({ topic: 'big.b', event_id: `b-${String(index).padStart(4, '0')}`, payload: { pad: 'p'.repeat(100) } }));
+    // One node after the other: the second half is the newer one.
+    await publishOk(a, sized.slice(0, 150));
+    await publishOk(b, sized.slice(150));
+    // What a row counts: its id, timestamp, source and payload text; each shard keeps half of the limit.
+    const rowSize = JSON.stringify(sized[0]!.payload).length + 'b-0000'.length + sized[0]!.timestamp.length + sized[0]!.source.length;
+    await waitFor(async () => (await Promise.all([a, b].map(async (url) => ((await stats(url)).topic_storage['big.b']?.stored ?? 300) * rowSize))).every((bytes) => bytes <= 20_000 + 2 * rowSize), 'big.b to shrink on both nodes', 60_000);
+    const agreed = await agreedStats([a, b]);
+    const left = await allEvents(a, 'big.b');
+    assert.deepEqual(await allEvents(b, 'big.b'), left);
+    assert.equal(agreed.topic_storage['big.b'].stored, left.length);
+    assert.ok(left.length * rowSize >= 20_000 - 2 * rowSize, `no more than the excess went: ${left.length} rows of ${rowSize} characters left`);
+    assert.ok(left.some((item) => item.event_id === 'b-0299'), 'the newest stay');
+    await assertSameReplicas(cluster);
+  });
+});
+
+describe('cluster mode: --forget-after goes through the shard logs', { skip, timeout: 180_000 }, () => {
+  let cluster: AggregatorCluster;
+  let a: string;
+  let b: string;
+  before(async () => {
+    cluster = await startAggregatorCluster({ nodes: 2, shards: kShards, args: ['--retention', 'short.*=1s', '--forget-after', '6s'] });
+    [a, b] = cluster.nodes.map((node) => node.url) as [string, string];
+  });
+  after(() => cluster.stop());
+
+  test('expired identities are remembered inside the bound and forgotten after it, alike on both nodes', async () => {
+    await Promise.all([publishOk(a, batchOf('short.f', 0, 30)), publishOk(b, batchOf('short.f', 30, 30))]);
+    await waitFor(async () => (await Promise.all([a, b].map(async (url) => (await stats(url)).expired))).every((expired) => expired === 60), 'both nodes to expire the events', 60_000);
+    // Retirement times are whole seconds: for 5 s after the expiry every identity is still there.
+    assert.equal((await publishOk(b, batchOf('short.f', 0, 60))).duplicates, 60, 'remembered inside the bound');
+    await waitFor(async () => (await publishOk(a, batchOf('short.f', 59, 1))).unique === 1, 'the identity to be forgotten', 60_000);
+    await waitFor(async () => (await publishOk(b, batchOf('short.f', 0, 1))).unique === 1, 'another identity to be forgotten', 60_000);
+    const agreed = await agreedStats([a, b]);
+    assert.equal(agreed.unique_processed, 62, 'each forgotten identity stored again exactly once');
+    await assertSameReplicas(cluster);
+  });
+});
