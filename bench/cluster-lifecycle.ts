@@ -10,7 +10,9 @@
  *      sampling every stream's retained messages and bytes against what was ever appended;
  *   3. a node joining after that run: start until it listens (it listens once caught up).
  */
-import { rmSync, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connect } from 'nats';
@@ -48,6 +50,23 @@ function buildShard(path: string, count: number): number {
   return performance.now() - started;
 }
 
+/** Runs `work`, sampling the JS heap and buffers every 50 ms: how far above the start they went (RSS hides reuse of freed pages). */
+async function peakMemory<T>(work: () => Promise<T>): Promise<{ value: T; peak: number }> {
+  const used = (): number => {
+    const memory = process.memoryUsage();
+    return memory.heapUsed + memory.external;
+  };
+  const start = used();
+  let peak = start;
+  const sampler = setInterval(() => (peak = Math.max(peak, used())), 50);
+  try {
+    const value = await work();
+    return { value, peak: Math.max(peak, used()) - start };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
 async function timed<T>(run: () => Promise<T> | T): Promise<{ value: T; ms: number }> {
   const started = performance.now();
   const value = await run();
@@ -67,6 +86,13 @@ try {
   const store = await SnapshotStore.open(nc.jetstream(), await nc.jetstreamManager(), 3);
   const put = await timed(() => store.upload('shard-0-bench', snapshotFile));
   const pointer: SnapshotPointer = { object: 'shard-0-bench', seq: vacuum.value.log.seq, clock: vacuum.value.log.clock, bytes: vacuum.value.bytes, epoch: 0, node: 'bench', takenAt: new Date().toISOString() };
+  // Baseline, same run: nats.js's own put of a 256 MiB prefix against ours, with the memory each held at its peak.
+  const prefix = join(dir, 'prefix.bin');
+  await pipeline(createReadStream(snapshotFile, { end: Math.min(256 * 2 ** 20, vacuum.value.bytes) - 1 }), createWriteStream(prefix));
+  const objects = await nc.jetstream().views.os('agg_snapshots');
+  const baseline = await peakMemory(() => timed(() => objects.put({ name: 'baseline-nats-js' }, Readable.toWeb(createReadStream(prefix)) as unknown as ReadableStream<Uint8Array>)));
+  const ours = await peakMemory(() => timed(() => store.upload('baseline-ours', prefix)));
+  const prefixBytes = statSync(prefix).size;
   const downloaded = join(dir, 'downloaded.db');
   const get = await timed(() => store.download(pointer, downloaded));
   const replica = join(dir, 'replica.db');
@@ -79,6 +105,8 @@ try {
   lines.push('', `### Snapshot of one shard with ${fmt(totalEvents)} stored events (file built in ${fmt(buildMs / 1000)} s: ${mib(liveBytes)})`, '', '| step | time | size / rate |', '|---|---|---|');
   lines.push(`| VACUUM INTO (the snapshot, in a reader thread in the service) | ${fmt(vacuum.ms)} ms | ${mib(vacuum.value.bytes)} |`);
   lines.push(`| object store put (R3, 3 local nats-server) | ${fmt(put.ms)} ms | ${rate(vacuum.value.bytes, put.ms)} |`);
+  lines.push(`| — same-run baseline, ${mib(prefixBytes)}: nats.js \`ObjectStore.put\` (every chunk in flight) | ${fmt(baseline.value.ms)} ms | ${rate(prefixBytes, baseline.value.ms)}, peak heap + buffers +${mib(baseline.peak)} |`);
+  lines.push(`| — same bytes, ours (32 chunks in flight) | ${fmt(ours.value.ms)} ms | ${rate(prefixBytes, ours.value.ms)}, peak heap + buffers +${mib(ours.peak)} |`);
   lines.push(`| object store get (digest checked) | ${fmt(get.ms)} ms | ${rate(vacuum.value.bytes, get.ms)} |`);
   lines.push(`| restore into a live replica (backup API, one transaction) | ${fmt(restore.ms)} ms | ${rate(vacuum.value.bytes, restore.ms)} |`);
 

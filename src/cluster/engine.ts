@@ -29,12 +29,13 @@ import { loadTotals, type EmbeddedOptions, type EngineHooks } from '../embedded/
 import { Frontier, Ticker } from './frontier.js';
 import { Leases, openLeaseBucket } from './leases.js';
 import { Maintenance } from './maintenance.js';
-import { kMaxMessageBytes, streamName } from './log-message.js';
+import { kMaxMessageBytes } from './log-message.js';
 import { checkShardCount, ensureStreams } from './streams.js';
 import { Ownership } from './ownership.js';
 import { PublishPath } from './publish-path.js';
-import { ShardHost, type LogReader } from './shard-host.js';
-import { restoreLatest, Snapshotter } from './snapshots.js';
+import { startReplicas } from './replicas.js';
+import type { ShardHost } from './shard-host.js';
+import { Snapshotter } from './snapshots.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { StreamPublisher } from './stream-publisher.js';
 import { VerdictBoard } from './verdicts.js';
@@ -164,50 +165,9 @@ export class ClusterStorage implements Storage, CommitPath {
       loadTotals(totals, opened.snapshots);
       const frontier = new Frontier(opened.snapshots.map((snapshot) => snapshot.log.clock));
       const board = new VerdictBoard();
-      // Reads go to each stream's leader: a direct get may be routed to a replica whose server is
-      // paused, which never answers, and a lagging replica's view is not the leader's.
-      const reader: LogReader = {
-        getMessage: (stream, query) => jsm.streams.getMessage(stream, query),
-        extent: async (stream) => {
-          const { state } = await jsm.streams.info(stream);
-          return { first: state.first_seq, last: state.last_seq };
-        },
-      };
       const snapshots = await SnapshotStore.open(js, jsm, options.streamReplicas);
-      const pool = opened.pool;
-      // A replica replaced by a snapshot: the totals move by its counters' difference, and the
-      // verdicts this node waits for in what it skipped will never come (they fail as 503s).
-      const rebuild = async (shard: number, through: number) => {
-        const { before, after } = await restoreLatest(snapshots, pool, options.dataDir, shard, through);
-        loadTotals(totals, [before], -1);
-        loadTotals(totals, [after]);
-        frontier.advance(shard, after.log.clock, true);
-        board.failAll(`shard ${shard} was rebuilt from a snapshot; retry`);
-        return after.log;
-      };
-      const hosts = opened.snapshots.map(
-        (snapshot, shard) =>
-          new ShardHost(
-            nc,
-            reader,
-            pool,
-            board,
-            {
-              shard,
-              shards: options.shards,
-              stream: streamName(shard),
-              retryMs: options.shardRetryMs,
-              onApplied: (k, position, event) => frontier.advance(k, position.clock, event),
-              rebuild,
-              onNotice: (message) => hooks.onNotice?.(message),
-            },
-            snapshot.log,
-          ),
-      );
-      // An empty replica starts from the latest snapshot, if there is one, not from the log's first message.
-      for (const [shard, snapshot] of opened.snapshots.entries()) if (snapshot.log.seq === 0 && (await snapshots.pointer(shard))) hosts[shard]!.startFromSnapshot();
-      for (const host of hosts) host.start();
-      await Promise.all(hosts.map((host, shard) => host.reach(lastSeqs[shard]!)));
+      const replicaParts = { nc, jsm, pool: opened.pool, board, totals, frontier, snapshots, dataDir: options.dataDir, shardRetryMs: options.shardRetryMs, onNotice: (message: string) => hooks.onNotice?.(message) };
+      const hosts = await startReplicas(replicaParts, opened.snapshots.map((snapshot) => snapshot.log), lastSeqs);
       const disk = await DiskFloor.watch(options.dataDir, options.minFreeBytes);
       const publisher = new StreamPublisher(js, { deadlineMs: kPublishDeadlineMs, attemptTimeoutMs: 2000, retryMs: 100 });
       let storage: ClusterStorage | null = null;

@@ -1,4 +1,3 @@
-import type { Piscina } from 'piscina';
 import { ConfigError, fromWire, OverloadedError, toWire, type AggregatorError, type WireError } from '../errors.js';
 import type { RoomCheck, ShardStatus } from '../ingest/storage.js';
 import { frameBytes } from '../ring/layout.js';
