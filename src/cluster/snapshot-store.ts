@@ -38,8 +38,9 @@ const kChunkBytes = 128 * 1024;
 /** Chunks in flight at once during an upload: 4 MiB, enough to keep an R3 stream busy. */
 const kWindow = 32;
 const kPublishTimeoutMs = 10_000;
-/** A download that moves no byte for this long is abandoned. */
+/** A download that moves no byte for this long is abandoned; it is looked at this often. */
 const kStallMs = 10_000;
+const kStallCheckMs = 1000;
 
 export class SnapshotStore {
   readonly #js: JetStreamClient;
@@ -145,12 +146,24 @@ export class SnapshotStore {
     const written = createWriteStream(path);
     // The get is an ordered consumer, which can stall for good across a NATS failover: a download
     // that stops moving is abandoned, and the rebuild tries again.
+    // So is one whose object was deleted meanwhile (two snapshots newer came): its chunks are gone.
     const abandon = new AbortController();
     let seen = -1;
+    let stillSince = performance.now();
     const watch = setInterval(() => {
-      if (written.bytesWritten === seen) abandon.abort(new AggregatorError('snapshot_unusable', `snapshot ${pointer.object}: the download stood still for ${kStallMs} ms`));
-      seen = written.bytesWritten;
-    }, kStallMs);
+      if (written.bytesWritten !== seen) {
+        seen = written.bytesWritten;
+        stillSince = performance.now();
+        return;
+      }
+      void this.#objects.info(pointer.object).then(
+        (info) => {
+          if (info === null || info.deleted) abandon.abort(new AggregatorError('snapshot_unusable', `snapshot ${pointer.object} was deleted while it downloaded`));
+          else if (performance.now() - stillSince > kStallMs) abandon.abort(new AggregatorError('snapshot_unusable', `snapshot ${pointer.object}: the download stood still for ${kStallMs} ms`));
+        },
+        () => {},
+      );
+    }, kStallCheckMs);
     try {
       await Promise.all([
         pipeline(Readable.fromWeb(result.data as unknown as WebReadableStream<Uint8Array>), written as Writable, { signal: abandon.signal }),
@@ -164,11 +177,11 @@ export class SnapshotStore {
     if (written.bytesWritten !== pointer.bytes) throw new AggregatorError('snapshot_unusable', `snapshot ${pointer.object} came with ${written.bytesWritten} bytes, not ${pointer.bytes}`);
   }
 
-  /** Deletes the shard's snapshots but `keep`: the pointer has moved past them. */
-  async deleteOthers(shard: number, keep: string): Promise<number> {
+  /** Deletes the shard's snapshots but those in `keep`: the pointer has moved past them. */
+  async deleteOthers(shard: number, keep: readonly string[]): Promise<number> {
     let deleted = 0;
     for (const info of await this.#objects.list()) {
-      if (info.deleted || info.name === keep || !info.name.startsWith(objectPrefix(shard))) continue;
+      if (info.deleted || keep.includes(info.name) || !info.name.startsWith(objectPrefix(shard))) continue;
       await this.#objects.delete(info.name);
       deleted++;
     }

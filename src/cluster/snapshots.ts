@@ -7,8 +7,9 @@
  * Why a stale owner cannot do harm: a replica is a function of the log, so any node's snapshot at
  * position s is every node's; the pointer moves only forward, by compare-and-set; and the purge
  * goes only below the snapshot the pointer named before, after this node checked that its lease
- * is still held. So the log always reaches back to the latest snapshot and one interval before it,
- * which lets a replica a little behind read on instead of rebuilding.
+ * is still held. So the log always reaches back to the snapshot before the latest, which lets a
+ * replica a little behind read on instead of rebuilding, and lets a node restore either of the two
+ * snapshots kept.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -79,7 +80,9 @@ export class Snapshotter {
         purgedBelow = current.pointer.seq + 1;
         await this.#options.purge(streamName(shard), purgedBelow);
       }
-      await this.#store.deleteOthers(shard, object);
+      // The previous snapshot stays until the next one: a node downloading it when the pointer
+      // moved can still finish (the log reaches back to it), rather than lose its download.
+      await this.#store.deleteOthers(shard, current ? [object, current.pointer.object] : [object]);
       return { pointer, milliseconds: performance.now() - started, purgedBelow };
     } finally {
       rmSync(file, { force: true });
