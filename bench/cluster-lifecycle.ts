@@ -85,7 +85,7 @@ try {
   const nc = await connect({ servers: nats.urls.split(',') });
   const store = await SnapshotStore.open(nc.jetstream(), await nc.jetstreamManager(), 3);
   const put = await timed(() => store.upload('shard-0-bench', snapshotFile));
-  const pointer: SnapshotPointer = { object: 'shard-0-bench', seq: vacuum.value.log.seq, clock: vacuum.value.log.clock, bytes: vacuum.value.bytes, epoch: 0, node: 'bench', takenAt: new Date().toISOString() };
+  const pointer: SnapshotPointer = { object: 'shard-0-bench', seq: vacuum.value.log.seq, clock: vacuum.value.log.clock, bytes: vacuum.value.bytes, epoch: 0, node: 'bench', takenAt: new Date().toISOString(), previous: null };
   // Baseline, same run: nats.js's own put of a 256 MiB prefix against ours, with the memory each held at its peak.
   const prefix = join(dir, 'prefix.bin');
   await pipeline(createReadStream(snapshotFile, { end: Math.min(256 * 2 ** 20, vacuum.value.bytes) - 1 }), createWriteStream(prefix));

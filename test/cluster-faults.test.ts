@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { allEvents, checkVerdicts, getJson, missingNatsServer, replicaDigest, startAggregatorCluster, startLoad, waitFor, whenSettled, type AggregatorCluster, type AggregatorNode, type LoadRecord } from './helper.js';
+import { allEvents, checkVerdicts, getJson, assertSameReplicas, missingNatsServer, startAggregatorCluster, startLoad, waitFor, whenSettled, type AggregatorCluster, type AggregatorNode, type LoadRecord } from './helper.js';
 
 const kTtlMs = 3000;
 const kShards = 4;
@@ -41,7 +41,7 @@ describe('cluster mode under faults', { skip: missingNatsServer() ?? false, time
     assert.equal(totals.received, totals.unique_processed + totals.duplicate_dropped);
     const everything = await allEvents(nodes[0]!.url);
     assert.equal(totals.unique_processed, everything.length, 'counters exact: unique = rows stored');
-    assert.deepEqual(replicaDigest(nodes[0]!.dataDir, kShards), replicaDigest(nodes[1]!.dataDir, kShards), 'replicas equal');
+    await assertSameReplicas([nodes[0]!.dataDir, nodes[1]!.dataDir], kShards);
   }
 
   test('the owner is killed with -9 under load: the other node takes its shards, a tail on it misses nothing, the owner comes back caught up', async () => {

@@ -6,10 +6,8 @@
  * the tests poll for what they wait for.
  */
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
-import { allEvents, event, missingNatsServer, publish, replicaDigest, startAggregatorCluster, stats, waitFor, type AggregatorCluster } from './helper.js';
+import { allEvents, assertSameReplicas, event, missingNatsServer, publish, startAggregatorCluster, stats, waitFor, type AggregatorCluster } from './helper.js';
 
 const kShards = 2;
 const batchOf = (topic: string, from: number, count: number) => Array.from({ length: count }, (_, index) => event({ topic, event_id: `${topic}-${from + index}`, payload: { n: from + index } }));
@@ -32,39 +30,6 @@ async function agreedStats(urls: readonly string[], timeoutMs = 30_000): Promise
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   throw new Error(`the nodes' /stats did not agree within ${timeoutMs} ms: ${seen.join(' vs ')}`);
-}
-
-function logPositions(dataDir: string): number[] {
-  return Array.from({ length: kShards }, (_, shard) => {
-    const db = new Database(join(dataDir, `shard-${String(shard).padStart(3, '0')}.db`), { readonly: true, fileMustExist: true });
-    try {
-      return (db.prepare("SELECT value FROM meta WHERE key = 'last_log_seq'").pluck().get() as number | undefined) ?? 0;
-    } finally {
-      db.close();
-    }
-  });
-}
-
-/**
- * Replica files compared where it means something: at the same log position. Expire commands keep
- * moving the logs, so this reads until both nodes' files stand at the same positions, and then
- * their digests must be equal (they are read right after the positions; a commit in between shows
- * as moved positions, and the pair is read again).
- */
-async function assertSameReplicas(cluster: AggregatorCluster): Promise<void> {
-  const [first, second] = cluster.nodes.map((node) => node.dataDir) as [string, string];
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const before = [logPositions(first), logPositions(second)];
-    const digests = [replicaDigest(first, kShards), replicaDigest(second, kShards)];
-    const afterwards = [logPositions(first), logPositions(second)];
-    if (JSON.stringify(before[0]) === JSON.stringify(before[1]) && JSON.stringify(before) === JSON.stringify(afterwards)) {
-      assert.deepEqual(digests[1], digests[0], `replicas at log positions ${JSON.stringify(before[0])} differ`);
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`the replicas never stood at the same log positions: ${JSON.stringify(afterwards)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function publishOk(url: string, events: unknown[]): Promise<any> {
@@ -105,7 +70,7 @@ describe('cluster mode: --retention and --retention-bytes go through the shard l
     assert.deepEqual(new Set(eventsA.map((stored) => stored.topic)), new Set(['keep.x']));
     assert.equal(eventsA.length, 40);
     for (const url of [a, b]) assert.match(await (await fetch(`${url}/metrics`)).text(), /^aggregator_events_expired_total 100$/m, url);
-    await assertSameReplicas(cluster);
+    await assertSameReplicas(cluster.nodes.map((node) => node.dataDir), kShards);
   });
 
   test('new events of an expiring topic are stored, then expire on both nodes too', async () => {
@@ -114,7 +79,7 @@ describe('cluster mode: --retention and --retention-bytes go through the shard l
     await waitFor(async () => (await Promise.all([a, b].map(async (url) => (await stats(url)).expired))).every((expired) => expired === 110), 'the new ones to expire on both nodes', 60_000);
     const agreed = await agreedStats([a, b]);
     assert.equal(agreed.stored, 40);
-    await assertSameReplicas(cluster);
+    await assertSameReplicas(cluster.nodes.map((node) => node.dataDir), kShards);
   });
 
   test("a topic past its size expires its oldest events, the same ones on both nodes (the stored-bytes counter is in the log's replay)", async () => {
@@ -131,7 +96,7 @@ describe('cluster mode: --retention and --retention-bytes go through the shard l
     assert.equal(agreed.topic_storage['big.b'].stored, left.length);
     assert.ok(left.length * rowSize >= 20_000 - 2 * rowSize, `no more than the excess went: ${left.length} rows of ${rowSize} characters left`);
     assert.ok(left.some((item) => item.event_id === 'b-0299'), 'the newest stay');
-    await assertSameReplicas(cluster);
+    await assertSameReplicas(cluster.nodes.map((node) => node.dataDir), kShards);
   });
 });
 
@@ -154,6 +119,6 @@ describe('cluster mode: --forget-after goes through the shard logs', { skip, tim
     await waitFor(async () => (await publishOk(b, batchOf('short.f', 0, 1))).unique === 1, 'another identity to be forgotten', 60_000);
     const agreed = await agreedStats([a, b]);
     assert.equal(agreed.unique_processed, 62, 'each forgotten identity stored again exactly once');
-    await assertSameReplicas(cluster);
+    await assertSameReplicas(cluster.nodes.map((node) => node.dataDir), kShards);
   });
 });

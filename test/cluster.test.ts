@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { allEvents, event, getJson, missingNatsServer, publish, replicaDigest, startAggregatorCluster, stats, waitFor, whenSettled, type AggregatorCluster } from './helper.js';
+import { allEvents, event, getJson, assertSameReplicas, missingNatsServer, publish, startAggregatorCluster, stats, waitFor, whenSettled, type AggregatorCluster } from './helper.js';
 
 describe('cluster mode: any node, one answer', { skip: missingNatsServer() ?? false, timeout: 120_000 }, () => {
   let cluster: AggregatorCluster;
@@ -33,7 +33,7 @@ describe('cluster mode: any node, one answer', { skip: missingNatsServer() ?? fa
     assert.equal(eventsA.length, 300);
     assert.deepEqual(eventsB, eventsA, 'the same events, seqs and order on both nodes');
     assert.equal(new Set(eventsA.map((stored) => stored.seq)).size, 300, 'seqs unique across shards');
-    assert.deepEqual(await replicaDigest(cluster.nodes[0]!.dataDir, 4), await replicaDigest(cluster.nodes[1]!.dataDir, 4), 'replica files hold the same rows and counters');
+    await assertSameReplicas([cluster.nodes[0]!.dataDir, cluster.nodes[1]!.dataDir], 4);
   });
 
   test('a cursor from one node goes on at another with no skip and no repeat; v1 cursors are refused', async () => {
@@ -93,7 +93,7 @@ describe('cluster mode: any node, one answer', { skip: missingNatsServer() ?? fa
     const settled = await whenSettled([a, b, joined.url]);
     assert.equal(settled[2]!.unique_processed, settled[0]!.unique_processed);
     assert.deepEqual(await allEvents(joined.url, undefined, 200), await allEvents(a, undefined, 200));
-    assert.deepEqual(replicaDigest(joined.dataDir, 4), replicaDigest(cluster.nodes[0]!.dataDir, 4), 'the new replica equals the old ones');
+    await assertSameReplicas([cluster.nodes[0]!.dataDir, joined.dataDir], 4);
     const answer = await publish(joined.url, [event({ topic: 'joined', event_id: 'j1' })]);
     assert.equal(answer.status, 200);
     assert.equal(answer.body.unique, 1);

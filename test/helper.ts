@@ -22,7 +22,7 @@ export { RssSampler } from './support/rss-sampler.js';
 export { runNode, runServer, startServer, type Run, type Server as TestServer } from './support/server.js';
 export { makeTempDir } from './support/temp-dirs.js';
 export { checkVerdicts, startAggregatorCluster, startLoad, type AggregatorCluster, type AggregatorNode, type LoadRecord } from './support/aggregator-cluster.js';
-export { logExtent, replicaDigest, snapshotCatalogue, whenSettled } from './support/cluster-checks.js';
+export { assertSameReplicas, logExtent, replicaDigest, snapshotCatalogue, whenSettled } from './support/cluster-checks.js';
 export { missingNatsServer } from './support/nats-cluster.js';
 
 export interface TestEvent {

@@ -23,6 +23,8 @@ export interface SnapshotPointer {
   readonly epoch: number;
   readonly node: string;
   readonly takenAt: string;
+  /** The snapshot this one replaced (kept until the next one): the one to delete then. */
+  readonly previous: string | null;
 }
 
 export interface PointerEntry {
@@ -177,7 +179,16 @@ export class SnapshotStore {
     if (written.bytesWritten !== pointer.bytes) throw new AggregatorError('snapshot_unusable', `snapshot ${pointer.object} came with ${written.bytesWritten} bytes, not ${pointer.bytes}`);
   }
 
-  /** Deletes the shard's snapshots but those in `keep`: the pointer has moved past them. */
+  /** Deletes one snapshot; one already gone is no error. */
+  async delete(object: string): Promise<void> {
+    const info = await this.#objects.info(object);
+    if (info && !info.deleted) await this.#objects.delete(object);
+  }
+
+  /**
+   * Deletes the shard's snapshots but those in `keep`: stragglers a `delete` missed (a failed
+   * call, a race between two owners). Best effort: a listing can miss a record just written.
+   */
   async deleteOthers(shard: number, keep: readonly string[]): Promise<number> {
     let deleted = 0;
     for (const info of await this.#objects.list()) {

@@ -61,7 +61,8 @@ export class Snapshotter {
     const { leaseRevision, position, dataDir, nodeId } = this.#options;
     if (leaseRevision(shard) === null) return null;
     const current = await this.#store.pointer(shard);
-    if (current && position(shard).seq <= current.pointer.seq) return null;
+    // Nothing applied yet, or nothing since the latest snapshot: nothing to keep.
+    if (position(shard).seq <= (current?.pointer.seq ?? 0)) return null;
     const started = performance.now();
     const file = join(dataDir, `snapshot-${shard}.tmp`);
     rmSync(file, { force: true });
@@ -72,7 +73,7 @@ export class Snapshotter {
       await this.#store.upload(object, file);
       const epoch = leaseRevision(shard);
       if (epoch === null) return null;
-      const pointer: SnapshotPointer = { object, seq: snapshot.log.seq, clock: snapshot.log.clock, bytes: snapshot.bytes, epoch, node: nodeId, takenAt: new Date().toISOString() };
+      const pointer: SnapshotPointer = { object, seq: snapshot.log.seq, clock: snapshot.log.clock, bytes: snapshot.bytes, epoch, node: nodeId, takenAt: new Date().toISOString(), previous: current?.pointer.object ?? null };
       // Lost the race to another owner: its pointer stands, and its next clean-up removes this object.
       if (!(await this.#store.movePointer(shard, pointer, current))) return null;
       let purgedBelow: number | null = null;
@@ -82,7 +83,9 @@ export class Snapshotter {
       }
       // The previous snapshot stays until the next one: a node downloading it when the pointer
       // moved can still finish (the log reaches back to it), rather than lose its download.
-      await this.#store.deleteOthers(shard, current ? [object, current.pointer.object] : [object]);
+      const keep = current ? [object, current.pointer.object] : [object];
+      if (current?.pointer.previous) await this.#store.delete(current.pointer.previous);
+      await this.#store.deleteOthers(shard, keep);
       return { pointer, milliseconds: performance.now() - started, purgedBelow };
     } finally {
       rmSync(file, { force: true });
