@@ -7,16 +7,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { allEvents, assertSameReplicas, event, missingNatsServer, publish, startAggregatorCluster, stats, waitFor, type AggregatorCluster } from './helper.js';
+import { allEvents, assertSameReplicas, event, missingNatsServer, publish, sharedStats, startAggregatorCluster, stats, waitFor, type AggregatorCluster } from './helper.js';
 
 const kShards = 2;
 const batchOf = (topic: string, from: number, count: number) => Array.from({ length: count }, (_, index) => event({ topic, event_id: `${topic}-${from + index}`, payload: { n: from + index } }));
-
-/** What /stats must agree on between nodes (the rest is per process: uptime, rings, protocols). */
-function shared(body: Record<string, unknown>): unknown {
-  const { received, unique_processed, duplicate_dropped, rejected, stored, expired, deleted, topics, topic_counts, topic_storage, watermark_seq } = body;
-  return { received, unique_processed, duplicate_dropped, rejected, stored, expired, deleted, topics, topic_counts, topic_storage, watermark_seq };
-}
 
 /** Polls until every node's /stats agree (twice in a row, a poll apart: expire commands keep arriving); returns one. */
 async function agreedStats(urls: readonly string[], timeoutMs = 30_000): Promise<any> {
@@ -24,7 +18,7 @@ async function agreedStats(urls: readonly string[], timeoutMs = 30_000): Promise
   let seen: string[] = [];
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    seen = await Promise.all(urls.map(async (url) => JSON.stringify(shared(await stats(url)))));
+    seen = await Promise.all(urls.map(async (url) => JSON.stringify(sharedStats(await stats(url)))));
     if (seen.every((shape) => shape === seen[0]) && seen[0] === last) return JSON.parse(last);
     last = seen.every((shape) => shape === seen[0]) ? seen[0]! : '';
     await new Promise((resolve) => setTimeout(resolve, 200));

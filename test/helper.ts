@@ -21,9 +21,10 @@ export { openFilePaths, readRssKiB } from './support/proc.js';
 export { RssSampler } from './support/rss-sampler.js';
 export { runNode, runServer, startServer, type Run, type Server as TestServer } from './support/server.js';
 export { makeTempDir } from './support/temp-dirs.js';
-export { checkVerdicts, startAggregatorCluster, startLoad, type AggregatorCluster, type AggregatorNode, type LoadRecord } from './support/aggregator-cluster.js';
-export { assertSameReplicas, logExtent, replicaDigest, snapshotCatalogue, whenSettled } from './support/cluster-checks.js';
+export { checkVerdicts, longestAckGap, startAggregatorCluster, startLoad, type AggregatorCluster, type AggregatorNode, type LoadRecord } from './support/aggregator-cluster.js';
+export { assertSameReplicas, logExtent, replicaDigest, sharedStats, snapshotCatalogue, whenSettled } from './support/cluster-checks.js';
 export { missingNatsServer } from './support/nats-cluster.js';
+export { createPartition, missingNetns, type Partition } from './support/netns.js';
 
 export interface TestEvent {
   topic: string;

@@ -50,6 +50,8 @@ interface OpenMessage {
   readonly chunks: Uint8Array[];
   bytes: number;
   readonly parts: Part[];
+  /** When its first part was added (performance.now()): the publish deadline counts from here. */
+  readonly openedAt: number;
 }
 
 export class PublishPath {
@@ -171,7 +173,7 @@ export class PublishPath {
 
   #add(frame: ShardFrame, from: number, to: number, bytes: number, done: Part['done']): void {
     let message = this.#open[frame.shard];
-    if (!message) this.#open[frame.shard] = message = { chunks: [], bytes: 0, parts: [] };
+    if (!message) this.#open[frame.shard] = message = { chunks: [], bytes: 0, parts: [], openedAt: performance.now() };
     for (let index = from; index < to; index++) message.chunks.push(frame.chunks[index]!);
     message.bytes += bytes;
     message.parts.push({ frame, from, to, done });
@@ -183,7 +185,7 @@ export class PublishPath {
     this.#flushScheduled = true;
     setImmediate(() => {
       this.#flushScheduled = false;
-      if (this.#pendingRejected > 0 && !this.#open.some((message) => message !== null)) this.#open[0] = { chunks: [], bytes: 0, parts: [] };
+      if (this.#pendingRejected > 0 && !this.#open.some((message) => message !== null)) this.#open[0] = { chunks: [], bytes: 0, parts: [], openedAt: performance.now() };
       for (let shard = 0; shard < this.#open.length; shard++) if (this.#unacknowledged[shard]! < kPipelined) this.#flush(shard);
       if (this.#sending === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
     });
@@ -196,7 +198,7 @@ export class PublishPath {
     const events = message.parts.reduce((sum, part) => sum + part.to - part.from, 0);
     const rejected = this.#pendingRejected;
     this.#pendingRejected = 0;
-    this.#send(shard, message.chunks, message.bytes, events, false, rejected).then(
+    this.#send(shard, message.chunks, message.bytes, events, false, rejected, message.openedAt).then(
       (applied) => {
         let offset = 0;
         for (const part of message.parts) {
@@ -219,16 +221,16 @@ export class PublishPath {
   }
 
   /** Publishes one message under a fresh id; settles once it is in the log and this node applied it. */
-  async #send(shard: number, chunks: readonly Uint8Array[], bytes: number, events: number, command: boolean, rejected = 0): Promise<AppliedMessage> {
+  async #send(shard: number, chunks: readonly Uint8Array[], bytes: number, events: number, command: boolean, rejected = 0, since = performance.now()): Promise<AppliedMessage> {
     this.#sending++;
     try {
-      return await this.#publish(shard, chunks, bytes, events, command, rejected);
+      return await this.#publish(shard, chunks, bytes, events, command, rejected, since);
     } finally {
       this.#settledOne();
     }
   }
 
-  async #publish(shard: number, chunks: readonly Uint8Array[], bytes: number, events: number, command: boolean, rejected: number): Promise<AppliedMessage> {
+  async #publish(shard: number, chunks: readonly Uint8Array[], bytes: number, events: number, command: boolean, rejected: number, since: number): Promise<AppliedMessage> {
     const msgId = this.#publisher.nextMsgId();
     const headers = natsHeaders();
     headers.set(kHeaders.events, String(events));
@@ -239,7 +241,7 @@ export class PublishPath {
     verdict.catch(() => {}); // awaited below, after the PubAck; a timeout before that is not unhandled
     try {
       this.#unacknowledged[shard]!++;
-      await this.#publisher.publishAs(msgId, subjectOf(shard), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), headers);
+      await this.#publisher.publishAs(msgId, subjectOf(shard), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), headers, since);
     } catch (error) {
       this.#board.forget(msgId);
       throw error;

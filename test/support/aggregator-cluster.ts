@@ -5,8 +5,8 @@
  * drive through it: concurrent publishers that keep every verdict they were given, so a test can
  * check that no acknowledged event was lost and no verdict was wrong.
  */
-import { startNatsCluster, type NatsCluster } from './nats-cluster.js';
-import { startServer, type Server } from './server.js';
+import { startNatsCluster, type NatsCluster, type NatsPlacement } from './nats-cluster.js';
+import { startServer, type Placement, type Server } from './server.js';
 import { makeTempDir } from './temp-dirs.js';
 
 export interface AggregatorNode {
@@ -35,13 +35,18 @@ export interface AggregatorClusterOptions {
   readonly shards?: number;
   readonly leaseTtlMs?: number;
   readonly args?: readonly string[];
+  /** Where each NATS node runs (nats-cluster.ts; default: all on 127.0.0.1). */
+  readonly natsPlacement?: (index: number) => NatsPlacement;
+  /** Where each aggregator runs (its address, a network namespace; default 127.0.0.1 here). */
+  readonly placement?: (index: number) => Placement;
 }
 
 export async function startAggregatorCluster(options: AggregatorClusterOptions = {}): Promise<AggregatorCluster> {
-  const nats = await startNatsCluster(3);
+  const nats = await startNatsCluster(3, options.natsPlacement);
   const nodes: AggregatorNode[] = [];
   const addNode = async (): Promise<AggregatorNode> => {
     const name = `agg${nodes.length}`;
+    const placement = options.placement?.(nodes.length) ?? {};
     const dataDir = await makeTempDir(`cluster-${name}-`);
     const args = ['--cluster', nats.urls, '--node-id', name, '--lease-ttl-ms', String(options.leaseTtlMs ?? 3000), ...(options.args ?? [])];
     const node: AggregatorNode = {
@@ -53,7 +58,7 @@ export async function startAggregatorCluster(options: AggregatorClusterOptions =
         return node.server.url;
       },
       async start() {
-        node.server = await startServer({ dataDir, shards: options.shards ?? 4, args, timeoutMs: 60_000 });
+        node.server = await startServer({ dataDir, shards: options.shards ?? 4, args, timeoutMs: 60_000, placement });
       },
       async crash() {
         await node.server?.crash();
@@ -97,8 +102,12 @@ export interface LoadRecord {
   readonly unacknowledged: Set<string>;
   acknowledged: number;
   failed: number;
-  /** The longest time between two acknowledgements, ms: the stall a fault caused. */
+  /** The longest time between two acknowledgements, ms: the stall a fault caused (loads sharing a record: the longest any one saw). */
   longestGapMs: number;
+  /** Every acknowledgement: which target gave it and when (performance.now()), for `longestAckGap`. */
+  readonly acks: { readonly target: string; readonly at: number }[];
+  /** Every request that got no 200: its target, when it was sent and answered, and the status (null: no answer). */
+  readonly failures: { readonly target: string; readonly sent: number; readonly at: number; readonly status: number | null; readonly error?: string }[];
 }
 
 export interface LoadOptions {
@@ -111,37 +120,53 @@ export interface LoadOptions {
   readonly topics?: number;
   /** Topic prefix, so runs on one cluster do not share keys (default 'load'). */
   readonly prefix?: string;
+  /** How long one request may take before the client gives up (default 40 s). */
+  readonly requestTimeoutMs?: number;
+  /** Another load's record to add to: loads that share keys must be judged together (`checkVerdicts`). */
+  readonly record?: LoadRecord;
 }
 
 /** Publishes until `stop()`: batches of random keys with `?results=1`, each request to the next target. */
-export function startLoad(options: LoadOptions): { readonly record: LoadRecord; stop(): Promise<LoadRecord> } {
-  const record: LoadRecord = { verdicts: new Map(), unacknowledged: new Set(), acknowledged: 0, failed: 0, longestGapMs: 0 };
+export function startLoad(options: LoadOptions): { readonly record: LoadRecord; readonly inFlight: number; readonly oldestInFlight: number | null; stop(): Promise<LoadRecord> } {
+  const record: LoadRecord = options.record ?? { verdicts: new Map(), unacknowledged: new Set(), acknowledged: 0, failed: 0, longestGapMs: 0, acks: [], failures: [] };
   let running = true;
   let turn = 0;
   let lastAck = performance.now();
+  /** When each request still out was sent. */
+  const outstanding = new Set<{ readonly sent: number }>();
   const loop = async (): Promise<void> => {
     while (running) {
       const targets = options.targets();
       const target = targets[turn++ % Math.max(1, targets.length)];
+      if (target === undefined) {
+        // No node to send to now: nothing is sent, so nothing is recorded.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
       const events = Array.from({ length: options.batch }, () => {
         const n = Math.floor(Math.random() * options.keySpace);
         return { topic: `${options.prefix ?? 'load'}.${n % (options.topics ?? 4)}`, event_id: `k${n}`, timestamp: new Date().toISOString(), source: 'load', payload: { n } };
       });
       const keys = events.map((event) => `${event.topic}/${event.event_id}`);
       let answer: { status: number; body: { results?: { status: 'stored' | 'duplicate' }[] } } | null = null;
-      if (target) {
-        try {
-          const response = await fetch(`${target}/publish?results=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events), signal: AbortSignal.timeout(40_000) });
-          answer = { status: response.status, body: (await response.json()) as { results?: { status: 'stored' | 'duplicate' }[] } };
-        } catch {
-          answer = null;
-        }
+      let error: string | undefined;
+      const request = { sent: performance.now() };
+      outstanding.add(request);
+      try {
+        const response = await fetch(`${target}/publish?results=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events), signal: AbortSignal.timeout(options.requestTimeoutMs ?? 40_000) });
+        answer = { status: response.status, body: (await response.json()) as { results?: { status: 'stored' | 'duplicate' }[] } };
+      } catch (thrown) {
+        answer = null;
+        error = String((thrown as Error).cause ?? (thrown as Error).message);
+      } finally {
+        outstanding.delete(request);
       }
       if (answer?.status === 200 && answer.body.results) {
         const now = performance.now();
         record.longestGapMs = Math.max(record.longestGapMs, now - lastAck);
         lastAck = now;
         record.acknowledged++;
+        record.acks.push({ target, at: now });
         answer.body.results.forEach((result, index) => {
           const key = keys[index]!;
           let list = record.verdicts.get(key);
@@ -150,6 +175,7 @@ export function startLoad(options: LoadOptions): { readonly record: LoadRecord; 
         });
       } else {
         record.failed++;
+        record.failures.push({ target, sent: request.sent, at: performance.now(), status: answer?.status ?? null, ...(error === undefined ? {} : { error }) });
         for (const key of keys) record.unacknowledged.add(key);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -158,12 +184,39 @@ export function startLoad(options: LoadOptions): { readonly record: LoadRecord; 
   const loops = Array.from({ length: options.concurrency }, loop);
   return {
     record,
+    /** Requests sent and not answered yet. */
+    get inFlight() {
+      return outstanding.size;
+    },
+    /** When the oldest request still out was sent (performance.now()); null when none is. */
+    get oldestInFlight() {
+      let oldest: number | null = null;
+      for (const request of outstanding) oldest = Math.min(oldest ?? Infinity, request.sent);
+      return oldest;
+    },
     async stop() {
       running = false;
       await Promise.all(loops);
       return record;
     },
   };
+}
+
+/**
+ * The longest time without an acknowledgement inside [from, to] (performance.now(); default: the
+ * whole run), counting only `target`'s when given: the stall one node's clients saw.
+ */
+export function longestAckGap(record: LoadRecord, window: { target?: string; from?: number; to?: number } = {}): number {
+  const from = window.from ?? record.acks[0]?.at ?? 0;
+  const to = window.to ?? performance.now();
+  let last = from;
+  let longest = 0;
+  for (const ack of record.acks) {
+    if (ack.at < from || ack.at > to || (window.target !== undefined && ack.target !== window.target)) continue;
+    longest = Math.max(longest, ack.at - last);
+    last = ack.at;
+  }
+  return Math.max(longest, to - last);
 }
 
 /**

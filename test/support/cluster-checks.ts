@@ -123,3 +123,9 @@ export async function assertSameReplicas(dataDirs: readonly string[], shards: nu
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/** The part of /stats every node must agree on: the log's totals, not this process's uptime, protocols or queues. */
+export function sharedStats(stats: Record<string, unknown>): Record<string, unknown> {
+  const keys = ['received', 'unique_processed', 'duplicate_dropped', 'rejected', 'stored', 'expired', 'deleted', 'topics', 'shards', 'watermark_seq', 'cursor', 'topic_counts', 'topic_storage'];
+  return Object.fromEntries(keys.map((key) => [key, stats[key]]));
+}

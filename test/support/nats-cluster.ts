@@ -11,14 +11,26 @@ import { join } from 'node:path';
 import { spawnTracked, stopChild, waitExit } from './children.js';
 import { makeTempDir } from './temp-dirs.js';
 
+/** Where one NATS node runs: by default all on 127.0.0.1 in this network namespace. */
+export interface NatsPlacement {
+  /** The address its client and route listeners bind, and its URL names. */
+  readonly host?: string;
+  /** The address its monitoring listener binds (the test's probes go there). */
+  readonly monitorHost?: string;
+  /** A command prefix to run nats-server under, e.g. ['ip', 'netns', 'exec', ns]. */
+  readonly wrap?: readonly string[];
+}
+
 export interface NatsNode {
   readonly name: string;
-  /** nats://127.0.0.1:<client port> */
+  /** nats://<host>:<client port> */
   readonly url: string;
   readonly monitorUrl: string;
   child: ChildProcess;
   /** kill -9; `start()` brings it back on the same ports and store. */
   crash(): Promise<void>;
+  /** A clean shutdown (SIGTERM, SIGKILL past 15 s); `start()` brings it back the same way. */
+  stop(): Promise<void>;
   start(): Promise<void>;
   pause(): void;
   resume(): void;
@@ -73,33 +85,41 @@ function waitUntil(probe: () => Promise<boolean>, what: string, timeoutMs: numbe
   }, timeoutMs);
 }
 
-export async function startNatsCluster(count = 3): Promise<NatsCluster> {
+/** `placement(index)` puts a node elsewhere (another address, a network namespace: netns.ts). */
+export async function startNatsCluster(count = 3, placement: (index: number) => NatsPlacement = () => ({})): Promise<NatsCluster> {
   const dir = await makeTempDir('nats-');
+  // A port free on 127.0.0.1 is as good as free on a test's own fresh addresses.
   const ports = await Promise.all(Array.from({ length: count }, async () => ({ client: await freePort(), route: await freePort(), monitor: await freePort() })));
-  const routes = ports.map((port) => `nats-route://127.0.0.1:${port.route}`).join(', ');
+  const places = ports.map((_, index) => ({ host: '127.0.0.1', monitorHost: '127.0.0.1', wrap: [] as readonly string[], ...placement(index) }));
+  const routes = ports.map((port, index) => `nats-route://${places[index]!.host}:${port.route}`).join(', ');
   const nodes: NatsNode[] = ports.map((port, index) => {
     const name = `n${index + 1}`;
+    const { host, monitorHost, wrap } = places[index]!;
     const config = join(dir, `${name}.conf`);
     writeFileSync(
       config,
       [
         `server_name: ${name}`,
-        `listen: 127.0.0.1:${port.client}`,
-        `http: 127.0.0.1:${port.monitor}`,
+        `listen: ${host}:${port.client}`,
+        `http: ${monitorHost}:${port.monitor}`,
         `jetstream { store_dir: "${join(dir, name)}", max_memory_store: 64MB, max_file_store: 20GB }`,
-        `cluster { name: agg, listen: 127.0.0.1:${port.route}, routes: [${routes}] }`,
+        `cluster { name: agg, listen: ${host}:${port.route}, routes: [${routes}] }`,
       ].join('\n'),
     );
-    const monitorUrl = `http://127.0.0.1:${port.monitor}`;
-    const spawn = (): ChildProcess => spawnTracked('nats-server', ['-c', config], { stdio: 'ignore' });
+    const monitorUrl = `http://${monitorHost}:${port.monitor}`;
+    const command = [...wrap, 'nats-server', '-c', config];
+    const spawn = (): ChildProcess => spawnTracked(command[0]!, command.slice(1), { stdio: 'ignore' });
     const node: NatsNode = {
       name,
-      url: `nats://127.0.0.1:${port.client}`,
+      url: `nats://${host}:${port.client}`,
       monitorUrl,
       child: spawn(),
       async crash() {
         node.child.kill('SIGKILL');
         await waitExit(node.child, 5000);
+      },
+      async stop() {
+        await stopChild(node.child, 15_000);
       },
       async start() {
         node.child = spawn();

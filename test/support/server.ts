@@ -9,11 +9,19 @@ import { onLines, spawnTracked, stopChild, waitExit, type Exit } from './childre
 import { distMain, repoRoot } from './paths.js';
 import { makeTempDir } from './temp-dirs.js';
 
+/** Where a process runs: by default on 127.0.0.1 in this network namespace. */
+export interface Placement {
+  /** The address it listens on and its URL names. */
+  readonly host?: string;
+  /** A command prefix to run node under, e.g. ['ip', 'netns', 'exec', ns] (netns.ts): it execs node, so the pid is node's. */
+  readonly wrap?: readonly string[];
+}
+
 export interface ListeningProcess {
   readonly child: ChildProcess;
   readonly pid: number;
   readonly port: number;
-  /** http://127.0.0.1:<port> */
+  /** http://<host>:<port> (127.0.0.1 unless placed elsewhere) */
   readonly url: string;
   /** The whole "listening" line, parsed (the service names its other ports there). */
   readonly listening: Readonly<Record<string, unknown>>;
@@ -29,8 +37,9 @@ export interface ListeningProcess {
  * Starts `node <args>`, which must print one JSON line with `"msg":"listening"` and `"port"` on
  * stdout (the service's pino line, or a baseline's), and resolves once it has.
  */
-export function startListening(args: readonly string[], timeoutMs = 15_000): Promise<ListeningProcess> {
-  const child = spawnTracked(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startListening(args: readonly string[], timeoutMs = 15_000, placement: Placement = {}): Promise<ListeningProcess> {
+  const command = [...(placement.wrap ?? []), process.execPath, ...args];
+  const child = spawnTracked(command[0]!, command.slice(1), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const keep = (line: string): void => {
     lines.push(line);
@@ -60,7 +69,7 @@ export function startListening(args: readonly string[], timeoutMs = 15_000): Pro
         child,
         pid: child.pid,
         port,
-        url: `http://127.0.0.1:${port}`,
+        url: `http://${placement.host ?? '127.0.0.1'}:${port}`,
         listening,
         tail,
         stop: async (signal = 'SIGTERM', graceMs = 15_000) => stopChild(child, graceMs, signal),
@@ -97,18 +106,20 @@ export interface ServerOptions {
   readonly entry?: string;
   /** How long it may take to print its "listening" line (default 15 s; a cluster node replays its logs first). */
   readonly timeoutMs?: number;
+  /** Another address to listen on, another network namespace to run in. */
+  readonly placement?: Placement;
 }
 
 export interface Server extends ListeningProcess {
   readonly dataDir: string;
 }
 
-/** Starts the built service on 127.0.0.1, on a free port. */
+/** Starts the built service on 127.0.0.1 (or `placement.host`), on a free port. */
 export async function startServer(options: ServerOptions = {}): Promise<Server> {
   const dataDir = options.dataDir ?? (await makeTempDir());
   const entry = options.entry ?? distMain;
-  const args = [...(options.nodeArgs ?? []), entry, '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--shards', String(options.shards ?? 2), ...(options.args ?? [])];
-  return { ...(await startListening(args, options.timeoutMs)), dataDir };
+  const args = [...(options.nodeArgs ?? []), entry, '--host', options.placement?.host ?? '127.0.0.1', '--port', '0', '--data-dir', dataDir, '--shards', String(options.shards ?? 2), ...(options.args ?? [])];
+  return { ...(await startListening(args, options.timeoutMs, options.placement)), dataDir };
 }
 
 export interface Run {

@@ -1,0 +1,193 @@
+/**
+ * Cluster mode across a real network partition (test/support/netns.ts): the 3 NATS servers and
+ * aggregator A in this network namespace, aggregator B in a namespace of its own behind a veth
+ * link. The cut drops B's NATS traffic both ways without a word while the test still reaches B's
+ * HTTP, so what B tells its clients during the cut is observed, not guessed. Under load to both
+ * nodes: B refuses writes with 503 and says so in /health, B's leases lapse and A owns every
+ * shard within the TTL, A goes on acknowledging (its longest ack gap is the partition stall);
+ * after the heal B reconnects and catches up, and every verdict and both replicas check out.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { allEvents, checkVerdicts, createPartition, event, getJson, longestAckGap, missingNatsServer, missingNetns, assertSameReplicas, sharedStats, startAggregatorCluster, startLoad, waitFor, whenSettled, type AggregatorCluster, type AggregatorNode, type LoadRecord, type Partition } from './helper.js';
+
+const kTtlMs = 3000;
+const kShards = 4;
+/**
+ * From the cut: B's own clock ends its leases at most 2/3 TTL after its last confirmed renewal;
+ * the key lives a TTL from that renewal (sent up to TTL/3 + a lease round before the cut), the
+ * 2.9.10 server's expiry timer lags it by up to ~2 s here, and A looks every TTL/4.
+ */
+const kLeasesLostMs = kTtlMs + 2000;
+const kTakeoverMs = 2 * kTtlMs + 6000;
+
+interface Health {
+  readonly status: number;
+  readonly body: { status: string; reason?: string; cluster: { nats: string; owned: number[] } };
+}
+
+/** /health, or null when the node does not answer within 2 s. */
+async function health(node: AggregatorNode): Promise<Health | null> {
+  try {
+    const response = await fetch(`${node.url}/health`, { signal: AbortSignal.timeout(2000) });
+    return { status: response.status, body: (await response.json()) as Health['body'] };
+  } catch {
+    return null;
+  }
+}
+
+/** The status of a one-event publish, or null when none came within 3 s (a request B took before it noticed the cut waits for its publish deadline). */
+async function probePublish(node: AggregatorNode, id: string): Promise<number | null> {
+  try {
+    const response = await fetch(`${node.url}/publish`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([event({ topic: 'probe', event_id: id })]), signal: AbortSignal.timeout(3000) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Samples both nodes' owned shards until stopped and keeps every shard both claimed. A pair is
+ * judged only when both answers came within 500 ms: a lease ends on its holder's clock at least
+ * TTL/3 (1 s) before the key expires and anybody else can take it (leases.ts), so two claims
+ * closer than that are a real double owner, not a handover seen between two instants.
+ */
+function watchOwnership(nodes: readonly AggregatorNode[]): { readonly overlaps: string[]; samples: number; stop(): Promise<void> } {
+  let running = true;
+  const watch = {
+    overlaps: [] as string[],
+    samples: 0,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+  const loop = (async () => {
+    while (running) {
+      const started = performance.now();
+      const answers = await Promise.all(nodes.map(health));
+      if (performance.now() - started < 500 && answers.every((answer) => answer !== null)) {
+        watch.samples++;
+        const [first, second] = answers.map((answer) => answer!.body.cluster.owned);
+        const both = first!.filter((shard) => second!.includes(shard));
+        if (both.length > 0) watch.overlaps.push(`shards ${both.join()} owned by both at ${Math.round(started)} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  return watch;
+}
+
+describe('cluster mode across a network partition', { skip: missingNatsServer() ?? missingNetns() ?? false, timeout: 180_000 }, () => {
+  let partition: Partition | undefined;
+  let cluster: AggregatorCluster | undefined;
+  let a: AggregatorNode;
+  let b: AggregatorNode;
+  before(async () => {
+    const net = (partition = createPartition());
+    cluster = await startAggregatorCluster({
+      nodes: 2,
+      shards: kShards,
+      leaseTtlMs: kTtlMs,
+      natsPlacement: () => ({ host: net.natsHost }),
+      // agg0 starts first and takes the free leases: the node to be cut off owns shards.
+      placement: (index) => (index === 0 ? { host: net.nsHost, wrap: net.wrap } : {}),
+    });
+    [b, a] = cluster.nodes as [AggregatorNode, AggregatorNode];
+  });
+  after(async () => {
+    try {
+      await cluster?.stop();
+    } finally {
+      partition?.remove();
+    }
+  });
+
+  const owned = async (node: AggregatorNode): Promise<number[]> => (await getJson(`${node.url}/health`)).body.cluster.owned as number[];
+  const acksFrom = (record: LoadRecord, node: AggregatorNode): number => record.acks.filter((ack) => ack.target === node.url).length;
+
+  test('B is cut off from NATS under load: it refuses writes, A takes its shards and goes on; healed, B catches up and both agree on everything', async (t) => {
+    await waitFor(async () => (await owned(a)).length + (await owned(b)).length === kShards && (await owned(b)).length > 0, 'every shard owned, some by B', 20_000);
+    const watch = watchOwnership([a, b]);
+    // One load per node, sharing a record: A's workers never wait on B, so A's ack gap is A's stall.
+    // B's clients are on its side of the cut: they go on sending to it and must be refused.
+    const loadA = startLoad({ targets: () => [a.url], concurrency: 2, batch: 10, keySpace: 4000, prefix: 'part' });
+    const loadB = startLoad({ targets: () => [b.url], concurrency: 2, batch: 10, keySpace: 4000, prefix: 'part', record: loadA.record });
+    const record = loadA.record;
+    // A failing assertion must not leave the loads and the sampler running: the file would never end.
+    t.after(() => Promise.all([loadA.stop(), loadB.stop(), watch.stop()]));
+    await waitFor(async () => acksFrom(record, a) >= 20 && acksFrom(record, b) >= 20, 'load to flow through both nodes', 20_000);
+
+    const cutAt = performance.now();
+    partition!.cut();
+    const since = async (what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<number> => {
+      await waitFor(probe, what, timeoutMs).catch(async (error: Error) => {
+        throw new Error(`${error.message}; A: ${JSON.stringify((await health(a))?.body)}; B: ${JSON.stringify((await health(b))?.body)}`);
+      });
+      return performance.now() - cutAt;
+    };
+    const [refusedMs, leasesLostMs, takeoverMs] = await Promise.all([
+      // B notices with its pings (1 s, 2 out); from then on it refuses at once.
+      since('B to answer 503 to a publish', async () => (await probePublish(b, `cut-${Date.now()}`)) === 503, 20_000),
+      since('B to give its leases up on its own clock', async () => (await health(b))?.body.cluster.owned.length === 0, kLeasesLostMs),
+      since('A to own every shard', async () => (await health(a))?.body.cluster.owned.length === kShards, kTakeoverMs),
+    ]);
+    const cutHealth = await health(b);
+    assert.ok(cutHealth, 'B\'s HTTP still answers across the cut');
+    assert.equal(cutHealth.status, 503);
+    assert.notEqual(cutHealth.body.status, 'ok');
+    assert.notEqual(cutHealth.body.cluster.nats, 'connected', JSON.stringify(cutHealth.body));
+    const acksAtTakeover = acksFrom(record, a);
+    await waitFor(async () => acksFrom(record, a) >= acksAtTakeover + 30, 'A to go on acknowledging', 20_000);
+    // The cut outlasts B's publish deadline (20 s), so the requests B took before it noticed are answered across it too.
+    await waitFor(async () => (loadB.oldestInFlight ?? Infinity) > cutAt + refusedMs, 'B to answer every request it took before it noticed the cut', 40_000);
+    assert.equal(await probePublish(b, 'cut-end'), 503, 'B still refuses at the end of the cut');
+    assert.deepEqual((await health(b))?.body.cluster.owned, [], 'B owns nothing while cut off');
+    const healAt = performance.now();
+    // A 200 needs a PubAck, which cannot cross the cut: every answer B gave in it is a 503.
+    assert.deepEqual(record.acks.filter((ack) => ack.target === b.url && ack.at > cutAt + 1000 && ack.at < healAt), [], 'no 200 from B once the cut took hold');
+    const refused = record.failures.filter((failure) => failure.target === b.url && failure.at > cutAt && failure.at < healAt);
+    assert.ok(refused.length > 0);
+    assert.deepEqual([...new Set(refused.map((failure) => failure.status))], [503], `B refused with 503: ${JSON.stringify(refused.filter((failure) => failure.status !== 503).map((failure) => ({ ...failure, sent: failure.sent - cutAt, at: failure.at - cutAt })))}`);
+    // A request B took before it noticed waits out the publish deadline (20 s from when its message began gathering, plus the
+    // attempt under way) or, when the PubAck came in just before the cut and B's own replica cannot apply it, the verdict timeout (30 s).
+    const slowestRefusalMs = Math.max(...refused.map((failure) => failure.at - failure.sent));
+    assert.ok(slowestRefusalMs < 35_000, `B took ${Math.round(slowestRefusalMs)} ms to refuse a request`);
+
+    partition!.heal();
+    await waitFor(async () => {
+      const answer = await health(b);
+      return answer?.status === 200 && answer.body.cluster.nats === 'connected';
+    }, 'B to reconnect and be healthy', 30_000);
+    const reconnectMs = performance.now() - healAt;
+    const acksFromB = acksFrom(record, b);
+    await waitFor(async () => acksFrom(record, b) >= acksFromB + 20, 'B to catch up and acknowledge again', 60_000);
+    const caughtUpMs = performance.now() - healAt;
+    await Promise.all([loadA.stop(), loadB.stop()]);
+    await watch.stop();
+    const stallMs = longestAckGap(record, { target: a.url });
+    const cutStallMs = longestAckGap(record, { target: a.url, from: cutAt, to: healAt });
+    console.log(
+      `partition: B refused writes ${Math.round(refusedMs)} ms after the cut and held no lease after ${Math.round(leasesLostMs)} ms; A owned every shard after ${Math.round(takeoverMs)} ms; ` +
+        `A's longest ack gap ${Math.round(cutStallMs)} ms during the cut, ${Math.round(stallMs)} ms over the run; B healthy ${Math.round(reconnectMs)} ms and acknowledging ${Math.round(caughtUpMs)} ms after the heal; ` +
+        `B refused ${refused.length} requests in the cut (the slowest answer ${Math.round(slowestRefusalMs)} ms), cut for ${Math.round(healAt - cutAt)} ms; ${record.acknowledged} requests acknowledged, ${record.failed} not; ${watch.samples} ownership samples`,
+    );
+    assert.ok(stallMs < 10_000, `A stalled ${Math.round(stallMs)} ms`);
+
+    const settled = await whenSettled([a.url, b.url], 60_000);
+    assert.deepEqual(sharedStats(settled[1]!), sharedStats(settled[0]!), 'the same /stats on both nodes');
+    const [eventsA, eventsB] = await Promise.all([allEvents(a.url), allEvents(b.url)]);
+    assert.equal(eventsA.length, settled[0]!.unique_processed, 'A lists every stored event');
+    assert.deepEqual(eventsB, eventsA, 'B lists the same events, seqs and order');
+    const keys = eventsA.filter((stored) => stored.topic.startsWith('part.')).map((stored) => `${stored.topic}/${stored.event_id}`);
+    const stored = new Set(keys);
+    assert.equal(stored.size, keys.length, 'one stored copy per key');
+    assert.deepEqual(checkVerdicts(record, stored), []);
+    await assertSameReplicas([a.dataDir, b.dataDir], kShards);
+    assert.ok(watch.samples > 20, `only ${watch.samples} ownership samples`);
+    assert.deepEqual(watch.overlaps, [], 'no shard owned twice at any time');
+    const [ownedA, ownedB] = await Promise.all([owned(a), owned(b)]);
+    assert.deepEqual([...ownedA, ...ownedB].sort(), [0, 1, 2, 3], 'every shard owned once at the end');
+  });
+});
