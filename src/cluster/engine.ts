@@ -166,7 +166,10 @@ export class ClusterStorage implements Storage, CommitPath {
       const frontier = new Frontier(opened.snapshots.map((snapshot) => snapshot.log.clock));
       const board = new VerdictBoard();
       const snapshots = await SnapshotStore.open(js, jsm, options.streamReplicas);
-      const replicaParts = { nc, jsm, pool: opened.pool, board, totals, frontier, snapshots, dataDir: options.dataDir, shardRetryMs: options.shardRetryMs, onNotice: (message: string) => hooks.onNotice?.(message) };
+      // Reads are cheap to repeat: a read in flight when its server goes away gives up in 2 s, not
+      // the default 5 s (a NATS node's restart stalled every replica that long).
+      const reads = await nc.jetstreamManager({ timeout: 2000 });
+      const replicaParts = { nc, jsm: reads, pool: opened.pool, board, totals, frontier, snapshots, dataDir: options.dataDir, shardRetryMs: options.shardRetryMs, onNotice: (message: string) => hooks.onNotice?.(message) };
       const hosts = await startReplicas(replicaParts, opened.snapshots.map((snapshot) => snapshot.log), lastSeqs);
       const disk = await DiskFloor.watch(options.dataDir, options.minFreeBytes);
       const publisher = new StreamPublisher(js, { deadlineMs: kPublishDeadlineMs, attemptTimeoutMs: 2000, retryMs: 100 });
@@ -240,7 +243,7 @@ export class ClusterStorage implements Storage, CommitPath {
     if (this.#closing) problems.push('shutting down');
     if (this.#nats !== 'connected') problems.push(`NATS ${this.#nats}`);
     if (this.#disk.problem !== null) problems.push(this.#disk.problem);
-    for (const host of this.#hosts) if (host.failure !== null) problems.push(host.failure);
+    for (const host of this.#hosts) if ((host.failure ?? host.readProblem) !== null) problems.push((host.failure ?? host.readProblem)!);
     return [...problems, ...this.#shards.problems()];
   }
 

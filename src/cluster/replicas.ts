@@ -10,13 +10,15 @@ import type { LogPosition } from '../store/shard-db.js';
 import type { ShardPool } from '../workers/shard-pool.js';
 import type { Frontier } from './frontier.js';
 import { streamName } from './log-message.js';
-import { ShardHost, type LogReader } from './shard-host.js';
+import type { LogReader } from './log-reads.js';
+import { ShardHost } from './shard-host.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import { restoreLatest } from './snapshots.js';
 import type { VerdictBoard } from './verdicts.js';
 
 export interface ReplicaParts {
   readonly nc: NatsConnection;
+  /** For the reads: with a short request timeout (a read in flight when its server goes away waits it out). */
   readonly jsm: JetStreamManager;
   readonly pool: ShardPool;
   readonly board: VerdictBoard;

@@ -22,15 +22,10 @@ import type { NatsConnection, StoredMsg, Subscription } from 'nats';
 import type { LogPosition } from '../store/shard-db.js';
 import type { FrameOutcome, ShardPool } from '../workers/shard-pool.js';
 import { logFrame, type LogFrame } from './log-frame.js';
+import { LogReads, type LogReader } from './log-reads.js';
 import { subjectOf } from './log-message.js';
-import { kWatchMs, ReplicaWatchdog, type Extent } from './replica-watchdog.js';
+import { kWatchMs, ReplicaWatchdog } from './replica-watchdog.js';
 import type { VerdictBoard } from './verdicts.js';
-
-/** Gets by sequence (nats.js's `jsm.streams.getMessage`), and the stream's extent (`jsm.streams.info`). */
-export interface LogReader {
-  getMessage(stream: string, query: { seq: number }): Promise<StoredMsg>;
-  extent(stream: string): Promise<Extent>;
-}
 
 export interface ShardHostOptions {
   readonly shard: number;
@@ -58,7 +53,6 @@ const kEarlyMs = 2;
 
 export class ShardHost {
   readonly #nc: NatsConnection;
-  readonly #reader: LogReader;
   readonly #pool: ShardPool;
   readonly #board: VerdictBoard;
   readonly #options: ShardHostOptions;
@@ -71,8 +65,6 @@ export class ShardHost {
   #failure: string | null = null;
   /** Frames failed: go on from the last committed position. */
   #broken = false;
-  /** Whether the last read found the end of the stream. */
-  #atEnd = false;
   /** Doorbells not yet matched by a message read: how many gets to send at once. */
   #rung = 0;
   #wake: (() => void) | null = null;
@@ -87,15 +79,16 @@ export class ShardHost {
   readonly #watchdog: ReplicaWatchdog;
   #progressAt = performance.now();
   #restored = 0;
+  readonly #reads: LogReads;
 
   constructor(nc: NatsConnection, reader: LogReader, pool: ShardPool, board: VerdictBoard, options: ShardHostOptions, start: LogPosition) {
     this.#nc = nc;
-    this.#reader = reader;
     this.#pool = pool;
     this.#board = board;
     this.#options = options;
     this.#committed = start;
     this.#queued = start;
+    this.#reads = new LogReads(reader, options.stream, options.shard);
     this.#watchdog = new ReplicaWatchdog(
       () => reader.extent(options.stream),
       {
@@ -126,6 +119,11 @@ export class ShardHost {
     return this.#restored;
   }
 
+  /** Why this replica cannot read its log, once that lasted a while; null while reads work. Writes are not refused for it: they stall or fail on their own. */
+  get readProblem(): string | null {
+    return this.#reads.problem;
+  }
+
   /** Why this replica is not applying, or null. */
   get failure(): string | null {
     return this.#failure;
@@ -133,7 +131,7 @@ export class ShardHost {
 
   /** Whether the replica's last read reached the end of the stream (what it read may still be committing). */
   get caughtUp(): boolean {
-    return this.#atEnd && this.#failure === null;
+    return this.#reads.atEnd && this.#failure === null;
   }
 
   start(): void {
@@ -192,7 +190,7 @@ export class ShardHost {
         this.#queued = this.#committed;
         this.#broken = false;
       }
-      const messages = await this.#fetch(this.#queued.seq + 1, Math.min(kMaxWindow, Math.max(1, this.#rung)));
+      const messages = await this.#reads.read(this.#queued.seq + 1, Math.min(kMaxWindow, Math.max(1, this.#rung)));
       if (!this.#current(generation)) return;
       if (messages.length === 0) {
         if (this.#rung > 0) {
@@ -208,20 +206,6 @@ export class ShardHost {
         await this.#queue(message, generation);
       }
     }
-  }
-
-  /** The messages from `from` on, up to `window` of them, stopping at the first one no server has. */
-  async #fetch(from: number, window: number): Promise<StoredMsg[]> {
-    const gets = Array.from({ length: window }, (_, offset) => this.#reader.getMessage(this.#options.stream, { seq: from + offset }).catch(() => null));
-    const found: StoredMsg[] = [];
-    for (const get of gets) {
-      const message = await get;
-      if (message === null || message.seq !== from + found.length) break;
-      found.push(message);
-    }
-    // Fewer than asked for: this read reached the end of the stream.
-    this.#atEnd = found.length < window;
-    return found;
   }
 
   /** Writes one message into the ring as one frame, once there is room. */
