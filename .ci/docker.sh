@@ -224,6 +224,7 @@ npm_dir=$(dirname "$(dirname "$npm_cli")")
 node_headers=$(dirname "$node_bin")/../include/node
 [[ -f $npm_dir/package.json ]] || fail "npm is not where expected: $npm_dir"
 [[ -f $node_headers/node_api.h ]] || fail "the Node headers are not next to $node_bin ($node_headers): better-sqlite3 compiles against them"
+t0=$(date +%s)
 standin="$work/standin"
 mkdir -p "$standin"
 cp "$node_bin" "$standin/node"
@@ -254,7 +255,6 @@ ENV npm_config_nodedir=/usr/local npm_config_build_from_source=better-sqlite3 JO
 LABEL $STANDIN_LABEL="node $node_version with python3, make, g++ and the Node headers"
 EOF
 # Docker's own cache makes these two a few seconds when nothing changed.
-t0=$(date +%s)
 $DOCKER build -q -f "$standin/slim.Dockerfile" -t node:20-bookworm-slim "$standin" >/dev/null ||
   fail "building the node:20-bookworm-slim stand-in failed (docker build -f $standin/slim.Dockerfile)"
 $DOCKER build -q -f "$standin/build.Dockerfile" -t node:20-bookworm "$standin" >/dev/null ||
