@@ -25,7 +25,6 @@
 # CI_DOCKER_KEEP_ENGINE=1 leaves a dockerd this script started running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 # The node and npm this checkout runs with (resolved before PATH changes below): the stand-ins carry them.
 node_bin=$(readlink -f "$(command -v node)")
@@ -95,7 +94,11 @@ cleanup() {
     kill "$dockerd_pid" 2>/dev/null
     for _ in $(seq 60); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.5; done
   fi
-  rm -rf "$work"
+  # debootstrap mounts proc, sys (and, in a container, /dev) in its target: never delete through them.
+  if [[ -d $work ]]; then
+    awk -v dir="$work/" 'index($2, dir) == 1 { print $2 }' /proc/mounts | sort -r | while read -r mount; do umount -l "$mount"; done
+    rm -rf --one-file-system "$work"
+  fi
   exit "$code"
 }
 trap cleanup EXIT
@@ -139,7 +142,7 @@ log "engine: $($DOCKER version --format 'Docker {{.Server.Version}}'), $($DOCKER
 
 # A free TCP port on the host: 8080 (the files' default) when free.
 free_port() {
-  node -e '
+  "$node_bin" -e '
     const net = require("node:net");
     const tryPort = (port) => { const s = net.createServer().once("error", () => tryPort(0)).listen(port, "0.0.0.0", () => { console.log(s.address().port); s.close(); }); };
     tryPort(Number(process.argv[1]));' "$1"
@@ -156,7 +159,7 @@ http() {
 }
 # js JSON EXPRESSION → the expression's value over the parsed JSON `b` (strings bare, the rest as JSON).
 js() {
-  node -e 'const b = JSON.parse(process.argv[1]); const v = eval(process.argv[2]); process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));' "$1" "$2"
+  "$node_bin" -e 'const b = JSON.parse(process.argv[1]); const v = eval(process.argv[2]); process.stdout.write(typeof v === "string" ? v : JSON.stringify(v));' "$1" "$2"
 }
 # check WHAT EXPECTED COMMAND... → fails unless the command succeeds and prints exactly EXPECTED.
 check() {
@@ -167,7 +170,7 @@ check() {
   log "ok: $what = ${actual:-(nothing)}"
 }
 
-# wait_healthy CONTAINER → seconds until its HEALTHCHECK says healthy (fails on unhealthy or exit).
+# wait_healthy CONTAINER → milliseconds until its HEALTHCHECK says healthy (fails on unhealthy or exit).
 wait_healthy() {
   local id=$1 from status
   from=$(date +%s%N)
@@ -215,7 +218,8 @@ else
     -c 'CMD ["bash"]' \
     -c "LABEL $STANDIN_LABEL=\"$debian_key\"" \
     - debian:bookworm-slim >/dev/null
-  rm -rf "$rootfs"
+  grep -q " $rootfs/" /proc/mounts && fail "debootstrap left file systems mounted under $rootfs"
+  rm -rf --one-file-system "$rootfs"
   measure "debootstrap + import of debian:bookworm-slim: $(($(date +%s) - t0)) s"
 fi
 
@@ -292,7 +296,7 @@ log "ok: better-sqlite3 loads in the image (SQLite $sqlite)"
 # The CA bundle must not be in the image: no layer holds a certificate of the bundle that node does
 # not already carry built in (the proxy's CA among them; the stand-in base has no CA store at all).
 if [[ -s $ca_bundle ]]; then
-  node - "$ca_bundle" >"$work/ca-lines" <<'EOF'
+  "$node_bin" - "$ca_bundle" >"$work/ca-lines" <<'EOF'
 const { readFileSync } = require('node:fs');
 const { rootCertificates } = require('node:tls');
 const body = (pem) => pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
