@@ -4,7 +4,12 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # npm ci runs `prepare`, which builds only where the sources already are: not yet, here.
 COPY scripts ./scripts
-RUN npm ci --no-audit --no-fund
+# Behind a TLS-intercepting proxy npm needs the proxy's CA: pass a CA bundle as the BuildKit secret
+# `ca-certificates` (DOCKER_BUILDKIT=1 docker build --secret id=ca-certificates,src=/etc/ssl/certs/ca-certificates.crt .).
+# Optional; mounted for this one RUN only, so it is in no layer of either stage.
+RUN --mount=type=secret,id=ca-certificates \
+    if [ -s /run/secrets/ca-certificates ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/ca-certificates; fi \
+ && npm ci --no-audit --no-fund
 COPY tsconfig.json tsup.config.ts ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev

@@ -1,8 +1,10 @@
 /**
- * No Docker engine runs on our machines, so this checks what can be checked without one: the
- * Dockerfiles and compose files refer to things that exist and fit together (compose.cluster.yml with
- * docker/nats.Dockerfile and docker/nats.conf, which nats-server itself checks when installed), and
- * the production install (npm ci --omit=dev plus the built dist/) starts the service from a clean copy.
+ * What can be checked without a Docker engine: the Dockerfiles and compose files refer to things that
+ * exist and fit together (compose.cluster.yml with docker/nats.Dockerfile and docker/nats.conf, which
+ * nats-server itself checks when installed), and the production install (npm ci --omit=dev plus the
+ * built dist/) starts the service from a clean copy. The files' behaviour on a real engine (the image
+ * built and run, compose.yml and compose.cluster.yml brought up and checked over HTTP) is
+ * .ci/docker.sh's, which .ci/run runs after this suite.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -16,8 +18,7 @@ import { getJson, missingNatsServer, startServer, makeTempDir } from './helper.j
 const root = fileURLToPath(new URL('..', import.meta.url));
 const exists = async (path: string) => stat(join(root, path)).then(() => true, () => false);
 
-// The Dockerfile and compose.yml tests read the files as text: without a Docker engine (none runs
-// in CI) there is no behaviour to test. Once one does, build the image and run it instead.
+// Read as text here, fast and engine-free; .ci/docker.sh builds the image and runs it.
 describe('Dockerfile', () => {
   test('is multi-stage, non-root, with a volume, a port, a healthcheck and SIGTERM, and copies files that exist', async () => {
     const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8');
@@ -30,6 +31,11 @@ describe('Dockerfile', () => {
     assert.match(dockerfile, /HEALTHCHECK[\s\S]*\/health/);
     assert.match(dockerfile, /npm ci/);
     assert.match(dockerfile, /npm prune --omit=dev/);
+    // Extra CA certificates for npm ci come as an optional BuildKit secret, in the build stage only.
+    const [buildStage, runStage] = dockerfile.split(/^FROM node:20-bookworm-slim$/m);
+    assert.match(buildStage!, /^RUN --mount=type=secret,id=ca-certificates\b(?![^\n]*required=true)[\s\S]*?npm ci/m);
+    assert.doesNotMatch(runStage!, /secret|ca-certificates|NODE_EXTRA_CA_CERTS/);
+    assert.doesNotMatch(dockerfile, /^(ARG|ENV)\b[^\n]*\b(NODE_EXTRA_CA_CERTS|npm_config_cafile|npm_config_ca)\b/mi, 'no CA in a build arg or the environment');
     for (const match of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const source of match[1]!.split(/\s+/)) assert.ok(await exists(source), `COPY source ${source} is missing`);
     }
@@ -46,7 +52,8 @@ describe('compose.yml', () => {
     const compose = parse(await readFile(join(root, 'compose.yml'), 'utf8'));
     assert.deepEqual(Object.keys(compose.services).sort(), ['aggregator', 'publisher']);
     const { aggregator, publisher } = compose.services;
-    assert.deepEqual(aggregator.ports, ['8080:8080']);
+    // The host port: 8080 unless AGGREGATOR_PORT says otherwise (.ci/docker.sh picks a free one).
+    assert.deepEqual(aggregator.ports, ['${AGGREGATOR_PORT:-8080}:8080']);
     assert.deepEqual(aggregator.volumes, ['aggregator-data:/data']);
     assert.ok('aggregator-data' in compose.volumes);
     assert.match(aggregator.healthcheck.test.join(' '), /\/health/);
@@ -56,6 +63,8 @@ describe('compose.yml', () => {
     assert.equal(publisher.command[1], 'dist/publisher.js');
     assert.ok(await exists(publisher.command[1]), 'the publisher entry is built');
     assert.ok(publisher.command.includes('--verify'));
+    // The image's VOLUME /data: a tmpfs there, or each run leaves an anonymous volume behind.
+    assert.equal(publisher.tmpfs, '/data');
   });
 });
 
@@ -80,7 +89,7 @@ function natsValue(text: string, key: string): string {
 
 const portOf = (address: string): number => Number(/:(\d+)$/.exec(address)![1]);
 
-// Like compose.yml, read as data, not run: with a Docker engine in CI, `docker compose up` it instead.
+// Like compose.yml, read as data here; .ci/docker.sh brings it up on a real engine.
 describe('compose.cluster.yml', async () => {
   // Merge keys: the NATS and aggregator services share their settings through YAML anchors.
   const compose = parse(await readFile(join(root, 'compose.cluster.yml'), 'utf8'), { merge: true });
@@ -166,7 +175,7 @@ describe('compose.cluster.yml', async () => {
   test('each aggregator lists the three NATS nodes, has its own NODE_ID, host port and volume, and starts once NATS is healthy', () => {
     const image = services['aggregator-a'].image;
     assert.equal(services['aggregator-a'].build, '.', 'the project\'s Dockerfile');
-    assert.deepEqual(aggregatorNames.map((name) => services[name].ports), [['8080:8080'], ['8081:8080']]);
+    assert.deepEqual(aggregatorNames.map((name) => services[name].ports), [['${AGGREGATOR_A_PORT:-8080}:8080'], ['${AGGREGATOR_B_PORT:-8081}:8080']]);
     assert.equal(new Set(aggregatorNames.map((name) => services[name].environment.NODE_ID)).size, aggregatorNames.length);
     assert.equal(new Set(aggregatorNames.map((name) => services[name].environment.SHARDS)).size, 1, 'the shard count is the cluster\'s');
     for (const name of aggregatorNames) {
@@ -196,6 +205,7 @@ describe('compose.cluster.yml', async () => {
       assert.deepEqual(publisher.command.slice(0, 2), ['node', 'dist/publisher.js']);
       assert.ok(await exists(publisher.command[1]), 'the publisher entry is built');
       assert.ok(publisher.command.includes('--verify'), name);
+      assert.equal(publisher.tmpfs, '/data', `${name}: no anonymous volume for the image's VOLUME /data`);
       const url = publisher.command[publisher.command.indexOf('--url') + 1] as string;
       const target = /^http:\/\/([\w.-]+):8080$/.exec(url)?.[1];
       assert.ok(target && aggregatorNames.includes(target), `${name} --url ${url}`);
