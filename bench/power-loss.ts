@@ -12,10 +12,11 @@
  * cycle on stderr, then `POWER {...}` per mode and a table on stdout. A check that fails (with
  * full: any loss) ends the run with the error and exit 1.
  */
+import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { mulberry32 } from '../src/publisher/generate.js';
 import { killTrackedChildren } from '../test/support/children.js';
-import { mountInTempDir } from '../test/support/lazyfs.js';
+import { mountInTempDir, type LazyMount } from '../test/support/lazyfs.js';
 import { runPowerCycles, type CycleReport, type PowerRunReport } from '../test/support/power-cycles.js';
 import { removeTempDirsSync } from '../test/support/temp-dirs.js';
 
@@ -71,8 +72,11 @@ function describeCycle(sync: string, cycle: CycleReport): string {
   return `${sync} cycle ${cycle.cycle}${cycle.torn ? ' torn' : ''}: ${cycle.acknowledged} acknowledged, ${cycle.lost} lost${window}, restart ${Math.round(cycle.restartMs)} ms`;
 }
 
+let mounted: LazyMount | null = null;
 process.on('SIGINT', () => {
   killTrackedChildren();
+  // lazyfs was just killed: its mount is dead and must go before its temp dir can.
+  if (mounted) spawnSync('umount', ['-l', mounted.fs.mountPoint]);
   removeTempDirsSync();
   process.exit(130);
 });
@@ -85,6 +89,7 @@ for (const sync of modes) {
     log(`cannot run: ${mount}`);
     process.exit(2);
   }
+  mounted = mount;
   const started = performance.now();
   try {
     const report = await runPowerCycles(mount, {
@@ -108,6 +113,7 @@ for (const sync of modes) {
     log(`${sync}: ${(error as Error).stack ?? error}`);
   } finally {
     await mount.fs.unmount();
+    mounted = null;
   }
 }
 

@@ -17,13 +17,15 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, re
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { mulberry32 } from '../src/publisher/generate.js';
-import './helper.js';
+import { event, publish, startServer, type TestServer } from './helper.js';
 import { mountInTempDir, type LazyMount } from './support/lazyfs.js';
-import { runPowerCycles, type CycleReport } from './support/power-cycles.js';
+import { checkService, checkShardFiles, runPowerCycles, type CycleReport } from './support/power-cycles.js';
 
 const fullCycles = Number(process.env.POWER_CYCLES ?? 10);
 const normalCycles = Number(process.env.POWER_NORMAL_CYCLES ?? 6);
 const seed = Number(process.env.POWER_SEED ?? Date.now() % 1_000_000);
+const startupPoints = Number(process.env.POWER_STARTUP_POINTS ?? 6);
+const fullArgs = ['--sync', 'full', '--min-free-bytes', '0'];
 
 async function mounted(t: TestContext): Promise<LazyMount | null> {
   const mount = await mountInTempDir();
@@ -124,5 +126,56 @@ describe('power loss (lazyfs)', () => {
         `the oldest lost one was acknowledged up to ${Math.round(Math.max(0, ...windows))} ms before its cut; ` +
         `a consumer tailing /events read ${report.seenThenLost} events that a cut then lost, and its cursor skipped ${report.skippedByTailer} (their seqs were reused)`,
     );
+  });
+  test(`--sync full: power cuts at ${startupPoints} moments of a first start-up and ${startupPoints} of a graceful stop: the data dir always starts again, nothing acknowledged lost`, async (t) => {
+    const mount = await mounted(t);
+    if (!mount) return;
+    const random = mulberry32(seed + 2);
+    const mutations = async (): Promise<number> => (await mount.fs.status()).mutations as number;
+    // How many operations that change something a first start-up and a stop take here.
+    let before = await mutations();
+    const probe = await startServer({ dataDir: join(mount.fs.mountPoint, 'probe'), args: fullArgs });
+    const startOps = (await mutations()) - before;
+    before = await mutations();
+    assert.equal((await probe.stop()).code, 0);
+    const stopOps = (await mutations()) - before;
+    // A moment in each of `points` equal slices of `ops`: every part of the sequence gets a cut.
+    const moments = (ops: number): number[] => Array.from({ length: startupPoints }, (_, slice) => 1 + Math.floor(((slice + random()) * ops) / startupPoints));
+
+    for (const [index, moment] of moments(startOps).entries()) {
+      const dataDir = join(mount.fs.mountPoint, `start-${index}`);
+      await mount.fs.crashAfter(moment, index % 2 === 1 ? Math.floor(random() * 2 ** 31) : undefined);
+      // The service exits 1 on the EIO. A start-up a few operations shorter than the probe's (the
+      // kernel writes mapped -shm pages back when it likes) is not cut: then the cut comes right after it.
+      const started = await startServer({ dataDir, args: fullArgs }).catch(() => null);
+      if (started !== null) await Promise.all([mount.fs.crash(), started.crash()]);
+      mount.fs = await mount.fs.remount();
+      const server = await startServer({ dataDir, args: fullArgs });
+      const reply = await publish(server.url, event({ event_id: `after-cut-${index}` }), { query: '?results=1' });
+      assert.equal(reply.status, 200, `after a cut at operation ${moment} of a start-up: ${JSON.stringify(reply.body)}`);
+      assert.equal((await checkService(server.url, `start-up cut at ${moment}`)).size, 1);
+      assert.equal((await server.stop()).code, 0);
+    }
+
+    const dataDir = join(mount.fs.mountPoint, 'stops');
+    const acknowledged = new Set<string>();
+    for (const [index, moment] of moments(stopOps).entries()) {
+      let server: TestServer | null = await startServer({ dataDir, args: fullArgs });
+      const events = Array.from({ length: 50 }, (_, item) => event({ topic: 'stops', event_id: `s${index}-${item}` }));
+      assert.equal((await publish(server.url, events)).status, 200);
+      for (const item of events) acknowledged.add(`stops/${item.event_id}`);
+      await mount.fs.crashAfter(moment);
+      await server.stop(); // SIGTERM: it commits, checkpoints and closes, and the power goes somewhere in there
+      server = null;
+      if ((await mount.fs.status()).crashed !== true) await mount.fs.crash(); // the stop took fewer operations this time: cut after it
+      mount.fs = await mount.fs.remount();
+      await checkShardFiles(join(mount.fs.backing, 'stops'), `stop cut at ${moment}`);
+      server = await startServer({ dataDir, args: fullArgs });
+      const stored = await checkService(server.url, `stop cut at ${moment}`);
+      const lost = [...acknowledged].filter((key) => !stored.has(key));
+      assert.deepEqual(lost, [], `a cut at operation ${moment} of a stop lost acknowledged events`);
+      assert.equal((await server.stop()).code, 0);
+    }
+    t.diagnostic(`a first start-up takes ${startOps} operations that change something and a stop ${stopOps}; cut at ${startupPoints} moments of each`);
   });
 });

@@ -102,7 +102,12 @@ export class LazyFs {
 
   /** The power goes: every unsynced byte and name change is dropped; then every operation fails with EIO. */
   async crash(tornSeed?: number): Promise<CrashOutcome> {
-    return (await this.command(tornSeed === undefined ? 'crash' : `crash torn ${tornSeed}`)) as unknown as CrashOutcome;
+    return (await this.command(tornSeed === undefined ? 'crash' : `crash torn=${tornSeed}`)) as unknown as CrashOutcome;
+  }
+
+  /** Arms a cut instead of the `after`-th operation from now that changes something (see `status().mutations`). */
+  async crashAfter(after: number, tornSeed?: number): Promise<void> {
+    await this.command(`crash after=${after}${tornSeed === undefined ? '' : ` torn=${tornSeed}`}`);
   }
 
   async fault(kind: FaultKind, options: FaultOptions = {}): Promise<void> {

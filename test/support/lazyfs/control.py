@@ -1,14 +1,17 @@
 """
 The control socket of lazyfs.py: one command per line, one JSON line back.
 
-  crash [torn SEED]  the power goes: everything unsynced is dropped (torn: a random half of the
+  crash [torn=SEED] [after=N]
+                     the power goes: everything unsynced is dropped (torn: a random half of the
                      cached pages of durable files is written first); every later operation fails
-                     with EIO until this process is unmounted and a new one mounts the backing dir
+                     with EIO until this process is unmounted and a new one mounts the backing dir.
+                     after=N: not now but instead of the Nth operation from now that changes
+                     something (write, truncate, fsync, create, unlink, rename, mkdir, rmdir)
   fault eio|enospc [ops=write,fsync] [match=TEXT] [count=N]
                      fail the chosen operations on files whose path in the mount contains TEXT,
                      N times or until `clear`; a failed write stores nothing, a failed fsync
                      leaves the pages cached (reads see them; the next fsync may still write them)
-  clear              no more faults
+  clear              no more faults, and no armed crash
   status             a JSON line of counters
   exit               end the process (sent after umount: see below)
 
@@ -18,7 +21,6 @@ crash falls between two operations, never inside one: an fsync that returned had
 import errno
 import json
 import os
-import random
 import socket
 
 import pyfuse3
@@ -30,15 +32,12 @@ from model import File
 def command(fs, line: str) -> str:
     words = line.split()
     if words[:1] == ['crash']:
-        torn = random.Random(int(words[2])) if words[1:2] == ['torn'] else None
-        files = [node for node in fs.nodes.values() if isinstance(node, File)]
-        dropped = sum(len(node.dirty) for node in files) * 4096
-        torn_bytes = sum(node.tear(torn) for node in files) if torn else 0
-        for node in files:
-            if node.fd is not None:
-                os.close(node.fd)
-        fs.crashed, fs.nodes = True, {}
-        return json.dumps({'ok': True, 'dropped_bytes': dropped, 'torn_bytes': torn_bytes})
+        options = dict(word.split('=', 1) for word in words[1:] if '=' in word)
+        seed = int(options['torn']) if 'torn' in options else None
+        if 'after' in options:  # armed: the power goes instead of the Nth operation that changes something
+            fs.crash_after = (int(options['after']), seed)
+            return json.dumps({'ok': True, 'armed': True})
+        return json.dumps({'ok': True, **fs.power_cut(seed)})
     if words[:1] == ['fault'] and len(words) >= 2 and words[1] in ('eio', 'enospc'):
         options = dict(word.split('=', 1) for word in words[2:])
         ops = set(options.get('ops', 'write,fsync').split(','))
@@ -46,7 +45,7 @@ def command(fs, line: str) -> str:
         fs.fault = (errno.EIO if words[1] == 'eio' else errno.ENOSPC, ops, os.fsencode(options.get('match', '')), count)
         return json.dumps({'ok': True})
     if words == ['clear']:
-        fs.fault = None
+        fs.fault, fs.crash_after = None, None
         return json.dumps({'ok': True})
     if words == ['exit']:
         # Sent after umount. A mount namespace created while we were mounted (another

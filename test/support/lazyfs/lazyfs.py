@@ -12,7 +12,7 @@ its WAL index (the -shm file) MAP_SHARED; FUSE supports that in this mode, and t
 pages come back here as ordinary writes (never synced by SQLite, so a crash drops them, and
 SQLite rebuilds the index from the WAL on the next open, as after a real power cut).
 """
-import argparse, errno, faulthandler, os, signal, stat, sys, time
+import argparse, errno, faulthandler, os, random, signal, stat, sys, time
 import pyfuse3
 import trio
 from pyfuse3 import FUSEError
@@ -30,7 +30,8 @@ class LazyFs(pyfuse3.Operations):
         self.crashed = False
         self.exiting = False
         self.fault = None  # (errno, ops, match, count or None)
-        self.counts = {'writes': 0, 'bytes_written': 0, 'fsyncs': 0, 'dir_fsyncs': 0, 'synced_bytes': 0, 'faults_hit': 0}
+        self.counts = {'mutations': 0, 'writes': 0, 'bytes_written': 0, 'fsyncs': 0, 'dir_fsyncs': 0, 'synced_bytes': 0, 'faults_hit': 0}
+        self.crash_after = None  # (mutations left, torn seed or None): `crash after=N`
         self.root = self._add(Dir(0, backing, b''))
         self._scan(self.root)
 
@@ -84,6 +85,27 @@ class LazyFs(pyfuse3.Operations):
         self.counts['faults_hit'] += 1
         raise FUSEError(code)
 
+    def power_cut(self, torn_seed=None) -> dict:
+        """Drops everything unsynced (a torn cut first writes a random half of the cached pages of durable files)."""
+        files = [node for node in self.nodes.values() if isinstance(node, File)]
+        dropped = sum(len(node.dirty) for node in files) * 4096
+        torn = sum(node.tear(random.Random(torn_seed)) for node in files) if torn_seed is not None else 0
+        for node in files:
+            if node.fd is not None:
+                os.close(node.fd)
+        self.crashed, self.nodes, self.crash_after = True, {}, None
+        return {'dropped_bytes': dropped, 'torn_bytes': torn}
+
+    def _mutation(self) -> None:
+        """Every operation that changes something passes here: `crash after=N` cuts the power instead of the Nth."""
+        self.counts['mutations'] += 1
+        if self.crash_after is not None:
+            left, seed = self.crash_after
+            self.crash_after = (left - 1, seed)
+            if left <= 1:
+                self.power_cut(seed)
+                raise FUSEError(errno.EIO)
+
     def _forget_if_gone(self, node: File) -> None:
         if node.links == 0 and node.opens == 0 and node.home is None:
             del self.nodes[node.ino]
@@ -118,6 +140,7 @@ class LazyFs(pyfuse3.Operations):
 
     async def setattr(self, inode, attr, fields, fh, ctx):
         node = self._node(inode)
+        self._mutation()
         if isinstance(node, Dir):
             if fields.update_mode:
                 os.chmod(node.path, stat.S_IMODE(attr.st_mode))
@@ -144,6 +167,7 @@ class LazyFs(pyfuse3.Operations):
 
     async def create(self, parent_inode, name, mode, flags, ctx):
         directory = self._dir(parent_inode)
+        self._mutation()
         if name in directory.entries:
             raise FUSEError(errno.EEXIST)
         node = self._add(File(0, stat.S_IMODE(mode), ctx.uid, ctx.gid))
@@ -154,6 +178,7 @@ class LazyFs(pyfuse3.Operations):
 
     async def unlink(self, parent_inode, name, ctx):
         directory = self._dir(parent_inode)
+        self._mutation()
         node = directory.entries.get(name)
         if node is None:
             raise FUSEError(errno.ENOENT)
@@ -165,6 +190,7 @@ class LazyFs(pyfuse3.Operations):
 
     async def rename(self, parent_inode_old, name_old, parent_inode_new, name_new, flags, ctx):
         source, target = self._dir(parent_inode_old), self._dir(parent_inode_new)
+        self._mutation()
         node = source.entries.get(name_old)
         if node is None:
             raise FUSEError(errno.ENOENT)
@@ -186,6 +212,7 @@ class LazyFs(pyfuse3.Operations):
 
     async def mkdir(self, parent_inode, name, mode, ctx):
         directory = self._dir(parent_inode)
+        self._mutation()
         if name in directory.entries:
             raise FUSEError(errno.EEXIST)
         path = os.path.join(directory.path, name)
@@ -196,6 +223,7 @@ class LazyFs(pyfuse3.Operations):
 
     async def rmdir(self, parent_inode, name, ctx):
         directory = self._dir(parent_inode)
+        self._mutation()
         node = directory.entries.get(name)
         if not isinstance(node, Dir):
             raise FUSEError(errno.ENOTDIR if node else errno.ENOENT)
@@ -220,6 +248,7 @@ class LazyFs(pyfuse3.Operations):
 
     async def fsyncdir(self, fh, datasync):
         directory = self._dir(fh)
+        self._mutation()
         sync_dir(directory)
         self.counts['dir_fsyncs'] += 1
 
@@ -249,6 +278,7 @@ class LazyFs(pyfuse3.Operations):
 
     async def write(self, fh, off, buf):
         node = self._node(fh)
+        self._mutation()
         self._check_fault('write', node)
         node.write(off, buf)
         node.mtime_ns = time.time_ns()
@@ -258,6 +288,7 @@ class LazyFs(pyfuse3.Operations):
 
     async def fsync(self, fh, datasync):
         node = self._node(fh)
+        self._mutation()
         self._check_fault('fsync', node)  # the dirty pages stay: reads see them, the disk does not
         self.counts['synced_bytes'] += node.sync()
         self.counts['fsyncs'] += 1

@@ -147,8 +147,8 @@ class File:
     def lose_home(self, keep_bytes: bool) -> None:
         """Its durable name goes (the directory was synced without it); an open or renamed file keeps its synced bytes in memory."""
         directory, name = self.home
-        if keep_bytes:
-            self.orphan = bytearray(self._synced(0, self.synced_size))
+        if keep_bytes:  # all of the synced bytes, also those a pending truncate hides
+            self.orphan = bytearray(os.pread(self.backing_fd(), self.synced_size, 0))
         if self.fd is not None:
             os.close(self.fd)
             self.fd = None
