@@ -107,8 +107,8 @@ export async function runPowerCycles(mount: { fs: LazyFs }, options: PowerCycleO
       load.cycle = cycle;
       const cutAfter = load.acknowledgedRequests + 1 + Math.floor(options.random() * (options.maxRequestsBeforeCut ?? 120));
       await waitFor(async () => load.acknowledgedRequests >= cutAfter, `cycle ${cycle}: ${cutAfter} acknowledged requests`, 120_000);
-      // The cut: the disk and the process stop together. Nothing the service acknowledged after
-      // this instant can be lost either: a 200 needs a commit, which needs the file system.
+      // The cut: the disk and the process stop together. Under --sync full a 200 that arrives
+      // after this instant counts too: it needed an fsync, which lazyfs answered before the cut.
       const torn = options.torn !== false && cycle % 2 === 1;
       await tailer.catchUp(server.url); // while the load goes on
       load.url = null;
