@@ -21,6 +21,7 @@ export { openFilePaths, readRssKiB } from './support/proc.js';
 export { RssSampler } from './support/rss-sampler.js';
 export { runNode, runServer, startServer, type Run, type Server as TestServer } from './support/server.js';
 export { makeTempDir } from './support/temp-dirs.js';
+export { allEvents, getJson, publish, stats, waitFor, type PublishOptions, type Reply } from './support/http-client.js';
 export { checkVerdicts, longestAckGap, startAggregatorCluster, startLoad, type AggregatorCluster, type AggregatorNode, type LoadRecord } from './support/aggregator-cluster.js';
 export { assertSameReplicas, logExtent, replicaDigest, sharedStats, snapshotCatalogue, whenSettled } from './support/cluster-checks.js';
 export { missingNatsServer } from './support/nats-cluster.js';
@@ -44,78 +45,9 @@ after(async () => {
   await removeTempDirs();
 });
 
-export interface Reply<T = any> {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: T;
-}
-
-export interface PublishOptions {
-  readonly contentType?: string;
-  readonly query?: string;
-}
-
-/** POSTs events (an object or array, serialised as JSON) or a raw body. */
-export async function publish(url: string, body: unknown, options: PublishOptions = {}): Promise<Reply> {
-  const raw = typeof body === 'string' || body instanceof Uint8Array ? body : JSON.stringify(body);
-  const response = await fetch(`${url}/publish${options.query ?? ''}`, {
-    method: 'POST',
-    headers: { 'content-type': options.contentType ?? 'application/json' },
-    body: raw,
-  });
-  return { status: response.status, headers: response.headers, body: await readJson(response) };
-}
-
-export async function getJson<T = any>(url: string): Promise<Reply<T>> {
-  const response = await fetch(url);
-  return { status: response.status, headers: response.headers, body: (await readJson(response)) as T };
-}
-
-export async function stats(url: string): Promise<any> {
-  return (await getJson(`${url}/stats`)).body;
-}
-
-/** Pages through /events to the end and returns every event, in the order served. */
-export async function allEvents(url: string, topic?: string, limit = 1000): Promise<any[]> {
-  const events: any[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const params = new URLSearchParams({ limit: String(limit) });
-    if (topic) params.set('topic', topic);
-    if (after) params.set('after', after);
-    const page = await getJson(`${url}/events?${params}`);
-    if (page.status !== 200) throw new Error(`/events answered ${page.status}: ${JSON.stringify(page.body)}`);
-    events.push(...page.body.events);
-    if (page.body.count === 0) return events;
-    after = page.body.next;
-  }
-}
-
-async function readJson(response: Response): Promise<unknown> {
-  const text = await response.text();
-  return text === '' ? null : safeParse(text) ?? text;
-}
-
-function safeParse(text: string): any {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Starts a worker thread running a TypeScript file (tests only; the product runs built JS). */
 export function startTsWorker(file: URL, workerData: Record<string, unknown>): Worker {
   return new Worker(new URL('./fixtures/load-ts.mjs', import.meta.url), { workerData: { ...workerData, entry: file.href } });
-}
-
-/** Polls `probe` until it returns true, failing after `timeoutMs`: for state the server reaches on its own. */
-export async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 export interface RawReply {
