@@ -168,6 +168,7 @@ export class SnapshotStore {
     }, kStallCheckMs);
     try {
       await Promise.all([
+        // nats.js types its stream as the DOM's ReadableStream; at run time it is Node's web stream.
         pipeline(Readable.fromWeb(result.data as unknown as WebReadableStream<Uint8Array>), written as Writable, { signal: abandon.signal }),
         result.error.then((error) => {
           if (error) throw error;
