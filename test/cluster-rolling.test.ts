@@ -68,22 +68,32 @@ describe('cluster mode: a rolling restart under load', { skip: missingNatsServer
         await cluster.nats.current();
       });
     }
+    // Where a 503 is the documented answer: from the aggregator being restarted, during its step
+    // (a request that chose it just before it left, or met it shutting down or just back).
+    const restarts: { urls: string[]; from: number; to: number }[] = [];
     for (const node of nodes) {
+      const restart = { urls: [node.url], from: performance.now(), to: Number.POSITIVE_INFINITY };
+      restarts.push(restart);
       await step(`${node.name} restart`, async () => {
         leaving.add(node);
         await node.stop();
         leaving.delete(node);
         await node.start();
         nameOf.set(node.url, node.name);
+        restart.urls.push(node.url);
         await waitFor(async () => (await getJson(`${node.url}/health`)).status === 200, `${node.name} to be healthy`, 30_000);
       });
+      restart.to = performance.now();
     }
     await Promise.all(loads.map((load) => load.stop()));
     console.log(`rolling restart: ${record.acknowledged} requests acknowledged, ${record.failed} not`);
     for (const entry of steps) console.log(`  ${entry.step}: ${entry.ms} ms, longest gap in acknowledgements ${entry.stallMs} ms (per node: ${entry.perNode})`);
     for (const entry of steps) assert.ok(entry.stallMs < kStallBoundMs, `${entry.step} stalled the cluster ${entry.stallMs} ms`);
-    // Clean stops only: a request waits out a NATS node's restart (its publish retries for 20 s) and an aggregator answers what it took before it stops.
-    assert.deepEqual(record.failures, [], 'no request failed');
+    // Clean stops only: a request waits out a NATS node's restart (its publish retries for 20 s) and
+    // an aggregator answers what it took before it stops; what it refuses meanwhile is a 503.
+    const excused = (failure: LoadRecord['failures'][number]): boolean => failure.status === 503 && restarts.some((restart) => restart.urls.includes(failure.target) && failure.sent >= restart.from && failure.at <= restart.to);
+    if (record.failures.length > 0) console.log(`  refused during its own restart: ${JSON.stringify(record.failures)}`);
+    assert.deepEqual(record.failures.filter((failure) => !excused(failure)), [], 'no request failed but 503s from an aggregator during its own restart');
 
     const urls = nodes.map((node) => node.url);
     const settled = await whenSettled(urls, 60_000);

@@ -52,6 +52,8 @@ export interface ClusterOptions extends Omit<EmbeddedOptions, 'maxDataBytes'> {
 const kPublishDeadlineMs = 20_000;
 const kTickMs = 20;
 const kTakeoverTickMs = 300;
+/** How long writes wait out a lost NATS connection before they are refused (503). */
+const kReconnectGraceMs = 3000;
 
 export class ClusterStorage implements Storage, CommitPath {
   readonly #nc: NatsConnection;
@@ -68,6 +70,7 @@ export class ClusterStorage implements Storage, CommitPath {
   readonly #maintenance: Maintenance | null;
   readonly #nodeId: string;
   #nats: ClusterHealth['nats'] = 'connected';
+  #disconnectedAt = 0;
   #closing = false;
 
   private constructor(parts: { nc: NatsConnection; js: JetStreamClient; jsm: JetStreamManager; shards: ShardPool; pages: PagePool; totals: Totals; disk: DiskFloor; hosts: ShardHost[]; frontier: Frontier; path: PublishPath; leases: Leases; snapshots: SnapshotStore; options: ClusterOptions; hooks: EngineHooks }) {
@@ -249,7 +252,10 @@ export class ClusterStorage implements Storage, CommitPath {
 
   /** Why no request may be taken now, whatever its size. */
   #refusal(): RoomCheck | null {
-    if (this.#closing || this.#nats !== 'connected') return 'failed';
+    if (this.#closing || this.#nats === 'closed') return 'failed';
+    // A reconnect to another server (one restarting, one paused) takes a moment, during which nats.js
+    // holds what is published and the publish retries: writes wait it out. Longer, NATS is gone.
+    if (this.#nats === 'reconnecting' && performance.now() - this.#disconnectedAt > kReconnectGraceMs) return 'failed';
     if (this.#disk.problem !== null) return 'disk_full';
     return this.#hosts.some((host) => host.failure !== null) ? 'failed' : null;
   }
@@ -295,7 +301,10 @@ export class ClusterStorage implements Storage, CommitPath {
 
   async #watchConnection(): Promise<void> {
     for await (const status of this.#nc.status()) {
-      if (status.type === 'disconnect') this.#nats = 'reconnecting';
+      if (status.type === 'disconnect') {
+        this.#nats = 'reconnecting';
+        this.#disconnectedAt = performance.now();
+      }
       else if (status.type === 'reconnect') this.#nats = 'connected';
     }
     this.#nats = 'closed';

@@ -148,13 +148,14 @@ export function startLoad(options: LoadOptions): { readonly record: LoadRecord; 
         return { topic: `${options.prefix ?? 'load'}.${n % (options.topics ?? 4)}`, event_id: `k${n}`, timestamp: new Date().toISOString(), source: 'load', payload: { n } };
       });
       const keys = events.map((event) => `${event.topic}/${event.event_id}`);
-      let answer: { status: number; body: { results?: { status: 'stored' | 'duplicate' }[] } } | null = null;
+      let answer: { status: number; body: { results?: { status: 'stored' | 'duplicate' }[]; error?: { message?: string } } } | null = null;
       let error: string | undefined;
       const request = { sent: performance.now() };
       outstanding.add(request);
       try {
         const response = await fetch(`${target}/publish?results=1`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(events), signal: AbortSignal.timeout(options.requestTimeoutMs ?? 40_000) });
-        answer = { status: response.status, body: (await response.json()) as { results?: { status: 'stored' | 'duplicate' }[] } };
+        answer = { status: response.status, body: (await response.json()) as NonNullable<typeof answer>['body'] };
+        if (response.status !== 200) error = answer.body.error?.message;
       } catch (thrown) {
         answer = null;
         error = String((thrown as Error).cause ?? (thrown as Error).message);
