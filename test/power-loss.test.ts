@@ -9,8 +9,10 @@
  * `--sync full`: not one acknowledged event lost, in any cycle. `--sync normal`: losses are the
  * documented trade and are measured (printed), not asserted; what is asserted there is that the
  * files survive (quick_check), the service restarts, and the counters match the rows.
- * POWER_CYCLES (default 10) and POWER_NORMAL_CYCLES (default 6) set the cycles, POWER_SEED
- * replays a run; bench/power-loss.ts runs hundreds for the figures in docs/RELIABILITY.md.
+ * Cuts also come at chosen operations of a first start-up and of a graceful stop (lazyfs's
+ * `crash after=N`). First of all, lazyfs itself is checked: it must forget what it claims to.
+ * POWER_CYCLES (default 10), POWER_NORMAL_CYCLES (6) and POWER_STARTUP_POINTS (6) set the counts,
+ * POWER_SEED replays a run; bench/power-loss.ts runs hundreds for docs/RELIABILITY.md's figures.
  */
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, unlinkSync, writeSync } from 'node:fs';

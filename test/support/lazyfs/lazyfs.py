@@ -17,7 +17,7 @@ import pyfuse3
 import trio
 from pyfuse3 import FUSEError
 from control import serve_control
-from model import Dir, File, sync_dir
+from model import Dir, File, cut, scan, sync_dir
 
 TIMEOUT = 1.0  # attribute and entry cache, s: every change goes through this mount's kernel side
 
@@ -33,7 +33,7 @@ class LazyFs(pyfuse3.Operations):
         self.counts = {'mutations': 0, 'writes': 0, 'bytes_written': 0, 'fsyncs': 0, 'dir_fsyncs': 0, 'synced_bytes': 0, 'faults_hit': 0}
         self.crash_after = None  # (mutations left, torn seed or None): `crash after=N`
         self.root = self._add(Dir(0, backing, b''))
-        self._scan(self.root)
+        scan(self.root, self._add)
 
     # -- the inode table --------------------------------------------------------------------------
 
@@ -42,24 +42,6 @@ class LazyFs(pyfuse3.Operations):
         self.next_ino += 1
         self.nodes[node.ino] = node
         return node
-
-    def _scan(self, directory: Dir) -> None:
-        """At mount every file in the backing dir is durable: it is its own home."""
-        for entry in os.scandir(directory.path):
-            label = os.path.join(directory.label, entry.name)
-            if entry.is_dir(follow_symlinks=False):
-                child = self._add(Dir(0, entry.path, label))
-                self._scan(child)
-            elif entry.is_file(follow_symlinks=False):
-                st = entry.stat(follow_symlinks=False)
-                child = self._add(File(0, st.st_mode & 0o7777, st.st_uid, st.st_gid))
-                child.size = child.synced_size = st.st_size
-                child.mtime_ns = child.ctime_ns = child.atime_ns = st.st_mtime_ns
-                child.home, child.links, child.label = (directory, entry.name), 1, label
-                directory.homes[entry.name] = child
-            else:
-                continue
-            directory.entries[entry.name] = child
 
     def _node(self, ino: int):
         if self.crashed:
@@ -86,15 +68,10 @@ class LazyFs(pyfuse3.Operations):
         raise FUSEError(code)
 
     def power_cut(self, torn_seed=None) -> dict:
-        """Drops everything unsynced (a torn cut first writes a random half of the cached pages of durable files)."""
-        files = [node for node in self.nodes.values() if isinstance(node, File)]
-        dropped = sum(len(node.dirty) for node in files) * 4096
-        torn = sum(node.tear(random.Random(torn_seed)) for node in files) if torn_seed is not None else 0
-        for node in files:
-            if node.fd is not None:
-                os.close(node.fd)
+        """The power goes: everything unsynced is dropped, and every later operation fails."""
+        outcome = cut([node for node in self.nodes.values() if isinstance(node, File)], None if torn_seed is None else random.Random(torn_seed))
         self.crashed, self.nodes, self.crash_after = True, {}, None
-        return {'dropped_bytes': dropped, 'torn_bytes': torn}
+        return outcome
 
     def _mutation(self) -> None:
         """Every operation that changes something passes here: `crash after=N` cuts the power instead of the Nth."""

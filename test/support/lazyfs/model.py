@@ -181,3 +181,32 @@ def sync_dir(directory: Dir) -> None:
     for name, node in live.items():
         if node.home != (directory, name):
             node.take_home(directory, name)
+
+
+def scan(directory: Dir, add) -> None:
+    """At mount every file in the backing dir is durable: it is its own home. `add` numbers the nodes."""
+    for entry in os.scandir(directory.path):
+        label = os.path.join(directory.label, entry.name)
+        if entry.is_dir(follow_symlinks=False):
+            child = add(Dir(0, entry.path, label))
+            scan(child, add)
+        elif entry.is_file(follow_symlinks=False):
+            st = entry.stat(follow_symlinks=False)
+            child = add(File(0, st.st_mode & 0o7777, st.st_uid, st.st_gid))
+            child.size = child.synced_size = st.st_size
+            child.mtime_ns = child.ctime_ns = child.atime_ns = st.st_mtime_ns
+            child.home, child.links, child.label = (directory, entry.name), 1, label
+            directory.homes[entry.name] = child
+        else:
+            continue
+        directory.entries[entry.name] = child
+
+
+def cut(files: list, torn) -> dict:
+    """A crash: the cache goes (a torn one, with `torn` a random.Random, first writes some of it)."""
+    dropped = sum(len(node.dirty) for node in files) * PAGE
+    torn_bytes = sum(node.tear(torn) for node in files) if torn is not None else 0
+    for node in files:
+        if node.fd is not None:
+            os.close(node.fd)
+    return {'dropped_bytes': dropped, 'torn_bytes': torn_bytes}
