@@ -7,23 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { allEvents, assertSameReplicas, event, missingNatsServer, publish, sharedStats, startAggregatorCluster, stats, waitFor, type AggregatorCluster } from './helper.js';
+import { allEvents, assertSameReplicas, event, missingNatsServer, publish, sharedStats, startAggregatorCluster, whenSettled, stats, waitFor, type AggregatorCluster } from './helper.js';
 
 const kShards = 2;
 const batchOf = (topic: string, from: number, count: number) => Array.from({ length: count }, (_, index) => event({ topic, event_id: `${topic}-${from + index}`, payload: { n: from + index } }));
 
-/** Polls until every node's /stats agree (twice in a row, a poll apart: expire commands keep arriving); returns one. */
-async function agreedStats(urls: readonly string[], timeoutMs = 30_000): Promise<any> {
-  let last = '';
-  let seen: string[] = [];
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    seen = await Promise.all(urls.map(async (url) => JSON.stringify(sharedStats(await stats(url)))));
-    if (seen.every((shape) => shape === seen[0]) && seen[0] === last) return JSON.parse(last);
-    last = seen.every((shape) => shape === seen[0]) ? seen[0]! : '';
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`the nodes' /stats did not agree within ${timeoutMs} ms: ${seen.join(' vs ')}`);
+/** Every node's /stats agreeing on everything the log decides (expire commands keep arriving): one node's view of it. */
+async function agreedStats(urls: readonly string[]): Promise<any> {
+  return sharedStats((await whenSettled(urls, 30_000, sharedStats))[0]!);
 }
 
 async function publishOk(url: string, events: unknown[]): Promise<any> {

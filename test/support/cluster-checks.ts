@@ -37,13 +37,13 @@ interface NodeStats {
   [key: string]: unknown;
 }
 
-/** Waits (up to `timeoutMs`) until every node reports the same counters and watermark; returns their /stats. */
-export async function whenSettled(urls: readonly string[], timeoutMs = 30_000): Promise<NodeStats[]> {
+/** Waits (up to `timeoutMs`) until every node reports the same counters and watermark (or whatever `compared` picks); returns their /stats. */
+export async function whenSettled(urls: readonly string[], timeoutMs = 30_000, compared: (stats: NodeStats) => unknown = (stats) => [stats.received, stats.unique_processed, stats.duplicate_dropped, stats.rejected, stats.deleted, stats.watermark_seq]): Promise<NodeStats[]> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
     const all = await Promise.all(urls.map(async (url) => (await (await fetch(`${url}/stats`)).json()) as NodeStats));
-    const shapes = all.map((stats) => JSON.stringify([stats.received, stats.unique_processed, stats.duplicate_dropped, stats.rejected, stats.deleted, stats.watermark_seq]));
+    const shapes = all.map((stats) => JSON.stringify(compared(stats)));
     if (shapes.every((shape) => shape === shapes[0])) {
       // The same on every node twice in a row, a poll apart: nothing is still arriving.
       if (shapes[0] === last) return all;
