@@ -35,7 +35,7 @@ const lines: string[] = [`node --import tsx bench/cluster-lifecycle.ts --events 
 /** One shard file of `count` events in log order, 10 000 per log message, as a replica writes them. */
 function buildShard(path: string, count: number): number {
   const started = performance.now();
-  const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+  const db = new ShardDb({ path, shard: 0, shardCount: 1 });
   const perMessage = 10_000;
   const receivedAt = Date.now();
   for (let first = 0, logSeq = 1; first < count; first += perMessage, logSeq++) {
@@ -96,7 +96,7 @@ try {
   const downloaded = join(dir, 'downloaded.db');
   const get = await timed(() => store.download(pointer, downloaded));
   const replica = join(dir, 'replica.db');
-  new ShardDb({ path: replica, shard: 0, shardCount: 1, sync: 'normal' }).close();
+  new ShardDb({ path: replica, shard: 0, shardCount: 1 }).close();
   const restore = await timed(() => restoreShardFile(downloaded, replica));
   await nc.close();
   await nats.stop();

@@ -32,7 +32,6 @@ async function main(): Promise<void> {
   const { config } = commandLine;
   const logger = pino({ level: config.logLevel, base: { pid: process.pid } });
   const aggregator = await Aggregator.start(config, { logger });
-  logger.info({ port: aggregator.port, ...(aggregator.elasticsearchPort === null ? {} : { elasticsearchPort: aggregator.elasticsearchPort }), host: config.host, dataDir: config.dataDir, shards: config.shards, sync: config.sync }, 'listening');
 
   let signals = 0;
   const stop = (signal: string): void => {
@@ -51,6 +50,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Only now: whoever waits for this line may signal at once, and a signal without a handler kills.
+  logger.info({ port: aggregator.port, ...(aggregator.elasticsearchPort === null ? {} : { elasticsearchPort: aggregator.elasticsearchPort }), host: config.host, dataDir: config.dataDir, shards: config.shards, sync: config.sync }, 'listening');
 }
 
 main().catch((error: unknown) => {

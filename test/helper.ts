@@ -130,3 +130,8 @@ export function hostileJsonText(maxDepth = 4): fc.Arbitrary<string> {
   }));
   return value;
 }
+
+/** The files the service itself keeps in its data dir: anything else there came from input. */
+export function isServiceFile(name: string): boolean {
+  return /^(aggregator\.(json|lock)|seq-reservation\.json|shard-\d{3}\.db(-wal|-shm)?)$/.test(name);
+}

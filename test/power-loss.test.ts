@@ -6,13 +6,16 @@
  * remounted and the service restarted on it (test/support/power-cycles.ts has the checks).
  * Every other cut is torn: a random half of the unsynced pages reaches the "disk" first.
  *
- * `--sync full`: not one acknowledged event lost, in any cycle. `--sync normal`: losses are the
- * documented trade and are measured (printed), not asserted; what is asserted there is that the
- * files survive (quick_check), the service restarts, and the counters match the rows.
+ * The default (`--sync full`): not one acknowledged event lost, in any cycle, and no consumer ever
+ * reads an event a cut then loses. `--sync interval`: no lost event was acknowledged longer before
+ * the cut than its interval (plus one commit and fsync). `--sync normal`: losses are the documented
+ * trade and are measured (printed), not asserted. In every mode the files survive (quick_check),
+ * the service restarts, the counters match the rows, and a consumer's cursor skips nothing.
  * Cuts also come at chosen operations of a first start-up and of a graceful stop (lazyfs's
  * `crash after=N`). First of all, lazyfs itself is checked: it must forget what it claims to.
- * POWER_CYCLES (default 10), POWER_NORMAL_CYCLES (6) and POWER_STARTUP_POINTS (6) set the counts,
- * POWER_SEED replays a run; bench/power-loss.ts runs hundreds for docs/RELIABILITY.md's figures.
+ * POWER_CYCLES (default 10), POWER_RELAXED_CYCLES (6, for interval and normal) and
+ * POWER_STARTUP_POINTS (6) set the counts, POWER_SEED replays a run; bench/power-loss.ts runs
+ * hundreds for docs/RELIABILITY.md's figures.
  */
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
@@ -23,11 +26,15 @@ import { event, publish, startServer, type TestServer } from './helper.js';
 import { mountInTempDir, type LazyMount } from './support/lazyfs.js';
 import { checkService, checkShardFiles, runPowerCycles, type CycleReport } from './support/power-cycles.js';
 
-const fullCycles = Number(process.env.POWER_CYCLES ?? 10);
-const normalCycles = Number(process.env.POWER_NORMAL_CYCLES ?? 6);
+const defaultCycles = Number(process.env.POWER_CYCLES ?? 10);
+const relaxedCycles = Number(process.env.POWER_RELAXED_CYCLES ?? 6);
 const seed = Number(process.env.POWER_SEED ?? Date.now() % 1_000_000);
 const startupPoints = Number(process.env.POWER_STARTUP_POINTS ?? 6);
-const fullArgs = ['--sync', 'full', '--min-free-bytes', '0'];
+/** The default durability: no --sync flag. */
+const defaultArgs = ['--min-free-bytes', '0'];
+const intervalMs = 100;
+/** One commit and one fsync on lazyfs (a FUSE file system in Python) past the interval. */
+const kSlackMs = 250;
 
 async function mounted(t: TestContext): Promise<LazyMount | null> {
   const mount = await mountInTempDir();
@@ -96,47 +103,67 @@ describe('power loss (lazyfs)', () => {
     for (const gone of ['new', 'renamed-to', 'dir/durable.tmp']) assert.ok(!existsSync(at(gone)), `${gone} survived the cut`);
   });
 
-  test(`--sync full: ${fullCycles} power cuts under load, not one acknowledged event lost, files sound, counts exact`, async (t) => {
+  test(`the default (--sync full): ${defaultCycles} power cuts under load, not one acknowledged event lost, no read event lost, no cursor skip, files sound, counts exact`, async (t) => {
     const mount = await mounted(t);
     if (!mount) return;
     t.diagnostic(`POWER_SEED=${seed}`);
     const report = await runPowerCycles(mount, {
-      sync: 'full',
-      cycles: fullCycles,
+      sync: null,
+      cycles: defaultCycles,
       random: mulberry32(seed),
-      onCycle: (cycle) => assert.equal(cycle.lost, 0, `--sync full lost acknowledged events: ${describeCycle(cycle)}`),
+      onCycle: (cycle) => assert.equal(cycle.lost, 0, `the default lost acknowledged events: ${describeCycle(cycle)}`),
     });
     assert.equal(report.lost, 0);
     assert.equal(report.seenThenLost, 0, 'a consumer read events that a cut then lost');
     assert.equal(report.skippedByTailer, 0, 'a consumer tailing /events across the cuts skipped events');
     t.diagnostic(
-      `${fullCycles} cuts (${report.cycles.filter((cycle) => cycle.torn).length} torn): ${report.acknowledgedEvents} events acknowledged in ${report.acknowledgedRequests} requests ` +
+      `${defaultCycles} cuts (${report.cycles.filter((cycle) => cycle.torn).length} torn): ${report.acknowledgedEvents} events acknowledged in ${report.acknowledgedRequests} requests ` +
         `(${report.unacknowledgedRequests} unanswered at the cuts), lost 0; restart after a cut ${Math.round(Math.max(...report.cycles.map((cycle) => cycle.restartMs)))} ms at most`,
     );
   });
 
-  test(`--sync normal: ${normalCycles} power cuts under load: the loss is measured; the files survive, the service restarts, counts match the rows`, async (t) => {
+  test(`--sync interval (${intervalMs} ms): ${relaxedCycles} power cuts under load: nothing lost was acknowledged longer ago than the interval, no cursor skip`, async (t) => {
+    const mount = await mounted(t);
+    if (!mount) return;
+    t.diagnostic(`POWER_SEED=${seed}`);
+    const report = await runPowerCycles(mount, {
+      sync: 'interval',
+      syncIntervalMs: intervalMs,
+      cycles: relaxedCycles,
+      random: mulberry32(seed + 3),
+      onCycle: (cycle) => {
+        if (cycle.oldestLostMs !== null) assert.ok(cycle.oldestLostMs <= intervalMs + kSlackMs, `a lost event was acknowledged past the window: ${describeCycle(cycle)}`);
+      },
+    });
+    for (const cycle of report.cycles) t.diagnostic(describeCycle(cycle));
+    assert.equal(report.skippedByTailer, 0, 'a consumer tailing /events across the cuts skipped events');
+    t.diagnostic(`${relaxedCycles} cuts: ${report.acknowledgedEvents} events acknowledged, ${report.lost} lost; a tailing consumer read ${report.seenThenLost} events that a cut then lost, and skipped none`);
+  });
+
+  test(`--sync normal: ${relaxedCycles} power cuts under load: the loss is measured; the files survive, the service restarts, counts match the rows, no cursor skip`, async (t) => {
     const mount = await mounted(t);
     if (!mount) return;
     t.diagnostic(`POWER_SEED=${seed}`);
     // Longer cycles than for full: normal syncs only at checkpoints (every ~1000 WAL pages per shard).
-    const report = await runPowerCycles(mount, { sync: 'normal', cycles: normalCycles, random: mulberry32(seed + 1), maxRequestsBeforeCut: 400 });
+    const report = await runPowerCycles(mount, { sync: 'normal', cycles: relaxedCycles, random: mulberry32(seed + 1), maxRequestsBeforeCut: 400 });
     for (const cycle of report.cycles) t.diagnostic(describeCycle(cycle));
     const windows = report.cycles.flatMap((cycle) => (cycle.oldestLostMs === null ? [] : [cycle.oldestLostMs]));
+    assert.equal(report.skippedByTailer, 0, 'a consumer tailing /events across the cuts skipped events (a seq handed out again)');
     t.diagnostic(
-      `${normalCycles} cuts: ${report.acknowledgedEvents} events acknowledged, ${report.lost} lost (${((100 * report.lost) / Math.max(1, report.acknowledgedEvents)).toFixed(1)} %); ` +
+      `${relaxedCycles} cuts: ${report.acknowledgedEvents} events acknowledged, ${report.lost} lost (${((100 * report.lost) / Math.max(1, report.acknowledgedEvents)).toFixed(1)} %); ` +
         `the oldest lost one was acknowledged up to ${Math.round(Math.max(0, ...windows))} ms before its cut; ` +
-        `a consumer tailing /events read ${report.seenThenLost} events that a cut then lost, and its cursor skipped ${report.skippedByTailer} (their seqs were reused)`,
+        `a consumer tailing /events read ${report.seenThenLost} events that a cut then lost, and skipped none`,
     );
   });
-  test(`--sync full: power cuts at ${startupPoints} moments of a first start-up and ${startupPoints} of a graceful stop: the data dir always starts again, nothing acknowledged lost`, async (t) => {
+
+  test(`the default: power cuts at ${startupPoints} moments of a first start-up and ${startupPoints} of a graceful stop: the data dir always starts again, nothing acknowledged lost`, async (t) => {
     const mount = await mounted(t);
     if (!mount) return;
     const random = mulberry32(seed + 2);
     const mutations = async (): Promise<number> => (await mount.fs.status()).mutations as number;
     // How many operations that change something a first start-up and a stop take here.
     let before = await mutations();
-    const probe = await startServer({ dataDir: join(mount.fs.mountPoint, 'probe'), args: fullArgs });
+    const probe = await startServer({ dataDir: join(mount.fs.mountPoint, 'probe'), args: defaultArgs });
     const startOps = (await mutations()) - before;
     before = await mutations();
     assert.equal((await probe.stop()).code, 0);
@@ -149,10 +176,10 @@ describe('power loss (lazyfs)', () => {
       await mount.fs.crashAfter(moment, index % 2 === 1 ? Math.floor(random() * 2 ** 31) : undefined);
       // The service exits 1 on the EIO. A start-up a few operations shorter than the probe's (the
       // kernel writes mapped -shm pages back when it likes) is not cut: then the cut comes right after it.
-      const started = await startServer({ dataDir, args: fullArgs }).catch(() => null);
+      const started = await startServer({ dataDir, args: defaultArgs }).catch(() => null);
       if (started !== null) await Promise.all([mount.fs.crash(), started.crash()]);
       mount.fs = await mount.fs.remount();
-      const server = await startServer({ dataDir, args: fullArgs });
+      const server = await startServer({ dataDir, args: defaultArgs });
       const reply = await publish(server.url, event({ event_id: `after-cut-${index}` }), { query: '?results=1' });
       assert.equal(reply.status, 200, `after a cut at operation ${moment} of a start-up: ${JSON.stringify(reply.body)}`);
       assert.equal((await checkService(server.url, `start-up cut at ${moment}`)).size, 1);
@@ -162,7 +189,7 @@ describe('power loss (lazyfs)', () => {
     const dataDir = join(mount.fs.mountPoint, 'stops');
     const acknowledged = new Set<string>();
     for (const [index, moment] of moments(stopOps).entries()) {
-      let server: TestServer | null = await startServer({ dataDir, args: fullArgs });
+      let server: TestServer | null = await startServer({ dataDir, args: defaultArgs });
       const events = Array.from({ length: 50 }, (_, item) => event({ topic: 'stops', event_id: `s${index}-${item}` }));
       assert.equal((await publish(server.url, events)).status, 200);
       for (const item of events) acknowledged.add(`stops/${item.event_id}`);
@@ -172,7 +199,7 @@ describe('power loss (lazyfs)', () => {
       if ((await mount.fs.status()).crashed !== true) await mount.fs.crash(); // the stop took fewer operations this time: cut after it
       mount.fs = await mount.fs.remount();
       await checkShardFiles(join(mount.fs.backing, 'stops'), `stop cut at ${moment}`);
-      server = await startServer({ dataDir, args: fullArgs });
+      server = await startServer({ dataDir, args: defaultArgs });
       const stored = await checkService(server.url, `stop cut at ${moment}`);
       const lost = [...acknowledged].filter((key) => !stored.has(key));
       assert.deepEqual(lost, [], `a cut at operation ${moment} of a stop lost acknowledged events`);

@@ -9,7 +9,7 @@ describe('start-up validation', () => {
     const dataDir = await makeTempDir();
     for (const [args, message] of [
       [['--shards', '0'], /--shards must be an integer >= 1/],
-      [['--sync', 'maybe'], /--sync must be one of "normal", "full"/],
+      [['--sync', 'maybe'], /--sync must be one of "full", "interval", "normal"/],
       [['--ring-bytes', '1000'], /--ring-bytes must be/],
     ] as const) {
       const result = await runServer(['--port', '0', '--data-dir', dataDir, ...args]);

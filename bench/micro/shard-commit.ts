@@ -14,7 +14,7 @@ import { kBatchSize } from './batch.js';
  */
 export async function shardCommitSuite(): Promise<MicroSuite> {
   const dir = await makeTempDir('eoa-bench-');
-  const db = new ShardDb({ path: join(dir, 'shard-000.db'), shard: 0, shardCount: 1, sync: 'normal' });
+  const db = new ShardDb({ path: join(dir, 'shard-000.db'), shard: 0, shardCount: 1 });
   const source = new EventSource(duplicateRatio, 23);
   let seq = 1;
   let events: StoreEvent[] = [];

@@ -149,7 +149,9 @@ export class ClusterStorage implements Storage, CommitPath {
         shards: options.shards,
         ringBytes: options.ringBytes,
         drainBytes: options.drainBytes,
-        sync: options.sync,
+        // The replicated log is the durable record: a replica that loses its last commits to a power
+        // cut replays them from its log position, which commits (and is lost) with them.
+        durability: { mode: 'normal', intervalMs: 0 },
         shardRetryMs: options.shardRetryMs,
         // Expiry comes from the owners' commands in the logs (maintenance.ts), never a writer's own clock.
         lifecycle: { indexFields: parseIndexFields(options.indexFields), expiryByLog: true },

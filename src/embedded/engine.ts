@@ -10,6 +10,7 @@
 import type { AggregatorError } from '../errors.js';
 import { roomRefusal } from '../ingest/pipeline.js';
 import { Sequencer } from '../ingest/sequencer.js';
+import { SeqReservation } from '../store/seq-reservation.js';
 import type { CommitPath, CommitRequest, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame, StatsSource, Storage } from '../ingest/storage.js';
 import { Totals, TotalsStats } from '../ingest/totals.js';
 import type { ShardSnapshot } from '../store/shard-db.js';
@@ -23,9 +24,13 @@ import { parseRetention, parseSize } from '../store/retention.js';
 import { PagePool } from '../workers/page-pool.js';
 import { DiskFloor } from './disk-floor.js';
 import { ShardPool, type FrameOutcome, type ShardPoolOptions } from '../workers/shard-pool.js';
+import type { SyncMode } from '../workers/wal-syncer.js';
 
 /** The shard pool's settings, the reader thread count, and another shard worker entry for fault-injection tests. */
-export interface EmbeddedOptions extends Pick<ShardPoolOptions, 'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'sync' | 'shardRetryMs'> {
+export interface EmbeddedOptions extends Pick<ShardPoolOptions, 'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'shardRetryMs'> {
+  /** `--sync` and `--sync-interval-ms`: when a commit is acknowledged. */
+  readonly sync: SyncMode;
+  readonly syncIntervalMs: number;
   readonly readers: number;
   /** `--min-free-bytes`: below it on the data dir's file system, writes get 503 `disk_full`; 0: no floor. */
   readonly minFreeBytes: number;
@@ -92,7 +97,7 @@ export class EmbeddedStorage implements Storage, CommitPath {
       shards: options.shards,
       ringBytes: options.ringBytes,
       drainBytes: options.drainBytes,
-      sync: options.sync,
+      durability: { mode: options.sync, intervalMs: options.syncIntervalMs },
       shardRetryMs: options.shardRetryMs,
       lifecycle: {
         retention: parseRetention(options.retention, options.retentionBytes),
@@ -112,9 +117,17 @@ export class EmbeddedStorage implements Storage, CommitPath {
     });
     loadTotals(totals, snapshots);
     const lastSeq = Math.max(0, ...snapshots.map((snapshot) => snapshot.counters.last_seq));
+    let seqs: ReturnType<typeof SeqReservation.open>;
+    try {
+      seqs = SeqReservation.open(options.dataDir, lastSeq);
+    } catch (error) {
+      await pool.destroy();
+      throw error;
+    }
+    const { reservation, next } = seqs;
     const pages = new PagePool({ dataDir: options.dataDir, shards: options.shards, readers: options.readers });
     const disk = await DiskFloor.watch(options.dataDir, options.minFreeBytes);
-    return new EmbeddedStorage(pool, pages, new Sequencer(lastSeq), totals, disk);
+    return new EmbeddedStorage(pool, pages, new Sequencer(next, (seq) => reservation.cover(seq)), totals, disk);
   }
 
   get commitPath(): CommitPath {

@@ -19,9 +19,13 @@ export class Sequencer implements Watermark {
   readonly #open: SeqRange[] = [];
   readonly #listeners: (() => void)[] = [];
   readonly cursorVersion = 1;
+  /** Called with the last seq of each range before it is handed out (a durable reservation). */
+  readonly #reserve: (seq: number) => void;
 
-  constructor(lastSeq: number) {
-    this.#next = lastSeq + 1;
+  /** `next`: the first seq to hand out; `reserve` throws when the range may not be handed out. */
+  constructor(next: number, reserve: (seq: number) => void = () => {}) {
+    this.#next = next;
+    this.#reserve = reserve;
   }
 
   get current(): number {
@@ -30,6 +34,7 @@ export class Sequencer implements Watermark {
   }
 
   allocate(count: number): SeqRange {
+    this.#reserve(this.#next + count - 1);
     const range: SeqRange = { first: this.#next, end: this.#next + count, done: false };
     this.#next = range.end;
     this.#open.push(range);

@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 export const kManifest = 'aggregator.json';
@@ -48,19 +48,10 @@ export function prepareDataDir(dataDir: string, shards: number): void {
     throw new ConfigError(`data dir ${dataDir} holds ${strays.length} shard file(s) but no ${kManifest}; refusing to guess its shard count`);
   }
   const manifest: Manifest = { format: kLayoutVersion, shards, created_at: new Date().toISOString() };
-  const temporary = `${manifestPath}.tmp`;
   try {
     // Durable before it is visible: without the fsyncs a crash of the machine (or the file system
     // going read-only) soon after can leave an empty aggregator.json, and the dir refuses to start.
-    const fd = openSync(temporary, 'w');
-    try {
-      writeSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, manifestPath);
-    fsyncDirectory(dataDir);
+    writeFileDurably(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   } catch (error) {
     throw new ConfigError(`--data-dir ${dataDir} is not writable: ${(error as Error).message}`);
   }
@@ -90,6 +81,23 @@ export function lockDataDir(dataDir: string): () => void {
     }
   }
   throw new ConfigError(`data dir ${dataDir}: could not take ${kLock}`);
+}
+
+/**
+ * Replaces `path` with `text` so that a power cut leaves either the old file or the new one, both
+ * whole: written under a temporary name and fsynced, renamed over, and the directory fsynced.
+ */
+export function writeFileDurably(path: string, text: string): void {
+  const temporary = `${path}.tmp`;
+  const fd = openSync(temporary, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
+  fsyncDirectory(dirname(path));
 }
 
 /** Makes a directory's entries (a rename, a new file) durable. */

@@ -11,8 +11,6 @@ import { checkShardFile, configure, createShardFile, migrate, naming, writeMeta,
 import { createSchema, fieldIndexName, kFormatVersion, payloadFieldSql, rowBytes, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
 import { TopicIds } from './topic-ids.js';
 
-export type { SyncMode } from './shard-file.js';
-
 /** What the writer does besides committing; the same for every shard but the budget's share. */
 export interface ShardLifecycle {
   /** `--index-field`, parsed: payload paths that get an expression index (made at open when missing). */
@@ -139,7 +137,7 @@ export class ShardDb {
     this.#db = db;
     this.#insideCommit = options.insideCommit;
     try {
-      configure(db, options);
+      configure(db);
       migrate(db);
       db.exec(createSchema);
       // An index added to a shard that holds events is built now, before the shard takes writes.

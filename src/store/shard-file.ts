@@ -9,19 +9,20 @@ import { AggregatorError } from '../errors.js';
 import { fsyncDirectory } from './data-dir.js';
 import { createSchema, kFormatVersion, migrateFromFormat1, migrateFromFormat2 } from './tables.js';
 
-export type SyncMode = 'normal' | 'full';
-
-/** What the file's meta must say, and how the writer syncs. */
+/** What the file's meta must say. */
 export interface ShardFileOptions {
   readonly path: string;
   readonly shard: number;
   readonly shardCount: number;
-  readonly sync: SyncMode;
 }
 
-export function configure(db: Database.Database, options: ShardFileOptions): void {
+export function configure(db: Database.Database): void {
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.sync === 'full' ? 'FULL' : 'NORMAL'}`);
+  // The writer never waits for the disk: a commit only writes its WAL frames, and the ingress
+  // thread's syncer (workers/wal-syncer.ts) fsyncs the WAL off this path. NORMAL still syncs the
+  // WAL before a checkpoint, the database file after it, and the WAL header when the WAL restarts,
+  // so nothing SQLite writes outside our fsync can make a synced commit vanish.
+  db.pragma('synchronous = NORMAL');
   db.pragma('cache_size = -65536'); // 64 MiB of page cache keeps the indexes hot as the shard grows
   db.pragma('temp_store = MEMORY');
 }
@@ -58,7 +59,7 @@ export function createShardFile(options: ShardFileOptions): void {
     removeBuilding(); // left by a start that died half-way
     const db = new Database(building, { timeout: 0 });
     try {
-      configure(db, options);
+      configure(db);
       // Before the first table: only a new file can be made to hand freed pages back (expiry).
       db.pragma('auto_vacuum = INCREMENTAL');
       db.exec(createSchema);

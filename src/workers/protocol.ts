@@ -6,14 +6,13 @@
  * with `fromWire`.
  */
 import { toWire, type WireError } from '../errors.js';
-import type { ShardLifecycle, ShardSnapshot, SyncMode } from '../store/shard-db.js';
+import type { ShardLifecycle, ShardSnapshot } from '../store/shard-db.js';
 import type { TopicCounts } from '../store/tables.js';
 
 export interface ShardWorkerData {
   readonly shard: number;
   readonly shardCount: number;
   readonly path: string;
-  readonly sync: SyncMode;
   /** Frames in (ingress → shard), with the doorbell and control words in its header. */
   readonly ring: SharedArrayBuffer;
   /** Completion records out (shard → ingress), one per commit, in ring order. */

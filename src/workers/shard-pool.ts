@@ -4,16 +4,18 @@ import { frameBytes } from '../ring/layout.js';
 import { unpackMessage } from '../ring/codec.js';
 import type { FrameHeader } from '../ring/producer.js';
 import { ShardControl } from '../ring/signals.js';
-import type { ShardLifecycle, ShardSnapshot, SyncMode } from '../store/shard-db.js';
+import type { ShardLifecycle, ShardSnapshot } from '../store/shard-db.js';
 import { toFailure, type Completion, type DrainSuccess, type OpenResult, type RestoreResult, type TaskFailure } from './protocol.js';
 import { createShard, type Shard } from './shard-slot.js';
+import type { Durability } from './wal-syncer.js';
 
 export interface ShardPoolOptions {
   readonly dataDir: string;
   readonly shards: number;
   readonly ringBytes: number;
   readonly drainBytes: number;
-  readonly sync: SyncMode;
+  /** When a commit is acknowledged: after its fsync (full), at commit with an fsync within the interval, or at commit (normal). */
+  readonly durability: Durability;
   readonly shardRetryMs: number;
   /** Called once per failed commit or crashed worker, for logging. */
   readonly onShardError?: (shard: number, message: string) => void;
@@ -88,7 +90,7 @@ export class ShardPool {
   check(shardIndex: number, bodyLength: number): RoomCheck {
     const shard = this.#shards[shardIndex]!;
     if (this.#closing) return 'failed';
-    if (shard.failure) return 'failed';
+    if (shard.failure || shard.syncFailure) return 'failed';
     if (frameBytes(bodyLength) > shard.ring.capacity) return 'too_large';
     return shard.ring.fits(bodyLength) ? 'ok' : 'full';
   }
@@ -131,7 +133,10 @@ export class ShardPool {
   problems(): string[] {
     const problems: string[] = [];
     if (this.#closing) problems.push('shutting down');
-    for (const shard of this.#shards) if (shard.failure) problems.push(`shard ${shard.index}: ${shard.failure}`);
+    for (const shard of this.#shards) {
+      if (shard.failure) problems.push(`shard ${shard.index}: ${shard.failure}`);
+      if (shard.syncFailure) problems.push(`shard ${shard.index}: ${shard.syncFailure}`);
+    }
     return problems;
   }
 
@@ -143,7 +148,7 @@ export class ShardPool {
       pending_frames: shard.pending.length,
       commits: shard.commits,
       last_commit_ms: Math.round(shard.lastCommitMs * 1000) / 1000,
-      healthy: shard.failure === null,
+      healthy: shard.failure === null && shard.syncFailure === null,
     }));
   }
 
@@ -168,6 +173,7 @@ export class ShardPool {
       await this.#whenIdle();
       await Promise.all(this.#shards.map((shard) => this.#stopLoop(shard)));
       await Promise.all(this.#shards.map((shard) => shard.pool.destroy()));
+      await Promise.all(this.#shards.map((shard) => this.#stopSyncing(shard)));
     })();
     return this.#closing;
   }
@@ -179,10 +185,12 @@ export class ShardPool {
     // instead could answer its task while Piscina tears down, which it reports as an error.
     for (const shard of this.#shards) this.#failPending(shard, 'the service is stopping');
     await Promise.all(this.#shards.map((shard) => shard.pool.destroy()));
+    await Promise.all(this.#shards.map((shard) => this.#stopSyncing(shard)));
   }
 
   #startLoop(shard: Shard): void {
     shard.looping = true;
+    shard.syncer.writerReopened();
     shard.signals.setControl(ShardControl.Run);
     const ended = shard.pool.run(null, { name: 'run' }) as Promise<void>;
     shard.loopEnded = ended.then(
@@ -217,25 +225,83 @@ export class ShardPool {
     if (batch.frames.length > 0) shard.completions.release(batch.end);
     for (const frame of batch.frames) {
       const completion = unpackMessage(frame.body) as Completion;
-      if (completion.ok) this.#committed(shard, completion);
+      if (completion.ok) this.#committedOnce(shard, completion);
       else this.#failed(shard, completion);
     }
     this.#notifyIdle();
     if (shard.looping) this.#listen(shard);
   }
 
-  #committed(shard: Shard, result: DrainSuccess): void {
-    shard.failure = null;
+  /**
+   * A commit's record, in ring order: its tickets leave the queue now, and are settled (with the
+   * counters moved) once the commit is as durable as `--sync` asks: after an fsync that began after
+   * it (full), or now (interval, with an fsync due within the interval; normal).
+   */
+  #committedOnce(shard: Shard, result: DrainSuccess): void {
+    shard.failure = null; // the writer commits again
+    const tickets = shard.pending.splice(0, result.inserted.length);
+    const { mode, intervalMs } = this.#options.durability;
+    if (mode !== 'full') {
+      this.#committed(shard, result, tickets);
+      if (mode === 'interval') shard.syncer.syncWithin(intervalMs, (error) => this.#syncFailed(shard, [], error));
+      return;
+    }
+    shard.unsynced++;
+    shard.syncer
+      .sync()
+      .then(
+        () => {
+          shard.syncFailure = null;
+          this.#committed(shard, result, tickets);
+        },
+        (error: unknown) => this.#syncFailed(shard, tickets, error),
+      )
+      .finally(() => {
+        shard.unsynced--;
+        this.#notifyIdle();
+      });
+  }
+
+  #committed(shard: Shard, result: DrainSuccess, tickets: readonly FrameTicket[]): void {
     if (result.expired.length > 0) this.#options.onExpired?.(shard.index, result.expired);
     if (result.deleted.length > 0) this.#options.onDeleted?.(shard.index, result.deleted);
     if (result.inserted.length === 0) return; // the loop's first record, a probe, or an expiry slice
     shard.commits++;
     shard.lastCommitMs = result.commitMs;
     this.#options.onCommit?.(shard.index, result);
-    const tickets = shard.pending.splice(0, result.inserted.length);
     for (let index = 0; index < tickets.length; index++) {
       tickets[index]!.settle({ inserted: result.inserted[index]!, statuses: result.statuses[index] ?? null });
     }
+  }
+
+  /**
+   * An fsync failed: what it was to cover is not acknowledged (503; a retry is deduplicated), and
+   * the shard refuses writes until an fsync succeeds again, retried every --shard-retry-ms. The
+   * writer goes on committing what is queued; each commit waits for an fsync of its own.
+   */
+  #syncFailed(shard: Shard, tickets: readonly FrameTicket[], error: unknown): void {
+    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+    const message = `cannot make its commits durable (${code}): fsync of the WAL failed: ${(error as Error).message}`;
+    if (shard.syncFailure === null) this.#options.onShardError?.(shard.index, message);
+    shard.syncFailure = message;
+    for (const ticket of tickets) ticket.settle(new OverloadedError(`shard ${shard.index} ${message}`));
+    if (shard.syncRetry !== null || this.#closing) return;
+    shard.syncRetry = setTimeout(() => {
+      shard.syncRetry = null;
+      shard.syncer.sync().then(
+        () => {
+          shard.syncFailure = null;
+        },
+        (retryError: unknown) => this.#syncFailed(shard, [], retryError),
+      );
+    }, this.#options.shardRetryMs);
+    shard.syncRetry.unref();
+  }
+
+  async #stopSyncing(shard: Shard): Promise<void> {
+    if (shard.syncRetry !== null) clearTimeout(shard.syncRetry);
+    shard.syncRetry = null;
+    await shard.syncer.close();
   }
 
   /** A commit failed; the loop paused itself before saying so, so this thread may reset the ring. */
@@ -287,7 +353,7 @@ export class ShardPool {
 
   #notifyIdle(): void {
     if (this.#idleWaiters.length === 0) return;
-    if (this.#shards.some((shard) => shard.pending.length > 0)) return;
+    if (this.#shards.some((shard) => shard.pending.length > 0 || shard.unsynced > 0)) return;
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 }

@@ -5,6 +5,7 @@ import { ShardSignals } from '../ring/signals.js';
 import { shardPath } from '../store/data-dir.js';
 import type { ShardPoolOptions, FrameTicket } from './shard-pool.js';
 import type { ShardWorkerData } from './protocol.js';
+import { WalSyncer } from './wal-syncer.js';
 import { workerFile } from './worker-file.js';
 
 /** The ingress thread's state of one shard: its two rings, its one-thread pool, and what the pool knows of its loop. */
@@ -25,6 +26,14 @@ export interface Shard {
   loopEnded: Promise<void>;
   /** Why the shard refuses writes, until a probe or a new loop commits again. */
   failure: string | null;
+  /** Fsyncs the shard's WAL off its writer's path (--sync full and interval). */
+  readonly syncer: WalSyncer;
+  /** Commit records waiting for their fsync (--sync full): their tickets are out of `pending` already. */
+  unsynced: number;
+  /** Why the shard's commits cannot be made durable, until an fsync succeeds again. */
+  syncFailure: string | null;
+  /** The fsync retried after a failure, while one is scheduled. */
+  syncRetry: NodeJS.Timeout | null;
   commits: number;
   lastCommitMs: number;
 }
@@ -35,11 +44,11 @@ export function createShard(index: number, options: ShardPoolOptions): Shard {
   // A commit's completion record is smaller than the frames it commits (a status byte and a
   // topic count per event against a whole record), so a ring of the same size always holds one.
   const completions = new RingProducer(options.ringBytes);
+  const path = shardPath(options.dataDir, index);
   const workerData: ShardWorkerData = {
     shard: index,
     shardCount: options.shards,
-    path: shardPath(options.dataDir, index),
-    sync: options.sync,
+    path,
     ring: ring.buffer,
     completions: completions.buffer,
     drainBytes: options.drainBytes,
@@ -65,6 +74,10 @@ export function createShard(index: number, options: ShardPoolOptions): Shard {
     listening: false,
     loopEnded: Promise.resolve(),
     failure: null,
+    syncer: new WalSyncer(path),
+    unsynced: 0,
+    syncFailure: null,
+    syncRetry: null,
     commits: 0,
     lastCommitMs: 0,
   };

@@ -54,7 +54,7 @@ function shardState(): ShardState {
   if (state) return state;
   const data = workerData as ShardWorkerData;
   state = {
-    db: new ShardDb({ path: data.path, shard: data.shard, shardCount: data.shardCount, sync: data.sync, ...data.lifecycle, insideCommit: (events) => hooks.insideCommit?.(events) }),
+    db: new ShardDb({ path: data.path, shard: data.shard, shardCount: data.shardCount, ...data.lifecycle, insideCommit: (events) => hooks.insideCommit?.(events) }),
     ring: new RingConsumer(data.ring),
     signals: new ShardSignals(data.ring),
     completions: new RingProducer(data.completions),

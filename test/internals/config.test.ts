@@ -13,7 +13,8 @@ describe('config', () => {
     assert.equal(defaults.maxBodyBytes, 16 * 1024 * 1024);
     assert.equal(defaults.maxBatch, 10_000);
     assert.equal(defaults.maxEventBytes, 64 * 1024);
-    assert.equal(defaults.sync, 'normal');
+    assert.equal(defaults.sync, 'full');
+    assert.equal(defaults.syncIntervalMs, 100);
     assert.ok(Object.isFrozen(defaults));
   });
 
@@ -33,7 +34,7 @@ describe('config', () => {
       [['--shards', '0'], /--shards must be an integer >= 1/],
       [['--port', '70000'], /--port must be an integer >= 0 and <= 65535/],
       [['--port', 'http'], /--port must be an integer.*"http"/],
-      [['--sync', 'sometimes'], /--sync must be one of "normal", "full"/],
+      [['--sync', 'sometimes'], /--sync must be one of "full", "interval", "normal"/],
       [['--ring-bytes', '100000'], /--ring-bytes must be an integer .* and a power of two, got 100000/],
       [['--max-body-bytes=-1'], /--max-body-bytes must be an integer >= 1/],
       [['--log-level', 'loud'], /--log-level must be one of/],

@@ -9,7 +9,7 @@
  * /health 200; /stats agrees with the stored events (received = unique + duplicates, unique =
  * stored); no event stored twice; no key ever answered "stored" while it was already acknowledged.
  * Acknowledged events missing after the cut are the loss: the caller decides whether that may be
- * more than 0 (`--sync normal`) or not (`--sync full`).
+ * more than 0 (`--sync interval` within its window, `normal`) or not (the default, `full`).
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
@@ -22,7 +22,10 @@ import { startServer, type Server } from './server.js';
 import { makeTempDir, removeTempDir } from './temp-dirs.js';
 
 export interface PowerCycleOptions {
-  readonly sync: 'full' | 'normal';
+  /** `--sync`; null: the service's default (full). */
+  readonly sync: 'full' | 'interval' | 'normal' | null;
+  /** `--sync-interval-ms`, with `sync: 'interval'`. */
+  readonly syncIntervalMs?: number;
   readonly cycles: number;
   /** A cut comes after 1 to this many more acknowledged requests (default 120). */
   readonly maxRequestsBeforeCut?: number;
@@ -71,8 +74,8 @@ export interface PowerRunReport {
 /**
  * A consumer tailing /events with its cursor across the cuts, as a real one would: it reads to
  * the end before each cut and goes on from the same cursor after the restart. A cursor must never
- * skip an event; with `--sync normal` a cut can lose events it already saw, and their seqs are
- * handed out again after the restart.
+ * skip an event: seqs come from a durably reserved range, so none it saw is handed out again after
+ * a cut. Under `--sync interval` or `normal` a cut can lose events it already saw.
  */
 class Tailer {
   readonly seen = new Set<string>();
@@ -93,7 +96,8 @@ class Tailer {
 export async function runPowerCycles(mount: { fs: LazyFs }, options: PowerCycleOptions): Promise<PowerRunReport> {
   const dataDir = join(mount.fs.mountPoint, 'data');
   const shards = options.shards ?? 2;
-  const start = (): Promise<Server> => startServer({ dataDir, shards, args: ['--sync', options.sync, '--min-free-bytes', '0'], timeoutMs: 60_000 });
+  const syncArgs = options.sync === null ? [] : ['--sync', options.sync, ...(options.syncIntervalMs === undefined ? [] : ['--sync-interval-ms', String(options.syncIntervalMs)])];
+  const start = (): Promise<Server> => startServer({ dataDir, shards, args: [...syncArgs, '--min-free-bytes', '0'], timeoutMs: 60_000 });
   const load = new PowerLoad(options.random, { clients: options.clients ?? 4, pauseMs: options.pauseMs ?? 0 });
   const reports: CycleReport[] = [];
   const everAcknowledged = new Set<string>();
@@ -108,7 +112,7 @@ export async function runPowerCycles(mount: { fs: LazyFs }, options: PowerCycleO
       const cutAfter = load.acknowledgedRequests + 1 + Math.floor(options.random() * (options.maxRequestsBeforeCut ?? 120));
       await waitFor(async () => load.acknowledgedRequests >= cutAfter, `cycle ${cycle}: ${cutAfter} acknowledged requests`, 120_000);
       // The cut: the disk and the process stop together. Under --sync full a 200 that arrives
-      // after this instant counts too: it needed an fsync, which lazyfs answered before the cut.
+      // after this instant counts too: it waited for an fsync, which lazyfs answered before the cut.
       const torn = options.torn !== false && cycle % 2 === 1;
       await tailer.catchUp(server.url); // while the load goes on
       load.url = null;

@@ -3,15 +3,32 @@ import { describe, test } from 'node:test';
 import { Sequencer } from '../../../src/ingest/sequencer.js';
 
 describe('Sequencer', () => {
-  test('continues after the last stored seq', () => {
-    const sequencer = new Sequencer(41);
+  test('starts at the seq it is given', () => {
+    const sequencer = new Sequencer(42);
     assert.equal(sequencer.current, 41);
     assert.deepEqual(sequencer.allocate(3), { first: 42, end: 45, done: false });
     assert.equal(sequencer.allocate(1).first, 45);
   });
 
+  test('reserves the last seq of every range before handing it out, and hands out nothing the reservation refused', () => {
+    const reserved: number[] = [];
+    let refuse = false;
+    const sequencer = new Sequencer(1, (seq) => {
+      if (refuse) throw new Error('no room');
+      reserved.push(seq);
+    });
+    sequencer.allocate(3);
+    sequencer.allocate(1);
+    assert.deepEqual(reserved, [3, 4]);
+    refuse = true;
+    assert.throws(() => sequencer.allocate(2), /no room/);
+    refuse = false;
+    assert.equal(sequencer.allocate(1).first, 5, 'the refused range was never handed out');
+    assert.equal(sequencer.current, 0);
+  });
+
   test('the watermark never passes an unfinished range, whatever order ranges finish in', () => {
-    const sequencer = new Sequencer(0);
+    const sequencer = new Sequencer(1);
     const a = sequencer.allocate(2); // 1..2
     const b = sequencer.allocate(3); // 3..5
     const c = sequencer.allocate(1); // 6
@@ -25,7 +42,7 @@ describe('Sequencer', () => {
   });
 
   test('listeners hear every advance of the watermark and nothing else', () => {
-    const sequencer = new Sequencer(0);
+    const sequencer = new Sequencer(1);
     const heard: number[] = [];
     sequencer.onAdvance(() => heard.push(sequencer.current));
     const a = sequencer.allocate(1);

@@ -10,7 +10,7 @@ import { batch } from './batch.js';
 describe('EventPages', () => {
   test('merges shards by seq and hides everything above the watermark', async () => {
     const dir = await makeTempDir();
-    const shards = [0, 1].map((shard) => new ShardDb({ path: shardPath(dir, shard), shard, shardCount: 2, sync: 'normal' }));
+    const shards = [0, 1].map((shard) => new ShardDb({ path: shardPath(dir, shard), shard, shardCount: 2 }));
     shards[0]!.commit([batch([[1, 'a1'], [4, 'a4'], [6, 'b6']])]);
     shards[1]!.commit([batch([[2, 'a2'], [3, 'b3'], [5, 'a5']])]);
     const reader = new EventPages(dir, 2);

@@ -15,7 +15,7 @@ import { makeTempDir } from '../../helper.js';
 
 const t0 = 1_700_000_000_000;
 const rules: RetentionRule[] = [{ pattern: 'short.*', maxAgeMs: 2000 }, { pattern: 'big.*', maxBytes: 30_000 }];
-const options = (path: string) => ({ path, shard: 0, shardCount: 1, sync: 'normal' as const, expiryByLog: true });
+const options = (path: string) => ({ path, shard: 0, shardCount: 1, expiryByLog: true });
 
 function events(topic: string, from: number, count: number, receivedAt: number, seqBase: number): StoreBatch {
   return {

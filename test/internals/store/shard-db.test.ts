@@ -12,14 +12,14 @@ import { batch } from './batch.js';
 describe('ShardDb', () => {
   test('one commit of several batches: duplicates across and within batches, counters in the same transaction', async () => {
     const path = join(await makeTempDir(), 'shard.db');
-    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const db = new ShardDb({ path, shard: 0, shardCount: 1 });
     const outcome = db.commit([batch([[1, 'a1'], [2, 'b1'], [3, 'a1']]), batch([[4, 'b1'], [5, 'a2']], { rejected: 7 })]);
     assert.deepEqual(outcome.batches.map((item) => [item.inserted, [...item.statuses!]]), [[2, [1, 1, 0]], [1, [0, 1]]]);
     assert.deepEqual(Object.fromEntries(outcome.topics), { 'topic.a': { received: 3, unique: 2, duplicates: 1 }, 'topic.b': { received: 2, unique: 1, duplicates: 1 } });
     assert.equal(outcome.lastSeq, 5);
     db.close();
 
-    const reopened = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'full' });
+    const reopened = new ShardDb({ path, shard: 0, shardCount: 1 });
     const snapshot = reopened.snapshot();
     assert.deepEqual(snapshot.counters, { received: 5, unique_processed: 3, duplicate_dropped: 2, rejected: 7, last_seq: 5, expired: 0, deleted: 0 });
     assert.equal(snapshot.counters.received, snapshot.counters.unique_processed + snapshot.counters.duplicate_dropped);
@@ -28,7 +28,7 @@ describe('ShardDb', () => {
 
   test('a failing batch rolls back the whole commit, counters included', async () => {
     const path = join(await makeTempDir(), 'shard.db');
-    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const db = new ShardDb({ path, shard: 0, shardCount: 1 });
     const broken = batch([[2, 'a2']]);
     (broken.events[0] as { topic: string | null }).topic = null; // violates NOT NULL
     assert.throws(() => db.commit([batch([[1, 'a1']]), broken]));
@@ -39,14 +39,14 @@ describe('ShardDb', () => {
 
   test('a file of another shard or shard count is refused', async () => {
     const path = join(await makeTempDir(), 'shard.db');
-    new ShardDb({ path, shard: 1, shardCount: 2, sync: 'normal' }).close();
-    assert.throws(() => new ShardDb({ path, shard: 1, shardCount: 3, sync: 'normal' }), /shard 1 of 2/);
-    assert.throws(() => new ShardDb({ path, shard: 0, shardCount: 2, sync: 'normal' }), /shard 1 of 2/);
+    new ShardDb({ path, shard: 1, shardCount: 2 }).close();
+    assert.throws(() => new ShardDb({ path, shard: 1, shardCount: 3 }), /shard 1 of 2/);
+    assert.throws(() => new ShardDb({ path, shard: 0, shardCount: 2 }), /shard 1 of 2/);
   });
 
   test('the file is WAL with the configured synchronous level', async () => {
     const path = join(await makeTempDir(), 'shard.db');
-    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'full' });
+    const db = new ShardDb({ path, shard: 0, shardCount: 1 });
     const probe = new Database(path, { readonly: true });
     assert.equal(probe.pragma('journal_mode', { simple: true }), 'wal');
     probe.close();
@@ -54,7 +54,7 @@ describe('ShardDb', () => {
   });
 });
 
-const fileOptions = (path: string) => ({ path, shard: 0, shardCount: 1, sync: 'normal' as const });
+const fileOptions = (path: string) => ({ path, shard: 0, shardCount: 1 });
 
 /** A closed shard file with a few hundred rows, so it spans many pages. */
 async function filledShard(): Promise<string> {
@@ -113,8 +113,8 @@ describe('ShardDb files', () => {
   // Invariant 1, one writer per shard (docs/ARCHITECTURE.md): the store side.
   test('a second writer connection fails at once instead of interleaving commits', async () => {
     const path = join(await makeTempDir(), 'shard-000.db');
-    const owner = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
-    const intruder = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const owner = new ShardDb({ path, shard: 0, shardCount: 1 });
+    const intruder = new ShardDb({ path, shard: 0, shardCount: 1 });
     const holder = new Database(path);
     holder.exec('BEGIN IMMEDIATE');
     const batch = { receivedAt: Date.now(), rejected: 0, wantsStatuses: false, events: [{ seq: 1, topic: 't', eventId: 'e', timestamp: 'x', source: 's', payload: '{}' }] };
@@ -138,7 +138,7 @@ describe('ShardDb files', () => {
     old.exec("INSERT INTO topics VALUES ('topic.odd', 2, 2, 0), ('topic.even', 2, 2, 0); UPDATE counters SET received = 4, unique_processed = 4, last_seq = 4");
     old.close();
 
-    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const db = new ShardDb({ path, shard: 0, shardCount: 1 });
     assert.deepEqual(db.snapshot().counters, { received: 4, unique_processed: 4, duplicate_dropped: 0, rejected: 0, last_seq: 4, expired: 0, deleted: 0 });
     const again = db.commit([{ ...batch([]), events: [{ seq: 5, topic: 'topic.odd', eventId: 'id1', timestamp: '2025-10-22T10:30:00Z', source: 's', payload: '{}' }] }]);
     assert.equal(again.batches[0]!.inserted, 0, 'an identity stored before the migration is still a duplicate');
@@ -159,7 +159,7 @@ describe('ShardDb files', () => {
 
   test('a topic first seen by a commit that rolls back leaves no id behind', async () => {
     const dir = await makeTempDir();
-    const db = new ShardDb({ path: join(dir, 'shard-000.db'), shard: 0, shardCount: 1, sync: 'normal' });
+    const db = new ShardDb({ path: join(dir, 'shard-000.db'), shard: 0, shardCount: 1 });
     const broken = batch([[2, 'a2']]);
     (broken.events[0] as { topic: string | null }).topic = null; // violates NOT NULL after topic.b's row and id were written
     assert.throws(() => db.commit([batch([[1, 'b1']]), broken]));
@@ -172,7 +172,7 @@ describe('ShardDb files', () => {
 
   test('expiry goes in slices of a bounded number of rows, oldest first, and retired identities stay duplicates', async () => {
     const path = join(await makeTempDir(), 'shard-000.db');
-    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal', retention: [{ pattern: 'topic.a', maxAgeMs: 1000 }] });
+    const db = new ShardDb({ path, shard: 0, shardCount: 1, retention: [{ pattern: 'topic.a', maxAgeMs: 1000 }] });
     const receivedAt = 1_700_000_000_000;
     db.commit([batch(Array.from({ length: 25 }, (_, index) => [index + 1, `a${index}`] as [number, string]), { receivedAt })]);
     db.commit([batch([[26, 'b1']], { receivedAt }), batch([[27, 'a-young']], { receivedAt: receivedAt + 5000 })]);
@@ -192,14 +192,14 @@ describe('ShardDb files', () => {
     const pages = new EventPages(dirname(path), 1);
     assert.deepEqual(pages.page({ topic: null, filter: null, afterSeq: 0, maxSeq: 100, limit: 100 }).rows.map((row) => row.event_id), ['b1', 'a-young', 'a-new']);
     pages.close();
-    const reopened = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const reopened = new ShardDb({ path, shard: 0, shardCount: 1 });
     assert.deepEqual([...reopened.commit([batch([[30, 'a0']])]).batches[0]!.statuses!], [0], 'retired identities survive a reopen, without any rule');
     reopened.close();
   });
 
   test('cluster mode: log positions apply in order, once, recorded in the same transaction; a gap is refused and writes nothing', async () => {
     const path = join(await makeTempDir(), 'shard-000.db');
-    const db = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const db = new ShardDb({ path, shard: 0, shardCount: 1 });
     assert.deepEqual(db.log, { seq: 0, clock: 0 });
     const outcome = db.commit([batch([[1, 'a1']], { logSeq: 1, logClock: 10 }), batch([[2, 'a2']], { logSeq: 2, logClock: 20 })]);
     assert.deepEqual(outcome.log, { seq: 2, clock: 20 });
@@ -212,7 +212,7 @@ describe('ShardDb files', () => {
     assert.deepEqual(db.log, { seq: 2, clock: 20 });
     db.commit([batch([[3, 'a3']], { logSeq: 3, logClock: 31 })]);
     db.close();
-    const reopened = new ShardDb({ path, shard: 0, shardCount: 1, sync: 'normal' });
+    const reopened = new ShardDb({ path, shard: 0, shardCount: 1 });
     assert.deepEqual(reopened.log, { seq: 3, clock: 31 }, 'persisted');
     assert.deepEqual(reopened.snapshot().log, { seq: 3, clock: 31 });
     assert.equal(reopened.snapshot().counters.unique_processed, 3, 'the refused batches stored nothing');

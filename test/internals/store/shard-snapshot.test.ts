@@ -8,7 +8,7 @@ import { checkSnapshot, restoreShardFile, snapshotShardFile } from '../../../src
 import { makeTempDir } from '../../helper.js';
 import { batch } from './batch.js';
 
-const options = (path: string, shard = 0) => ({ path, shard, shardCount: 2, sync: 'normal' as const });
+const options = (path: string, shard = 0) => ({ path, shard, shardCount: 2 });
 
 describe('shard snapshots', () => {
   test('a snapshot taken while the writer goes on holds one committed state and the log position that made it', async () => {
