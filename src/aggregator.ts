@@ -55,6 +55,7 @@ export class Aggregator {
           logger.error({ shard }, `shard error: ${message}`);
         },
         onCommit: (shard: number, events: number, milliseconds: number) => metrics.commit(shard, events, milliseconds),
+        onSynced: (shard: number, milliseconds: number) => metrics.walSync(shard, milliseconds),
         onNotice: (message: string) => logger.info(message),
       };
       if (config.cluster === '') storage = await EmbeddedStorage.open(engineOptions, hooks);

@@ -70,5 +70,9 @@ describe('GET /metrics', () => {
     assert.equal(committed, (await stats(server.url)).received, 'commit sizes add up to the events received');
     const buckets = samples.filter((sample) => sample.name === 'aggregator_commit_duration_seconds_bucket' && sample.labels.shard === '0').map((sample) => sample.value);
     assert.ok(buckets.every((count, index) => index === 0 || count >= buckets[index - 1]!), 'buckets are cumulative');
+    // The default durability: every acknowledgement waited for an fdatasync of its shard's WAL.
+    assert.equal(types.get('aggregator_wal_sync_duration_seconds'), 'histogram');
+    const syncs = samples.filter((sample) => sample.name === 'aggregator_wal_sync_duration_seconds_count').reduce((sum, sample) => sum + sample.value, 0);
+    assert.ok(syncs >= 1, `fdatasyncs counted: ${syncs}`);
   });
 });

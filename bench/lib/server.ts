@@ -6,7 +6,9 @@ import { makeTempDir, removeTempDir } from '../../test/support/temp-dirs.js';
 export interface ServiceOptions {
   readonly shards: number;
   readonly ringBytes?: number;
-  readonly sync?: 'normal' | 'full';
+  readonly sync?: 'full' | 'interval' | 'normal';
+  /** Another build of the service (default: this checkout's dist/main.js). */
+  readonly entry?: string;
   /** Run node with --cpu-prof, writing the profiles (main thread and workers) into this dir. */
   readonly profileDir?: string;
   /** More flags for the service. */
@@ -63,7 +65,7 @@ export function startService(options: ServiceOptions): Promise<RunningProcess> {
     if (options.sync !== undefined) args.push('--sync', options.sync);
     if (options.args !== undefined) args.push(...options.args);
     const nodeArgs = options.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.profileDir];
-    return startServer({ dataDir: dir, shards: options.shards, args, nodeArgs });
+    return startServer({ dataDir: dir, shards: options.shards, args, nodeArgs, ...(options.entry === undefined ? {} : { entry: options.entry }) });
   });
 }
 

@@ -16,6 +16,9 @@ export interface WrkSummary {
   readonly status_200?: number;
   readonly status_503?: number;
   readonly status_other?: number;
+  /** Only with RATE: requests sent more than 1 ms after their slot, and the latest one's lag. */
+  readonly late_sends?: number;
+  readonly max_lag_ms?: number;
 }
 
 export interface WrkRun {

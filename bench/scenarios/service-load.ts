@@ -18,6 +18,8 @@ export interface ServiceLoadOptions {
   readonly durationS: number;
   /** Each connection waits this long after an answer before its next request: a paced, not a saturating, load. */
   readonly pauseMs?: number;
+  /** Requests/s on an open-loop schedule (publish.lua's RATE): the offered rate holds even when answers slow down. */
+  readonly ratePerS?: number;
   /** `bulk`: the same events as Elasticsearch _bulk NDJSON to /es/_bulk. */
   readonly format?: 'bulk';
   /** --profile: the service writes its CPU profiles here. */
@@ -44,6 +46,7 @@ export interface WrkLoad {
   /** Event ids start with this (default: the script's own prefix). */
   readonly idPrefix?: string;
   readonly pauseMs?: number;
+  readonly ratePerS?: number;
   readonly format?: 'bulk';
 }
 
@@ -61,6 +64,7 @@ export async function measuredWrk(bin: string, server: { readonly url: string; r
       DUPLICATES: String(duplicateRatio),
       ...(load.idPrefix === undefined ? {} : { ID_PREFIX: load.idPrefix }),
       ...(load.pauseMs === undefined ? {} : { PAUSE_MS: String(load.pauseMs) }),
+      ...(load.ratePerS === undefined ? {} : { RATE: String(load.ratePerS) }),
       ...(load.format === undefined ? {} : { FORMAT: load.format }),
     },
   });

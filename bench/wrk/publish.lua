@@ -13,6 +13,37 @@ local pauseMs = tonumber(os.getenv("PAUSE_MS") or "0")
 if pauseMs > 0 then
   function delay() return pauseMs end
 end
+-- RATE > 0 (requests/s per thread) is an open-loop schedule instead: each request claims the next
+-- slot, 1/RATE s after the previous one, and its connection waits for it, so the offered rate
+-- does not sag when answers slow down (PAUSE_MS's does, hiding exactly the stalls being measured).
+-- wrk times a request from its actual send, so a slot that every connection was too busy to take
+-- goes out late and its wait is not counted: late_sends (> 1 ms behind) and max_lag_ms in done()
+-- say how much of that there was. delay() is whole ms, so a send may be up to 1 ms early.
+local rate = tonumber(os.getenv("RATE") or "0")
+late_sends = 0
+max_lag_ms = 0
+if rate > 0 then
+  local ffi = require("ffi")
+  ffi.cdef [[
+    typedef struct { long tv_sec; long tv_nsec; } eoa_timespec;
+    int clock_gettime(int clock, eoa_timespec *out);
+  ]]
+  local now = ffi.new("eoa_timespec")
+  local interval = 1000 / rate
+  local nextSlot = nil
+  function delay()
+    ffi.C.clock_gettime(1, now) -- CLOCK_MONOTONIC
+    local nowMs = tonumber(now.tv_sec) * 1000 + tonumber(now.tv_nsec) / 1e6
+    nextSlot = nextSlot or nowMs
+    local wait = nextSlot - nowMs
+    nextSlot = nextSlot + interval
+    if wait < -1 then
+      late_sends = late_sends + 1
+      if -wait > max_lag_ms then max_lag_ms = -wait end
+    end
+    return wait > 0 and wait or 0
+  end
+end
 local topics = { "auth.prod", "payment.prod", "search.dev", "billing.prod" }
 local counter = 0
 -- threadIndex is a global set per thread by setup() through thread:set; a local here would shadow it.
@@ -73,13 +104,16 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local ok, busy, other = 0, 0, 0
+  local ok, busy, other, late, lag = 0, 0, 0, 0, 0
   for _, thread in ipairs(threads) do
     ok = ok + (thread:get("status_200") or 0)
     busy = busy + (thread:get("status_503") or 0)
     other = other + (thread:get("status_other") or 0)
+    late = late + (thread:get("late_sends") or 0)
+    lag = math.max(lag, thread:get("max_lag_ms") or 0)
   end
-  io.write(string.format('{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors_status":%d,"errors_connect":%d,"errors_timeout":%d,"status_200":%d,"status_503":%d,"status_other":%d}\n',
+  local paced = rate > 0 and string.format(',"late_sends":%d,"max_lag_ms":%.1f', late, lag) or ""
+  io.write(string.format('{"requests":%d,"duration_us":%d,"p50_us":%d,"p99_us":%d,"errors_status":%d,"errors_connect":%d,"errors_timeout":%d,"status_200":%d,"status_503":%d,"status_other":%d%s}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), summary.errors.status, summary.errors.connect, summary.errors.timeout,
-    ok, busy, other))
+    ok, busy, other, paced))
 end

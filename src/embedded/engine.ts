@@ -52,6 +52,8 @@ export interface EngineHooks {
   readonly onShardError?: (shard: number, message: string) => void;
   /** Once per group commit. */
   readonly onCommit?: (shard: number, events: number, milliseconds: number) => void;
+  /** Once per fdatasync of a shard's WAL (--sync full and interval). */
+  readonly onSynced?: (shard: number, milliseconds: number) => void;
   /** Something an operator should know that is not an error (cluster mode: snapshots, rebuilds). */
   readonly onNotice?: (message: string) => void;
 }
@@ -110,6 +112,7 @@ export class EmbeddedStorage implements Storage, CommitPath {
       onDeleted: (_shard, deleted) => totals.addDeleted(deleted),
       ...(options.shardWorkerFile ? { workerFile: options.shardWorkerFile } : {}),
       ...(hooks.onShardError ? { onShardError: hooks.onShardError } : {}),
+      ...(hooks.onSynced ? { onSynced: hooks.onSynced } : {}),
       onCommit: (shard, result) => {
         totals.addCommit(result.topics);
         hooks.onCommit?.(shard, result.events, result.commitMs);

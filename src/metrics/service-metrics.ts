@@ -29,6 +29,7 @@ export class ServiceMetrics {
   readonly #publishSeconds = this.#registry.add(new Histogram('aggregator_publish_duration_seconds', 'POST /publish from first byte to answer', latencyBuckets));
   readonly #commitEvents = this.#registry.add(new Histogram('aggregator_commit_events', 'events per group commit, by shard', commitSizeBuckets));
   readonly #commitSeconds = this.#registry.add(new Histogram('aggregator_commit_duration_seconds', 'time of one group commit inside the shard thread, by shard', latencyBuckets));
+  readonly #walSyncSeconds = this.#registry.add(new Histogram('aggregator_wal_sync_duration_seconds', 'time of one fdatasync of a shard\'s WAL, which every acknowledgement under --sync full waits for, by shard', latencyBuckets));
   readonly #shardErrors = this.#registry.add(new Counter('aggregator_shard_errors_total', 'failed drains (commit errors or crashed threads), by shard'));
   #sources: MetricSources | null = null;
 
@@ -84,6 +85,10 @@ export class ServiceMetrics {
   commit(shard: number, events: number, milliseconds: number): void {
     this.#commitEvents.observe(events, { shard });
     this.#commitSeconds.observe(milliseconds / 1000, { shard });
+  }
+
+  walSync(shard: number, milliseconds: number): void {
+    this.#walSyncSeconds.observe(milliseconds / 1000, { shard });
   }
 
   shardError(shard: number): void {

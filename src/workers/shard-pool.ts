@@ -21,6 +21,8 @@ export interface ShardPoolOptions {
   readonly onShardError?: (shard: number, message: string) => void;
   /** The worker entry; tests substitute one that fails on cue. Default: the built shard worker. */
   readonly workerFile?: string;
+  /** Called once per fdatasync of a shard's WAL that returned (--sync full and interval), with its time. */
+  readonly onSynced?: (shard: number, milliseconds: number) => void;
   /** Called once per committed drain, before its frames are settled: the counters move here. */
   readonly onCommit?: (shard: number, result: DrainSuccess) => void;
   /** Called once per expiry slice, or commit of expire commands, that removed events: the losses move here. */

@@ -74,7 +74,7 @@ export function createShard(index: number, options: ShardPoolOptions): Shard {
     listening: false,
     loopEnded: Promise.resolve(),
     failure: null,
-    syncer: new WalSyncer(path),
+    syncer: new WalSyncer(path, (milliseconds) => options.onSynced?.(index, milliseconds)),
     unsynced: 0,
     syncFailure: null,
     syncRetry: null,

@@ -40,6 +40,14 @@ function group(): Group {
   return { promise, resolve, reject };
 }
 
+/**
+ * How many fdatasyncs of one WAL may run at once. A commit that lands while one runs need not wait
+ * for it to end before its own begins: measured here, two or three overlapping fdatasyncs of one
+ * file each return about as fast as one alone, so at light load a request waits for one fsync,
+ * not one and a half. Node's pool has 4 threads, shared by every shard and gzip.
+ */
+const kMaxInFlight = 2;
+
 export class WalSyncer {
   readonly #walPath: string;
   #handle: FileHandle | null = null;
@@ -47,19 +55,24 @@ export class WalSyncer {
   #reopen = false;
   /** The callers waiting for the next fdatasync to begin. */
   #next: Group | null = null;
-  #running: Promise<void> | null = null;
+  /** The groups whose fdatasync runs, oldest first: a later one returning covers the earlier ones too. */
+  readonly #running: Group[] = [];
+  #idle: (() => void)[] = [];
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
+  readonly #onSynced: (milliseconds: number) => void;
 
-  constructor(databasePath: string) {
+  /** `onSynced`: the time of each fdatasync that returned, for the metrics. */
+  constructor(databasePath: string, onSynced: (milliseconds: number) => void = () => {}) {
     this.#walPath = `${databasePath}-wal`;
+    this.#onSynced = onSynced;
   }
 
   /** Resolves once an fdatasync of the WAL that began after this call has returned; rejects with its error. */
   sync(): Promise<void> {
     this.#next ??= group();
     const waiting = this.#next.promise;
-    if (this.#running === null) this.#start();
+    this.#startIfRoom();
     return waiting;
   }
 
@@ -77,23 +90,42 @@ export class WalSyncer {
     this.#reopen = true;
   }
 
-  /** Waits for the fdatasync in flight and lets go of the file; later calls still sync (a last flush may need it). */
+  /** Waits for the fdatasyncs in flight and lets go of the file; later calls still sync (a last flush may need it). */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
-    while (this.#running !== null) await this.#running;
+    while (this.#running.length > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
     await this.#handle?.close();
     this.#handle = null;
   }
 
-  #start(): void {
-    const waiting = this.#next!;
+  #startIfRoom(): void {
+    if (this.#next === null || this.#running.length >= kMaxInFlight) return;
+    // Opening (or reopening) the file is done by one fdatasync alone.
+    if (this.#running.length > 0 && (this.#handle === null || this.#reopen)) return;
+    const waiting = this.#next;
     this.#next = null;
-    this.#running = this.#datasync().then(waiting.resolve, waiting.reject).finally(() => {
-      this.#running = null;
-      if (this.#next !== null) this.#start();
-    });
+    this.#running.push(waiting);
+    this.#datasync().then(
+      () => {
+        // Everything started before this one is covered by it as well.
+        const covered = this.#running.splice(0, this.#running.indexOf(waiting) + 1);
+        for (const done of covered) done.resolve();
+        this.#ended();
+      },
+      (error: unknown) => {
+        const index = this.#running.indexOf(waiting);
+        if (index >= 0) this.#running.splice(index, 1); // else a later fdatasync already covered it
+        waiting.reject(error);
+        this.#ended();
+      },
+    );
+  }
+
+  #ended(): void {
+    if (this.#running.length === 0) for (const resolve of this.#idle.splice(0)) resolve();
+    this.#startIfRoom();
   }
 
   async #datasync(): Promise<void> {
@@ -103,8 +135,9 @@ export class WalSyncer {
       this.#handle = null;
     }
     if (this.#handle === null) {
+      let handle: FileHandle;
       try {
-        this.#handle = await open(this.#walPath, 'r');
+        handle = await open(this.#walPath, 'r');
       } catch (error) {
         // No WAL: SQLite deletes it only after checkpointing all of it into the (synced) database file.
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
@@ -116,7 +149,10 @@ export class WalSyncer {
       } finally {
         await directory.close();
       }
+      this.#handle = handle;
     }
+    const started = performance.now();
     await this.#handle.datasync();
+    this.#onSynced(performance.now() - started);
   }
 }

@@ -17,15 +17,18 @@ async function walDatabase(): Promise<{ path: string; db: Database.Database }> {
 }
 
 describe('WalSyncer', () => {
-  test('a call resolves only after an fdatasync that began after it: calls made while one runs share the next, in call order', async () => {
+  test('a call resolves only after an fdatasync that began after it, and calls resolve in call order however the fdatasyncs overlap', async () => {
     const { path, db } = await walDatabase();
-    const syncer = new WalSyncer(path);
-    const order: string[] = [];
-    const first = syncer.sync().then(() => order.push('first'));
-    const second = syncer.sync().then(() => order.push('second')); // the first one is running: waits for the next
-    const third = syncer.sync().then(() => order.push('third')); // joins the second's
-    await Promise.all([first, second, third]);
-    assert.deepEqual(order, ['first', 'second', 'third']);
+    const durations: number[] = [];
+    const syncer = new WalSyncer(path, (milliseconds) => durations.push(milliseconds));
+    await syncer.sync(); // opens the file: alone
+    durations.length = 0;
+    const order: number[] = [];
+    // Two run at once; the other calls share the next ones. A later one returning first resolves the earlier ones too.
+    const calls = Array.from({ length: 6 }, (_, index) => syncer.sync().then(() => order.push(index)));
+    await Promise.all(calls);
+    assert.deepEqual(order, [0, 1, 2, 3, 4, 5]);
+    assert.ok(durations.length >= 2 && durations.length <= 6, `${durations.length} fdatasyncs for 6 calls`);
     await syncer.close();
     db.close();
   });
