@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 
 export const kManifest = 'aggregator.json';
@@ -25,7 +25,14 @@ export function shardPath(dataDir: string, shard: number): string {
  */
 export function prepareDataDir(dataDir: string, shards: number): void {
   try {
-    mkdirSync(dataDir, { recursive: true });
+    const created = mkdirSync(dataDir, { recursive: true });
+    // A new directory's name is its parent's data: synced, or a power cut could take the whole dir.
+    if (created !== undefined) {
+      for (let dir = resolve(dataDir); dir !== dirname(dir); dir = dirname(dir)) {
+        fsyncDirectory(dirname(dir));
+        if (dir === resolve(created)) break;
+      }
+    }
   } catch (error) {
     throw new ConfigError(`--data-dir ${dataDir} cannot be created: ${(error as Error).message}`);
   }
