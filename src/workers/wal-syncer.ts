@@ -3,8 +3,8 @@
  * with `synchronous = NORMAL` (its WAL frames written, not fsynced); this object, on the ingress
  * thread, fdatasyncs the shard's WAL file through libuv's thread pool. `sync()` resolves once an
  * fdatasync that *began after the call* has returned, so it covers every commit whose completion
- * record arrived before the call; calls made while one runs share the next one (group commit of
- * fsyncs: under load one fsync covers many commits, and the writer keeps committing meanwhile).
+ * record arrived before the call; calls made while fdatasyncs run share the next one (group commit
+ * of fsyncs: under load one fsync covers many commits, and the writer keeps committing meanwhile).
  *
  * Why the WAL alone: in WAL mode a commit is its WAL frames. The database file is written only by
  * checkpoints, which under NORMAL sync the WAL before and the database file after, and the WAL is
@@ -44,7 +44,8 @@ function group(): Group {
  * How many fdatasyncs of one WAL may run at once. A commit that lands while one runs need not wait
  * for it to end before its own begins: measured here, two or three overlapping fdatasyncs of one
  * file each return about as fast as one alone, so at light load a request waits for one fsync,
- * not one and a half. Node's pool has 4 threads, shared by every shard and gzip.
+ * not one and a half. Node's pool has 4 threads (UV_THREADPOOL_SIZE), shared by every shard and
+ * by body inflation: with many shards, fsyncs queue there.
  */
 const kMaxInFlight = 2;
 
@@ -57,7 +58,7 @@ export class WalSyncer {
   #next: Group | null = null;
   /** The groups whose fdatasync runs, oldest first: a later one returning covers the earlier ones too. */
   readonly #running: Group[] = [];
-  #idle: (() => void)[] = [];
+  readonly #idle: (() => void)[] = [];
   #timer: NodeJS.Timeout | null = null;
   #closed = false;
   readonly #onSynced: (milliseconds: number) => void;
