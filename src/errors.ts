@@ -37,6 +37,7 @@ const catalogue = {
   shard_file_damaged: { status: 500, http: false, message: 'a shard file is damaged' },
   shard_unreadable: { status: 500, http: false, message: 'SQLite cannot open or read a shard file' },
   log_gap: { status: 500, http: false, message: 'a shard replica was given a log position that does not follow the last one it applied' },
+  snapshot_missing: { status: 500, http: false, message: 'no snapshot of the shard exists yet' },
   snapshot_unusable: { status: 500, http: false, message: 'a shard snapshot is missing, damaged or behind what it must replace' },
 } as const satisfies Record<string, { readonly status: number; readonly http: boolean; readonly message: string }>;
 

@@ -9,6 +9,7 @@
  * the last renewal the server confirmed, because a node that was paused (SIGSTOP) or cut off
  * cannot know whether the key expired meanwhile.
  */
+import { isApiError } from './nats-errors.js';
 import type { JetStreamClient, KV } from 'nats';
 
 /** The lease bucket: one revision per key, entries that vanish a TTL after their last write, on `replicas` nodes. */
@@ -92,5 +93,5 @@ export class Leases {
 }
 
 function isWrongSequence(error: unknown): boolean {
-  return error instanceof Error && /wrong last sequence|key exists/i.test(error.message);
+  return isApiError(error, 'wrongLastSequence');
 }

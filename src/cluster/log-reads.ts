@@ -5,6 +5,7 @@
  * `kReadFailureMs` become a `problem`: a node whose NATS server lost its quorum still has a
  * connection, and must not look caught up or healthy meanwhile.
  */
+import { isApiError } from './nats-errors.js';
 import type { StoredMsg } from 'nats';
 import type { Extent } from './replica-watchdog.js';
 
@@ -41,7 +42,7 @@ export class LogReads {
     for (const get of gets) {
       const message = await get;
       if (message instanceof Error) {
-        if (!/no message found/i.test(message.message)) failed = message;
+        if (!isApiError(message, 'noMessageFound')) failed = message;
         break;
       }
       if (message.seq !== from + found.length) break;

@@ -19,6 +19,7 @@
  * the host then stops, says so, and rebuilds the replica from the latest snapshot before it reads on.
  */
 import type { NatsConnection, StoredMsg, Subscription } from 'nats';
+import { AggregatorError } from '../errors.js';
 import type { LogPosition } from '../store/shard-db.js';
 import type { FrameOutcome, ShardPool } from '../workers/shard-pool.js';
 import { logFrame, type LogFrame } from './log-frame.js';
@@ -261,7 +262,7 @@ export class ShardHost {
       this.#options.onNotice(`replica of shard ${shard}: restored a snapshot through log position ${position.seq}; reading on from ${position.seq + 1}`);
       this.#resolveReached(position.seq);
     } catch (error) {
-      if (first === 1 && this.#committed.seq === 0 && /no snapshot/i.test((error as Error).message)) {
+      if (first === 1 && this.#committed.seq === 0 && error instanceof AggregatorError && error.code === 'snapshot_missing') {
         // Nothing to start from after all: replay the log from its beginning.
         this.#gapAt = null;
         this.#failure = null;

@@ -4,6 +4,7 @@
  * the latest one. The pointer moves only by compare-and-set on its revision and only forward;
  * it carries the lease revision of the owner that moved it, so who moved it and when is on record.
  */
+import { isApiError } from './nats-errors.js';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
@@ -63,7 +64,7 @@ export class SnapshotStore {
     const exists = await jsm.streams.info(kStream).then(
       () => true,
       (error: unknown) => {
-        if (/stream not found/i.test((error as Error).message)) return false;
+        if (isApiError(error, 'streamNotFound')) return false;
         throw error;
       },
     );
@@ -136,7 +137,7 @@ export class SnapshotStore {
       else await this.#meta.create(pointerKey(shard), value);
       return true;
     } catch (error) {
-      if (/wrong last sequence|key exists/i.test((error as Error).message)) return false;
+      if (isApiError(error, 'wrongLastSequence')) return false;
       throw error;
     }
   }

@@ -12,6 +12,7 @@
  * snapshots kept.
  */
 import { rmSync } from 'node:fs';
+import { AggregatorError } from '../errors.js';
 import { join } from 'node:path';
 import type { LogPosition } from '../store/shard-db.js';
 import type { PagePool } from '../workers/page-pool.js';
@@ -125,8 +126,8 @@ export async function restoreLatest(store: SnapshotStore, pool: ShardPool, dataD
   const file = join(dataDir, `restore-${shard}.tmp`);
   for (let attempt = 1; ; attempt++) {
     const entry = await store.pointer(shard);
-    if (!entry) throw new Error(`no snapshot of shard ${shard} exists`);
-    if (entry.pointer.seq < through) throw new Error(`the latest snapshot of shard ${shard} holds through ${entry.pointer.seq}, short of ${through}`);
+    if (!entry) throw new AggregatorError('snapshot_missing', `no snapshot of shard ${shard} exists`);
+    if (entry.pointer.seq < through) throw new AggregatorError('snapshot_unusable', `the latest snapshot of shard ${shard} holds through ${entry.pointer.seq}, short of ${through}`);
     rmSync(file, { force: true });
     try {
       await store.download(entry.pointer, file);

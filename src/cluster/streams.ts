@@ -3,6 +3,7 @@
  * re-made: a re-made stream name can confuse 2.9's replicas) and the shard count the cluster was
  * first started with.
  */
+import { isApiError } from './nats-errors.js';
 import { RetentionPolicy, StorageType, type JetStreamClient, type JetStreamManager } from 'nats';
 import { ConfigError } from '../errors.js';
 import { streamName, subjectOf } from './log-message.js';
@@ -17,7 +18,7 @@ export async function checkShardCount(js: JetStreamClient, shards: number, repli
     await meta.create('shards', new TextEncoder().encode(String(shards)));
     return;
   } catch (error) {
-    if (!/wrong last sequence|key exists/i.test((error as Error).message)) throw error;
+    if (!isApiError(error, 'wrongLastSequence')) throw error;
   }
   const entry = await meta.get('shards');
   const found = entry ? Number(new TextDecoder().decode(entry.value)) : shards;
@@ -30,7 +31,7 @@ export async function ensureStreams(jsm: JetStreamManager, shards: number, repli
   for (let shard = 0; shard < shards; shard++) {
     const name = streamName(shard);
     let info = await jsm.streams.info(name).catch((error: unknown) => {
-      if (/stream not found/i.test((error as Error).message)) return null;
+      if (isApiError(error, 'streamNotFound')) return null;
       throw error;
     });
     info ??= await jsm.streams.add({

@@ -45,10 +45,22 @@ export async function decodeContent(body: Buffer, coding: ContentCoding, maxByte
  * snappyjs checks it against the limit before it allocates: a bomb is a 413 before any work.
  */
 export function decodeSnappy(body: Buffer, maxBytes: number): Buffer {
+  const length = snappyLength(body);
+  if (length !== null && length > maxBytes) throw new TooLargeError(`body inflates to more than ${maxBytes} bytes`);
   try {
     return Buffer.from(uncompress(body, maxBytes));
   } catch (error) {
-    if ((error as Error).message.includes('too big')) throw new TooLargeError(`body inflates to more than ${maxBytes} bytes`);
     throw new AggregatorError('bad_encoding', `body is not a valid snappy block: ${(error as Error).message}`);
   }
+}
+
+/** The inflated length a snappy block states first (a little-endian base-128 varint of at most 32 bits); null: no valid one. */
+function snappyLength(block: Buffer): number | null {
+  let length = 0;
+  for (let index = 0; index < 5 && index < block.length; index++) {
+    const byte = block[index]!;
+    length += (byte & 0x7f) * 2 ** (7 * index);
+    if ((byte & 0x80) === 0) return length;
+  }
+  return null;
 }
