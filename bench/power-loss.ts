@@ -12,14 +12,14 @@
  * cycle on stderr, then `POWER {...}` per mode and a table on stdout. `default` runs with no
  * `--sync` flag (full). A check that fails ends the mode's run with the error and exit 1: with
  * default or full, any loss; in every mode, a tailing cursor that skipped an event; with interval,
- * a lost event acknowledged longer before the cut than the interval plus `kSlackMs`.
+ * a lost event acknowledged longer before the cut than the interval plus `kIntervalSlackMs`.
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { mulberry32 } from '../src/publisher/generate.js';
 import { killTrackedChildren } from '../test/support/children.js';
 import { mountInTempDir, type LazyMount } from '../test/support/lazyfs.js';
-import { runPowerCycles, type CycleReport, type PowerRunReport } from '../test/support/power-cycles.js';
+import { kIntervalSlackMs, runPowerCycles, type CycleReport, type PowerRunReport } from '../test/support/power-cycles.js';
 import { removeTempDirsSync } from '../test/support/temp-dirs.js';
 
 const { values } = parseArgs({
@@ -37,8 +37,6 @@ const cycles = Number(values.cycles);
 const seed = Number(values.seed);
 const modes = values.sync.split(',') as ('default' | 'full' | 'interval' | 'normal')[];
 const intervalMs = Number(values['sync-interval-ms']);
-/** One commit and one fsync on lazyfs (a FUSE file system in Python) past the interval. */
-const kSlackMs = 250;
 const log = (message: string): void => void process.stderr.write(`[power-loss] ${message}\n`);
 
 const percentile = (values: readonly number[], p: number): number | null => {
@@ -109,7 +107,7 @@ for (const sync of modes) {
       onCycle: (cycle) => {
         log(describeCycle(sync, cycle));
         if ((sync === 'full' || sync === 'default') && cycle.lost > 0) throw new Error(`--sync ${sync} lost ${cycle.lost} acknowledged events in cycle ${cycle.cycle} (seed ${seed})`);
-        if (sync === 'interval' && (cycle.oldestLostMs ?? 0) > intervalMs + kSlackMs) throw new Error(`--sync interval lost an event acknowledged ${Math.round(cycle.oldestLostMs!)} ms before the cut, past its ${intervalMs} ms window (seed ${seed})`);
+        if (sync === 'interval' && (cycle.oldestLostMs ?? 0) > intervalMs + kIntervalSlackMs) throw new Error(`--sync interval lost an event acknowledged ${Math.round(cycle.oldestLostMs!)} ms before the cut, past its ${intervalMs} ms window (seed ${seed})`);
       },
     });
     if (report.skippedByTailer > 0) throw new Error(`--sync ${sync}: a tailing consumer's cursor skipped ${report.skippedByTailer} events (seed ${seed})`);

@@ -24,7 +24,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { mulberry32 } from '../src/publisher/generate.js';
 import { event, publish, startServer, type TestServer } from './helper.js';
 import { mountInTempDir, type LazyMount } from './support/lazyfs.js';
-import { checkService, checkShardFiles, runPowerCycles, type CycleReport } from './support/power-cycles.js';
+import { checkService, checkShardFiles, kIntervalSlackMs, runPowerCycles, type CycleReport } from './support/power-cycles.js';
 
 const defaultCycles = Number(process.env.POWER_CYCLES ?? 10);
 const relaxedCycles = Number(process.env.POWER_RELAXED_CYCLES ?? 6);
@@ -33,8 +33,6 @@ const startupPoints = Number(process.env.POWER_STARTUP_POINTS ?? 6);
 /** The default durability: no --sync flag. */
 const defaultArgs = ['--min-free-bytes', '0'];
 const intervalMs = 100;
-/** One commit and one fsync on lazyfs (a FUSE file system in Python) past the interval. */
-const kSlackMs = 250;
 
 async function mounted(t: TestContext): Promise<LazyMount | null> {
   const mount = await mountInTempDir();
@@ -132,7 +130,7 @@ describe('power loss (lazyfs)', () => {
       cycles: relaxedCycles,
       random: mulberry32(seed + 3),
       onCycle: (cycle) => {
-        if (cycle.oldestLostMs !== null) assert.ok(cycle.oldestLostMs <= intervalMs + kSlackMs, `a lost event was acknowledged past the window: ${describeCycle(cycle)}`);
+        if (cycle.oldestLostMs !== null) assert.ok(cycle.oldestLostMs <= intervalMs + kIntervalSlackMs, `a lost event was acknowledged past the window: ${describeCycle(cycle)}`);
       },
     });
     for (const cycle of report.cycles) t.diagnostic(describeCycle(cycle));

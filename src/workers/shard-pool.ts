@@ -92,7 +92,7 @@ export class ShardPool {
   check(shardIndex: number, bodyLength: number): RoomCheck {
     const shard = this.#shards[shardIndex]!;
     if (this.#closing) return 'failed';
-    if (shard.failure || shard.syncFailure) return 'failed';
+    if (unavailable(shard).length > 0) return 'failed';
     if (frameBytes(bodyLength) > shard.ring.capacity) return 'too_large';
     return shard.ring.fits(bodyLength) ? 'ok' : 'full';
   }
@@ -135,10 +135,7 @@ export class ShardPool {
   problems(): string[] {
     const problems: string[] = [];
     if (this.#closing) problems.push('shutting down');
-    for (const shard of this.#shards) {
-      if (shard.failure) problems.push(`shard ${shard.index}: ${shard.failure}`);
-      if (shard.syncFailure) problems.push(`shard ${shard.index}: ${shard.syncFailure}`);
-    }
+    for (const shard of this.#shards) for (const reason of unavailable(shard)) problems.push(`shard ${shard.index}: ${reason}`);
     return problems;
   }
 
@@ -150,7 +147,7 @@ export class ShardPool {
       pending_frames: shard.pending.length,
       commits: shard.commits,
       last_commit_ms: Math.round(shard.lastCommitMs * 1000) / 1000,
-      healthy: shard.failure === null && shard.syncFailure === null,
+      healthy: unavailable(shard).length === 0,
     }));
   }
 
@@ -227,7 +224,7 @@ export class ShardPool {
     if (batch.frames.length > 0) shard.completions.release(batch.end);
     for (const frame of batch.frames) {
       const completion = unpackMessage(frame.body) as Completion;
-      if (completion.ok) this.#committedOnce(shard, completion);
+      if (completion.ok) this.#settleWhenDurable(shard, completion);
       else this.#failed(shard, completion);
     }
     this.#notifyIdle();
@@ -239,7 +236,7 @@ export class ShardPool {
    * counters moved) once the commit is as durable as `--sync` asks: after an fsync that began after
    * it (full), or now (interval, with an fsync due within the interval; normal).
    */
-  #committedOnce(shard: Shard, result: DrainSuccess): void {
+  #settleWhenDurable(shard: Shard, result: DrainSuccess): void {
     shard.failure = null; // the writer commits again
     const tickets = shard.pending.splice(0, result.inserted.length);
     const { mode, intervalMs } = this.#options.durability;
@@ -358,4 +355,9 @@ export class ShardPool {
     if (this.#shards.some((shard) => shard.pending.length > 0 || shard.unsynced > 0)) return;
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
+}
+
+/** Why a shard takes no writes now: its writer cannot commit, or its commits cannot be made durable. */
+function unavailable(shard: Shard): string[] {
+  return [shard.failure, shard.syncFailure].filter((reason): reason is string => reason !== null);
 }

@@ -21,6 +21,9 @@ import { keyOf, PowerLoad } from './power-load.js';
 import { startServer, type Server } from './server.js';
 import { makeTempDir, removeTempDir } from './temp-dirs.js';
 
+/** What `--sync interval` may lose past its interval on lazyfs (a FUSE file system in Python): one commit and one fsync. */
+export const kIntervalSlackMs = 250;
+
 export interface PowerCycleOptions {
   /** `--sync`; null: the service's default (full). */
   readonly sync: 'full' | 'interval' | 'normal' | null;
