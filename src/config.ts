@@ -13,7 +13,7 @@ const MiB = 1024 * KiB;
 /**
  * Every knob of the service: its flag, its environment variable, its rule, its default and its
  * help line. This table is the one declaration: the Config type, its validation, `--help` and the
- * defaults come from it, and a test holds the README's table to it. Adding a knob is one entry.
+ * defaults come from it, and a test holds docs/CONFIGURATION.md's table to it. Adding a knob is one entry.
  */
 const knobs = {
   port: knob({ flag: 'port', env: 'PORT', schema: Type.Integer({ minimum: 0, maximum: 65535 }), default: 8080, help: 'TCP port to listen on (0 = any free port)' }),

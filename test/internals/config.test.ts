@@ -52,13 +52,13 @@ describe('config', () => {
   });
 });
 
-describe('README', () => {
+describe('docs/CONFIGURATION.md', () => {
   test('documents every option with its flag and environment variable', async () => {
     const { readFile } = await import('node:fs/promises');
-    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const configuration = await readFile(new URL('../../docs/CONFIGURATION.md', import.meta.url), 'utf8');
     for (const line of helpText().split('\n').filter((text) => text.startsWith('  --') && !text.includes('--help'))) {
       const [flag, env] = line.trim().split(/\s+/);
-      assert.ok(readme.includes(`| \`${flag}\` | \`${env}\` |`), `${flag} / ${env} is missing from the README's table`);
+      assert.ok(configuration.includes(`| \`${flag}\` | \`${env}\` |`), `${flag} / ${env} is missing from docs/CONFIGURATION.md's table`);
     }
   });
 
