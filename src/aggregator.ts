@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config.js';
 import { builtPackage } from './dashboard/service-info.js';
@@ -31,6 +30,7 @@ export class Aggregator {
   readonly #unlock: () => void;
   readonly #logger: Logger;
   #closing: Promise<void> | null = null;
+  #destroyed: Promise<void> | null = null;
 
   private constructor(ports: { main: number; elasticsearch: number | null }, app: HttpApp, storage: Storage, unlock: () => void, logger: Logger) {
     this.port = ports.main;
@@ -48,8 +48,8 @@ export class Aggregator {
     const metrics = new ServiceMetrics();
     let storage: Storage | null = null;
     try {
-      const engineOptions = { ...config, ...(options.shardWorkerFile ? { shardWorkerFile: options.shardWorkerFile } : {}) };
       const hooks = {
+        ...(options.shardWorkerFile ? { shardWorkerFile: options.shardWorkerFile } : {}),
         onShardError: (shard: number, message: string) => {
           if (shard >= 0) metrics.shardError(shard);
           logger.error({ shard }, `shard error: ${message}`);
@@ -58,11 +58,11 @@ export class Aggregator {
         onSynced: (shard: number, milliseconds: number) => metrics.walSync(shard, milliseconds),
         onNotice: (message: string) => logger.info(message),
       };
-      if (config.cluster === '') storage = await EmbeddedStorage.open(engineOptions, hooks);
+      if (config.cluster === '') storage = await EmbeddedStorage.open(config, hooks);
       else {
         // Only a cluster node loads the cluster engine, and with it `nats`.
         const { ClusterStorage } = await import('./cluster/engine.js');
-        storage = await ClusterStorage.open({ ...engineOptions, nodeId: config.nodeId || `${hostname()}-${process.pid}` }, hooks);
+        storage = await ClusterStorage.open(config, hooks);
       }
       // The version the build stamped from package.json, unless the caller names one.
       const app = createHttpApp(config, storage, metrics, { name: builtPackage.name, version: options.version ?? builtPackage.version });
@@ -91,12 +91,15 @@ export class Aggregator {
     return this.#closing;
   }
 
-  /** Stops at once: queued requests get 503, nothing further is acknowledged. */
-  async destroy(): Promise<void> {
-    this.#stopListening();
-    this.#app.tail.closeAll();
-    await this.#storage.destroy();
-    this.#unlock();
+  /** Stops at once, and idempotent: queued requests get 503, nothing further is acknowledged. */
+  destroy(): Promise<void> {
+    this.#destroyed ??= (async () => {
+      this.#stopListening();
+      this.#app.tail.closeAll();
+      await this.#storage.destroy();
+      this.#unlock();
+    })();
+    return this.#destroyed;
   }
 
   #stopListening(): void {

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { ConfigError } from './errors.js';
@@ -43,15 +43,15 @@ const knobs = {
   otlpTopicAttribute: knob({ flag: 'otlp-topic-attribute', env: 'OTLP_TOPIC_ATTRIBUTE', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'service.name', help: 'OTLP resource attribute whose value is the topic of a log record (absent: otlp)' }),
   lokiTopicLabel: knob({ flag: 'loki-topic-label', env: 'LOKI_TOPIC_LABEL', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'job', help: 'Loki stream label whose value is the topic of its entries (absent: loki)' }),
   minFreeBytes: knob({ flag: 'min-free-bytes', env: 'MIN_FREE_BYTES', schema: Type.Integer({ minimum: 0 }), default: 64 * MiB, help: 'free disk the data dir keeps: below it, writes get 503 disk_full until space comes back (0 = no floor)' }),
-  indexFields: knob({ flag: 'index-field', env: 'INDEX_FIELD', schema: Type.String(), default: '', help: 'payload fields to index in every shard for fast payload.<field>= lookups, comma-separated (dotted paths: user.id)' }),
+  indexFields: knob({ flag: 'index-field', env: 'INDEX_FIELD', schema: Type.String(), default: '', parse: parseIndexFields, help: 'payload fields to index in every shard for fast payload.<field>= lookups, comma-separated (dotted paths: user.id)' }),
   statsTopics: knob({ flag: 'stats-topics', env: 'STATS_TOPICS', schema: Type.Integer({ minimum: 0, maximum: 1000 }), default: 1000, help: 'most topics GET /stats lists (the largest, with topics_truncated); GET /topics pages through all' }),
   metricsTopics: knob({ flag: 'metrics-topics', env: 'METRICS_TOPICS', schema: Type.Integer({ minimum: 0, maximum: 1000 }), default: 100, help: 'topics with their own series in /metrics (the largest); the rest are summed under topic="_other"; 0: none' }),
-  retention: knob({ flag: 'retention', env: 'RETENTION', schema: Type.String(), default: '', help: "expire events by receive age, per topic pattern, first match wins: 'audit.*=365d,debug.*=1d,*=30d' (empty: keep everything)" }),
-  retentionBytes: knob({ flag: 'retention-bytes', env: 'RETENTION_BYTES', schema: Type.String(), default: '', help: "expire a topic's oldest events past a stored size per shard, per topic pattern, first match wins: 'debug.*=1GiB,*=20GiB'" }),
-  maxDataBytes: knob({ flag: 'max-data-bytes', env: 'MAX_DATA_BYTES', schema: Type.String(), default: '', help: 'budget of the whole data dir (e.g. 50GiB): past it the oldest events expire, whatever their topic; empty: none' }),
-  forgetAfter: knob({ flag: 'forget-after', env: 'FORGET_AFTER', schema: Type.String(), default: '', help: 'erase the identities of expired or deleted events this long after they went (e.g. 400d), so a resend after that is stored again; empty: remember them for ever (exact dedup)' }),
+  retention: knob({ flag: 'retention', env: 'RETENTION', schema: Type.String(), default: '', parse: (text) => parseRetention(text), help: "expire events by receive age, per topic pattern, first match wins: 'audit.*=365d,debug.*=1d,*=30d' (empty: keep everything)" }),
+  retentionBytes: knob({ flag: 'retention-bytes', env: 'RETENTION_BYTES', schema: Type.String(), default: '', parse: (text) => parseRetention('', text), help: "expire a topic's oldest events past a stored size per shard, per topic pattern, first match wins: 'debug.*=1GiB,*=20GiB'" }),
+  maxDataBytes: knob({ flag: 'max-data-bytes', env: 'MAX_DATA_BYTES', schema: Type.String(), default: '', parse: (text) => optional(text, parseSize, 'not a size like 50GiB'), help: 'budget of the whole data dir (e.g. 50GiB): past it the oldest events expire, whatever their topic; empty: none' }),
+  forgetAfter: knob({ flag: 'forget-after', env: 'FORGET_AFTER', schema: Type.String(), default: '', parse: (text) => optional(text, parseDuration, 'not a duration like 400d'), help: 'erase the identities of expired or deleted events this long after they went (e.g. 400d), so a resend after that is stored again; empty: remember them for ever (exact dedup)' }),
   cluster: knob({ flag: 'cluster', env: 'CLUSTER', schema: Type.String(), default: '', help: 'NATS JetStream servers, comma-separated (nats://h1:4222,nats://h2:4222): run as one node of a cluster; empty: a single node, nothing of NATS loaded' }),
-  nodeId: knob({ flag: 'node-id', env: 'NODE_ID', schema: Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_.-]*$' }), default: '', help: 'this node\'s name in the cluster, unique among its nodes (empty: host name and process id)' }),
+  nodeId: knob({ flag: 'node-id', env: 'NODE_ID', schema: Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9_.-]*$' }), default: '', parse: (id) => id || `${hostname()}-${process.pid}`, help: 'this node\'s name in the cluster, unique among its nodes (empty: host name and process id)' }),
   streamReplicas: knob({ flag: 'stream-replicas', env: 'STREAM_REPLICAS', schema: Type.Integer({ minimum: 1, maximum: 5 }), default: 3, help: 'NATS nodes holding each shard\'s log (set when the streams are first made)' }),
   leaseTtlMs: knob({ flag: 'lease-ttl-ms', env: 'LEASE_TTL_MS', schema: Type.Integer({ minimum: 1000, maximum: 600_000 }), default: 15_000, help: 'how long a shard\'s ownership lasts unrenewed before another node takes it, ms (outlast a NATS failover: 15 s)' }),
   snapshotIntervalMs: knob({ flag: 'snapshot-interval-ms', env: 'SNAPSHOT_INTERVAL_MS', schema: Type.Integer({ minimum: 1000, maximum: 86_400_000 }), default: 60_000, help: 'cluster mode: how often the owner of a shard snapshots it into the object store and purges the log below the previous snapshot, ms (the log keeps about two intervals)' }),
@@ -69,18 +69,6 @@ export const defaults: Config = options.defaults;
 export function resolveConfig(overrides: Partial<Record<KnobName, unknown>> = {}): Config {
   const config = { ...options.resolve(overrides) };
   if (!isPowerOfTwo(config.ringBytes)) throw options.invalid('ringBytes', config.ringBytes, ' and a power of two');
-  try {
-    parseIndexFields(config.indexFields);
-  } catch (error) {
-    throw new ConfigError(`--index-field: ${(error as Error).message}`);
-  }
-  if (config.maxDataBytes !== '' && parseSize(config.maxDataBytes) === null) throw options.invalid('maxDataBytes', config.maxDataBytes, ' (a size like 50GiB)');
-  if (config.forgetAfter !== '' && parseDuration(config.forgetAfter) === null) throw options.invalid('forgetAfter', config.forgetAfter, ' (a duration like 400d)');
-  try {
-    parseRetention(config.retention, config.retentionBytes);
-  } catch (error) {
-    throw new ConfigError(`--retention: ${(error as Error).message}`);
-  }
   if (config.cluster !== '') checkClusterConfig(config);
   config.dataDir = resolve(config.dataDir);
   return Object.freeze(config);
@@ -113,12 +101,20 @@ function checkClusterConfig(config: OptionValues<typeof knobs>): void {
   }
   // Retention and forgetting travel through the log (src/cluster/maintenance.ts); the budget cannot: it
   // measures the file's pages, which differ between replicas (a copy restored from a snapshot is vacuumed).
-  if (config.maxDataBytes !== '') {
+  if (config.maxDataBytes !== null) {
     throw new ConfigError('--max-data-bytes is not available in cluster mode: it measures each shard file\'s pages, which differ from replica to replica, so replicas would expire different events; use --retention-bytes (a topic\'s stored bytes, the same on every replica)');
   }
   // One log message carries a shard's share of a request, at most 1 MiB; an event must fit one with room to spare.
   if (config.maxEventBytes > 512 * KiB) throw options.invalid('maxEventBytes', config.maxEventBytes, ' and at most 524288 in cluster mode');
   if (config.ringBytes < 2 * MiB) throw options.invalid('ringBytes', config.ringBytes, ' and at least 2097152 in cluster mode');
+}
+
+/** '' is none (null); anything else must parse. */
+function optional(text: string, parse: (text: string) => number | null, rule: string): number | null {
+  if (text === '') return null;
+  const value = parse(text);
+  if (value === null) throw new ConfigError(rule);
+  return value;
 }
 
 function isPowerOfTwo(value: number): boolean {

@@ -36,6 +36,7 @@ const catalogue = {
   ring_claimed: { status: 500, http: false, message: 'a second thread tried to consume a shard ring' },
   shard_file_damaged: { status: 500, http: false, message: 'a shard file is damaged' },
   shard_unreadable: { status: 500, http: false, message: 'SQLite cannot open or read a shard file' },
+  log_malformed: { status: 500, http: false, message: 'a message of a shard log does not hold what it declares' },
   log_gap: { status: 500, http: false, message: 'a shard replica was given a log position that does not follow the last one it applied' },
   snapshot_missing: { status: 500, http: false, message: 'no snapshot of the shard exists yet' },
   snapshot_unusable: { status: 500, http: false, message: 'a shard snapshot is missing, damaged or behind what it must replace' },
@@ -50,6 +51,11 @@ export const httpErrorCodes = errorCodes.filter((code) => catalogue[code].http);
 
 export function httpStatus(code: ErrorCode): number {
   return catalogue[code].status;
+}
+
+/** What the code means, in the catalogue's words. */
+export function errorMeaning(code: ErrorCode): string {
+  return catalogue[code].message;
 }
 
 function isErrorCode(code: unknown): code is ErrorCode {

@@ -11,7 +11,7 @@ import { ConfigError } from './errors.js';
  * ConfigError naming the flag.
  */
 
-export interface Knob<S extends TSchema = TSchema> {
+export interface Knob<S extends TSchema = TSchema, P = Static<S>> {
   readonly flag: string;
   readonly env?: string;
   readonly schema: S;
@@ -19,17 +19,22 @@ export interface Knob<S extends TSchema = TSchema> {
   readonly help: string;
   /** The rule in words for error messages; derived from the schema when absent. */
   readonly rule?: string;
+  /**
+   * Turns the checked text into the value the service uses (a duration into ms, rules into a
+   * list), once, at start; throws an Error saying what is wrong, which becomes the option's error.
+   */
+  parse?(value: Static<S>): P;
 }
 
 /** Declares one option; the default must satisfy the schema's type. */
-export function knob<S extends TSchema>(spec: Knob<S>): Knob<S> {
+export function knob<S extends TSchema, P = Static<S>>(spec: Knob<S, P>): Knob<S, P> {
   return spec;
 }
 
-export type KnobTable = Readonly<Record<string, Knob>>;
+export type KnobTable = Readonly<Record<string, Knob<TSchema, unknown>>>;
 
-/** The values a table describes, one per option. */
-export type OptionValues<T extends KnobTable> = { -readonly [K in keyof T]: Static<T[K]['schema']> };
+/** The values a table describes, one per option, as its `parse` leaves them. */
+export type OptionValues<T extends KnobTable> = { -readonly [K in keyof T]: T[K] extends Knob<TSchema, infer P> ? P : never };
 
 export interface CommandLineValues {
   readonly help: boolean;
@@ -42,6 +47,8 @@ type TextKind = 'integer' | 'number' | 'string' | 'boolean' | 'list';
 export class OptionSet<T extends KnobTable> {
   readonly knobs: T;
   readonly defaults: Readonly<OptionValues<T>>;
+  /** The defaults as given, before `parse`: what overrides are laid over and checked with. */
+  readonly #texts: Readonly<Record<string, unknown>>;
   readonly #schema: TObject;
   readonly #check: TypeCheck<TObject>;
 
@@ -49,12 +56,13 @@ export class OptionSet<T extends KnobTable> {
     this.knobs = knobs;
     this.#schema = Type.Object(Object.fromEntries(Object.entries(knobs).map(([name, spec]) => [name, spec.schema])), { additionalProperties: false });
     this.#check = TypeCompiler.Compile(this.#schema);
-    this.defaults = Object.freeze(Object.fromEntries(Object.entries(knobs).map(([name, spec]) => [name, spec.default])) as OptionValues<T>);
+    this.#texts = Object.fromEntries(Object.entries(knobs).map(([name, spec]) => [name, spec.default]));
+    this.defaults = Object.freeze(this.#parse(this.#texts));
   }
 
   /** The defaults with `overrides` laid over them, checked against the schema. */
   resolve(overrides: Readonly<Record<string, unknown>>): OptionValues<T> {
-    const merged: Record<string, unknown> = { ...this.defaults };
+    const merged: Record<string, unknown> = { ...this.#texts };
     for (const [name, value] of Object.entries(overrides)) {
       if (!(name in this.knobs)) throw new ConfigError(`unknown option "${name}"`);
       if (value !== undefined) merged[name] = value;
@@ -64,7 +72,7 @@ export class OptionSet<T extends KnobTable> {
       const name = error.path.slice(1).split('/', 1)[0]!;
       throw this.invalid(name, merged[name]);
     }
-    return merged as OptionValues<T>;
+    return this.#parse(merged);
   }
 
   /** The error for a bad value of one option: `--flag <rule>, got <value>`. */
@@ -72,6 +80,24 @@ export class OptionSet<T extends KnobTable> {
     const knob = this.knobs[name];
     const rule = knob?.rule ?? describeSchema(this.#schema.properties[name]);
     return new ConfigError(`${knob ? `--${knob.flag}` : name} ${rule}${qualifier}, got ${JSON.stringify(value)}`);
+  }
+
+  /** Each value its knob parses, parsed: an error names the option, the rule it broke and the value. */
+  #parse(values: Record<string, unknown>): OptionValues<T> {
+    const parsed: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(values)) {
+      const knob = this.knobs[name]!;
+      if (!knob.parse) {
+        parsed[name] = value;
+        continue;
+      }
+      try {
+        parsed[name] = knob.parse(value);
+      } catch (error) {
+        throw new ConfigError(`--${knob.flag}: ${(error as Error).message}, got ${JSON.stringify(value)}`);
+      }
+    }
+    return parsed as OptionValues<T>;
   }
 
   /** Flags first, then environment variables (for knobs that have one); `--help` short-circuits. */
@@ -121,6 +147,9 @@ interface SchemaSummary {
   readonly maximum?: number;
   readonly exclusiveMaximum?: number;
   readonly anyOf?: readonly { const?: unknown }[];
+  readonly minLength?: number;
+  readonly maxLength?: number;
+  readonly pattern?: string;
 }
 
 function describeSchema(schema: TSchema | undefined): string {
@@ -135,5 +164,10 @@ function describeSchema(schema: TSchema | undefined): string {
     return `must be ${summary.type === 'integer' ? 'an integer' : 'a number'}${bounds.length ? ` ${bounds.join(' and ')}` : ''}`;
   }
   if (summary.type === 'boolean') return 'is a flag and takes no value';
-  return 'must be a non-empty string';
+  const rules = [
+    summary.minLength ? 'non-empty' : '',
+    summary.maxLength !== undefined ? `at most ${summary.maxLength} characters` : '',
+    summary.pattern !== undefined ? `matching ${summary.pattern}` : '',
+  ].filter(Boolean);
+  return `must be a string${rules.length ? ` (${rules.join(', ')})` : ''}`;
 }

@@ -1,20 +1,16 @@
 /**
- * A log message as the shard thread's ring frame (shard-host.ts writes it): everything the apply
- * needs comes from the message, so every replica builds the same frame. The thread decodes the
- * body (shard-worker.ts `toLogBatch`): the position, then the message's data as it was published.
+ * A log message as the local core applies it (shard-host.ts hands it over): everything the apply
+ * needs comes from the message, so every replica applies the same thing at the same position.
  */
 import type { StoredMsg } from 'nats';
-import { packMessage } from '../ring/codec.js';
-import { kFlagCommand, kFlagLog } from '../ring/layout.js';
-import type { FrameHeader } from '../ring/producer.js';
-import type { LogPosition } from '../store/shard-db.js';
-import { clockAfter, firstSeqOf, timestampMicrosOf } from './log-clock.js';
+import type { LogEntry } from '../local/local-shards.js';
+import type { LogPosition } from '../store/log-position.js';
+import { clockAfter, firstSeqOf } from '../store/log-position.js';
+import { timestampMicrosOf } from './log-timestamp.js';
 import { kHeaders } from './log-message.js';
 
 export interface LogFrame {
-  readonly header: FrameHeader;
-  readonly chunks: readonly Uint8Array[];
-  readonly bodyLength: number;
+  readonly entry: LogEntry;
   /** The shard's position and clock once the frame is applied. */
   readonly position: LogPosition;
   /** The publishing node's id for the message ('' for a tick): its verdict waits under it. */
@@ -30,17 +26,16 @@ export function logFrame(message: StoredMsg, clock: number, shard: number, shard
   // A tick names the clock to reach; every other message starts at its log timestamp.
   const at = Math.max(timestampMicrosOf(message.timestamp), Number(headers.get(kHeaders.clock) || 0));
   const first = firstSeqOf(clock, at, shard, shards);
-  const prefix = packMessage(message.seq);
   return {
-    header: {
-      eventCount: events,
-      flags: kFlagLog | (command ? kFlagCommand : 0),
-      receivedAt: Number(headers.get(kHeaders.receivedAt) || 0),
+    entry: {
+      position: message.seq,
       firstSeq: first,
+      eventCount: events,
+      command,
+      receivedAt: Number(headers.get(kHeaders.receivedAt) || 0),
       rejected: Number(headers.get(kHeaders.rejected) || 0),
+      data: message.data,
     },
-    chunks: [prefix, message.data],
-    bodyLength: prefix.length + message.data.length,
     position: { seq: message.seq, clock: command ? first : clockAfter(first, events, shards) },
     msgId: headers.get('Nats-Msg-Id'),
     carriesEvents: events > 0,

@@ -5,7 +5,7 @@
  * is told, and rebuilds from a snapshot. And a replica that makes no progress while the stream has
  * more is given a fresh reader loop and doorbell, in case one was lost for good.
  */
-import type { LogPosition } from '../store/shard-db.js';
+import type { LogPosition } from '../store/log-position.js';
 
 export interface ReplicaStatus {
   /** The last position committed, and whether nothing queued is still waiting to commit. */

@@ -1,13 +1,11 @@
 /**
  * This node's replicas of every shard (../shared/spec/cluster.md §2.4): one `ShardHost` per
- * shard over the embedded shard pool, reading the log from the stream leaders, and the rebuild
+ * shard over the local core, reading the log from the stream leaders, and the rebuild
  * from a snapshot each may need (a node joining with nothing, or one away across a purge).
  */
 import type { JetStreamManager, NatsConnection } from 'nats';
-import { loadTotals } from '../embedded/engine.js';
-import type { Totals } from '../ingest/totals.js';
-import type { LogPosition } from '../store/shard-db.js';
-import type { ShardPool } from '../workers/shard-pool.js';
+import type { LocalShards } from '../local/local-shards.js';
+import type { LogPosition } from '../store/log-position.js';
 import type { Frontier } from './frontier.js';
 import { streamName } from './log-message.js';
 import type { LogReader } from './log-reads.js';
@@ -20,9 +18,8 @@ export interface ReplicaParts {
   readonly nc: NatsConnection;
   /** For the reads: with a short request timeout (a read in flight when its server goes away waits it out). */
   readonly jsm: JetStreamManager;
-  readonly pool: ShardPool;
+  readonly local: LocalShards;
   readonly board: VerdictBoard;
-  readonly totals: Totals;
   readonly frontier: Frontier;
   readonly snapshots: SnapshotStore;
   readonly dataDir: string;
@@ -35,7 +32,7 @@ export interface ReplicaParts {
  * each has applied its stream up to `lastSeqs`: the node answers nothing before it is caught up.
  */
 export async function startReplicas(parts: ReplicaParts, positions: readonly LogPosition[], lastSeqs: readonly number[]): Promise<ShardHost[]> {
-  const { jsm, pool, board, totals, frontier, snapshots } = parts;
+  const { jsm, local, board, frontier, snapshots } = parts;
   // Reads go to each stream's leader: a direct get may be routed to a replica whose server is
   // paused, which never answers, and a lagging replica's view is not the leader's.
   const reader: LogReader = {
@@ -45,22 +42,20 @@ export async function startReplicas(parts: ReplicaParts, positions: readonly Log
       return { first: state.first_seq, last: state.last_seq };
     },
   };
-  // A replica replaced by a snapshot: the totals move by its counters' difference, and the
+  // A replica replaced by a snapshot (the core moves the totals by its counters' difference): the
   // verdicts this node waits for in what it skipped will never come (they fail as 503s).
   const rebuild = async (shard: number, through: number): Promise<LogPosition> => {
-    const { before, after } = await restoreLatest(snapshots, pool, parts.dataDir, shard, through);
-    loadTotals(totals, [before], -1);
-    loadTotals(totals, [after]);
-    frontier.advance(shard, after.log.clock, true);
+    const position = await restoreLatest(snapshots, local, parts.dataDir, shard, through);
+    frontier.advance(shard, position.clock, true);
     board.failAll(`shard ${shard} was rebuilt from a snapshot; retry`);
-    return after.log;
+    return position;
   };
   const hosts = positions.map(
     (position, shard) =>
       new ShardHost(
         parts.nc,
         reader,
-        pool,
+        local,
         board,
         {
           shard,

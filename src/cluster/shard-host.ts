@@ -1,9 +1,9 @@
 /**
  * One shard's replica on this node (../shared/spec/cluster.md §2.4): it reads the shard's stream
  * position by position, from the one after the last applied, and feeds the embedded shard thread
- * through its ring, one log message per frame. The thread applies each message in one transaction
+ * through the local core, one log message at its position. The thread applies each message in one transaction
  * at its position and no other (ShardDb's `s == last + 1` check), with seqs from the log clock
- * (log-clock.ts), so every replica's file holds the same rows, verdicts and counters.
+ * (src/store/log-position.ts), so every replica's file holds the same rows, verdicts and counters.
  *
  * Why not a JetStream consumer: with nats-server 2.9.10 and nats.js 2.29, an ordered consumer
  * whose server died could stall for good while its stream went on (seen here, with no error).
@@ -20,8 +20,8 @@
  */
 import type { NatsConnection, StoredMsg, Subscription } from 'nats';
 import { AggregatorError } from '../errors.js';
-import type { LogPosition } from '../store/shard-db.js';
-import type { FrameOutcome, ShardPool } from '../workers/shard-pool.js';
+import type { LogPosition } from '../store/log-position.js';
+import type { FrameOutcome, LocalShards } from '../local/local-shards.js';
 import { logFrame, type LogFrame } from './log-frame.js';
 import { LogReads, type LogReader } from './log-reads.js';
 import { subjectOf } from './log-message.js';
@@ -54,7 +54,7 @@ const kEarlyMs = 2;
 
 export class ShardHost {
   readonly #nc: NatsConnection;
-  readonly #pool: ShardPool;
+  readonly #local: LocalShards;
   readonly #board: VerdictBoard;
   readonly #options: ShardHostOptions;
   /** The last position the shard thread committed. */
@@ -82,9 +82,9 @@ export class ShardHost {
   #restored = 0;
   readonly #reads: LogReads;
 
-  constructor(nc: NatsConnection, reader: LogReader, pool: ShardPool, board: VerdictBoard, options: ShardHostOptions, start: LogPosition) {
+  constructor(nc: NatsConnection, reader: LogReader, local: LocalShards, board: VerdictBoard, options: ShardHostOptions, start: LogPosition) {
     this.#nc = nc;
-    this.#pool = pool;
+    this.#local = local;
     this.#board = board;
     this.#options = options;
     this.#committed = start;
@@ -209,13 +209,13 @@ export class ShardHost {
     }
   }
 
-  /** Writes one message into the ring as one frame, once there is room. */
+  /** Hands one message to the local core to apply at its position, once its shard has room. */
   async #queue(message: StoredMsg, generation: number): Promise<void> {
     const { shard, shards } = this.#options;
     const frame = logFrame(message, this.#queued.clock, shard, shards);
     for (;;) {
       if (!this.#current(generation) || this.#broken || this.#gapAt !== null) return;
-      const room = this.#pool.check(shard, frame.bodyLength);
+      const room = this.#local.apply(shard, frame.entry, { settle: (outcome) => this.#settled(frame, outcome) });
       if (room === 'ok') break;
       if (room !== 'full') {
         this.#fail(`its shard thread cannot take writes (${room})`);
@@ -224,7 +224,6 @@ export class ShardHost {
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
     this.#queued = frame.position;
-    this.#pool.queue(shard, frame.header, frame.chunks, frame.bodyLength, { settle: (outcome) => this.#settled(frame, outcome) });
   }
 
   /**

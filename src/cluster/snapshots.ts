@@ -14,9 +14,9 @@
 import { rmSync } from 'node:fs';
 import { AggregatorError } from '../errors.js';
 import { join } from 'node:path';
-import type { LogPosition } from '../store/shard-db.js';
+import type { LogPosition } from '../store/log-position.js';
+import type { LocalShards } from '../local/local-shards.js';
 import type { PagePool } from '../workers/page-pool.js';
-import type { ShardPool } from '../workers/shard-pool.js';
 import { streamName } from './log-message.js';
 import { objectName, type SnapshotPointer, type SnapshotStore } from './snapshot-store.js';
 
@@ -120,9 +120,9 @@ export class Snapshotter {
 /**
  * Replaces shard `shard`'s replica with the latest snapshot, which must hold at least position
  * `through`. A snapshot deleted while it downloads (a newer one replaced it) is retried with the
- * newer pointer. Resolves with what the shard held before and holds after.
+ * newer pointer. Resolves with the log position the shard holds now.
  */
-export async function restoreLatest(store: SnapshotStore, pool: ShardPool, dataDir: string, shard: number, through: number): Promise<Awaited<ReturnType<ShardPool['replace']>>> {
+export async function restoreLatest(store: SnapshotStore, local: LocalShards, dataDir: string, shard: number, through: number): Promise<LogPosition> {
   const file = join(dataDir, `restore-${shard}.tmp`);
   for (let attempt = 1; ; attempt++) {
     const entry = await store.pointer(shard);
@@ -131,7 +131,7 @@ export async function restoreLatest(store: SnapshotStore, pool: ShardPool, dataD
     rmSync(file, { force: true });
     try {
       await store.download(entry.pointer, file);
-      return await pool.replace(shard, file);
+      return await local.replace(shard, file);
     } catch (error) {
       if (attempt >= 3) throw error;
     } finally {

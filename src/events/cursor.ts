@@ -3,7 +3,7 @@ import { InvalidQueryError } from '../errors.js';
 /**
  * Cursors are opaque to clients (base64url) and carry the last seq a page returned, under the
  * version of the engine that handed it out: `v1:<seq>` from the embedded engine (one dense
- * sequence), `v2:<seq>` from the cluster (per-shard log clocks, src/cluster/log-clock.ts).
+ * sequence), `v2:<seq>` from the cluster (per-shard log clocks, src/store/log-position.ts).
  * An engine refuses the other's cursors rather than misread one for a position it never had.
  */
 export type CursorVersion = 1 | 2;

@@ -8,11 +8,15 @@ import { AggregatorError } from '../errors.js';
 import { topicPattern } from './schema.js';
 import { parseTimeBound } from './time-bound.js';
 
+/** Which of a topic's stored events a deletion removes; the one definition the HTTP, engine and store layers share. */
 export interface DeletionSelector {
   readonly topic: string;
+  /** Receive-time range in ms since the epoch, [from, to); null bounds are open. Ignored with `eventIds`. */
   readonly receivedFrom: number | null;
   readonly receivedTo: number | null;
+  /** Delete exactly these ids of the topic, instead of a range. */
   readonly eventIds: readonly string[] | null;
+  /** Erase the identities too: a resend is then stored again (a data-protection request). */
   readonly forget: boolean;
 }
 

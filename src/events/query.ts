@@ -1,4 +1,4 @@
-import { InvalidQueryError } from '../errors.js';
+import { ConfigError, InvalidQueryError } from '../errors.js';
 import { decodeCursor, type CursorVersion } from './cursor.js';
 import { topicPattern } from './schema.js';
 import { parseTimeBound } from './time-bound.js';
@@ -33,7 +33,7 @@ export function parseIndexFields(text: string): string[][] {
   if (text.trim() === '') return [];
   return text.split(',').map((field) => {
     const path = field.trim().split('.');
-    if (path.length > 8 || !path.every((segment) => fieldSegmentPattern.test(segment))) throw new Error(`${JSON.stringify(field.trim())} is not a payload field (names of letters, digits, _ and -, joined by dots)`);
+    if (path.length > 8 || !path.every((segment) => fieldSegmentPattern.test(segment))) throw new ConfigError(`${JSON.stringify(field.trim())} is not a payload field (names of letters, digits, _ and -, joined by dots)`);
     return path;
   });
 }

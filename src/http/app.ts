@@ -2,7 +2,7 @@ import type { Config } from '../config.js';
 import { DashboardAssets } from '../dashboard/assets.js';
 import type { RouteInfo } from '../dashboard/service-info.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
-import type { Storage } from '../ingest/storage.js';
+import { storedOf, type Storage } from '../ingest/storage.js';
 import { TailHub } from '../ingest/tail-hub.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
 import { Authenticator } from './auth.js';
@@ -80,8 +80,8 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     },
     rejected: () => stats.totals().rejected,
     storage: () => {
-      const { unique, expired, deleted } = stats.totals();
-      return { stored: unique - expired - deleted, expired, deleted };
+      const totals = stats.totals();
+      return { stored: storedOf(totals), expired: totals.expired, deleted: totals.deleted };
     },
     shards: () => stats.shardStatus(),
     inFlight: () => uploads.inFlight,

@@ -1,8 +1,9 @@
 import type { TSchema } from '@sinclair/typebox';
+import { errorMeaning, httpStatus, type ErrorCode } from '../errors.js';
 import { DeletionResultSchema, ErrorSchema, EventsPageSchema, TopicsPageSchema, HealthSchema, PublishResultSchema, StatsSchema, StoredEventSchema } from '../events/responses.js';
 import { EventSchema } from '../events/schema.js';
 import type { Scope } from './auth.js';
-import type { Route } from './routes.js';
+import type { Route } from './route.js';
 
 export interface OpenApiInfo {
   readonly version: string;
@@ -21,7 +22,25 @@ const components: Record<string, TSchema> = {
 };
 
 export const jsonContent = (name: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } });
-export const errorResponse = (description: string) => ({ description, content: jsonContent('Error') });
+
+/**
+ * The OpenAPI responses of a route's refusals, named by their catalogue codes: each status and its
+ * words come from the catalogue, so the document cannot say another status than the service sends.
+ */
+export function refusals(...codes: readonly ErrorCode[]): Record<number, object> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(httpStatus(code), [...(byStatus.get(httpStatus(code)) ?? []), code]);
+  return Object.fromEntries(
+    [...byStatus].map(([status, group]) => [
+      status,
+      {
+        description: group.map((code) => `${code}: ${errorMeaning(code)}`).join('; '),
+        content: jsonContent('Error'),
+        ...(status === 503 ? { headers: { 'Retry-After': { schema: { type: 'integer' } } } } : {}),
+      },
+    ]),
+  );
+}
 
 const securityOf: Readonly<Record<Scope, readonly object[]>> = {
   publish: [{}, { publishToken: [] }],

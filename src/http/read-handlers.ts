@@ -3,7 +3,7 @@ import { encodeCursor } from '../events/cursor.js';
 import { parseEventsQuery, parseTopicsQuery } from '../events/query.js';
 import type { Health, Stats, TopicsPage } from '../events/responses.js';
 import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
-import type { PageSource, StatsSource, TopicRow, Watermark } from '../ingest/storage.js';
+import { publicCounts, storedOf, type PageSource, type StatsSource, type TopicRow, type Watermark } from '../ingest/storage.js';
 import { kTopTopics } from '../ingest/totals.js';
 import type { Reply } from './reply.js';
 
@@ -60,7 +60,7 @@ export class ReadHandlers {
         sort: query.sort,
         count: rows.length,
         next,
-        topics: rows.map((row) => ({ topic: row.topic, received: row.received, unique_processed: row.unique, duplicate_dropped: row.duplicates, stored: row.unique - row.expired - row.deleted, expired: row.expired, deleted: row.deleted })),
+        topics: rows.map((row) => ({ topic: row.topic, ...publicCounts(row), stored: storedOf(row), expired: row.expired, deleted: row.deleted })),
       };
       reply.send(200, JSON.stringify(body));
     };
@@ -96,11 +96,9 @@ export class ReadHandlers {
     // Every topic that lost events is a topic: only a cut list needs filtering.
     const lossy = truncated ? topics.filter((topic) => losses.has(topic)) : [...losses.keys()];
     const body: Stats = {
-      received: totals.received,
-      unique_processed: totals.unique,
-      duplicate_dropped: totals.duplicates,
+      ...publicCounts(totals),
       rejected: totals.rejected,
-      stored: totals.unique - totals.expired - totals.deleted,
+      stored: storedOf(totals),
       expired: totals.expired,
       deleted: totals.deleted,
       topics,
@@ -110,22 +108,19 @@ export class ReadHandlers {
       watermark_seq: watermark.current,
       cursor: encodeCursor(watermark.current, watermark.cursorVersion),
       topic_counts: Object.fromEntries(
-        topics.map((topic) => {
-          const counts = topicTotals.get(topic)!;
-          return [topic, { received: counts.received, unique_processed: counts.unique, duplicate_dropped: counts.duplicates }];
-        }),
+        topics.map((topic) => [topic, publicCounts(topicTotals.get(topic)!)]),
       ),
       shard_status: stats.shardStatus(),
       topic_storage: Object.fromEntries(
         lossy.map((topic) => {
           const lost = losses.get(topic)!;
-          return [topic, { stored: (topicTotals.get(topic)?.unique ?? 0) - lost.expired - lost.deleted, expired: lost.expired, deleted: lost.deleted }];
+          return [topic, { stored: storedOf({ unique: topicTotals.get(topic)?.unique ?? 0, ...lost }), expired: lost.expired, deleted: lost.deleted }];
         }),
       ),
       protocols: Object.fromEntries(
         [...this.#sources.protocols()].map(([protocol, counts]) => [
           protocol,
-          { requests: counts.requests, received: counts.received, unique_processed: counts.unique, duplicate_dropped: counts.duplicates, rejected: counts.rejected },
+          { requests: counts.requests, ...publicCounts(counts), rejected: counts.rejected },
         ]),
       ) as Stats['protocols'],
     };

@@ -3,47 +3,14 @@
  * (auth check, 404/405 with `Allow`, metrics label), `openApiDocument` describes it, and `GET /`
  * lists it. Adding a route is adding an entry here.
  */
-import type { HttpRequest, HttpResponse, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
 import { kDefaultLimit, kMaxLimit } from '../events/query.js';
-import type { Scope } from './auth.js';
+import type { Route } from './route.js';
 import type { DashboardHandlers } from './dashboard-handlers.js';
-import { errorResponse, jsonContent } from './openapi.js';
+import { jsonContent, refusals } from './openapi.js';
 import { elasticProductHeaders, type ElasticsearchHandlers } from './elasticsearch-handlers.js';
 import type { ReadHandlers } from './read-handlers.js';
-import type { Reply } from './reply.js';
 import type { TailSocket } from './tail-socket.js';
 import type { UploadHandler, Uploads } from './upload.js';
-
-export type Handler = (res: HttpResponse, req: HttpRequest, reply: Reply) => void;
-
-export interface WebSocketRoute {
-  /** Runs after the auth check, with the request's Reply for a refusal (and the 101 in the metrics). */
-  readonly upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t, reply: Reply) => void;
-  // any: each WebSocket route has its own socket data type, and uWS's handler types are
-  // contravariant in it, so no one type parameter fits every route's behaviour.
-  readonly behavior: () => Omit<WebSocketBehavior<any>, 'upgrade'>;
-}
-
-export interface Route {
-  readonly method: 'GET' | 'POST' | 'HEAD';
-  /** A uWS pattern: `:name` is a parameter, a trailing `/*` matches any rest. */
-  readonly path: string;
-  /** The `route` label of aggregator_http_requests_total. */
-  readonly label: string;
-  /** The token this route needs, when tokens are configured; null: open. */
-  readonly scope: Scope | null;
-  /** The token may also come as `?access_token=` (RFC 6750): browsers cannot set headers on a WebSocket. */
-  readonly queryToken?: boolean;
-  /** One line for the route list at GET / and the OpenAPI summary. */
-  readonly summary: string;
-  /** Left out of the route list (static files under a pattern). */
-  readonly unlisted?: boolean;
-  /** The OpenAPI operation less summary and security, which come from above; absent: not part of the API document. */
-  readonly operation?: Readonly<Record<string, unknown>>;
-  readonly handle: Handler | WebSocketRoute;
-  /** Headers on every answer of the route, errors included. */
-  readonly headers?: Readonly<Record<string, string>>;
-}
 
 export interface RouteHandlers {
   readonly uploads: Uploads;
@@ -70,10 +37,9 @@ const searchParameters = [
   queryParameter('source', { type: 'string' }),
   { name: 'payload', in: 'query', required: false, style: 'deepObject', explode: true, schema: { type: 'object', additionalProperties: { type: 'string' } }, description: 'payload.<path>=<value>: field equality, up to 4' },
 ];
-const overloadedResponse = { ...errorResponse('overloaded: retry after Retry-After seconds; nothing acknowledged'), headers: { 'Retry-After': { schema: { type: 'integer' } } } };
 const protobufOrJson = { required: true, content: { 'application/x-protobuf': { schema: { type: 'string', format: 'binary' } }, 'application/json': { schema: { type: 'object' } } } };
-const uploadRefusals = { 401: errorResponse('unauthorized'), 413: errorResponse('too_large'), 503: overloadedResponse };
-const readRefusals = { 400: errorResponse('invalid_query'), 401: errorResponse('unauthorized'), 403: errorResponse('forbidden') };
+const uploadRefusals = ['unauthorized', 'forbidden', 'too_large', 'overloaded', 'disk_full'] as const;
+const readRefusals = refusals('invalid_query', 'unauthorized', 'forbidden');
 
 export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly Route[] {
   const { uploads, publish, read, dashboard, tail, elasticsearch: es, otlp, loki, deletion } = handlers;
@@ -84,7 +50,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
       'is item 409 `version_conflict_engine_exception`, `index` of one is item 200 `updated` with nothing changed (the first copy wins); `delete` and ' +
       '`update` are item 400. See docs/API.md for the mapping to events.',
     requestBody: { required: true, content: { 'application/x-ndjson': { schema: { type: 'string' } } } },
-    responses: { 200: { description: 'per-item results, `errors` true when any item failed' }, 400: errorResponse('bad_json'), ...uploadRefusals },
+    responses: { 200: { description: 'per-item results, `errors` true when any item failed' }, ...refusals('bad_json', 'bad_encoding', 'unsupported_media_type', ...uploadRefusals) },
   };
   return [
     { method: 'GET', path: '/', label: 'dashboard', scope: null, summary: 'This service description (JSON), or the dashboard for a browser (Accept: text/html)', handle: (_res, req, reply) => dashboard.root(req, reply) },
@@ -109,13 +75,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
         },
         responses: {
           200: { description: 'committed', content: jsonContent('PublishResult') },
-          400: errorResponse('bad_json: the body is not parseable'),
-          401: errorResponse('unauthorized: a publish token is required'),
-          403: errorResponse('forbidden: the token may not publish'),
-          413: errorResponse('too_large: body or batch over the limit'),
-          415: errorResponse('unsupported_media_type'),
-          422: errorResponse('invalid_event: nothing of the request is stored; details per event'),
-          503: overloadedResponse,
+          ...refusals('bad_json', 'bad_encoding', 'unsupported_media_type', 'invalid_event', ...uploadRefusals),
         },
       },
       handle: uploads.route(publish),
@@ -224,9 +184,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
         requestBody: protobufOrJson,
         responses: {
           200: { description: 'committed; `partialSuccess` when records were refused' },
-          400: errorResponse('bad_json: the body is not an ExportLogsServiceRequest'),
-          415: errorResponse('unsupported_media_type'),
-          ...uploadRefusals,
+          ...refusals('bad_json', 'bad_encoding', 'unsupported_media_type', ...uploadRefusals),
         },
       },
       handle: uploads.route(otlp),
@@ -245,9 +203,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
         requestBody: protobufOrJson,
         responses: {
           204: { description: 'every entry committed' },
-          400: errorResponse('bad_json or bad_encoding'),
-          422: errorResponse('invalid_event: nothing of the request is stored'),
-          ...uploadRefusals,
+          ...refusals('bad_json', 'bad_encoding', 'invalid_event', ...uploadRefusals),
         },
       },
       handle: uploads.route(loki),
@@ -266,10 +222,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object' } } } },
         responses: {
           200: { description: 'applied by every shard', content: jsonContent('DeletionResult') },
-          400: errorResponse('invalid_selector or bad_json'),
-          401: errorResponse('unauthorized'),
-          403: errorResponse('forbidden: not the admin token, or deletion is off'),
-          503: overloadedResponse,
+          ...refusals('invalid_selector', 'bad_json', 'unauthorized', 'forbidden', 'overloaded'),
         },
       },
       handle: uploads.route(deletion),

@@ -3,7 +3,7 @@ import { BadRequestError, ConfigError, MethodNotAllowedError, NotFoundError, typ
 import type { Authenticator } from './auth.js';
 import { readBody } from './body.js';
 import { Reply, type ReplySettings } from './reply.js';
-import type { Handler, Route } from './routes.js';
+import type { Handler, Route } from './route.js';
 
 export interface HttpOptions {
   readonly host: string;

@@ -12,6 +12,7 @@
  * Nothing here imports an engine.
  */
 import type { CursorVersion } from '../events/cursor.js';
+import type { DeletionSelector } from '../events/deletion-selector.js';
 import type { EventFilter } from '../events/query.js';
 import type { ClusterHealth, ShardStatus } from '../events/responses.js';
 
@@ -42,15 +43,7 @@ export interface RequestVerdict {
 }
 
 /** What an admin deletion removes: a topic's events received in a range, or a list of its ids. */
-export interface DeletionRequest {
-  readonly topic: string;
-  /** Receive-time bounds, ms since the epoch, [from, to); null: open. */
-  readonly receivedFrom: number | null;
-  readonly receivedTo: number | null;
-  readonly eventIds: readonly string[] | null;
-  /** Erase the identities too, so a resend is stored again. */
-  readonly forget: boolean;
-}
+export type DeletionRequest = DeletionSelector;
 
 export interface DeletionResult {
   readonly deleted: number;
@@ -152,10 +145,20 @@ export interface CounterTotals extends TopicTotals, TopicLosses {
   rejected: number;
 }
 
-/** Events a topic no longer stores: expired by retention, or deleted. stored = unique - expired - deleted. */
+/** Events a topic no longer stores: expired by retention, or deleted (see `storedOf`). */
 export interface TopicLosses {
   expired: number;
   deleted: number;
+}
+
+/** What a topic (or the whole service) stores now: every unique event, less those expired or deleted. */
+export function storedOf(counts: { readonly unique: number } & Readonly<TopicLosses>): number {
+  return counts.unique - counts.expired - counts.deleted;
+}
+
+/** The counts as the API names them (unique_processed, duplicate_dropped). */
+export function publicCounts(counts: Readonly<TopicTotals>): { received: number; unique_processed: number; duplicate_dropped: number } {
+  return { received: counts.received, unique_processed: counts.unique, duplicate_dropped: counts.duplicates };
 }
 
 export interface StatsSource {

@@ -22,11 +22,9 @@ export class PublisherError extends Error {
   }
 }
 
-/** A network error code worth naming (ECONNREFUSED…), else the message. */
+/** A network error with its code in front (ECONNREFUSED…), when it has one: the code is what a script matches. */
 export function describeNetworkError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
-  }
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return code ? `${code}: ${error.message}` : error.message;
 }

@@ -120,7 +120,7 @@ export function fsyncDirectory(dir: string): void {
 export function readManifest(path: string): Manifest {
   try {
     const manifest = JSON.parse(readFileSync(path, 'utf8')) as Manifest;
-    if (!Number.isInteger(manifest.shards) || manifest.shards < 1) throw new Error('no valid "shards" field');
+    if (!Number.isInteger(manifest.shards) || manifest.shards < 1) throw new ConfigError('no valid "shards" field');
     return manifest;
   } catch (error) {
     throw new ConfigError(`${path} is unreadable: ${(error as Error).message}`);

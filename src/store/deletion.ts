@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { DeletionSelector } from '../events/deletion-selector.js';
 import { removableColumns, type Removal, type RemovableRow } from './removal.js';
 import type { TopicIds } from './topic-ids.js';
 
@@ -7,16 +8,8 @@ import type { TopicIds } from './topic-ids.js';
  * frame of events, so it takes effect in ring order among the commits, inside one of their
  * transactions: a deterministic function of what the writer sees, as a replica needs.
  */
-export interface DeleteCommand {
+export interface DeleteCommand extends DeletionSelector {
   readonly kind: 'delete';
-  readonly topic: string;
-  /** Receive-time range in ms since the epoch, [from, to); null bounds are open. Ignored with `eventIds`. */
-  readonly receivedFrom: number | null;
-  readonly receivedTo: number | null;
-  /** Delete exactly these ids of the topic, instead of a range. */
-  readonly eventIds: readonly string[] | null;
-  /** Erase the identities too: a resend is then stored again (a data-protection request). */
-  readonly forget: boolean;
   /** Most rows one shard deletes for one command; the caller repeats the command while a shard hit it. */
   readonly limit: number;
   /** When the deletion was asked, ms since the epoch: the retirement time of what it removes. */

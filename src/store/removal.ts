@@ -1,17 +1,10 @@
 import type Database from 'better-sqlite3';
-import { rowBytes } from './tables.js';
+import { rowBytes, type StoredEventRow } from './tables.js';
 
 /** The columns of a stored row that removing it needs: its seq, its identity and what it counted toward the topic's size. */
 export const removableColumns = 'seq, event_id, timestamp, source, payload, received_at';
 
-export interface RemovableRow {
-  readonly seq: number;
-  readonly event_id: string;
-  readonly timestamp: string;
-  readonly source: string;
-  readonly payload: string;
-  readonly received_at: number;
-}
+export type RemovableRow = Omit<StoredEventRow, 'topic'>;
 
 export type Loss = 'expired' | 'deleted';
 

@@ -5,6 +5,7 @@
  * pattern matches a topic decides it; a topic no rule matches keeps everything. Parsed at start (a
  * malformed rule stops start-up naming it) and again in every shard's writer, where expiry runs.
  */
+import { ConfigError } from '../errors.js';
 import { parseDuration } from '../events/time-bound.js';
 
 export interface RetentionRule {
@@ -33,7 +34,7 @@ export function parseRetention(ages: string, sizes = ''): RetentionRule[] {
           const value = limit === undefined ? null : kind === 'age' ? parseDuration(limit) : parseSize(limit);
           if (!pattern || !/^[A-Za-z0-9._*-]+$/.test(pattern) || value === null || extra !== undefined) {
             const form = kind === 'age' ? '<age> (age like 90s, 15m, 12h, 30d)' : '<size> (size like 500MiB, 1GiB, 10GB)';
-            throw new Error(`retention rule ${JSON.stringify(part.trim())} is not <topic pattern>=${form}`);
+            throw new ConfigError(`retention rule ${JSON.stringify(part.trim())} is not <topic pattern>=${form}`);
           }
           return kind === 'age' ? { pattern, maxAgeMs: value } : { pattern, maxBytes: value };
         });

@@ -66,7 +66,7 @@ export class SeqReservation {
 function readThrough(path: string): number {
   try {
     const { through } = JSON.parse(readFileSync(path, 'utf8')) as { through?: unknown };
-    if (typeof through !== 'number' || !Number.isSafeInteger(through) || through < 0) throw new Error('no valid "through" field');
+    if (typeof through !== 'number' || !Number.isSafeInteger(through) || through < 0) throw new ConfigError('no valid "through" field');
     return through;
   } catch (error) {
     throw new ConfigError(`${path} is unreadable: ${(error as Error).message}`);

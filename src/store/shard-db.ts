@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { AggregatorError } from '../errors.js';
+import { AggregatorError, ConfigError } from '../errors.js';
 import { Expiry } from './expiry.js';
 import { Forgetting } from './forgetting.js';
 import { Removal } from './removal.js';
@@ -10,6 +10,7 @@ import { RetentionPolicy, shardShare, type RetentionRule } from './retention.js'
 import { checkShardFile, configure, createShardFile, migrate, naming, writeMeta, type ShardFileOptions } from './shard-file.js';
 import { createSchema, fieldIndexName, kFormatVersion, payloadFieldSql, rowBytes, type ShardCounters, type TopicCounts, type TopicLosses } from './tables.js';
 import { TopicIds } from './topic-ids.js';
+import type { LogPosition } from './log-position.js';
 
 /** What the writer does besides committing; the same for every shard but the budget's share. */
 export interface ShardLifecycle {
@@ -76,12 +77,6 @@ export interface CommitOutcome {
   readonly expired: Map<string, number>;
   /** The last log position applied and the clock after it, after this commit (0: none ever). */
   readonly log: LogPosition;
-}
-
-/** Where a replica stands in its shard's log (cluster mode): the last position applied and the clock after it. */
-export interface LogPosition {
-  readonly seq: number;
-  readonly clock: number;
 }
 
 export interface ShardSnapshot {
@@ -308,7 +303,7 @@ export class ShardDb {
     writeMeta(this.#db, options);
     const found = { format: read.get('format_version'), shard: read.get('shard'), count: read.get('shard_count') };
     if (found.format !== kFormatVersion || found.shard !== options.shard || found.count !== options.shardCount) {
-      throw new Error(
+      throw new ConfigError(
         `${options.path} belongs to shard ${found.shard} of ${found.count} (format ${found.format}), ` +
           `expected shard ${options.shard} of ${options.shardCount} (format ${kFormatVersion})`,
       );

@@ -112,9 +112,9 @@ export function checkShardFile(path: string): void {
   if (headerPagesValid && size < headerPages * pageSize) refuse(`is truncated: ${size} bytes, its header says ${headerPages} pages of ${pageSize} bytes`);
 }
 
-/** The same error with the file's path in front, so a start-up refusal says which file. */
-export function naming(path: string, error: unknown): Error {
+/** A lower layer's error (SQLite's, the file system's) as ours, with the file's path in front, so a start-up refusal says which file. */
+export function naming(path: string, error: unknown): AggregatorError {
   if (error instanceof AggregatorError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new AggregatorError('shard_unreadable', message.includes(path) ? message : `${path}: ${message}`, { cause: error });
+  return new AggregatorError('shard_unreadable', `${path}: ${message}`, { cause: error });
 }

@@ -14,7 +14,7 @@
 import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { AggregatorError } from '../errors.js';
-import type { LogPosition } from './shard-db.js';
+import type { LogPosition } from './log-position.js';
 
 export interface SnapshotFile {
   /** The log position the snapshot holds everything through, and the shard clock after it. */

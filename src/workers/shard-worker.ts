@@ -22,7 +22,7 @@ import { kFlagCommand, kFlagLog, kFlagWantsResults } from '../ring/layout.js';
 import { RingProducer } from '../ring/producer.js';
 import { ShardControl, ShardSignals } from '../ring/signals.js';
 import type { ShardCommand } from '../store/shard-commands.js';
-import { clockAfter } from '../cluster/log-clock.js';
+import { clockAfter } from '../store/log-position.js';
 import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
 import { checkSnapshot, restoreShardFile } from '../store/shard-snapshot.js';
 import { AggregatorError } from '../errors.js';
@@ -220,7 +220,7 @@ function toLogBatch(frame: Frame, shardCount: number): StoreBatch {
   if ((frame.flags & kFlagCommand) !== 0) return { ...common, events: [], command: items[0] as ShardCommand, logClock: frame.firstSeq };
   const records = items as EncodedRecord[];
   // The shard host advanced its own clock by the count the message declared: they must agree.
-  if (records.length !== frame.eventCount) throw new Error(`log message ${String(logSeq)} declares ${frame.eventCount} events and carries ${records.length}`);
+  if (records.length !== frame.eventCount) throw new AggregatorError('log_malformed', `log message ${String(logSeq)} declares ${frame.eventCount} events and carries ${records.length}`);
   return {
     ...common,
     logClock: clockAfter(frame.firstSeq, records.length, shardCount),

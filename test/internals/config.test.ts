@@ -66,16 +66,19 @@ describe('docs/CONFIGURATION.md', () => {
     const urls = 'nats://127.0.0.1:4222,nats://127.0.0.1:4223';
     assert.equal(resolveConfig({ cluster: urls }).cluster, urls);
     assert.throws(() => resolveConfig({ cluster: 'http://127.0.0.1:4222' }), { message: /--cluster/ });
+    // A node id breaks a rule the message names, with the value.
+    assert.throws(() => resolveConfig({ nodeId: 'a b' }), { code: 'config_invalid', message: '--node-id must be a string (at most 64 characters, matching ^[A-Za-z0-9_.-]*$), got "a b"' });
+    assert.match(resolveConfig({}).nodeId, /-\d+$/, 'no --node-id: the host name and process id');
     // The data-dir budget measures file pages, which differ between replicas: refused, saying so.
     assert.throws(() => resolveConfig({ cluster: urls, maxDataBytes: '1GiB' }), { message: /--max-data-bytes is not available in cluster mode: .*pages.*differ.*--retention-bytes/ });
     // Retention and forgetting travel through the shard logs: accepted, and still validated.
     const retained = resolveConfig({ cluster: urls, retention: 'debug.*=1d', retentionBytes: '*=1GiB', forgetAfter: '400d' });
-    assert.deepEqual([retained.retention, retained.retentionBytes, retained.forgetAfter], ['debug.*=1d', '*=1GiB', '400d']);
+    assert.deepEqual([retained.retention, retained.retentionBytes, retained.forgetAfter], [[{ pattern: 'debug.*', maxAgeMs: 86_400_000 }], [{ pattern: '*', maxBytes: 2 ** 30 }], 400 * 86_400_000]);
     assert.throws(() => resolveConfig({ cluster: urls, retention: 'debug' }), { message: /--retention/ });
     assert.throws(() => resolveConfig({ cluster: urls, forgetAfter: 'soon' }), { message: /--forget-after/ });
     assert.throws(() => resolveConfig({ cluster: urls, ringBytes: 1024 * 1024 }), { message: /--ring-bytes/ });
     assert.throws(() => resolveConfig({ cluster: urls, maxEventBytes: 1024 * 1024 }), { message: /--max-event-bytes/ });
     // The same knobs without --cluster are the single node's and fine.
-    assert.equal(resolveConfig({ retention: '*=1d' }).retention, '*=1d');
+    assert.deepEqual(resolveConfig({ retention: '*=1d' }).retention, [{ pattern: '*', maxAgeMs: 86_400_000 }]);
   });
 });
