@@ -19,11 +19,10 @@ import { connect } from 'nats';
 import { ShardDb, type StoreBatch } from '../src/store/shard-db.js';
 import { restoreShardFile, snapshotShardFile } from '../src/store/shard-snapshot.js';
 import { SnapshotStore, type SnapshotPointer } from '../src/cluster/snapshot-store.js';
-import { startAggregatorCluster, startLoad } from '../test/support/aggregator-cluster.js';
-import { killTrackedChildren } from '../test/support/children.js';
-import { logExtent } from '../test/support/cluster-checks.js';
-import { startNatsCluster } from '../test/support/nats-cluster.js';
-import { makeTempDir, removeTempDirsSync } from '../test/support/temp-dirs.js';
+import { startAggregatorCluster, startLoad } from '../harness/aggregator-cluster.js';
+import { killTrackedChildren } from '../harness/children.js';
+import { logExtent, startNatsCluster } from '../harness/nats-cluster.js';
+import { makeTempDir, removeTempDirsSync } from '../harness/temp-dirs.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '10000000' }, seconds: { type: 'string', default: '120' } } });
 const totalEvents = Number(values.events);

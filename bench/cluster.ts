@@ -11,10 +11,10 @@
  *      acknowledgements, and the longest time the survivor's watermark (what readers see) stood still.
  */
 import { parseArgs } from 'node:util';
-import { startAggregatorCluster, startLoad, type AggregatorNode } from '../test/support/aggregator-cluster.js';
-import { killTrackedChildren } from '../test/support/children.js';
-import { startServer } from '../test/support/server.js';
-import { makeTempDir, removeTempDirsSync } from '../test/support/temp-dirs.js';
+import { startAggregatorCluster, startLoad, type AggregatorNode } from '../harness/aggregator-cluster.js';
+import { killTrackedChildren } from '../harness/children.js';
+import { startServer } from '../harness/server.js';
+import { makeTempDir, removeTempDirsSync } from '../harness/temp-dirs.js';
 import { publishLua } from './lib/paths.js';
 import { findWrk, runWrk, type WrkSummary } from './lib/wrk.js';
 

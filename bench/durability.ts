@@ -3,7 +3,8 @@
  * in one run, each mode rated against `normal` (crash-only, the old default) from the same run.
  * Not part of `npm run bench` (it takes rounds × modes × 4 loads of wrk):
  *   node --import tsx bench/durability.ts [--rounds 2] [--seconds 10] [--modes full,normal,interval] [--shards 2]
- *        [--writer-fsync-entry <dist/main.js of a build before issue 22>]
+ *        [--writer-fsync-entry <dist/main.js of a build before issue 22>] [--before-entry <dist/main.js of any earlier build>]
+ *        [--loads batch-1000-c8,single-c64,single-c4,single-paced]
  *
  * Per round, per load, per mode (a fresh server in a fresh temp dir each time):
  *   batch-1000-c8  wrk -t1 -c8, 1000 events per request;
@@ -23,8 +24,8 @@
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { killTrackedChildren } from '../test/support/children.js';
-import { removeTempDirsSync } from '../test/support/temp-dirs.js';
+import { killTrackedChildren } from '../harness/children.js';
+import { removeTempDirsSync } from '../harness/temp-dirs.js';
 import { fdatasyncLatency } from './lib/disk.js';
 import { distMain, publishLua } from './lib/paths.js';
 import { benchLine, detail, fixed, integer, ratioKey, table, type Column, type RatedResult, type Result } from './lib/report.js';
@@ -33,8 +34,12 @@ import { systemInfo } from './lib/system.js';
 import { findWrk, wrkVersion } from './lib/wrk.js';
 import { loadResult, runServiceLoad } from './scenarios/service-load.js';
 
-/** `writer-fsync`: another build's `--sync full`, where the writer fsyncs inside each commit (SQLite synchronous=FULL): the design the syncer replaced. */
-const kModes = ['full', 'interval', 'normal', 'writer-fsync'] as const;
+/**
+ * `writer-fsync`: another build's `--sync full`, where the writer fsyncs inside each commit (SQLite
+ * synchronous=FULL): the design the syncer replaced. `before`: any earlier build's `--sync full`,
+ * for an A/B of a change against the commit before it, in the same run.
+ */
+const kModes = ['full', 'interval', 'normal', 'writer-fsync', 'before'] as const;
 type Mode = (typeof kModes)[number];
 const kBaseline: Mode = 'normal';
 /** Busy but not saturated: the latency a publisher sees on a loaded service, not the queueing at the knee. */
@@ -48,7 +53,7 @@ interface Load {
   readonly connections: number;
   readonly paced?: boolean;
 }
-const loads: readonly Load[] = [
+const allLoads: readonly Load[] = [
   { name: 'batch-1000-c8', batch: 1000, connections: 8 },
   { name: 'single-c64', batch: 1, connections: 64 },
   { name: 'single-c4', batch: 1, connections: 4 },
@@ -64,13 +69,17 @@ const { values } = parseArgs({
     modes: { type: 'string', default: 'full,normal,interval' },
     shards: { type: 'string', default: '2' },
     'writer-fsync-entry': { type: 'string' },
+    'before-entry': { type: 'string' },
+    loads: { type: 'string' },
   },
 });
 const writerFsyncEntry = values['writer-fsync-entry'];
+const beforeEntry = values['before-entry'];
+const loads = values.loads === undefined ? allLoads : allLoads.filter((load) => values.loads!.split(',').includes(load.name));
 const rounds = Number(values.rounds);
 const seconds = Number(values.seconds);
 const shards = Number(values.shards);
-const modes = [...values.modes.split(',').map((mode) => mode.trim()), ...(writerFsyncEntry === undefined ? [] : ['writer-fsync'])] as Mode[];
+const modes = [...values.modes.split(',').map((mode) => mode.trim()), ...(writerFsyncEntry === undefined ? [] : ['writer-fsync']), ...(beforeEntry === undefined ? [] : ['before'])] as Mode[];
 const bad = modes.filter((mode) => !kModes.includes(mode));
 if (writerFsyncEntry === undefined && modes.includes('writer-fsync')) {
   process.stderr.write('--modes writer-fsync needs --writer-fsync-entry <dist/main.js of a build before issue 22>\n');
@@ -153,7 +162,8 @@ async function measure(load: Load, mode: Mode, round: number, ratePerS: number |
     durationS: seconds,
     ...(ratePerS === null ? {} : { ratePerS }),
     start: async () => {
-      const service = await startService(mode === 'writer-fsync' ? { shards, sync: 'full', entry: writerFsyncEntry! } : { shards, sync: mode });
+      const other = mode === 'writer-fsync' ? writerFsyncEntry : mode === 'before' ? beforeEntry : undefined;
+      const service = await startService(other === undefined ? { shards, sync: mode as 'full' | 'interval' | 'normal' } : { shards, sync: 'full', entry: other });
       return {
         ...service,
         stop: async () => {

@@ -1,7 +1,7 @@
 /**
  * Power cuts at scale, for the figures in docs/RELIABILITY.md: the built service on lazyfs
- * (test/support/lazyfs/), loaded, cut, remounted and restarted `--cycles` times per `--sync` mode,
- * with every check of test/power-loss.test.ts (test/support/power-cycles.ts). Needs root,
+ * (harness/lazyfs/), loaded, cut, remounted and restarted `--cycles` times per `--sync` mode,
+ * with every check of test/power-loss.test.ts (harness/power-cycles.ts). Needs root,
  * /dev/fuse and python3-pyfuse3.
  *
  *   node --import tsx bench/power-loss.ts [--cycles 100] [--sync default,interval,normal] [--seed N]
@@ -17,10 +17,10 @@
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { mulberry32 } from '../src/publisher/generate.js';
-import { killTrackedChildren } from '../test/support/children.js';
-import { mountInTempDir, type LazyMount } from '../test/support/lazyfs.js';
-import { kIntervalSlackMs, runPowerCycles, type CycleReport, type PowerRunReport } from '../test/support/power-cycles.js';
-import { removeTempDirsSync } from '../test/support/temp-dirs.js';
+import { killTrackedChildren } from '../harness/children.js';
+import { mountInTempDir, type LazyMount } from '../harness/lazyfs.js';
+import { kIntervalSlackMs, runPowerCycles, type CycleReport, type PowerRunReport } from '../harness/power-cycles.js';
+import { removeTempDirsSync } from '../harness/temp-dirs.js';
 
 const { values } = parseArgs({
   options: {

@@ -10,10 +10,10 @@
  */
 import { Agent, request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { readRssKiB } from '../test/support/proc.js';
-import { startServer } from '../test/support/server.js';
-import { killTrackedChildren } from '../test/support/children.js';
-import { makeTempDir, removeTempDirsSync } from '../test/support/temp-dirs.js';
+import { readRssKiB } from '../harness/proc.js';
+import { startServer } from '../harness/server.js';
+import { killTrackedChildren } from '../harness/children.js';
+import { makeTempDir, removeTempDirsSync } from '../harness/temp-dirs.js';
 import { publishLua } from './lib/paths.js';
 import { findWrk, runWrk } from './lib/wrk.js';
 

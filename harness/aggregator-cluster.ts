@@ -126,6 +126,13 @@ export interface LoadOptions {
   readonly record?: LoadRecord;
 }
 
+/**
+ * Part of the load, not a wait: a client that got no answer (or has no node to send to) pauses
+ * this long before its next request, as a real client backs off instead of spinning on a node
+ * that is down or refusing.
+ */
+const kClientBackoffMs = 50;
+
 /** Publishes until `stop()`: batches of random keys with `?results=1`, each request to the next target. */
 export function startLoad(options: LoadOptions): { readonly record: LoadRecord; readonly inFlight: number; readonly oldestInFlight: number | null; stop(): Promise<LoadRecord> } {
   const record: LoadRecord = options.record ?? { verdicts: new Map(), unacknowledged: new Set(), acknowledged: 0, failed: 0, longestGapMs: 0, acks: [], failures: [] };
@@ -139,8 +146,8 @@ export function startLoad(options: LoadOptions): { readonly record: LoadRecord; 
       const targets = options.targets();
       const target = targets[turn++ % Math.max(1, targets.length)];
       if (target === undefined) {
-        // No node to send to now: nothing is sent, so nothing is recorded.
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        // No node to send to now: nothing is sent, so nothing is recorded; the client backs off.
+        await new Promise((resolve) => setTimeout(resolve, kClientBackoffMs));
         continue;
       }
       const events = Array.from({ length: options.batch }, () => {
@@ -178,7 +185,7 @@ export function startLoad(options: LoadOptions): { readonly record: LoadRecord; 
         record.failed++;
         record.failures.push({ target, sent: request.sent, at: performance.now(), status: answer?.status ?? null, ...(error === undefined ? {} : { error }) });
         for (const key of keys) record.unacknowledged.add(key);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        await new Promise((resolve) => setTimeout(resolve, kClientBackoffMs));
       }
     }
   };

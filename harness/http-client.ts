@@ -1,6 +1,6 @@
 /**
  * The small HTTP client the tests and benches talk to the service with (publish, /stats, paging
- * /events to the end), and `waitFor`, the poll every wait on the server's own progress uses.
+ * /events to the end); waits on the server's own progress go through wait.ts.
  * Re-exported by test/helper.ts; importable without it (helper.ts registers node:test hooks).
  */
 export interface Reply<T = any> {
@@ -60,14 +60,5 @@ function safeParse(text: string): any {
     return JSON.parse(text);
   } catch {
     return undefined;
-  }
-}
-
-/** Polls `probe` until it returns true, failing after `timeoutMs`: for state the server reaches on its own. */
-export async function waitFor(probe: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }

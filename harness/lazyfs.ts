@@ -1,5 +1,5 @@
 /**
- * Drives test/support/lazyfs/lazyfs.py, the FUSE file system that loses power on command: mounts
+ * Drives harness/lazyfs/lazyfs.py, the FUSE file system that loses power on command: mounts
  * it over a backing dir, sends it commands (crash, fault, clear, status) on its Unix socket, and
  * unmounts it. A "remount" is a new process on the same backing dir, which then holds exactly what
  * was synced before the crash. Needs /dev/fuse, root (or CAP_SYS_ADMIN) and Debian's
@@ -12,9 +12,12 @@ import { join } from 'node:path';
 import { onLines, spawnTracked, waitExit } from './children.js';
 import { repoRoot } from './paths.js';
 import { makeTempDir } from './temp-dirs.js';
+import { waitFor } from './wait.js';
 
 const python = '/usr/bin/python3';
-const script = join(repoRoot, 'test/support/lazyfs/lazyfs.py');
+const script = join(repoRoot, 'harness/lazyfs/lazyfs.py');
+/** How long a hung lazyfs gets to print its stacks (kill -USR1), and its stderr to end after the SIGKILL. */
+const kStacksTimeoutMs = 5000;
 
 /** Why lazyfs cannot run here (for a skip message), or null. Mounting may still fail: `mount` says why. */
 export function lazyFsUnavailable(): string | null {
@@ -143,8 +146,12 @@ export class LazyFs {
     const exited = await Promise.race([waitExit(this.child, 60_000).then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, 10_000, false))]);
     if (exited) return;
     this.child.kill('SIGUSR1'); // faulthandler: its stacks to stderr, for the message
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Its handler writes every thread's stack at once, each headed "... (most recent call first):".
+    const stacks = (): boolean => this.output.some((line) => line.includes('most recent call first'));
+    await waitFor(stacks, "lazyfs's stacks on stderr", kStacksTimeoutMs).catch(() => undefined); // if none come, the error goes without them
     this.child.kill('SIGKILL');
+    // Every line it wrote read, up to the end of its stderr.
+    await waitFor(() => this.child.stderr?.readableEnded ?? true, "the end of lazyfs's stderr", kStacksTimeoutMs).catch(() => undefined);
     throw new Error(`lazyfs did not exit after unmounting (${errors.join('; ') || 'umount succeeded'}): ${this.output.join('\n')}`);
   }
 

@@ -1,8 +1,8 @@
 /**
- * A real NATS JetStream cluster on 127.0.0.1 for the cluster tests: `count` nats-server processes
- * (Debian's 2.9.10, which `.ci/run` installs), each with free client, route and monitoring ports
- * and its own store dir, all tracked so a dying test file kills them. Ready once every node's
- * JetStream is up and the cluster has a meta leader.
+ * A real NATS JetStream cluster on 127.0.0.1 for the cluster tests and benches: `count`
+ * nats-server processes (Debian's 2.9.10, which `.ci/run` installs), each with free client, route
+ * and monitoring ports and its own store dir, all tracked so a dying test file kills them. Ready
+ * once every node's JetStream is up and the cluster has a meta leader.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -10,6 +10,10 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { spawnTracked, stopChild, waitExit } from './children.js';
 import { makeTempDir } from './temp-dirs.js';
+import { pollUntil, waitFor, WaitTimeoutError } from './wait.js';
+
+/** Between two probes of a node or two JetStream API calls while a leader is being elected: no need to ask more often. */
+const kAnswerRetryMs = 200;
 
 /** Where one NATS node runs: by default all on 127.0.0.1 in this network namespace. */
 export interface NatsPlacement {
@@ -80,9 +84,7 @@ async function getJson(url: string): Promise<any> {
 
 /** Until `probe` says yes (a probe that throws is a no: the node is not up yet). */
 function waitUntil(probe: () => Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  return whenAnswered(async () => {
-    if (!(await probe())) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-  }, timeoutMs);
+  return waitFor(() => probe().catch(() => false), what, { timeoutMs, intervalMs: kAnswerRetryMs });
 }
 
 /** `placement(index)` puts a node elsewhere (another address, a network namespace: netns.ts). */
@@ -187,16 +189,40 @@ export async function startNatsCluster(count = 3, placement: (index: number) => 
 /**
  * Runs a JetStream API call until it answers: right after a failover the stream's new leader may
  * not answer management requests for a few seconds (the elections of cluster.md §3), which is not
- * what a test is about.
+ * what a test is about. Past `timeoutMs` it throws the call's last error.
  */
 export async function whenAnswered<T>(call: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let failure: unknown;
+  try {
+    const answer = await pollUntil(
+      async () => {
+        try {
+          return { value: await call() };
+        } catch (error) {
+          failure = error;
+          return undefined;
+        }
+      },
+      'a JetStream answer',
+      { timeoutMs, intervalMs: kAnswerRetryMs },
+    );
+    return answer.value;
+  } catch (error) {
+    throw error instanceof WaitTimeoutError ? failure : error;
+  }
+}
+
+/** A stream's first and last positions, from the first NATS node whose monitoring endpoint knows it. */
+export async function logExtent(nats: NatsCluster, stream: string): Promise<{ first: number; last: number; messages: number; bytes: number }> {
+  for (const node of nats.nodes) {
     try {
-      return await call();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const jsz = (await (await fetch(`${node.monitorUrl}/jsz?streams=true&accounts=true`)).json()) as { account_details?: { stream_detail?: { name: string; state: { first_seq: number; last_seq: number; messages: number; bytes: number } }[] }[] };
+      for (const account of jsz.account_details ?? []) {
+        for (const detail of account.stream_detail ?? []) if (detail.name === stream) return { first: detail.state.first_seq, last: detail.state.last_seq, messages: detail.state.messages, bytes: detail.state.bytes };
+      }
+    } catch {
+      // a node that is down or paused: ask the next
     }
   }
+  throw new Error(`no NATS node knows stream ${stream}`);
 }

@@ -15,11 +15,12 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { allEvents, getJson, publish, stats, waitFor } from './http-client.js';
+import { allEvents, getJson, publish, stats } from './http-client.js';
 import type { LazyFs } from './lazyfs.js';
 import { keyOf, PowerLoad } from './power-load.js';
 import { startServer, type Server } from './server.js';
 import { makeTempDir, removeTempDir } from './temp-dirs.js';
+import { waitFor } from './wait.js';
 
 /** What `--sync interval` may lose past its interval on lazyfs (a FUSE file system in Python): one commit and one fsync. */
 export const kIntervalSlackMs = 250;

@@ -4,7 +4,10 @@
  * every 200 when it was acknowledged and what the service said (stored or duplicate). That record
  * is what a power cut is checked against (power-cycles.ts).
  */
-import { waitFor } from './http-client.js';
+import { waitFor } from './wait.js';
+
+/** A refused client backs off a little (not the whole Retry-After: the tests want the load back soon). */
+const kRefusedBackoffMs = 25;
 
 export interface Acknowledgement {
   /** performance.now() when the 200 arrived. */
@@ -102,8 +105,8 @@ export class PowerLoad {
       } finally {
         this.inFlight--;
       }
-      // A refused client backs off a little (not the whole Retry-After: the tests want the load back soon).
-      const pause = Math.max(this.options.pauseMs ?? 0, status === 200 ? 0 : 25);
+      // Part of the load, not a wait: the trickle's pause (`pauseMs`), and a refused client's back-off.
+      const pause = Math.max(this.options.pauseMs ?? 0, status === 200 ? 0 : kRefusedBackoffMs);
       if (pause > 0 && !this.#stopping) await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
-import { distMain } from './support/paths.js';
+import { distMain } from '../harness/paths.js';
 
 /** Every file dist/main.js reaches by static imports, and every bare package they name. */
 function staticGraph(entry: string): { files: Set<string>; packages: Set<string> } {

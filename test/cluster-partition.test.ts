@@ -20,6 +20,8 @@ const kShards = 4;
  */
 const kLeasesLostMs = kTtlMs + 2000;
 const kTakeoverMs = 2 * kTtlMs + 6000;
+/** Part of the scenario, not a wait: how often `watchOwnership` samples both nodes' owned shards while the load runs. */
+const kSampleEveryMs = 200;
 
 interface Health {
   readonly status: number;
@@ -73,7 +75,7 @@ function watchOwnership(nodes: readonly AggregatorNode[]): { readonly overlaps: 
         const both = first!.filter((shard) => second!.includes(shard));
         if (both.length > 0) watch.overlaps.push(`shards ${both.join()} owned by both at ${Math.round(started)} ms`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await new Promise((resolve) => setTimeout(resolve, kSampleEveryMs));
     }
   })();
   return watch;

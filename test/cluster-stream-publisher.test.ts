@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { connect, StorageType, type NatsConnection } from 'nats';
 import { StreamPublisher } from '../src/cluster/stream-publisher.js';
-import { missingNatsServer, startNatsCluster, whenAnswered, type NatsCluster } from './support/nats-cluster.js';
+import { missingNatsServer, startNatsCluster, whenAnswered, type NatsCluster } from '../harness/nats-cluster.js';
 
 const kWindowNs = 120 * 1e9;
 
@@ -59,16 +59,7 @@ describe('cluster stream publisher', { skip: missingNatsServer() ?? false }, () 
       for (const node of others.slice(0, 2)) node.resume();
     }
     // Once the quorum is back the stream shows the unacknowledged message at most once: not a false ack, and possibly logged (a 503 may be stored, as in the embedded mode).
-    const deadline = Date.now() + 20_000;
-    let after = before;
-    while (Date.now() < deadline) {
-      try {
-        after = (await (await client.jetstreamManager()).streams.info('AGG_0')).state.messages;
-        break;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }
+    const after = (await whenAnswered(async () => (await client.jetstreamManager()).streams.info('AGG_0'), 20_000)).state.messages;
     assert.ok(after - before <= 1, `at most the one unacknowledged message (${after - before})`);
   });
 });

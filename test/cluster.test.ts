@@ -1,5 +1,5 @@
 /**
- * Cluster mode on a real cluster (test/support/aggregator-cluster.ts): 3 nats-server processes
+ * Cluster mode on a real cluster (harness/aggregator-cluster.ts): 3 nats-server processes
  * and 2 aggregator processes with `--cluster`, on 127.0.0.1. What a client sees must not depend
  * on which node it talks to: one stored copy per key whichever nodes the copies went to, the same
  * counters, the same pages, cursors that carry from one node to another, every route on every node.

@@ -1,5 +1,5 @@
 /**
- * Disk faults under load, from lazyfs (test/support/lazyfs/): every write, or every fsync, of the
+ * Disk faults under load, from lazyfs (harness/lazyfs/): every write, or every fsync, of the
  * shard files fails with EIO or ENOSPC until the fault is cleared. While it lasts every publish
  * sent after it began answers 503 with Retry-After, /health is 503 and says why, and the shards
  * keep retrying (`--shard-retry-ms`) and failing; once it clears they recover by themselves and
@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { mulberry32 } from '../src/publisher/generate.js';
 import { event, getJson, publish, startServer, waitFor, type TestServer } from './helper.js';
-import { mountInTempDir, type FaultKind, type LazyMount } from './support/lazyfs.js';
-import { checkService, checkShardFiles } from './support/power-cycles.js';
-import { PowerLoad, type Answer } from './support/power-load.js';
+import { mountInTempDir, type FaultKind, type LazyMount } from '../harness/lazyfs.js';
+import { checkService, checkShardFiles } from '../harness/power-cycles.js';
+import { PowerLoad, type Answer } from '../harness/power-load.js';
 
 const seed = Number(process.env.FAULT_SEED ?? Date.now() % 1_000_000);
 const serverArgs = ['--min-free-bytes', '0', '--shard-retry-ms', '100'];

@@ -7,24 +7,27 @@
  *   127.0.0.1 and a free port, in a temp data dir, real threads and SQLite, driven over HTTP,
  *   WebSocket or raw TCP with the small clients below.
  *
- * Starting processes, temp dirs and RSS readings come from test/support/, which bench/ uses too.
+ * Starting processes, temp dirs, RSS readings, servers, clusters and the poll every wait uses
+ * (harness/wait.ts) come from harness/, which bench/ uses too; test/support/ holds what only
+ * tests use (the browser, network namespaces, OpenAPI validation, cluster replica checks).
  * When the test file ends, every process it started is killed and every temp dir removed.
  */
 import { connect } from 'node:net';
 import { after } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
-import { killTrackedChildren } from './support/children.js';
-import { removeTempDirs } from './support/temp-dirs.js';
+import { killTrackedChildren } from '../harness/children.js';
+import { removeTempDirs } from '../harness/temp-dirs.js';
 
-export { openFilePaths, readRssKiB } from './support/proc.js';
-export { RssSampler } from './support/rss-sampler.js';
-export { runNode, runServer, startServer, type Run, type Server as TestServer } from './support/server.js';
-export { makeTempDir } from './support/temp-dirs.js';
-export { allEvents, getJson, publish, stats, waitFor, type PublishOptions, type Reply } from './support/http-client.js';
-export { checkVerdicts, longestAckGap, startAggregatorCluster, startLoad, type AggregatorCluster, type AggregatorNode, type LoadRecord } from './support/aggregator-cluster.js';
-export { assertSameReplicas, logExtent, replicaDigest, sharedStats, snapshotCatalogue, whenSettled } from './support/cluster-checks.js';
-export { missingNatsServer } from './support/nats-cluster.js';
+export { openFilePaths, readRssKiB } from '../harness/proc.js';
+export { RssSampler } from '../harness/rss-sampler.js';
+export { runNode, runServer, startServer, type Run, type Server as TestServer } from '../harness/server.js';
+export { makeTempDir } from '../harness/temp-dirs.js';
+export { allEvents, getJson, publish, stats, type PublishOptions, type Reply } from '../harness/http-client.js';
+export { pollUntil, waitFor, type WaitOptions } from '../harness/wait.js';
+export { checkVerdicts, longestAckGap, startAggregatorCluster, startLoad, type AggregatorCluster, type AggregatorNode, type LoadRecord } from '../harness/aggregator-cluster.js';
+export { assertSameReplicas, replicaDigest, sharedStats, snapshotCatalogue, whenSettled } from './support/cluster-checks.js';
+export { logExtent, missingNatsServer } from '../harness/nats-cluster.js';
 export { createPartition, missingNetns, type Partition } from './support/netns.js';
 
 export interface TestEvent {

@@ -7,25 +7,20 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { connect, StorageType, type JetStreamClient } from 'nats';
-import { missingNatsServer, startNatsCluster, whenAnswered } from './support/nats-cluster.js';
+import { missingNatsServer, startNatsCluster, whenAnswered } from '../harness/nats-cluster.js';
+import { waitFor } from '../harness/wait.js';
 
 const kMessages = 1500;
 const kWindowNs = 120 * 1e9;
 
-/** Publishes until acknowledged (the same Msg-Id every time), for at most 20 s: what the cluster ingress will do. */
+/** Publishes until acknowledged (the same Msg-Id every time), for at most 20 s: what the cluster ingress will do. Returns the attempts it took. */
 async function publishUntilAcked(js: JetStreamClient, subject: string, index: number): Promise<number> {
-  const deadline = Date.now() + 20_000;
   let attempts = 0;
-  for (;;) {
+  await whenAnswered(async () => {
     attempts++;
-    try {
-      await js.publish(subject, new TextEncoder().encode(String(index)), { msgID: `m-${index}`, timeout: 1000 });
-      return attempts;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+    await js.publish(subject, new TextEncoder().encode(String(index)), { msgID: `m-${index}`, timeout: 1000 });
+  }, 20_000);
+  return attempts;
 }
 
 describe('NATS cluster harness', { skip: missingNatsServer() ?? false }, () => {
@@ -55,11 +50,8 @@ describe('NATS cluster harness', { skip: missingNatsServer() ?? false }, () => {
       // The killed node rejoins and its replica catches up.
       const killed = cluster.nodes.find((node) => node.name === leader)!;
       await killed.start();
-      const deadline = Date.now() + 20_000;
-      while ((await cluster.replicaMessages(killed, 'HARNESS')) !== kMessages) {
-        assert.ok(Date.now() < deadline, `${killed.name} did not catch up: ${await cluster.replicaMessages(killed, 'HARNESS')} messages`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      let replica: number | null = null;
+      await waitFor(async () => (replica = await cluster.replicaMessages(killed, 'HARNESS')) === kMessages, () => `${killed.name} to catch up (${replica} of ${kMessages} messages)`, { timeoutMs: 20_000, intervalMs: 100 });
       const consumer = await whenAnswered(() => js.consumers.get('HARNESS'));
       const seen = new Set<string>();
       const messages = await consumer.fetch({ max_messages: kMessages, expires: 10_000 });

@@ -1,9 +1,9 @@
 /**
- * Power loss, not just kill -9: the service's data dir on lazyfs (test/support/lazyfs/), which
+ * Power loss, not just kill -9: the service's data dir on lazyfs (harness/lazyfs/), which
  * keeps every write, truncate, create, rename and unlink in its own cache until fsync and drops
  * all of it on a cut. Under load from concurrent `?results=1` clients, the power is cut at random
  * moments (lazyfs crashes and the service is SIGKILLed in the same instant), the backing dir is
- * remounted and the service restarted on it (test/support/power-cycles.ts has the checks).
+ * remounted and the service restarted on it (harness/power-cycles.ts has the checks).
  * Every other cut is torn: a random half of the unsynced pages reaches the "disk" first.
  *
  * The default (`--sync full`): not one acknowledged event lost, in any cycle, and no consumer ever
@@ -23,8 +23,8 @@ import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { mulberry32 } from '../src/publisher/generate.js';
 import { event, publish, startServer, type TestServer } from './helper.js';
-import { mountInTempDir, type LazyMount } from './support/lazyfs.js';
-import { checkService, checkShardFiles, kIntervalSlackMs, runPowerCycles, type CycleReport } from './support/power-cycles.js';
+import { mountInTempDir, type LazyMount } from '../harness/lazyfs.js';
+import { checkService, checkShardFiles, kIntervalSlackMs, runPowerCycles, type CycleReport } from '../harness/power-cycles.js';
 
 const defaultCycles = Number(process.env.POWER_CYCLES ?? 10);
 const relaxedCycles = Number(process.env.POWER_RELAXED_CYCLES ?? 6);

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { spawnTracked, stopChild } from './support/children.js';
+import { spawnTracked, stopChild } from '../harness/children.js';
 import { allEvents, getJson, makeTempDir, startServer, waitFor } from './helper.js';
 
 function syslogNgMissing(): string | false {

@@ -75,9 +75,9 @@ describe('GET /tail', () => {
     // Stop reading at the TCP level: the server's send buffer fills up behind it.
     (slow.socket as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
     // 6 000 events of ~4 KiB: far more than the kernel's socket buffers hold, so the backlog is the server's.
-    const started = performance.now();
+    // Ingest goes on: every one of these publishes is answered 200 (publishMany checks each) while
+    // the subscriber still reads nothing; how long they take is the machine's, not asserted.
     await publishMany(server, 'flood', 60, 100, 'tail.a', 4000);
-    const ingestMs = performance.now() - started;
     const rssMiB = readRssKiB(server.pid)! / 1024;
     assert.ok(rssMiB < 800, `server RSS ${rssMiB} MiB with a subscriber that does not read`);
     (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
@@ -86,7 +86,6 @@ describe('GET /tail', () => {
     assert.equal(String(reason), 'too_slow');
     const received = slow.events();
     assert.ok(received.length < 6000, 'it was cut off before the end');
-    assert.ok(ingestMs < 60_000);
     assert.equal((await getJson(`${server.url}/health`)).status, 200);
 
     const lastCursor = slow.messages.at(-1)?.next ?? '';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { distMain, repoRoot } from '../../test/support/paths.js';
+import { distMain, repoRoot } from '../../harness/paths.js';
 
 /** Absolute paths the benchmark needs, independent of the current directory. */
 export { distMain, repoRoot };

@@ -1,7 +1,7 @@
-import { readRssHighWaterKiB } from '../../test/support/proc.js';
-import { RssSampler } from '../../test/support/rss-sampler.js';
-import { startListening, startServer, type ListeningProcess } from '../../test/support/server.js';
-import { makeTempDir, removeTempDir } from '../../test/support/temp-dirs.js';
+import { readRssHighWaterKiB } from '../../harness/proc.js';
+import { RssSampler } from '../../harness/rss-sampler.js';
+import { startListening, startServer, type ListeningProcess } from '../../harness/server.js';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dirs.js';
 
 export interface ServiceOptions {
   readonly shards: number;
@@ -57,7 +57,7 @@ async function inTempDir(start: (dir: string) => Promise<ListeningProcess>): Pro
   };
 }
 
-/** Starts the built service (test/support/server.ts: dist/main.js on 127.0.0.1, a free port) in a fresh temp data dir. */
+/** Starts the built service (harness/server.ts: dist/main.js on 127.0.0.1, a free port) in a fresh temp data dir. */
 export function startService(options: ServiceOptions): Promise<RunningProcess> {
   return inTempDir((dir) => {
     const args = ['--log-level', 'info'];

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { onLines, spawnTracked, waitExit } from '../../test/support/children.js';
-import { readCpuSeconds, readHostBusySeconds } from '../../test/support/proc.js';
+import { onLines, spawnTracked, waitExit } from '../../harness/children.js';
+import { readCpuSeconds, readHostBusySeconds } from '../../harness/proc.js';
 
 /** The JSON line the lua scripts print in done(); the status counts only come from publish-status.lua. */
 export interface WrkSummary {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { ShardDb, type StoreEvent } from '../../src/store/shard-db.js';
 import { EventSource } from '../lib/events.js';
 import type { MicroSuite } from '../lib/micro.js';
-import { makeTempDir, removeTempDir } from '../../test/support/temp-dirs.js';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dirs.js';
 import { duplicateRatio } from '../scenarios/types.js';
 import { kBatchSize } from './batch.js';
 

@@ -1,5 +1,5 @@
 import { bareIngressEntry, publishLua } from '../lib/paths.js';
-import { kib2mib } from '../../test/support/proc.js';
+import { kib2mib } from '../../harness/proc.js';
 import { startTsEntry } from '../lib/server.js';
 import { measuredWrk, otherCpu } from './service-load.js';
 import type { Scenario } from './types.js';

@@ -1,4 +1,4 @@
-import { kib2mib } from '../../test/support/proc.js';
+import { kib2mib } from '../../harness/proc.js';
 import { loadScenario } from './service-load.js';
 import type { Scenario } from './types.js';
 

@@ -1,7 +1,7 @@
 import { diskUsage, type DiskUsage } from '../lib/disk.js';
 import { fill } from '../lib/fill.js';
 import { publishLua } from '../lib/paths.js';
-import { kib2mib, readRssKiB } from '../../test/support/proc.js';
+import { kib2mib, readRssKiB } from '../../harness/proc.js';
 import { detail, fixed, integer, percent, table, type Column, type Result } from '../lib/report.js';
 import { startService } from '../lib/server.js';
 import { settledStats } from '../lib/stats.js';

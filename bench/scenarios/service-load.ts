@@ -1,7 +1,7 @@
 import type { Result } from '../lib/report.js';
-import { kib2mib, readCpuSeconds } from '../../test/support/proc.js';
+import { kib2mib, readCpuSeconds } from '../../harness/proc.js';
 import { join } from 'node:path';
-import type { RssSampler } from '../../test/support/rss-sampler.js';
+import type { RssSampler } from '../../harness/rss-sampler.js';
 import { startService, type RunningProcess } from '../lib/server.js';
 import { fetchStats, settledStats, type ServiceStats } from '../lib/stats.js';
 import { runWrk, type WrkResult } from '../lib/wrk.js';

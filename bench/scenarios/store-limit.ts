@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { onLines, spawnTracked, waitExit } from '../../test/support/children.js';
+import { onLines, spawnTracked, waitExit } from '../../harness/children.js';
 import { repoRoot, storeInsertEntry } from '../lib/paths.js';
-import { kib2mib } from '../../test/support/proc.js';
-import { RssSampler } from '../../test/support/rss-sampler.js';
-import { makeTempDir, removeTempDir } from '../../test/support/temp-dirs.js';
+import { kib2mib } from '../../harness/proc.js';
+import { RssSampler } from '../../harness/rss-sampler.js';
+import { makeTempDir, removeTempDir } from '../../harness/temp-dirs.js';
 import { duplicateRatio, type Scenario } from './types.js';
 
 interface StoreInsertOutput {

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { connect } from 'nats';
-import type { NatsCluster } from './nats-cluster.js';
+import type { NatsCluster } from '../../harness/nats-cluster.js';
+import { pollUntil, waitFor, WaitTimeoutError } from '../../harness/wait.js';
 
 /** A digest per shard file of its rows, topics and counters: equal digests, equal replicas. */
 export function replicaDigest(dataDir: string, shards: number): string[] {
@@ -37,39 +38,33 @@ interface NodeStats {
   [key: string]: unknown;
 }
 
+/** Between two readings of every node's /stats: equal twice in a row this far apart means nothing is still arriving. */
+const kSettledPollMs = 200;
+
 /** Waits (up to `timeoutMs`) until every node reports the same counters and watermark (or whatever `compared` picks); returns their /stats. */
 export async function whenSettled(urls: readonly string[], timeoutMs = 30_000, compared: (stats: NodeStats) => unknown = (stats) => [stats.received, stats.unique_processed, stats.duplicate_dropped, stats.rejected, stats.deleted, stats.watermark_seq]): Promise<NodeStats[]> {
-  const deadline = Date.now() + timeoutMs;
   let last = '';
-  for (;;) {
-    const all = await Promise.all(urls.map(async (url) => (await (await fetch(`${url}/stats`)).json()) as NodeStats));
-    const shapes = all.map((stats) => JSON.stringify(compared(stats)));
-    if (shapes.every((shape) => shape === shapes[0])) {
-      // The same on every node twice in a row, a poll apart: nothing is still arriving.
-      if (shapes[0] === last) return all;
-      last = shapes[0]!;
-    } else last = '';
-    if (Date.now() > deadline) {
-      const health = await Promise.all(urls.map(async (url) => JSON.stringify(await (await fetch(`${url}/health`)).json())));
-      throw new Error(`nodes did not settle within ${timeoutMs} ms: ${shapes.join(' vs ')}; health: ${health.join(' vs ')}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  let shapes: string[] = [];
+  try {
+    return await pollUntil(
+      async () => {
+        const all = await Promise.all(urls.map(async (url) => (await (await fetch(`${url}/stats`)).json()) as NodeStats));
+        shapes = all.map((stats) => JSON.stringify(compared(stats)));
+        if (shapes.every((shape) => shape === shapes[0])) {
+          // The same on every node twice in a row, a poll apart: nothing is still arriving.
+          if (shapes[0] === last) return all;
+          last = shapes[0]!;
+        } else last = '';
+        return undefined;
+      },
+      'the nodes to settle',
+      { timeoutMs, intervalMs: kSettledPollMs },
+    );
+  } catch (error) {
+    if (!(error instanceof WaitTimeoutError)) throw error;
+    const health = await Promise.all(urls.map(async (url) => JSON.stringify(await (await fetch(`${url}/health`)).json())));
+    throw new Error(`nodes did not settle within ${timeoutMs} ms: ${shapes.join(' vs ')}; health: ${health.join(' vs ')}`);
   }
-}
-
-/** A stream's first and last positions, from the first NATS node whose monitoring endpoint knows it. */
-export async function logExtent(nats: NatsCluster, stream: string): Promise<{ first: number; last: number; messages: number; bytes: number }> {
-  for (const node of nats.nodes) {
-    try {
-      const jsz = (await (await fetch(`${node.monitorUrl}/jsz?streams=true&accounts=true`)).json()) as { account_details?: { stream_detail?: { name: string; state: { first_seq: number; last_seq: number; messages: number; bytes: number } }[] }[] };
-      for (const account of jsz.account_details ?? []) {
-        for (const detail of account.stream_detail ?? []) if (detail.name === stream) return { first: detail.state.first_seq, last: detail.state.last_seq, messages: detail.state.messages, bytes: detail.state.bytes };
-      }
-    } catch {
-      // a node that is down or paused: ask the next
-    }
-  }
-  throw new Error(`no NATS node knows stream ${stream}`);
 }
 
 /** The snapshot objects in the cluster's object store, by name, and each shard's pointer. */
@@ -102,6 +97,9 @@ function logPositions(dataDir: string, shards: number): number[] {
   });
 }
 
+/** Between two readings of the replica files' log positions. */
+const kReplicaPollMs = 100;
+
 /**
  * Replica files compared where it means something: at the same log positions. Ticks and expire
  * commands can still move a log after the counters settled, so this reads until every data dir's
@@ -109,19 +107,20 @@ function logPositions(dataDir: string, shards: number): number[] {
  * shows as moved positions, and they are read again); then the digests must be equal.
  */
 export async function assertSameReplicas(dataDirs: readonly string[], shards: number, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   const same = (positions: number[][]): boolean => positions.every((position) => JSON.stringify(position) === JSON.stringify(positions[0]));
-  for (;;) {
-    const before = dataDirs.map((dir) => logPositions(dir, shards));
-    const digests = dataDirs.map((dir) => replicaDigest(dir, shards));
-    const afterwards = dataDirs.map((dir) => logPositions(dir, shards));
-    if (same(before) && JSON.stringify(before) === JSON.stringify(afterwards)) {
+  let afterwards: number[][] = [];
+  await waitFor(
+    () => {
+      const before = dataDirs.map((dir) => logPositions(dir, shards));
+      const digests = dataDirs.map((dir) => replicaDigest(dir, shards));
+      afterwards = dataDirs.map((dir) => logPositions(dir, shards));
+      if (!same(before) || JSON.stringify(before) !== JSON.stringify(afterwards)) return false;
       for (const [index, digest] of digests.entries()) assert.deepEqual(digest, digests[0], `the replicas in ${dataDirs[index]} and ${dataDirs[0]} differ at log positions ${JSON.stringify(before[0])}`);
-      return;
-    }
-    if (Date.now() > deadline) throw new Error(`the replicas never stood at the same log positions: ${JSON.stringify(afterwards)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+      return true;
+    },
+    () => `the replicas to stand at the same log positions (last read: ${JSON.stringify(afterwards)})`,
+    { timeoutMs, intervalMs: kReplicaPollMs },
+  );
 }
 
 /** The part of /stats every node must agree on: the log's totals, not this process's uptime, protocols or queues. */
