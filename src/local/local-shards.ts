@@ -150,6 +150,7 @@ export class LocalShards {
 
   /** Queues frames (the caller checked their room); settles once all of them did, with the first failure if any. */
   queueAll(frames: readonly LocalFrame[]): Promise<FrameOutcome[]> {
+    if (frames.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       const outcomes = new Array<FrameOutcome>(frames.length);
       let remaining = frames.length;

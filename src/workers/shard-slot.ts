@@ -97,6 +97,8 @@ export class ShardSlot {
   #syncRetry: NodeJS.Timeout | null = null;
   #commits = 0;
   #lastCommitMs = 0;
+  /** Destroyed: the thread's end is ours, not a failure, and nothing restarts. */
+  #destroyed = false;
 
   constructor(index: number, options: ShardOptions, owner: SlotOwner) {
     this.index = index;
@@ -210,6 +212,7 @@ export class ShardSlot {
   /** Abrupt: fails what is queued and terminates the thread, a loop asleep in Atomics.wait included. */
   async destroy(): Promise<void> {
     // A loop told to stop instead could answer its task while Piscina tears down, which it reports as an error.
+    this.#destroyed = true;
     this.#failPending('the service is stopping');
     await this.#thread.destroy();
     await this.#stopSyncing();
@@ -334,7 +337,7 @@ export class ShardSlot {
     this.#looping = false;
     // Records written before the end are real commits: settle them first.
     this.#collect();
-    if (error === null) return;
+    if (error === null || this.#destroyed) return;
     this.#markFailed(toWire(error));
     // No loop runs now: this thread is the only party touching the ring and its claim.
     this.#ring.discardAll();
