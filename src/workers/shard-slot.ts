@@ -6,7 +6,7 @@
  *
  *   write(frame, ticket) → frame ring → doorbell → the shard thread's loop (shard-worker.ts)
  *   completion ring → #collect → in ring order: tickets leave `pending`
- *                  → #settleWhenDurable → (after the WAL's fdatasync, --sync full) settle
+ *                  → DurableCommits.after (the WAL's fdatasync, --sync full) → settle
  *
  * At most one loop runs at a time (`#looping`), and the ring's consumer claim makes a second one
  * fail, so the shard has one writer by construction, even when Piscina replaces a crashed thread.
@@ -22,7 +22,8 @@ import { ShardControl, ShardSignals } from '../ring/signals.js';
 import { shardPath } from '../store/data-dir.js';
 import type { ShardLifecycle } from '../store/shard-db.js';
 import { toFailure, type Completion, type DrainSuccess, type OpenResult, type RestoreResult, type ShardWorkerData, type TaskFailure } from './protocol.js';
-import { WalSyncer, type Durability } from './wal-syncer.js';
+import { DurableCommits } from './durable-commits.js';
+import type { Durability } from './wal-syncer.js';
 import { workerFile } from './worker-file.js';
 
 /** What every shard of a pool is made with, and who hears of its commits and failures. */
@@ -77,8 +78,8 @@ export class ShardSlot {
   /** The shard loop's completion records, read here. */
   readonly #completions: RingConsumer;
   readonly #thread: Piscina;
-  /** Fsyncs the shard's WAL off its writer's path (--sync full and interval). */
-  readonly #syncer: WalSyncer;
+  /** When a commit may be acknowledged: the fsyncs of the shard's WAL, off its writer's path. */
+  readonly #durable: DurableCommits;
   /** Tickets of frames in the ring, oldest first; the ring holds their bytes in the same order. */
   readonly #pending: FrameTicket[] = [];
   /** Whether the loop task is running (from its start until it returns, dies or is replaced). */
@@ -89,12 +90,6 @@ export class ShardSlot {
   #loopEnded: Promise<void> = Promise.resolve();
   /** Why the writer refuses writes, until a probe or a new loop commits again. */
   #failure: string | null = null;
-  /** Commit records waiting for their fsync (--sync full): their tickets are out of `pending` already. */
-  #unsynced = 0;
-  /** Why the shard's commits cannot be made durable, until an fsync succeeds again. */
-  #syncFailure: string | null = null;
-  /** The fsync retried after a failure, while one is scheduled. */
-  #syncRetry: NodeJS.Timeout | null = null;
   #commits = 0;
   #lastCommitMs = 0;
   /** Destroyed: the thread's end is ours, not a failure, and nothing restarts. */
@@ -129,7 +124,15 @@ export class ShardSlot {
     });
     this.#signals = new ShardSignals(this.#ring.buffer);
     this.#completions = new RingConsumer(completions.buffer);
-    this.#syncer = new WalSyncer(path, (milliseconds) => options.onSynced?.(index, milliseconds));
+    this.#durable = new DurableCommits(path, {
+      label: `shard ${index}`,
+      durability: options.durability,
+      retryMs: options.shardRetryMs,
+      onSynced: (milliseconds) => options.onSynced?.(index, milliseconds),
+      onFailure: (message) => options.onShardError?.(index, message),
+      closing: () => owner.closing(),
+      settled: () => owner.settled(),
+    });
   }
 
   /** Opens (or creates) the shard file in its thread; resolves with its persisted counters, or the failure. */
@@ -149,7 +152,7 @@ export class ShardSlot {
 
   /** Nothing queued and nothing waiting for its fsync. */
   get idle(): boolean {
-    return this.#pending.length === 0 && this.#unsynced === 0;
+    return this.#pending.length === 0 && this.#durable.waiting === 0;
   }
 
   /** Appends a frame; the caller ran `check` for it in the same synchronous turn. */
@@ -161,7 +164,7 @@ export class ShardSlot {
 
   /** Why the shard takes no writes now: its writer cannot commit, or its commits cannot be made durable. */
   problems(): string[] {
-    return [this.#failure, this.#syncFailure].filter((reason): reason is string => reason !== null);
+    return [this.#failure, this.#durable.failure].filter((reason): reason is string => reason !== null);
   }
 
   status(): ShardStatus {
@@ -178,7 +181,7 @@ export class ShardSlot {
 
   startLoop(): void {
     this.#looping = true;
-    this.#syncer.writerReopened();
+    this.#durable.writerReopened();
     this.#signals.setControl(ShardControl.Run);
     const ended = this.#thread.run(null, { name: 'run' }) as Promise<void>;
     this.#loopEnded = ended.then(
@@ -206,7 +209,7 @@ export class ShardSlot {
   async stop(): Promise<void> {
     await this.#stopLoop();
     await this.#thread.destroy();
-    await this.#stopSyncing();
+    await this.#durable.close();
   }
 
   /** Abrupt: fails what is queued and terminates the thread, a loop asleep in Atomics.wait included. */
@@ -215,7 +218,7 @@ export class ShardSlot {
     this.#destroyed = true;
     this.#failPending('the service is stopping');
     await this.#thread.destroy();
-    await this.#stopSyncing();
+    await this.#durable.close();
   }
 
   /** Asks the loop to stop (nothing is queued by now); resolves when its task has returned. */
@@ -250,34 +253,16 @@ export class ShardSlot {
     if (this.#looping) this.#listen();
   }
 
-  /**
-   * A commit's record, in ring order: its tickets leave the queue now, and are settled (with the
-   * counters moved) once the commit is as durable as `--sync` asks: after an fsync that began after
-   * it (full), or now (interval, with an fsync due within the interval; normal).
-   */
+  /** A commit's record, in ring order: its tickets leave the queue now, and are settled (with the counters moved) once it is durable. */
   #settleWhenDurable(result: DrainSuccess): void {
     this.#failure = null; // the writer commits again
     const tickets = this.#pending.splice(0, result.inserted.length);
-    const { mode, intervalMs } = this.#options.durability;
-    if (mode !== 'full') {
-      this.#committed(result, tickets);
-      if (mode === 'interval') this.#syncer.syncWithin(intervalMs, (error) => this.#syncFailed([], error));
-      return;
-    }
-    this.#unsynced++;
-    this.#syncer
-      .sync()
-      .then(
-        () => {
-          this.#syncFailure = null;
-          this.#committed(result, tickets);
-        },
-        (error: unknown) => this.#syncFailed(tickets, error),
-      )
-      .finally(() => {
-        this.#unsynced--;
-        this.#owner.settled();
-      });
+    this.#durable.after(
+      () => this.#committed(result, tickets),
+      (error) => {
+        for (const ticket of tickets) ticket.settle(error);
+      },
+    );
   }
 
   #committed(result: DrainSuccess, tickets: readonly FrameTicket[]): void {
@@ -291,36 +276,6 @@ export class ShardSlot {
     for (let position = 0; position < tickets.length; position++) {
       tickets[position]!.settle({ inserted: result.inserted[position]!, statuses: result.statuses[position] ?? null });
     }
-  }
-
-  /**
-   * An fsync failed: what it was to cover is not acknowledged (503; a retry is deduplicated), and
-   * the shard refuses writes until an fsync succeeds again, retried every --shard-retry-ms. The
-   * writer goes on committing what is queued; each commit waits for an fsync of its own.
-   */
-  #syncFailed(tickets: readonly FrameTicket[], error: unknown): void {
-    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    const message = `cannot make its commits durable (${code}): fsync of the WAL failed: ${(error as Error).message}`;
-    if (this.#syncFailure === null) this.#options.onShardError?.(this.index, message);
-    this.#syncFailure = message;
-    for (const ticket of tickets) ticket.settle(new OverloadedError(`shard ${this.index} ${message}`));
-    if (this.#syncRetry !== null || this.#owner.closing()) return;
-    this.#syncRetry = setTimeout(() => {
-      this.#syncRetry = null;
-      this.#syncer.sync().then(
-        () => {
-          this.#syncFailure = null;
-        },
-        (retryError: unknown) => this.#syncFailed([], retryError),
-      );
-    }, this.#options.shardRetryMs);
-    this.#syncRetry.unref();
-  }
-
-  async #stopSyncing(): Promise<void> {
-    if (this.#syncRetry !== null) clearTimeout(this.#syncRetry);
-    this.#syncRetry = null;
-    await this.#syncer.close();
   }
 
   /** A commit failed; the loop paused itself before saying so, so this thread may reset the ring. */
