@@ -75,19 +75,27 @@ function fakeTime(t: TestContext): void {
 }
 
 /** Runs the ticker's interval `times` times (one interval at a time: the clock must be right at each). */
+const tickerOptions = (owned: readonly number[]): TickerOptions => ({ intervalMs: 100, takeoverMs: 1000, owns: (shard) => owned.includes(shard) });
+
+/** Fake time, a frontier of `shards` clocks at 0, a ticker owning `owned`, and shard 0 moved to an event at `eventAt`. */
+function tickerAfterEvent(t: TestContext, owned: number[], options_: { shards?: number; eventAt?: number; publish?: () => Promise<unknown> } = {}): { frontier: Frontier; published: Published[]; ticker: Ticker } {
+  const shards = options_.shards ?? 2;
+  fakeTime(t);
+  const frontier = new Frontier(new Array<number>(shards).fill(0));
+  const { js, published } = fakeJetStream(options_.publish);
+  const ticker = new Ticker(js, frontier, shards, tickerOptions(owned));
+  frontier.advance(0, options_.eventAt ?? 50, true);
+  return { frontier, published, ticker };
+}
+
 function ticks(t: TestContext, intervalMs: number, times: number): void {
   for (let index = 0; index < times; index++) t.mock.timers.tick(intervalMs);
 }
 
 describe('Ticker', () => {
-  const options = (owned: readonly number[]): TickerOptions => ({ intervalMs: 100, takeoverMs: 1000, owns: (shard) => owned.includes(shard) });
 
   test('the owner ticks a shard that stood still for an interval behind another shard\'s event, with that event as the clock', (t) => {
-    fakeTime(t);
-    const frontier = new Frontier([0, 0]);
-    const { js, published } = fakeJetStream();
-    const ticker = new Ticker(js, frontier, 2, options([0, 1]));
-    frontier.advance(0, 50, true);
+    const { frontier, published, ticker } = tickerAfterEvent(t, [0, 1]);
     ticks(t, 100, 1); // first look: every clock is new
     assert.deepEqual(published, []);
     ticks(t, 100, 1); // shard 1 still for 100 ms, behind 50; shard 0 is at the furthest event
@@ -96,11 +104,7 @@ describe('Ticker', () => {
   });
 
   test('one tick at a time: none again while the last one has not arrived, for up to a second', (t) => {
-    fakeTime(t);
-    const frontier = new Frontier([0, 0]);
-    const { js, published } = fakeJetStream();
-    const ticker = new Ticker(js, frontier, 2, options([1]));
-    frontier.advance(0, 50, true);
+    const { frontier, published, ticker } = tickerAfterEvent(t, [1]);
     ticks(t, 100, 2);
     assert.equal(published.length, 1);
     ticks(t, 100, 9); // 900 ms after the tick
@@ -112,11 +116,7 @@ describe('Ticker', () => {
   });
 
   test('once the tick arrives the shard is level with the furthest event and nothing more is sent', (t) => {
-    fakeTime(t);
-    const frontier = new Frontier([0, 0]);
-    const { js, published } = fakeJetStream();
-    const ticker = new Ticker(js, frontier, 2, options([1]));
-    frontier.advance(0, 50, true);
+    const { frontier, published, ticker } = tickerAfterEvent(t, [1]);
     ticks(t, 100, 2);
     assert.equal(published.length, 1);
     frontier.advance(1, 53, false); // the tick applied: at or above 50, in shard 1's residue
@@ -127,11 +127,7 @@ describe('Ticker', () => {
   });
 
   test('a shard this node does not own is ticked only after the takeover time (its owner is gone)', (t) => {
-    fakeTime(t);
-    const frontier = new Frontier([0, 0]);
-    const { js, published } = fakeJetStream();
-    const ticker = new Ticker(js, frontier, 2, options([0]));
-    frontier.advance(0, 50, true);
+    const { frontier, published, ticker } = tickerAfterEvent(t, [0]);
     ticks(t, 100, 1); // shard 1 seen still from 100
     ticks(t, 100, 9); // idle 900 ms
     assert.equal(published.length, 0);
@@ -141,11 +137,7 @@ describe('Ticker', () => {
   });
 
   test('a shard whose clock keeps moving needs no tick, and nothing is sent when no shard is behind an event', (t) => {
-    fakeTime(t);
-    const frontier = new Frontier([0, 0, 0]);
-    const { js, published } = fakeJetStream();
-    const ticker = new Ticker(js, frontier, 3, options([0, 1, 2]));
-    frontier.advance(0, 1000, true);
+    const { frontier, published, ticker } = tickerAfterEvent(t, [0, 1, 2], { shards: 3, eventAt: 1000 });
     for (let step = 1; step <= 10; step++) {
       frontier.advance(1, step, true); // shard 1's own traffic: its clock moves every interval
       frontier.advance(2, 1000 + step, false); // shard 2 is past the furthest event
@@ -156,11 +148,7 @@ describe('Ticker', () => {
   });
 
   test('a failed publish is swallowed, and after stop nothing is sent', async (t) => {
-    fakeTime(t);
-    const frontier = new Frontier([0, 0]);
-    const { js, published } = fakeJetStream(() => Promise.reject(new Error('no responders')));
-    const ticker = new Ticker(js, frontier, 2, options([1]));
-    frontier.advance(0, 50, true);
+    const { frontier, published, ticker } = tickerAfterEvent(t, [1], { publish: () => Promise.reject(new Error('no responders')) });
     ticks(t, 100, 2);
     assert.equal(published.length, 1);
     await new Promise((resolve) => setImmediate(resolve)); // an unhandled rejection would fail the test here
