@@ -24,6 +24,11 @@ export interface EventFilter {
   readonly fields: readonly FieldMatch[];
 }
 
+/** A field value's number form, when it reads as one (`7`, `7.0`, `-1e3`): `payload.<path>=` and search's `field:value` match a JSON number by it. */
+export function fieldNumber(text: string): number | null {
+  return text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : null;
+}
+
 export const kMaxFieldFilters = 4;
 /** A payload path segment: what `--index-field` and `payload.<path>=` accept. */
 export const fieldSegmentPattern = /^[A-Za-z0-9_-]{1,64}$/;
@@ -106,8 +111,7 @@ function parseFilter(params: URLSearchParams, now: number): EventFilter | null {
     if (path.length > 8 || !path.every((segment) => fieldSegmentPattern.test(segment))) {
       throw new InvalidQueryError(`"${name}": a payload field is payload.<name>[.<name>...], names of letters, digits, _ and -`);
     }
-    const number = value.trim() !== '' && Number.isFinite(Number(value)) ? Number(value) : null;
-    fields.push({ path, text: value, number });
+    fields.push({ path, text: value, number: fieldNumber(value) });
   }
   if (fields.length > kMaxFieldFilters) throw new InvalidQueryError(`at most ${kMaxFieldFilters} payload.<field> filters`);
   const since = time('since');

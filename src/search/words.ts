@@ -1,0 +1,31 @@
+/**
+ * The one tokenizer of search. The query parser, the brute-force matcher and any index built later
+ * must all cut text into words with these rules, or an index would disagree with a scan:
+ * a word is a maximal run of Unicode letters, digits and combining marks, lower-cased, then
+ * decomposed (NFD) with its marks dropped, so `Café`, `CAFÉ` and `cafe` are the same word.
+ */
+
+const wordRun = /[\p{L}\p{N}\p{M}]+/gu;
+const mark = /\p{M}/gu;
+
+/** One run of word characters as the word it indexes under; '' when the run was marks only. */
+export function normaliseWord(word: string): string {
+  return word.toLowerCase().normalize('NFD').replace(mark, '');
+}
+
+/** The words of a text, in order, normalised; a run that normalises to '' is no word. */
+export function wordsOf(text: string): string[] {
+  const words: string[] = [];
+  for (const run of text.matchAll(wordRun)) {
+    const word = normaliseWord(run[0]);
+    if (word !== '') words.push(word);
+  }
+  return words;
+}
+
+/** The word a text ends with (normalised), or '' when its last character is no word character. */
+export function trailingWord(text: string): string {
+  let last = '';
+  for (const run of text.matchAll(wordRun)) last = run.index + run[0].length === text.length ? run[0] : '';
+  return normaliseWord(last);
+}
