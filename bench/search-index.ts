@@ -51,7 +51,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { matchesQuery } from '../src/search/match.js';
+import { matchesQuery, textLeaves } from '../src/search/match.js';
 import { parseSearchQuery } from '../src/search/query.js';
 import { configure, createShardFile } from '../src/store/shard-file.js';
 import { eventColumns, rowBytes } from '../src/store/tables.js';
@@ -144,18 +144,7 @@ const log = (line: string): void => void process.stderr.write(`[search-index${va
 
 /** source, then every string and number leaf of the payload in document order (arrays included), joined by '\n'. */
 function searchableText(source: string, payload: string): string {
-  const texts = [source];
-  const pending: unknown[] = [JSON.parse(payload)];
-  while (pending.length > 0) {
-    const value = pending.pop();
-    if (typeof value === 'string') texts.push(value);
-    else if (typeof value === 'number') texts.push(String(value));
-    else if (typeof value === 'object' && value !== null) {
-      const children = Object.values(value);
-      for (let index = children.length - 1; index >= 0; index--) pending.push(children[index]);
-    }
-  }
-  return texts.join('\n');
+  return [source, ...textLeaves([JSON.parse(payload)])].join('\n');
 }
 
 // --- one shard file per variant ------------------------------------------------------------------

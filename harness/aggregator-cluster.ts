@@ -5,21 +5,17 @@
  * drive through it: concurrent publishers that keep every verdict they were given, so a test can
  * check that no acknowledged event was lost and no verdict was wrong.
  */
+import type { ControlledProcess } from './children.js';
 import { startNatsCluster, type NatsCluster, type NatsPlacement } from './nats-cluster.js';
 import { startServer, type Placement, type Server } from './server.js';
 import { makeTempDir } from './temp-dirs.js';
 
-export interface AggregatorNode {
+export interface AggregatorNode extends ControlledProcess {
   readonly name: string;
   readonly dataDir: string;
   /** The running process; null while it is down. */
   server: Server | null;
   readonly url: string;
-  start(): Promise<void>;
-  crash(): Promise<void>;
-  stop(): Promise<void>;
-  pause(): void;
-  resume(): void;
 }
 
 export interface AggregatorCluster {

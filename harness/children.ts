@@ -62,3 +62,15 @@ export async function stopChild(child: ChildProcess, graceMs = 15_000, signal: N
 export function onLines(stream: Readable | null, onLine: (line: string) => void): void {
   if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine);
 }
+
+/** A server process a fault test drives: each verb returns once the process is in that state. */
+export interface ControlledProcess {
+  /** kill -9; `start()` brings it back on the same ports and store. */
+  crash(): Promise<void>;
+  /** A clean shutdown (SIGTERM, SIGKILL past 15 s); `start()` brings it back the same way. */
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** SIGSTOP and SIGCONT: the process holds its sockets and answers nothing meanwhile. */
+  pause(): void;
+  resume(): void;
+}

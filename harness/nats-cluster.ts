@@ -8,7 +8,7 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { spawnTracked, stopChild, waitExit } from './children.js';
+import { spawnTracked, stopChild, waitExit, type ControlledProcess } from './children.js';
 import { makeTempDir } from './temp-dirs.js';
 import { pollUntil, waitFor, WaitTimeoutError } from './wait.js';
 
@@ -25,19 +25,12 @@ export interface NatsPlacement {
   readonly wrap?: readonly string[];
 }
 
-export interface NatsNode {
+export interface NatsNode extends ControlledProcess {
   readonly name: string;
   /** nats://<host>:<client port> */
   readonly url: string;
   readonly monitorUrl: string;
   child: ChildProcess;
-  /** kill -9; `start()` brings it back on the same ports and store. */
-  crash(): Promise<void>;
-  /** A clean shutdown (SIGTERM, SIGKILL past 15 s); `start()` brings it back the same way. */
-  stop(): Promise<void>;
-  start(): Promise<void>;
-  pause(): void;
-  resume(): void;
 }
 
 export interface NatsCluster {

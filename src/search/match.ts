@@ -105,8 +105,11 @@ function valuesAt(root: unknown, path: readonly string[]): unknown[] {
   return found;
 }
 
-/** The string and number leaves at or below the values, in document order, as text. An explicit stack: payloads may nest deeply. */
-function textLeaves(values: readonly unknown[]): string[] {
+/**
+ * The string and number leaves at or below the values, in document order, as text: what search
+ * searches (an index must index exactly these). An explicit stack: payloads may nest deeply.
+ */
+export function textLeaves(values: readonly unknown[]): string[] {
   const texts: string[] = [];
   const pending = [...values].reverse();
   while (pending.length > 0) {

@@ -140,8 +140,9 @@ export class ShardSlot {
     return this.#thread.run(null, { name: 'open' }).catch(toFailure) as Promise<OpenResult>;
   }
 
+  /** Asked per shard of every request: no allocation. */
   check(bodyLength: number): RoomCheck {
-    if (this.problems().length > 0) return 'failed';
+    if (this.#failure !== null || this.#durable.failure !== null) return 'failed';
     if (frameBytes(bodyLength) > this.#ring.capacity) return 'too_large';
     return this.#ring.fits(bodyLength) ? 'ok' : 'full';
   }
