@@ -47,7 +47,15 @@ describe('cluster stream publisher', { skip: missingNatsServer() ?? false }, () 
 
   test('without a quorum it gives up at its deadline with a 503, never a false ack', { timeout: 60_000 }, async () => {
     const publisher = new StreamPublisher(client.jetstream(), { deadlineMs: 3000, attemptTimeoutMs: 500, retryMs: 100 });
-    const before = (await whenAnswered(async () => (await client.jetstreamManager()).streams.info('AGG_0'))).state.messages;
+    // The count to compare with is the settled one: the node the last test restarted may still be
+    // catching up, and a count read meanwhile would be short.
+    const settled = async (): Promise<number> => {
+      const info = await (await client.jetstreamManager()).streams.info('AGG_0');
+      const replicas = info.cluster?.replicas ?? [];
+      if (replicas.length < 2 || !replicas.every((replica) => replica.current && !replica.offline && (replica.lag ?? 0) === 0)) throw new Error('replicas still catching up');
+      return info.state.messages;
+    };
+    const before = await whenAnswered(settled);
     const others = cluster.nodes.filter((node) => !client.getServer().endsWith(node.url.split(':').at(-1)!));
     // Two of three nodes paused: the one left cannot form a quorum.
     for (const node of others.slice(0, 2)) node.pause();
