@@ -37,7 +37,7 @@ import { VerdictBoard } from './verdicts.js';
 
 export type ClusterConfig = Pick<
   Config,
-  'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'shardRetryMs' | 'readers' | 'minFreeBytes' | 'retention' | 'retentionBytes' | 'indexFields' | 'forgetAfter' | 'cluster' | 'nodeId' | 'streamReplicas' | 'leaseTtlMs' | 'snapshotIntervalMs'
+  'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'shardRetryMs' | 'readers' | 'minFreeBytes' | 'retention' | 'retentionBytes' | 'indexFields' | 'forgetAfter' | 'searchIndex' | 'cluster' | 'nodeId' | 'streamReplicas' | 'leaseTtlMs' | 'snapshotIntervalMs'
 >;
 
 const kPublishDeadlineMs = 20_000;
@@ -159,7 +159,7 @@ export class ClusterStorage implements Storage, CommitPath {
           // cut replays them from its log position, which commits (and is lost) with them.
           durability: { mode: 'normal', intervalMs: 0 },
           // Expiry comes from the owners' commands in the logs (maintenance.ts), never a writer's own clock.
-          lifecycle: { indexFields: config.indexFields, expiryByLog: true },
+          lifecycle: { indexFields: config.indexFields, expiryByLog: true, searchIndex: config.searchIndex === 'on' },
           // Rejections travel in the log with the publishing node's next message: counted as applied.
           rejectedFromFrames: true,
         },

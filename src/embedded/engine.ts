@@ -16,7 +16,7 @@ import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
 import { kDeletionLimit, type DeleteCommand } from '../store/deletion.js';
 import { SeqReservation } from '../store/seq-reservation.js';
 
-export type EmbeddedConfig = Pick<Config, 'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'shardRetryMs' | 'readers' | 'minFreeBytes' | 'sync' | 'syncIntervalMs' | 'retention' | 'retentionBytes' | 'indexFields' | 'forgetAfter' | 'maxDataBytes'>;
+export type EmbeddedConfig = Pick<Config, 'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'shardRetryMs' | 'readers' | 'minFreeBytes' | 'sync' | 'syncIntervalMs' | 'retention' | 'retentionBytes' | 'indexFields' | 'forgetAfter' | 'maxDataBytes' | 'searchIndex'>;
 
 export class EmbeddedStorage implements Storage, CommitPath {
   readonly stats: StatsSource;
@@ -39,6 +39,7 @@ export class EmbeddedStorage implements Storage, CommitPath {
           retention: [...config.retention, ...config.retentionBytes],
           indexFields: config.indexFields,
           forgetAfterMs: config.forgetAfter,
+          searchIndex: config.searchIndex === 'on',
           // The data dir's budget, a share per shard file.
           maxShardBytes: config.maxDataBytes === null ? null : Math.floor(config.maxDataBytes / config.shards),
         },

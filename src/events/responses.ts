@@ -58,6 +58,47 @@ export const EventsPageSchema = Type.Object(
   { $id: 'EventsPage' },
 );
 
+export const SearchPageSchema = Type.Object(
+  {
+    count: Type.Integer({ minimum: 0 }),
+    next: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass back as `after` with the same query and order; null only when the query is exhausted in that order (asc: keep the last `next`, later events come after it)',
+    }),
+    partial: Type.Boolean({ description: 'The page stopped at its work bound before it filled; go on with `next`' }),
+    events: Type.Array(Type.Ref('StoredEvent')),
+  },
+  { $id: 'SearchPage' },
+);
+
+export const SearchHistogramSchema = Type.Object(
+  {
+    since: Type.String({ format: 'date-time' }),
+    until: Type.String({ format: 'date-time' }),
+    step_seconds: Type.Number(),
+    total: Type.Integer({ minimum: 0 }),
+    partial: Type.Boolean({ description: 'The count stopped at --search-max-rows or --search-timeout-ms: what was counted so far' }),
+    buckets: Type.Array(
+      Type.Object({
+        start: Type.String({ format: 'date-time' }),
+        count: Type.Integer({ minimum: 0 }),
+        by: Type.Optional(Type.Record(Type.String(), Type.Integer(), { description: 'With by=: the 10 largest values overall, and _other' })),
+      }),
+    ),
+  },
+  { $id: 'SearchHistogram' },
+);
+
+export const SearchTopSchema = Type.Object(
+  {
+    field: Type.String(),
+    total: Type.Integer({ minimum: 0, description: 'matching events' }),
+    partial: Type.Boolean({ description: 'The count stopped at --search-max-rows or --search-timeout-ms: what was counted so far' }),
+    values: Type.Array(Type.Object({ value: Type.Union([Type.String(), Type.Number(), Type.Boolean()]), count: Type.Integer({ minimum: 1 }) })),
+    other: Type.Integer({ minimum: 0, description: 'matching events whose value is not listed, or that have none' }),
+  },
+  { $id: 'SearchTop' },
+);
+
 const TopicCountsSchema = Type.Object({ received: Type.Integer(), unique_processed: Type.Integer(), duplicate_dropped: Type.Integer() });
 
 /** The doors events come in by, each counted on its own in /stats and /metrics. */
@@ -81,6 +122,7 @@ const ShardStatusSchema = Type.Object({
   commits: Type.Integer(),
   last_commit_ms: Type.Number(),
   healthy: Type.Boolean(),
+  search_pending: Type.Integer({ description: 'events committed and not yet in the search index (searched by scan meanwhile, so answers stay exact)' }),
 });
 
 export const StatsSchema = Type.Object(
@@ -169,6 +211,8 @@ export type PublishResult = Static<typeof PublishResultSchema>;
 /** `events` is a `Ref`, which Static cannot follow: spelled out here. */
 export type EventsPage = Omit<Static<typeof EventsPageSchema>, 'events'> & { readonly events: readonly StoredEvent[] };
 export type TopicCounts = Static<typeof TopicCountsSchema>;
+export type SearchHistogram = Static<typeof SearchHistogramSchema>;
+export type SearchTop = Static<typeof SearchTopSchema>;
 export type ShardStatus = Static<typeof ShardStatusSchema>;
 export type Stats = Static<typeof StatsSchema>;
 export type Health = Static<typeof HealthSchema>;

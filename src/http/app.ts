@@ -54,6 +54,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     inFlight: () => uploads.inFlight,
     protocols: () => pipeline.tally.entries(),
     statsTopics: config.statsTopics,
+    searchBounds: { maxRows: config.searchMaxRows, timeoutMs: config.searchTimeoutMs },
     metrics: () => metrics.render(),
     openApi: () => openApi,
   });

@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { errorMeaning, httpStatus, type ErrorCode } from '../errors.js';
-import { DeletionResultSchema, ErrorSchema, EventsPageSchema, TopicsPageSchema, HealthSchema, PublishResultSchema, StatsSchema, StoredEventSchema } from '../events/responses.js';
+import { DeletionResultSchema, ErrorSchema, EventsPageSchema, TopicsPageSchema, HealthSchema, PublishResultSchema, SearchHistogramSchema, SearchPageSchema, SearchTopSchema, StatsSchema, StoredEventSchema } from '../events/responses.js';
 import { EventSchema } from '../events/schema.js';
 import type { Scope } from './auth.js';
 import type { Route } from './route.js';
@@ -15,6 +15,9 @@ const components: Record<string, TSchema> = {
   PublishResult: PublishResultSchema,
   Error: ErrorSchema,
   EventsPage: EventsPageSchema,
+  SearchPage: SearchPageSchema,
+  SearchHistogram: SearchHistogramSchema,
+  SearchTop: SearchTopSchema,
   Stats: StatsSchema,
   Health: HealthSchema,
   DeletionResult: DeletionResultSchema,

@@ -5,7 +5,11 @@ import type { Health, Stats, TopicsPage } from '../events/responses.js';
 import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
 import { publicCounts, storedOf, type PageSource, type StatsSource, type TopicRow, type Watermark } from '../ingest/storage.js';
 import { kTopTopics } from '../ingest/totals.js';
+import { parseHistogramParams, parseSearchParams, parseTopParams, type SearchBounds } from '../search/request.js';
 import type { Reply } from './reply.js';
+
+/** Rows one shard examines for one /search page at most (its time bound is --search-timeout-ms). */
+const kSearchPageRows = 20_000;
 
 export interface ReadSources {
   readonly watermark: Watermark;
@@ -19,6 +23,8 @@ export interface ReadSources {
   readonly statsTopics: number;
   readonly protocols: () => Iterable<readonly [Protocol, Readonly<ProtocolCounts>]>;
   readonly metrics: () => string;
+  /** `--search-max-rows` and `--search-timeout-ms`. */
+  readonly searchBounds: SearchBounds;
   /** The OpenAPI document, JSON text; read when asked, it is built after the route table. */
   readonly openApi: () => string;
 }
@@ -48,6 +54,38 @@ export class ReadHandlers {
         const next = JSON.stringify(encodeCursor(Math.max(page.through, query.afterSeq), version));
         reply.send(200, `{"topic":${JSON.stringify(query.topic)},"count":${page.count},"next":${next},"partial":${page.partial},"events":${page.eventsJson}}`);
       },
+      (error: unknown) => reply.error(error),
+    );
+  }
+
+  /** GET /search: a page of matches read at the watermark, so paging is exact while publishing goes on. */
+  search(req: HttpRequest, reply: Reply): void {
+    const { watermark, pages, searchBounds } = this.#sources;
+    const version = watermark.cursorVersion;
+    const query = parseSearchParams(new URLSearchParams(req.getQuery() ?? ''), version, watermark.current, { ...searchBounds, maxRows: kSearchPageRows });
+    pages.search(query).then(
+      (page) => {
+        const next = page.next === null ? 'null' : JSON.stringify(encodeCursor(page.next, version));
+        reply.send(200, `{"count":${page.count},"next":${next},"partial":${page.partial},"events":${page.eventsJson}}`);
+      },
+      (error: unknown) => reply.error(error),
+    );
+  }
+
+  histogram(req: HttpRequest, reply: Reply): void {
+    const { watermark, pages, searchBounds } = this.#sources;
+    const query = parseHistogramParams(new URLSearchParams(req.getQuery() ?? ''), watermark.current, searchBounds);
+    pages.histogram(query).then(
+      (histogram) => reply.send(200, JSON.stringify(histogram)),
+      (error: unknown) => reply.error(error),
+    );
+  }
+
+  top(req: HttpRequest, reply: Reply): void {
+    const { watermark, pages, searchBounds } = this.#sources;
+    const query = parseTopParams(new URLSearchParams(req.getQuery() ?? ''), watermark.current, searchBounds);
+    pages.top(query).then(
+      (top) => reply.send(200, JSON.stringify(top)),
       (error: unknown) => reply.error(error),
     );
   }

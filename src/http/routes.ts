@@ -4,6 +4,7 @@
  * lists it. Adding a route is adding an entry here.
  */
 import { kDefaultLimit, kMaxLimit } from '../events/query.js';
+import { kDefaultBuckets, kDefaultTopLimit, kMaxBuckets, kMaxTopLimit } from '../search/request.js';
 import type { Route } from './route.js';
 import type { DashboardHandlers } from './dashboard-handlers.js';
 import { jsonContent, refusals } from './openapi.js';
@@ -36,6 +37,14 @@ const searchParameters = [
   queryParameter('until', { type: 'string' }, 'event timestamp before: RFC 3339, or an age such as -15m'),
   queryParameter('source', { type: 'string' }),
   { name: 'payload', in: 'query', required: false, style: 'deepObject', explode: true, schema: { type: 'object', additionalProperties: { type: 'string' } }, description: 'payload.<path>=<value>: field equality, up to 4' },
+];
+const queryTextParameter = queryParameter('q', { type: 'string', maxLength: 1024 }, 'the query: words, "phrases", pre*, -word / NOT, OR, ( ), field:value, field:>N (docs/API.md, Search)');
+/** What /search and its counts filter by. */
+const searchFilterParameters = [
+  queryTextParameter,
+  queryParameter('topic', { type: 'string' }, 'a topic, or a glob with * (auth.*, *.prod)'),
+  queryParameter('since', { type: 'string' }, 'event timestamp at or after: RFC 3339, or an age such as -15m'),
+  queryParameter('until', { type: 'string' }, 'event timestamp before: RFC 3339, or an age such as -15m'),
 ];
 const protobufOrJson = { required: true, content: { 'application/x-protobuf': { schema: { type: 'string', format: 'binary' } }, 'application/json': { schema: { type: 'object' } } } };
 const uploadRefusals = ['unauthorized', 'forbidden', 'too_large', 'overloaded', 'disk_full'] as const;
@@ -108,12 +117,73 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
         description:
           'Upgrade to a WebSocket (OpenAPI has no WebSocket object, so this describes it). Each server message is a text frame ' +
           '`{"events": [StoredEvent...], "next": "<cursor after the last of them>"}`. The stream replays committed events after `after` ' +
-          '(absent: from now on), then follows commits, with no gap and no repeat. A subscriber whose unread backlog passes the limit is ' +
+          '(absent: from now on), then follows commits, with no gap and no repeat; with `q`, only the events that match it. A subscriber whose unread backlog passes the limit is ' +
           'closed with code 4008 and reason `too_slow`; reconnecting with its last `next` resumes without loss.',
-        parameters: [topicParameter, queryParameter('after', { type: 'string' }), ...searchParameters, queryParameter('access_token', { type: 'string' }, 'the read token, for clients that cannot set headers')],
+        parameters: [topicParameter, queryParameter('after', { type: 'string' }), ...searchParameters, queryTextParameter, queryParameter('access_token', { type: 'string' }, 'the read token, for clients that cannot set headers')],
         responses: { 101: { description: 'switching to the WebSocket protocol' }, ...readRefusals },
       },
       handle: { upgrade: (res, req, context, reply) => tail.upgrade(res, req, context, reply), behavior: () => tail.behavior() },
+    },
+    {
+      method: 'GET',
+      path: '/search',
+      label: 'search',
+      scope: 'read',
+      summary: 'Events matching a query, newest first (or oldest first), exact up to the commit watermark',
+      operation: {
+        description:
+          'Every committed event that satisfies q, topic, since and until, in seq order: desc (newest accepted first) or asc. Work per page is ' +
+          'bounded: a page that hit the bound before filling says `partial: true`, and `next` goes on from where it stopped. Paging never skips or ' +
+          'repeats a match, also while publishing goes on.',
+        parameters: [
+          ...searchFilterParameters,
+          queryParameter('order', { type: 'string', enum: ['desc', 'asc'], default: 'desc' }),
+          queryParameter('limit', { type: 'integer', minimum: 1, maximum: kMaxLimit, default: kDefaultLimit }),
+          queryParameter('after', { type: 'string' }, 'the `next` of a previous page (same query, same order)'),
+        ],
+        responses: { 200: { description: 'a page', content: jsonContent('SearchPage') }, ...readRefusals },
+      },
+      handle: (_res, req, reply) => read.search(req, reply),
+    },
+    {
+      method: 'GET',
+      path: '/search/histogram',
+      label: 'search_histogram',
+      scope: 'read',
+      summary: 'How many events match, per bucket of event time, optionally split by a field',
+      operation: {
+        description:
+          'Counts by the event timestamp over [since, until) (default: the last hour) in `buckets` equal buckets (or of `step`). With by=topic, ' +
+          'source or payload.<path>, each bucket splits into the 10 largest values overall and `_other`. Exact; a count that would read more ' +
+          'than --search-max-rows events, or run past --search-timeout-ms, answers with what it counted and `partial: true`.',
+        parameters: [
+          ...searchFilterParameters,
+          queryParameter('buckets', { type: 'integer', minimum: 1, maximum: kMaxBuckets, default: kDefaultBuckets }),
+          queryParameter('step', { type: 'string' }, 'a bucket width instead of a count: 10s, 1m, 1h'),
+          queryParameter('by', { type: 'string' }, 'topic, source or payload.<path>'),
+        ],
+        responses: { 200: { description: 'counts per bucket', content: jsonContent('SearchHistogram') }, ...readRefusals },
+      },
+      handle: (_res, req, reply) => read.histogram(req, reply),
+    },
+    {
+      method: 'GET',
+      path: '/search/top',
+      label: 'search_top',
+      scope: 'read',
+      summary: 'The most frequent values of a field among the events that match',
+      operation: {
+        description:
+          "An event counts under its topic, its source, or the first string, number or boolean its payload path reaches; `other` counts the " +
+          'matching events under no listed value. Exact, bounded as the histogram is.',
+        parameters: [
+          queryParameter('field', { type: 'string' }, 'topic, source or payload.<path> (required)'),
+          ...searchFilterParameters,
+          queryParameter('limit', { type: 'integer', minimum: 1, maximum: kMaxTopLimit, default: kDefaultTopLimit }),
+        ],
+        responses: { 200: { description: 'the top values', content: jsonContent('SearchTop') }, ...readRefusals },
+      },
+      handle: (_res, req, reply) => read.top(req, reply),
     },
     {
       method: 'GET',

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
 import { parseEventsQuery } from '../events/query.js';
+import { parseSearchQuery } from '../search/query.js';
 import type { Subscriber, TailHub, TailSubscription } from '../ingest/tail-hub.js';
 import type { Reply } from './reply.js';
 
@@ -31,8 +32,10 @@ export class TailSocket {
   }
 
   upgrade(res: HttpResponse, req: HttpRequest, context: us_socket_context_t, reply: Reply): void {
-    const query = parseEventsQuery(new URLSearchParams(req.getQuery() ?? ''), this.#hub.cursorVersion);
-    const data: SocketData = { subscription: this.#hub.subscription(query.topic, query.filter, query.hasCursor ? query.afterSeq : null), subscriber: null };
+    const params = new URLSearchParams(req.getQuery() ?? '');
+    const query = parseEventsQuery(params, this.#hub.cursorVersion);
+    const search = parseSearchQuery(params.get('q') ?? '');
+    const data: SocketData = { subscription: this.#hub.subscription(query.topic, query.filter, search, query.hasCursor ? query.afterSeq : null), subscriber: null };
     reply.upgraded();
     res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
   }

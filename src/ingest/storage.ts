@@ -14,7 +14,9 @@
 import type { CursorVersion } from '../events/cursor.js';
 import type { DeletionSelector } from '../events/deletion-selector.js';
 import type { EventFilter } from '../events/query.js';
-import type { ClusterHealth, ShardStatus } from '../events/responses.js';
+import type { ClusterHealth, SearchHistogram, SearchTop, ShardStatus } from '../events/responses.js';
+import type { SearchQuery } from '../search/query.js';
+import type { HistogramQuery, SearchPageQuery, TopQuery } from '../search/request.js';
 
 export type { ShardStatus };
 
@@ -89,6 +91,8 @@ export interface PageQuery {
   readonly topic: string | null;
   /** Search filters; null: every event. A filtered page examines a bounded number of rows. */
   readonly filter: EventFilter | null;
+  /** /tail's `q` (search's grammar), checked per row by the matcher within the same bounded scan; absent or null: none. */
+  readonly search?: SearchQuery;
   /** Events with seq strictly greater than this. */
   readonly afterSeq: number;
   /** The watermark the page is read at: nothing above it. */
@@ -128,9 +132,22 @@ export interface TopicRow {
   readonly deleted: number;
 }
 
+/** A page of /search: the events rendered, and the seq its `next` cursor carries. */
+export interface SearchResult {
+  readonly eventsJson: string;
+  readonly count: number;
+  /** null: the query is exhausted in this order. */
+  readonly next: number | null;
+  readonly partial: boolean;
+}
+
 export interface PageSource {
   /** Rejects with `overloaded` when too many reads are already queued. */
   page(query: PageQuery): Promise<Page>;
+  search(query: SearchPageQuery): Promise<SearchResult>;
+  /** Counted per shard in parallel reader threads, then merged. */
+  histogram(query: HistogramQuery): Promise<SearchHistogram>;
+  top(query: TopQuery): Promise<SearchTop>;
   /** Counts summed over the shards, in name order. */
   topics(query: TopicQuery): Promise<TopicRow[]>;
 }

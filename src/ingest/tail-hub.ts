@@ -1,5 +1,6 @@
 import type { EventFilter } from '../events/query.js';
 import { encodeCursor, type CursorVersion } from '../events/cursor.js';
+import type { SearchQuery } from '../search/query.js';
 import type { PageSource, Watermark } from './storage.js';
 
 export interface TailOptions {
@@ -21,6 +22,8 @@ export interface TailConnection {
 export interface TailSubscription {
   readonly topic: string | null;
   readonly filter: EventFilter | null;
+  /** `q`: search's grammar; null: every event the filter lets through. */
+  readonly search: SearchQuery;
   /** Everything up to this seq was sent (or does not match the topic). */
   afterSeq: number;
 }
@@ -67,8 +70,8 @@ export class TailHub {
     return this.#watermark.cursorVersion;
   }
 
-  subscription(topic: string | null, filter: EventFilter | null, afterSeq: number | null): TailSubscription {
-    return { topic, filter, afterSeq: afterSeq ?? this.#watermark.current };
+  subscription(topic: string | null, filter: EventFilter | null, search: SearchQuery, afterSeq: number | null): TailSubscription {
+    return { topic, filter, search, afterSeq: afterSeq ?? this.#watermark.current };
   }
 
   /** Starts streaming to a connection; the handle goes back to `resume` and `closed`. */
@@ -111,7 +114,7 @@ export class TailHub {
     if (connection.bufferedBytes() > this.#options.maxBacklogBytes) return connection.end(kTooSlowCode, kTooSlowReason);
     subscriber.reading = true;
     const limit = this.#options.pageSize;
-    this.#pages.page({ topic: subscriber.topic, filter: subscriber.filter, afterSeq: subscriber.afterSeq, maxSeq, limit }).then(
+    this.#pages.page({ topic: subscriber.topic, filter: subscriber.filter, search: subscriber.search, afterSeq: subscriber.afterSeq, maxSeq, limit }).then(
       (page) => {
         subscriber.reading = false;
         if (subscriber.closed) return;

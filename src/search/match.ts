@@ -89,7 +89,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Every non-array value the path reaches, looking through arrays at each step (and at the end). */
-function valuesAt(root: unknown, path: readonly string[]): unknown[] {
+export function valuesAt(root: unknown, path: readonly string[]): unknown[] {
   const found: unknown[] = [];
   const pending: [unknown, number][] = [[root, 0]];
   while (pending.length > 0) {

@@ -1,7 +1,7 @@
-import Database from 'better-sqlite3';
 import type { EventFilter } from '../events/query.js';
 import type { PageQuery, TopicQuery, TopicRow } from '../ingest/storage.js';
-import { shardPath } from './data-dir.js';
+import { matchesQuery } from '../search/match.js';
+import type { ShardReaders } from './shard-readers.js';
 import { eventColumns, fieldIndexName, payloadFieldSql, type StoredEventRow } from './tables.js';
 
 /** Rows one shard examines for one filtered page at most: a filter no index serves is a bounded scan, continued by the cursor. */
@@ -25,37 +25,37 @@ export interface EventPage {
  * Filters on `--index-field` fields use their index and need no frontier.
  */
 export class EventPages {
-  readonly #databases: Database.Database[] = [];
-  /** Per shard, statements by SQL text: a filter's shape is prepared once. */
-  readonly #statements: Map<string, Database.Statement>[] = [];
+  readonly #readers: ShardReaders;
   readonly #indexed: ReadonlySet<string>;
 
-  constructor(dataDir: string, shardCount: number) {
-    for (let shard = 0; shard < shardCount; shard++) {
-      this.#databases.push(new Database(shardPath(dataDir, shard), { readonly: true, fileMustExist: true, timeout: 5000 }));
-      this.#statements.push(new Map());
-    }
+  constructor(readers: ShardReaders) {
+    this.#readers = readers;
     // The field indexes the writers made (`--index-field`): every shard has the same ones.
-    const names = this.#databases[0]?.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'events_field_%'").pluck().all() as string[] | undefined;
-    this.#indexed = new Set((names ?? []).map((name) => `"${name}"`));
+    const names = readers.count === 0 ? [] : (readers.prepare(0, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'events_field_%'").pluck().all() as string[]);
+    this.#indexed = new Set(names.map((name) => `"${name}"`));
   }
 
   /** The first `limit` matching events after the cursor, across all shards, in seq order. */
   page(query: PageQuery): EventPage {
     const { filter } = query;
+    const search = query.search ?? null;
     const index = filter?.fields.map((field) => fieldIndexName(field.path)).find((name) => this.#indexed.has(name));
-    const bounded = filter !== null && index === undefined;
+    const bounded = search !== null || (filter !== null && index === undefined);
     let frontier = query.maxSeq;
     if (bounded) {
       const sql = `SELECT e.seq FROM ${source(query)} AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT 1 OFFSET ${kScanRows - 1}`;
-      for (let shard = 0; shard < this.#databases.length; shard++) {
-        const reach = this.#prepare(shard, sql).pluck().get(...topicArgument(query), query.afterSeq, query.maxSeq) as number | undefined;
+      for (let shard = 0; shard < this.#readers.count; shard++) {
+        const reach = this.#readers.prepare(shard, sql).pluck().get(...topicArgument(query), query.afterSeq, query.maxSeq) as number | undefined;
         if (reach !== undefined) frontier = Math.min(frontier, reach);
       }
     }
     const { clause, args } = filterSql(filter);
-    const sql = `SELECT ${eventColumns} FROM ${source(query, index)} AND e.seq > ? AND e.seq <= ?${clause} ORDER BY e.seq LIMIT ?`;
-    const perShard = this.#databases.map((_, shard) => this.#prepare(shard, sql).all(...topicArgument(query), query.afterSeq, frontier, ...args, query.limit) as StoredEventRow[]);
+    // With `q`, every row up to the frontier (at most kScanRows a shard) goes to the matcher, and the page is cut after it.
+    const sql = `SELECT ${eventColumns} FROM ${source(query, index)} AND e.seq > ? AND e.seq <= ?${clause} ORDER BY e.seq${search === null ? ' LIMIT ?' : ''}`;
+    const perShard = Array.from({ length: this.#readers.count }, (_, shard) => {
+      const rows = this.#readers.prepare(shard, sql).all(...topicArgument(query), query.afterSeq, frontier, ...args, ...(search === null ? [query.limit] : [])) as StoredEventRow[];
+      return search === null ? rows : rows.filter((row) => matchesQuery(search, { topic: row.topic, event_id: row.event_id, source: row.source, payload: JSON.parse(row.payload) }));
+    });
     const rows = mergeBySeq(perShard, query.limit);
     const full = rows.length >= query.limit;
     return { rows, through: full ? rows[rows.length - 1]!.seq : frontier, partial: !full && frontier < query.maxSeq };
@@ -71,8 +71,8 @@ export class EventPages {
     const [low, high] = query.prefix === null ? [after, '\x7f'] : [after > query.prefix ? after : query.prefix, `${query.prefix}\x7f`];
     const sql = 'SELECT topic, received, unique_count AS "unique", duplicates, expired, deleted FROM topics WHERE topic > ? AND topic >= ? AND topic < ? ORDER BY topic LIMIT ?';
     const merged = new Map<string, TopicRow>();
-    for (let shard = 0; shard < this.#databases.length; shard++) {
-      for (const row of this.#prepare(shard, sql).all(after, low, high, query.limit) as TopicRow[]) {
+    for (let shard = 0; shard < this.#readers.count; shard++) {
+      for (const row of this.#readers.prepare(shard, sql).all(after, low, high, query.limit) as TopicRow[]) {
         const seen = merged.get(row.topic);
         merged.set(row.topic, seen ? { topic: row.topic, received: seen.received + row.received, unique: seen.unique + row.unique, duplicates: seen.duplicates + row.duplicates, expired: seen.expired + row.expired, deleted: seen.deleted + row.deleted } : row);
       }
@@ -81,19 +81,6 @@ export class EventPages {
     return [...merged.values()].sort((a, b) => (a.topic < b.topic ? -1 : 1)).slice(0, query.limit);
   }
 
-  close(): void {
-    for (const db of this.#databases) db.close();
-  }
-
-  #prepare(shard: number, sql: string): Database.Statement {
-    const statements = this.#statements[shard]!;
-    let statement = statements.get(sql);
-    if (!statement) {
-      statement = this.#databases[shard]!.prepare(sql);
-      statements.set(sql, statement);
-    }
-    return statement;
-  }
 }
 
 /**

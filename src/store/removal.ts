@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { SearchIndex } from './search-index.js';
 import { rowBytes, type StoredEventRow } from './tables.js';
 
 /** The columns of a stored row that removing it needs: its seq, its identity and what it counted toward the topic's size. */
@@ -11,15 +12,18 @@ export type Loss = 'expired' | 'deleted';
 /**
  * Removing stored events, the one way expiry, the data-dir budget and deletion all do it: the
  * row goes, its identity moves to `retired` (unless forgotten), and the topic's and the shard's
- * counts of what it lost, and the topic's stored bytes, move in the same transaction.
+ * counts of what it lost, and the topic's stored bytes, move in the same transaction; so does its
+ * entry in the word index.
  */
 export class Removal {
   readonly #retire: Database.Statement<[number, string, number]>;
   readonly #remove: Database.Statement<[number]>;
   readonly #countTopic: Readonly<Record<Loss, Database.Statement<[number, number, number]>>>;
   readonly #countTotal: Readonly<Record<Loss, Database.Statement<[number]>>>;
+  readonly #search: SearchIndex;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, search: SearchIndex) {
+    this.#search = search;
     this.#retire = db.prepare('INSERT OR IGNORE INTO retired (topic_id, event_id, retired_at) VALUES (?, ?, ?)');
     this.#remove = db.prepare('DELETE FROM events WHERE seq = ?');
     this.#countTopic = {
@@ -38,6 +42,7 @@ export class Removal {
    */
   remove(topicId: number, row: RemovableRow, retiredAt: number | null): number {
     this.#remove.run(row.seq);
+    this.#search.removed(row.seq);
     if (retiredAt !== null) this.#retire.run(topicId, row.event_id, Math.floor(retiredAt / 1000));
     return rowBytes(row.event_id, row.timestamp, row.source, row.payload);
   }

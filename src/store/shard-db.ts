@@ -4,6 +4,7 @@ import { AggregatorError, ConfigError } from '../errors.js';
 import { Expiry } from './expiry.js';
 import { Forgetting } from './forgetting.js';
 import { Removal } from './removal.js';
+import { SearchIndex, type IndexSlice } from './search-index.js';
 import { ShardCommands, type ShardCommand } from './shard-commands.js';
 import { SpaceBudget } from './space-budget.js';
 import { RetentionPolicy, shardShare, type RetentionRule } from './retention.js';
@@ -24,6 +25,8 @@ export interface ShardLifecycle {
   readonly retention?: readonly RetentionRule[];
   /** Cluster mode: expiry comes only from the log's expire commands (log-expiry.ts), never from this writer's clock. */
   readonly expiryByLog?: boolean;
+  /** `--search-index`: whether the writer indexes words behind its commits (default on). */
+  readonly searchIndex?: boolean;
 }
 
 export interface ShardDbOptions extends ShardFileOptions, ShardLifecycle {
@@ -116,6 +119,7 @@ export class ShardDb {
   readonly #commit: (batches: readonly StoreBatch[]) => CommitOutcome;
   readonly #insideCommit: ((events: number) => void) | undefined;
   readonly #topicIds: TopicIds;
+  readonly #search: SearchIndex;
   readonly #saveLog: Database.Statement<[number, number]>;
   /** The last log position applied and committed, and the clock after it (cluster mode); 0 in the embedded mode. */
   #log: LogPosition;
@@ -152,7 +156,8 @@ export class ShardDb {
     );
     this.#isRetired = this.#db.prepare<[number, string], number>('SELECT 1 FROM retired WHERE topic_id = ? AND event_id = ?').pluck();
     this.#anyRetired = this.#db.prepare('SELECT 1 FROM retired LIMIT 1').pluck().get() === 1;
-    const removal = new Removal(this.#db);
+    this.#search = new SearchIndex(this.#db, options.searchIndex ?? true);
+    const removal = new Removal(this.#db, this.#search);
     this.#commands = new ShardCommands(this.#db, this.#topicIds, removal, options.shardCount);
     this.#expiryByLog = options.expiryByLog ?? false;
     const policy = new RetentionPolicy(shardShare(options.retention ?? [], options.shardCount));
@@ -185,6 +190,7 @@ export class ShardDb {
       const outcome = this.#commit(batches);
       this.#topicIds.committed();
       this.#log = outcome.log;
+      this.#search.committed(outcome.batches.reduce((sum, batch, index) => sum + (batches[index]!.command ? 0 : batch.inserted), 0));
       if (outcome.expired.size > 0 && this.#incrementalVacuum) this.#db.pragma('incremental_vacuum(1024)');
       return outcome;
     } catch (error) {
@@ -211,6 +217,21 @@ export class ShardDb {
       if (this.#incrementalVacuum) this.#db.pragma('incremental_vacuum(1024)');
     }
     return { expired: [...expired], more };
+  }
+
+  /** Whether a search index slice has work. */
+  get indexWanted(): boolean {
+    return this.#search.wanted;
+  }
+
+  /** Events committed and not yet in the word index. */
+  get indexPending(): number {
+    return this.#search.pending;
+  }
+
+  /** Indexes, in one short transaction, up to `budget` events behind the commits. */
+  indexSlice(budget: number): IndexSlice {
+    return this.#search.slice(budget);
   }
 
   /** The last log position applied (cluster mode): a replica resumes its consumer after it. */

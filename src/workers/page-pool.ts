@@ -1,7 +1,11 @@
 import { Piscina } from 'piscina';
 import { OverloadedError } from '../errors.js';
-import type { Page, PageQuery, PageSource, TopicQuery, TopicRow } from '../ingest/storage.js';
+import type { SearchHistogram, SearchTop } from '../events/responses.js';
+import type { Page, PageQuery, PageSource, SearchResult, TopicQuery, TopicRow } from '../ingest/storage.js';
+import { valueFieldName, type HistogramQuery, type SearchPageQuery, type TopQuery } from '../search/request.js';
+import { mergeHistogram, mergeTop, type HistogramPart, type TopPart } from '../store/search-counts.js';
 import type { SnapshotFile } from '../store/shard-snapshot.js';
+import type { ShardCount } from './page-worker.js';
 import type { PageWorkerData } from './protocol.js';
 import { workerFile } from './worker-file.js';
 
@@ -15,10 +19,12 @@ export interface PagePoolOptions {
 export class PagePool implements PageSource {
   readonly #pool: Piscina;
   readonly #maxQueue: number;
+  readonly #shards: number;
 
   constructor(options: PagePoolOptions) {
     const workerData: PageWorkerData = { dataDir: options.dataDir, shardCount: options.shards };
     this.#maxQueue = options.readers * 256;
+    this.#shards = options.shards;
     this.#pool = new Piscina({
       filename: workerFile('page-worker'),
       name: 'page',
@@ -31,13 +37,35 @@ export class PagePool implements PageSource {
 
   /** Rejects with OverloadedError when too many reads are already queued: reads are bounded too. */
   page(query: PageQuery): Promise<Page> {
-    if (this.#pool.queueSize >= this.#maxQueue) return Promise.reject(new OverloadedError('too many reads in flight'));
-    return this.#pool.run(query, { name: 'page' }) as Promise<Page>;
+    return this.#run(query, 'page') as Promise<Page>;
   }
 
   topics(query: TopicQuery): Promise<TopicRow[]> {
+    return this.#run(query, 'topics') as Promise<TopicRow[]>;
+  }
+
+  search(query: SearchPageQuery): Promise<SearchResult> {
+    return this.#run(query, 'search') as Promise<SearchResult>;
+  }
+
+  async histogram(query: HistogramQuery): Promise<SearchHistogram> {
+    return mergeHistogram(query, (await this.#perShard(query, 'histogram')) as HistogramPart[]);
+  }
+
+  async top(query: TopQuery): Promise<SearchTop> {
+    return mergeTop(valueFieldName(query.field), query.limit, (await this.#perShard(query, 'top')) as TopPart[]);
+  }
+
+  /** One task per shard, in parallel on the reader threads; each reads its share of the rows bound. */
+  #perShard<Query extends { readonly maxRows: number }>(query: Query, name: string): Promise<unknown[]> {
+    const rows = Math.ceil(query.maxRows / this.#shards);
+    const tasks = Array.from({ length: this.#shards }, (_, shard): ShardCount<Query> => ({ shard, query, rows }));
+    return Promise.all(tasks.map((task) => this.#run(task, name)));
+  }
+
+  #run(task: unknown, name: string): Promise<unknown> {
     if (this.#pool.queueSize >= this.#maxQueue) return Promise.reject(new OverloadedError('too many reads in flight'));
-    return this.#pool.run(query, { name: 'topics' }) as Promise<TopicRow[]>;
+    return this.#pool.run(task, { name });
   }
 
   /** Writes a snapshot of one shard to `to` in a reader thread (cluster mode). */

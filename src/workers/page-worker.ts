@@ -1,32 +1,63 @@
 /**
- * Runs inside a reader thread: serves /events pages from read-only connections so that large
- * pages never run on the ingress thread, and takes cluster snapshots. Connections open on the
- * first task.
+ * Runs inside a reader thread: serves /events, /tail and /search pages and search's counts from
+ * read-only connections, so that large reads never run on the ingress thread, and takes cluster
+ * snapshots. Connections open on the first task.
  */
 import { workerData } from 'piscina';
-import { EventPages, renderEvents } from '../store/event-pages.js';
-import type { Page, PageQuery, TopicQuery, TopicRow } from '../ingest/storage.js';
+import type { Page, PageQuery, SearchResult, TopicQuery, TopicRow } from '../ingest/storage.js';
+import type { HistogramQuery, SearchPageQuery, TopQuery } from '../search/request.js';
 import { shardPath } from '../store/data-dir.js';
+import { EventPages, renderEvents } from '../store/event-pages.js';
+import { histogramOfShard, topOfShard, type Budget, type HistogramPart, type TopPart } from '../store/search-counts.js';
+import { searchPage } from '../store/search-pages.js';
+import { ShardReaders } from '../store/shard-readers.js';
 import { snapshotShardFile, type SnapshotFile } from '../store/shard-snapshot.js';
 import type { PageWorkerData } from './protocol.js';
 
+let readers: ShardReaders | null = null;
 let pages: EventPages | null = null;
 
-function opened(): EventPages {
-  if (!pages) {
+function opened(): { readers: ShardReaders; pages: EventPages } {
+  if (!readers || !pages) {
     const data = workerData as PageWorkerData;
-    pages = new EventPages(data.dataDir, data.shardCount);
+    readers = new ShardReaders(data.dataDir, data.shardCount);
+    pages = new EventPages(readers);
   }
-  return pages;
+  return { readers, pages };
 }
 
 export function topics(query: TopicQuery): TopicRow[] {
-  return opened().topics(query);
+  return opened().pages.topics(query);
 }
 
 export function page(query: PageQuery): Page {
-  const { rows, through, partial } = opened().page(query);
+  const { rows, through, partial } = opened().pages.page(query);
   return { eventsJson: renderEvents(rows), count: rows.length, lastSeq: rows.length > 0 ? rows[rows.length - 1]!.seq : null, through, partial };
+}
+
+export function search(query: SearchPageQuery): SearchResult {
+  const { rows, next, partial } = searchPage(opened().readers, query);
+  return { eventsJson: renderEvents(rows), count: rows.length, next, partial };
+}
+
+/** One shard's part of a histogram or top: the pool runs the shards in parallel and merges. */
+export interface ShardCount<Query> {
+  readonly shard: number;
+  readonly query: Query;
+  /** This shard's share of the rows bound. */
+  readonly rows: number;
+}
+
+function budget(rows: number, timeoutMs: number): Budget {
+  return { rows, deadline: performance.now() + timeoutMs };
+}
+
+export function histogram(task: ShardCount<HistogramQuery>): HistogramPart {
+  return histogramOfShard(opened().readers, task.shard, task.query, budget(task.rows, task.query.timeoutMs));
+}
+
+export function top(task: ShardCount<TopQuery>): TopPart {
+  return topOfShard(opened().readers, task.shard, task.query, budget(task.rows, task.query.timeoutMs));
 }
 
 /** A shard's snapshot (cluster mode), off the ingress thread: it reads the whole file. */
@@ -35,6 +66,8 @@ export function snapshot(task: { readonly shard: number; readonly to: string }):
 }
 
 export function close(): void {
-  pages?.close();
+  readers?.close();
+  readers = null;
   pages = null;
 }
+

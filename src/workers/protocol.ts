@@ -54,6 +54,8 @@ export interface DrainSuccess {
   readonly expired: [topic: string, count: number][];
   /** Events the commit's deletions removed, by topic. */
   readonly deleted: [topic: string, count: number][];
+  /** Events committed and not yet in the search index, after this record. */
+  readonly searchPending: number;
 }
 
 export type Completion = DrainSuccess | TaskFailure;

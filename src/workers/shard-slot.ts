@@ -92,6 +92,8 @@ export class ShardSlot {
   #failure: string | null = null;
   #commits = 0;
   #lastCommitMs = 0;
+  /** Events committed and not yet in the search index, as the writer last said. */
+  #searchPending = 0;
   /** Destroyed: the thread's end is ours, not a failure, and nothing restarts. */
   #destroyed = false;
 
@@ -177,6 +179,7 @@ export class ShardSlot {
       commits: this.#commits,
       last_commit_ms: Math.round(this.#lastCommitMs * 1000) / 1000,
       healthy: this.problems().length === 0,
+      search_pending: this.#searchPending,
     };
   }
 
@@ -257,6 +260,7 @@ export class ShardSlot {
   /** A commit's record, in ring order: its tickets leave the queue now, and are settled (with the counters moved) once it is durable. */
   #settleWhenDurable(result: DrainSuccess): void {
     this.#failure = null; // the writer commits again
+    this.#searchPending = result.searchPending;
     const tickets = this.#pending.splice(0, result.inserted.length);
     this.#durable.after(
       () => this.#committed(result, tickets),

@@ -7,7 +7,7 @@
  * that is the shard's loop until told to stop:
  *
  *   ┌─> control? Stop → close the db, return · Paused → wait · Probe → empty commit
- *   │   frames in the ring? no → sleep on the doorbell (Atomics.wait)
+ *   │   frames in the ring? no → words to index? one index slice · else sleep on the doorbell (Atomics.wait)
  *   │   take frames (≤ --drain-bytes) → ONE transaction → release their ring space
  *   └── completion record → completion ring → notify the ingress thread (Atomics.waitAsync there)
  *
@@ -26,7 +26,7 @@ import { clockAfter } from '../store/log-position.js';
 import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
 import { checkSnapshot, restoreShardFile } from '../store/shard-snapshot.js';
 import { AggregatorError } from '../errors.js';
-import { toFailure, type Completion, type OpenResult, type RestoreResult, type ShardWorkerData } from './protocol.js';
+import { toFailure, type Completion, type DrainSuccess, type OpenResult, type RestoreResult, type ShardWorkerData } from './protocol.js';
 
 /** Fault injection for tests: called inside the commit's transaction, after its rows are inserted. */
 export interface LoopHooks {
@@ -46,6 +46,13 @@ interface ShardState {
 /** How often a shard with retention rules looks for expired events, and how many rows one slice may examine. */
 const kExpiryIntervalMs = 1000;
 const kExpiryBudget = 500;
+/**
+ * Events one search index slice takes (~5 ms): the index trails the commits and only ever uses
+ * time the ring leaves idle, so ingest pays for it only in CPU another thread could have used.
+ */
+const kIndexBudget = 256;
+/** After a slice failed: indexing waits this long; searches stay exact by scanning meanwhile. */
+const kIndexRetryMs = 5000;
 
 let state: ShardState | null = null;
 let hooks: LoopHooks = {};
@@ -104,6 +111,7 @@ export function run(loopHooks: LoopHooks | null): void {
     // The first record tells the ingress thread this loop is up (and clears a failure after a restart).
     complete(shard, commit(shard, []));
     let nextExpiry = 0;
+    let nextIndex = 0;
     for (;;) {
       const control = signals.control;
       if (control === ShardControl.Stop) return;
@@ -125,6 +133,10 @@ export function run(loopHooks: LoopHooks | null): void {
       }
       const batch = ring.take(shard.drainBytes);
       if (batch.frames.length === 0) {
+        if (shard.db.indexWanted && performance.now() >= nextIndex) {
+          if (!indexSlice(shard)) nextIndex = performance.now() + kIndexRetryMs;
+          continue;
+        }
         signals.sleep(shard.db.expires ? Math.max(0, nextExpiry - performance.now()) : undefined);
         continue;
       }
@@ -155,6 +167,7 @@ function commit(shard: ShardState, frames: readonly Frame[]): Completion {
       commitMs: performance.now() - started,
       expired: [...outcome.expired],
       deleted: [...outcome.deleted],
+      searchPending: shard.db.indexPending,
     };
   } catch (error) {
     return toFailure(error);
@@ -166,13 +179,31 @@ function expireSlice(shard: ShardState): { more: boolean } | null {
   try {
     const started = performance.now();
     const { expired, more } = shard.db.expire(Date.now(), kExpiryBudget);
-    if (expired.length > 0) complete(shard, { ok: true, inserted: [], statuses: [], topics: [], rejected: 0, lastSeq: 0, events: 0, commitMs: performance.now() - started, expired, deleted: [] });
+    if (expired.length > 0) complete(shard, { ...kNoCommit, commitMs: performance.now() - started, expired, searchPending: shard.db.indexPending });
     return { more };
   } catch (error) {
     complete(shard, toFailure(error));
     return null;
   }
 }
+
+/**
+ * One search index slice; its progress goes out as a record of its own. False: it failed. The
+ * index is derived data, so a failure does not stop commits: the loop tries again later.
+ */
+function indexSlice(shard: ShardState): boolean {
+  try {
+    const started = performance.now();
+    const { pending } = shard.db.indexSlice(kIndexBudget);
+    complete(shard, { ...kNoCommit, commitMs: performance.now() - started, searchPending: pending });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A record that commits nothing (an expiry or index slice): the ingress side moves no tickets for it. */
+const kNoCommit: DrainSuccess = { ok: true, inserted: [], statuses: [], topics: [], rejected: 0, lastSeq: 0, events: 0, commitMs: 0, expired: [], deleted: [], searchPending: 0 };
 
 /** Publishes a completion; a failure pauses the loop first, so the ingress thread may reset the ring. */
 function complete(shard: ShardState, completion: Completion): void {

@@ -30,6 +30,7 @@ const config = (dataDir: string): EmbeddedConfig => ({
   indexFields: [],
   forgetAfter: null,
   maxDataBytes: null,
+  searchIndex: 'on',
 });
 
 async function open(dataDir?: string): Promise<{ storage: EmbeddedStorage; dataDir: string }> {

@@ -16,9 +16,9 @@ class FakeHub {
   readonly resumed: Subscriber[] = [];
   readonly closed: Subscriber[] = [];
 
-  subscription(topic: string | null, filter: unknown, afterSeq: number | null): TailSubscription {
+  subscription(topic: string | null, filter: unknown, search: unknown, afterSeq: number | null): TailSubscription {
     this.subscriptions.push([topic, filter, afterSeq]);
-    return { topic, filter: null, afterSeq: afterSeq ?? 0 };
+    return { topic, filter: null, search: null, afterSeq: afterSeq ?? 0 };
   }
 
   open(subscription: TailSubscription, connection: TailConnection): Subscriber {

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { EventPages } from '../../../src/store/event-pages.js';
+import { ShardReaders } from '../../../src/store/shard-readers.js';
 import { ShardDb } from '../../../src/store/shard-db.js';
 import { plainEventSchema } from '../../../bench/lib/plain-schema.js';
 import { makeTempDir } from '../../helper.js';
@@ -143,7 +144,8 @@ describe('ShardDb files', () => {
     const again = db.commit([{ ...batch([]), events: [{ seq: 5, topic: 'topic.odd', eventId: 'id1', timestamp: '2025-10-22T10:30:00Z', source: 's', payload: '{}' }] }]);
     assert.equal(again.batches[0]!.inserted, 0, 'an identity stored before the migration is still a duplicate');
     db.close();
-    const pages = new EventPages(dir, 1);
+    const readers = new ShardReaders(dir, 1);
+    const pages = new EventPages(readers);
     assert.deepEqual(pages.page({ topic: null, filter: null, afterSeq: 0, maxSeq: 10, limit: 10 }).rows.map((row) => [row.seq, row.topic, row.event_id, row.payload]), [
       [1, 'topic.odd', 'id1', '{"seq":1}'],
       [2, 'topic.even', 'id2', '{"seq":2}'],
@@ -151,7 +153,7 @@ describe('ShardDb files', () => {
       [4, 'topic.even', 'id4', '{"seq":4}'],
     ]);
     assert.deepEqual(pages.page({ topic: 'topic.even', filter: null, afterSeq: 2, maxSeq: 10, limit: 10 }).rows.map((row) => row.seq), [4]);
-    pages.close();
+    readers.close();
     const migrated = new Database(path, { readonly: true });
     assert.equal(migrated.prepare("SELECT value FROM meta WHERE key = 'format_version'").pluck().get(), 3);
     migrated.close();
@@ -165,9 +167,10 @@ describe('ShardDb files', () => {
     assert.throws(() => db.commit([batch([[1, 'b1']]), broken]));
     db.commit([batch([[3, 'a3'], [4, 'b4']])]);
     db.close();
-    const pages = new EventPages(dir, 1);
+    const readers = new ShardReaders(dir, 1);
+    const pages = new EventPages(readers);
     assert.deepEqual(pages.page({ topic: null, filter: null, afterSeq: 0, maxSeq: 10, limit: 10 }).rows.map((row) => [row.seq, row.topic]), [[3, 'topic.a'], [4, 'topic.b']]);
-    pages.close();
+    readers.close();
   });
 
   test('expiry goes in slices of a bounded number of rows, oldest first, and retired identities stay duplicates', async () => {
@@ -189,9 +192,10 @@ describe('ShardDb files', () => {
     assert.equal(snapshot.counters.expired, 25);
     assert.deepEqual(snapshot.losses, [['topic.a', { expired: 25, deleted: 0 }]]);
     db.close();
-    const pages = new EventPages(dirname(path), 1);
+    const readers = new ShardReaders(dirname(path), 1);
+    const pages = new EventPages(readers);
     assert.deepEqual(pages.page({ topic: null, filter: null, afterSeq: 0, maxSeq: 100, limit: 100 }).rows.map((row) => row.event_id), ['b1', 'a-young', 'a-new']);
-    pages.close();
+    readers.close();
     const reopened = new ShardDb({ path, shard: 0, shardCount: 1 });
     assert.deepEqual([...reopened.commit([batch([[30, 'a0']])]).batches[0]!.statuses!], [0], 'retired identities survive a reopen, without any rule');
     reopened.close();
