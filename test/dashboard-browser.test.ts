@@ -1,7 +1,8 @@
 /**
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real server
  * with a read token: the user pastes the token, sees the counts move, pages through a topic, opens
- * an event, tails a topic across a pause without losing an event, and reads the API reference.
+ * an event, tails a topic across a pause without losing an event, searches and follows a query,
+ * and reads the API reference.
  * Screenshots go to test/artifacts/ (git-ignored) for a person to look at.
  */
 import assert from 'node:assert/strict';
@@ -169,6 +170,127 @@ describe('dashboard in a browser', { skip: missingBrowser() ?? false }, () => {
       assert.deepEqual(await page.locator('[data-operation="POST /publish"] tr[data-status] td.status').allTextContents(), ['200', '400', '401', '403', '413', '415', '422', '503']);
       assert.match((await page.locator('#schema-Event').textContent()) ?? '', /topic.*required.*1–128 chars/);
       await page.screenshot({ path: new URL('dashboard-docs.png', artifacts).pathname });
+
+      assert.deepEqual(problems, [], 'no script errors and no CSP violations');
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  });
+
+  test('search: a query over recent events newest first with its words marked, the histogram and its zoom, a JSON, load more, an invalid query, and Live', { timeout: 90_000 }, async () => {
+    await mkdir(artifacts, { recursive: true });
+    const server = await startServer({ shards: 2, args: ['--read-token', readToken] });
+    const now = Date.now();
+    const minutesAgo = (minutes: number) => new Date(now - minutes * 60_000).toISOString();
+    // Twelve card payments declined, 50 to 6 minutes ago, one every 4 minutes, the word in three
+    // spellings (the search and its marks ignore case and accents); then ones that must not match.
+    const spelling = (index: number) => (index === 11 ? 'Déclined' : index % 2 === 1 ? 'DECLINED' : 'declined');
+    const declined = (index: number, minutes: number) =>
+      event({ topic: 'shop.payments', event_id: `pay-${String(index).padStart(2, '0')}`, timestamp: minutesAgo(minutes), source: 'checkout', payload: { message: `card ${spelling(index)} for order ${index}`, amount: index } });
+    // One request each: the acceptance order (seq), which "newest first" follows, is then the index order.
+    for (let index = 0; index < 12; index++) await publishAll(server.url, [declined(index, 50 - 4 * index)]);
+    await publishAll(server.url, ids('ok', 0, 5).map((id) => event({ topic: 'shop.payments', event_id: id, timestamp: minutesAgo(20), source: 'checkout', payload: { message: 'card accepted' } })));
+    await publishAll(server.url, [event({ topic: 'auth.login', event_id: 'login-1', timestamp: minutesAgo(10), payload: { message: 'login declined' } })]);
+    const expectedIds = (from: number, to: number) => Array.from({ length: from - to }, (_, offset) => `pay-${String(from - 1 - offset).padStart(2, '0')}`);
+    const expectedMarks = (from: number, to: number) => Array.from({ length: from - to }, (_, offset) => spelling(from - 1 - offset));
+
+    const browser = await launchBrowser();
+    try {
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+      page.on('console', (message) => {
+        // The invalid query is answered 400, which Chromium logs as a failed resource.
+        if (message.type() === 'error' && !/status of 40[01]/.test(message.text())) problems.push(`console: ${message.text()}`);
+      });
+      const view = '[data-view="search"]';
+      const rowIds = () => attributes(page, `${view} tbody tr[data-event-id]`, 'data-event-id');
+      const marks = () => page.locator(`${view} tbody tr[data-event-id] td.match mark`).allTextContents();
+      const barCounts = async () => (await attributes(page, '[data-search-view="histogram"] button', 'data-count')).map(Number);
+
+      await page.goto(server.url);
+      await page.fill('[data-token="input"]', readToken);
+      await page.click('[data-token="use"]');
+      await waitForText(page, '[data-stat="received-rate-detail"]', '18 in total');
+      await page.click('[data-nav="search"]');
+      await page.waitForSelector(`${view}:not([hidden])`);
+      assert.equal(await page.getAttribute('[data-nav="search"]', 'class'), 'nav-link active');
+
+      // A word over a topic glob, 10 a page: the newest ten, newest first, the word marked however it is spelled.
+      await page.selectOption('[data-search-view="page-size"]', '10');
+      await page.fill('[data-search-view="q"]', 'declined');
+      await page.fill('[data-search-view="topic"]', 'shop.*');
+      await page.click('[data-search-view="submit"]');
+      await waitForText(page, '[data-search-view="summary"]', '12 matches');
+      await waitForText(page, '[data-search-view="shown"]', 'showing 10');
+      assert.deepEqual(await rowIds(), expectedIds(12, 2), 'newest first');
+      assert.deepEqual(await marks(), expectedMarks(12, 2), 'one mark a row, on the word, in its own spelling');
+      assert.equal(await textOf(page, `${view} tr[data-event-id="pay-11"] td.match`), '{"message":"card Déclined for order 11","amount":11}');
+      // The histogram (60 bars over the last hour) counts every match, not only the page's.
+      const bars = await barCounts();
+      assert.equal(bars.length, 60);
+      assert.equal(bars.reduce((sum, count) => sum + count, 0), 12, 'the bars add up to the matches');
+      assert.equal(await page.getAttribute('[data-search-view="histogram"]', 'data-total'), '12');
+      await page.screenshot({ path: new URL('dashboard-search.png', artifacts).pathname, fullPage: true });
+
+      // Load more: the next page by the cursor, below; then nothing more.
+      await page.click('[data-search-view="more"]');
+      await waitForText(page, '[data-search-view="shown"]', 'showing 12');
+      assert.deepEqual(await rowIds(), expectedIds(12, 0));
+      assert.deepEqual(await marks(), expectedMarks(12, 0));
+      await waitForText(page, '[data-search-view="message"]', 'No more matches.');
+      assert.ok(await page.locator('[data-search-view="more"]').isHidden(), 'no more pages');
+
+      // A match opens to its JSON, the word marked there too; a second click closes it.
+      await page.click(`${view} tr[data-event-id="pay-05"]`);
+      const json = page.locator(`${view} [data-payload="pay-05"]`);
+      assert.deepEqual(JSON.parse((await json.textContent()) ?? ''), { message: 'card DECLINED for order 5', amount: 5 });
+      assert.deepEqual(await json.locator('mark').allTextContents(), ['DECLINED']);
+      await page.click(`${view} tr[data-event-id="pay-05"]`);
+      await page.waitForSelector(`${view} [data-payload="pay-05"]`, { state: 'detached', timeout: 5000 });
+
+      // A bar zooms the range to its minute: only the oldest payment is in the first bar that counts one.
+      const firstBar = page.locator('[data-search-view="histogram"] button:not([data-count="0"])').first();
+      const barStart = await firstBar.getAttribute('data-start');
+      await firstBar.click();
+      await waitForText(page, '[data-search-view="summary"]', '1 match');
+      await waitForText(page, '[data-search-view="shown"]', 'showing 1');
+      assert.deepEqual(await rowIds(), ['pay-00']);
+      assert.equal(await page.inputValue('[data-search-view="range"]'), 'custom');
+      assert.equal(new Date(await page.inputValue('[data-search-view="since"]')).getTime(), new Date(barStart ?? '').getTime());
+      assert.equal((await barCounts()).reduce((sum, count) => sum + count, 0), 1);
+      await page.selectOption('[data-search-view="range"]', '1h');
+      await waitForText(page, '[data-search-view="summary"]', '12 matches');
+
+      // A query the service refuses: its message, position included, where the list was.
+      await page.fill('[data-search-view="q"]', 'declined "card');
+      await page.press('[data-search-view="q"]', 'Enter');
+      await waitForText(page, '[data-search-view="error"]', 'Invalid query: q: unterminated quote at position 10');
+      assert.equal(await page.getAttribute('[data-search-view="q"]', 'aria-invalid'), 'true');
+      assert.deepEqual(await rowIds(), []);
+      assert.equal(await page.locator('[data-search-view="histogram"] button').count(), 0);
+
+      // Live: the query followed over /tail?q=; a new match arrives on top, what does not match
+      // (another word, or the word outside the topic glob) does not, and the histogram recounts.
+      await page.fill('[data-search-view="q"]', 'declined');
+      await page.check('[data-search-view="live"]');
+      await waitForText(page, '[data-search-view="live-state"]', 'live');
+      await waitForText(page, '[data-search-view="shown"]', 'showing 10');
+      assert.equal(await textOf(page, '[data-search-view="error"]'), '');
+      await publishAll(server.url, [event({ topic: 'auth.login', event_id: 'login-2', timestamp: minutesAgo(1), payload: { message: 'login declined' } })]);
+      await publishAll(server.url, [event({ topic: 'shop.payments', event_id: 'ok-late', timestamp: minutesAgo(1), payload: { message: 'card accepted' } })]);
+      await publishAll(server.url, [declined(12, 1)]);
+      await page.waitForSelector(`${view} tr[data-event-id="pay-12"]`, { timeout: 10_000 });
+      // The stream delivers in seq order: by the time pay-12 is shown, the two before it were seen and left out.
+      assert.deepEqual(await rowIds(), expectedIds(13, 2), 'the new match on top, nothing else added, nothing twice');
+      assert.deepEqual((await marks())[0], 'declined');
+      await waitForText(page, '[data-search-view="shown"]', 'showing 11');
+      await waitForText(page, '[data-search-view="summary"]', '13 matches');
+      assert.equal((await barCounts()).reduce((sum, count) => sum + count, 0), 13);
+      await page.uncheck('[data-search-view="live"]');
+      await waitForText(page, '[data-search-view="live-state"]', 'idle');
+      await page.screenshot({ path: new URL('dashboard-search-live.png', artifacts).pathname, fullPage: true });
 
       assert.deepEqual(problems, [], 'no script errors and no CSP violations');
     } finally {

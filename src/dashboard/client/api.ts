@@ -76,11 +76,13 @@ function parseError(status: number, text: string): ApiError {
 
 /**
  * The /tail WebSocket URL. Browsers cannot put headers on a WebSocket, so the token goes in the
- * query as `access_token`, which the service accepts for exactly this reason.
+ * query as `access_token`, which the service accepts for exactly this reason. `filters`: what
+ * /tail filters by besides the topic (q, since, until).
  */
-export function tailUrl(topic: string | null, after: string | null): string {
+export function tailUrl(topic: string | null, after: string | null, filters: Readonly<Record<string, string>> = {}): string {
   const params = new URLSearchParams();
   if (topic) params.set('topic', topic);
+  for (const [name, value] of Object.entries(filters)) params.set(name, value);
   if (after) params.set('after', after);
   const token = readToken();
   if (token) params.set('access_token', token);
@@ -96,4 +98,12 @@ export function eventsPath(topic: string | null, limit: number, after: string | 
   for (const [name, value] of Object.entries(filters)) params.set(name, value);
   if (after) params.set('after', after);
   return `/events?${params}`;
+}
+
+/** GET /search (`route` '') or /search/histogram with these parameters; empty ones are left out, as the routes read them as absent. */
+export function searchPath(route: '' | '/histogram', parameters: Readonly<Record<string, string | null>>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(parameters)) if (value !== null && value !== '') params.set(name, value);
+  const query = params.toString();
+  return `/search${route}${query ? `?${query}` : ''}`;
 }

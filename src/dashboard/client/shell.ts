@@ -3,11 +3,12 @@ import type { ServiceInfo } from './api-types.js';
 import { h, setText } from './dom.js';
 import { onTokenChange, readToken, saveToken } from './token.js';
 
-export type Section = 'live' | 'browse' | 'tail' | 'docs';
+export type Section = 'live' | 'browse' | 'search' | 'tail' | 'docs';
 
 const sections: readonly { readonly id: Section; readonly label: string }[] = [
   { id: 'live', label: 'Live' },
   { id: 'browse', label: 'Browse' },
+  { id: 'search', label: 'Search' },
   { id: 'tail', label: 'Tail' },
   { id: 'docs', label: 'API docs' },
 ];

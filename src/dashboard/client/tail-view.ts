@@ -8,10 +8,10 @@ import { TailStream, type ConnectTail, type TailState } from './tail-stream.js';
 /** Rows kept on screen; older ones scroll away (the count still counts them). */
 const kMaxRows = 200;
 // The service's topic rule (docs/API.md): a bad topic would be refused before the upgrade, which a browser only sees as a failed connection.
-const topicPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const topicPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /** The browser's WebSocket behind the stream's small socket interface. */
-const connectWebSocket: ConnectTail = (url, handlers) => {
+export const connectWebSocket: ConnectTail = (url, handlers) => {
   const socket = new WebSocket(url);
   socket.onopen = () => handlers.onOpen();
   socket.onmessage = (message) => handlers.onMessage(String(message.data));
