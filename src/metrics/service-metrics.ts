@@ -56,6 +56,7 @@ export class ServiceMetrics {
     registry.add(new Sampled('aggregator_ring_capacity_bytes', 'capacity of the shard ring', 'gauge', shardSample((shard) => shard.ring_capacity_bytes)));
     registry.add(new Sampled('aggregator_ring_fill_ratio', 'used / capacity of the shard ring', 'gauge', shardSample((shard) => shard.ring_used_bytes / shard.ring_capacity_bytes)));
     registry.add(new Sampled('aggregator_shard_pending_frames', 'frames queued for the shard, not yet committed', 'gauge', shardSample((shard) => shard.pending_frames)));
+    registry.add(new Sampled('aggregator_search_pending_events', 'events committed and not yet in the shard\'s search index (searched by scan meanwhile)', 'gauge', shardSample((shard) => shard.search_pending)));
     registry.add(new Sampled('aggregator_shard_healthy', '1 when the shard commits, 0 when it failed', 'gauge', shardSample((shard) => (shard.healthy ? 1 : 0))));
     registry.add(new Sampled('aggregator_in_flight_requests', 'publish requests being read or waiting for their commit', 'gauge', () => [[{}, this.#sources?.inFlight() ?? 0]]));
     registry.add(new Sampled('aggregator_tail_subscribers', 'open /tail WebSockets', 'gauge', () => [[{}, this.#sources?.tailSubscribers() ?? 0]]));
