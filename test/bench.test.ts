@@ -3,7 +3,7 @@
  * 0 and print a `BENCH {...}` line with a positive events_per_s for every result each scenario of
  * bench/scenarios/index.ts says it gives (resultNames), without writing to bench/results/. Needs
  * dist/ (the pretest build); the wrk scenarios are skipped when wrk is not installed, as run.ts
- * --quick skips them.
+ * --quick skips them. bench/search.ts, outside run.ts, runs on 3000 events as a smoke test of its own.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -35,14 +35,14 @@ interface Run {
   readonly seconds: number;
 }
 
-function runQuick(timeoutMs: number): Promise<Run> {
+function runBench(args: readonly string[], timeoutMs: number): Promise<Run> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--no-save'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  // SIGTERM lets run.ts stop its servers and wrk and remove its temp dirs.
+  // SIGTERM lets the bench stop its servers and wrk and remove its temp dirs.
   const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -57,7 +57,7 @@ const resultFiles = (): string[] => (existsSync(resultsDir) ? readdirSync(result
 
 test('bench/run.ts --quick: every scenario prints a BENCH line with positive events/s', { timeout: kTimeoutMs + 10_000 }, async (t) => {
   const filesBefore = resultFiles();
-  const run = await runQuick(kTimeoutMs);
+  const run = await runBench(['bench/run.ts', '--quick', '--no-save'], kTimeoutMs);
   t.diagnostic(`bench --quick took ${run.seconds.toFixed(1)} s`);
   const tail = run.stderr.split('\n').slice(-30).join('\n');
   assert.equal(run.signal, null, `bench --quick was stopped (${run.signal}) after ${run.seconds.toFixed(1)} s\n${tail}`);
@@ -78,5 +78,27 @@ test('bench/run.ts --quick: every scenario prints a BENCH line with positive eve
         assert.ok(result.events_per_s! > 0, `${name}: events_per_s is ${result.events_per_s}`);
       }
     });
+  }
+});
+
+/**
+ * bench/search.ts (not part of run.ts) on 3000 events: both servers, every figure answered, none
+ * partial, each equal to the brute-force baseline's answer, and both ingests rated. Its figures
+ * mean nothing at this size (goals are reported, not asserted).
+ */
+test('bench/search.ts --events 3000: every search figure agrees with the baseline and both ingests are measured', { timeout: 70_000 }, async (t) => {
+  const run = await runBench(['bench/search.ts', '--events', '3000', '--runs', '3', '--brute-runs', '1'], 60_000);
+  t.diagnostic(`bench/search.ts took ${run.seconds.toFixed(1)} s`);
+  const tail = `${run.stdout.split('\n').slice(-20).join('\n')}\n${run.stderr.split('\n').slice(-20).join('\n')}`;
+  assert.equal(run.signal, null, `bench/search.ts was stopped (${run.signal})\n${tail}`);
+  assert.equal(run.code, 0, `bench/search.ts exited ${run.code}\n${tail}`);
+  const lines = (prefix: string): any[] => run.stdout.split('\n').filter((line) => line.startsWith(prefix)).map((line) => JSON.parse(line.slice(prefix.length)));
+  const checks = lines('CHECK ');
+  assert.equal(checks.length, 5, tail);
+  for (const check of checks) assert.deepEqual([check.figure, check.partial, check.agrees], [check.figure, false, true]);
+  const results = lines('BENCH ');
+  for (const name of ['ingest, index on (default)', 'ingest, index off']) {
+    const result = results.find((candidate) => candidate.scenario === name);
+    assert.ok(result?.events_per_s > 0 && result.details.cpu_us_per_event > 0 && result.details.bytes_per_event > 0, `${name}: ${JSON.stringify(result)}`);
   }
 });

@@ -219,7 +219,7 @@ describe('search bounds', () => {
         assert.equal(status, 400, name);
         assert.equal(body.error.code, 'invalid_query');
       }
-      for (const path of ['/search/histogram?buckets=1001', '/search/histogram?step=1s&since=-1d', '/search/histogram?since=-1m&until=-2m', '/search/top', '/search/top?field=payload.', '/search/top?field=x&limit=101']) {
+      for (const path of ['/search/histogram?buckets=1001', '/search/histogram?step=1s&since=-1d', '/search/histogram?since=-1m&until=-2m', '/search/top?field=payload.', '/search/top?field=x&limit=101']) {
         const { status, body } = await getJson(`${server.url}${path}`);
         assert.equal(status, 400, path);
         assert.equal(body.error.code, 'invalid_query');

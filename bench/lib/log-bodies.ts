@@ -13,6 +13,8 @@ import { kServices, LogLines, type LogLineOptions } from './log-lines.js';
 export interface BodyFile {
   readonly path: string;
   readonly events: number;
+  /** Events per body (the last may hold fewer). */
+  readonly batch: number;
   /** Byte offset and length of each body (one line each). */
   readonly offsets: readonly number[];
   readonly lengths: readonly number[];
@@ -48,7 +50,7 @@ export function writeBodies(path: string, options: LogLineOptions, batch: number
   } finally {
     closeSync(fd);
   }
-  return { path, events: options.count, offsets, lengths, minMs, maxMs };
+  return { path, events: options.count, batch, offsets, lengths, minMs, maxMs };
 }
 
 /**
@@ -80,6 +82,9 @@ export function wordWithShare(options: LogLineOptions, share: number, sample: nu
   return { word: best.word, sampleShare: best.sampleShare };
 }
 
+/** The events in bodies `from` to `to` (exclusive). */
+export const eventsIn = (file: BodyFile, from: number, to: number): number => Math.min(to * file.batch, file.events) - from * file.batch;
+
 export interface PublishResult {
   readonly seconds: number;
   readonly requests: number;
@@ -99,17 +104,20 @@ function post(agent: Agent, url: URL, body: Buffer): Promise<number> {
   });
 }
 
-/** Posts every body of `file`, in order of taking, over `connections` keep-alive connections; any answer but 200 and 503 throws. */
-export async function publishBodies(baseUrl: string, file: BodyFile, connections: number): Promise<PublishResult> {
+/**
+ * Posts bodies `from` to `to` (exclusive) of `file`, in order of taking, over `connections`
+ * keep-alive connections; any answer but 200 and 503 throws.
+ */
+export async function publishBodies(baseUrl: string, file: BodyFile, connections: number, from = 0, to = file.offsets.length): Promise<PublishResult> {
   const url = new URL('/publish', baseUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
   const handle = await open(file.path, 'r');
-  let next = 0;
+  let next = from;
   let requests = 0;
   let retries = 0;
   const started = performance.now();
   const loop = async (): Promise<void> => {
-    while (next < file.offsets.length) {
+    while (next < to) {
       const index = next++;
       const body = Buffer.allocUnsafe(file.lengths[index]!);
       await handle.read(body, 0, body.length, file.offsets[index]!);

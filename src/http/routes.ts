@@ -177,7 +177,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
           "An event counts under its topic, its source, or the first string, number or boolean its payload path reaches; `other` counts the " +
           'matching events under no listed value. Exact, bounded as the histogram is.',
         parameters: [
-          queryParameter('field', { type: 'string' }, 'topic, source or payload.<path> (required)'),
+          queryParameter('field', { type: 'string', default: 'topic' }, 'topic, source or payload.<path>'),
           ...searchFilterParameters,
           queryParameter('limit', { type: 'integer', minimum: 1, maximum: kMaxTopLimit, default: kDefaultTopLimit }),
         ],

@@ -100,9 +100,7 @@ export function parseHistogramParams(params: URLSearchParams, maxSeq: number, bo
 }
 
 export function parseTopParams(params: URLSearchParams, maxSeq: number, bounds: SearchBounds, now = Date.now()): TopQuery {
-  const field = params.get('field');
-  if (field === null) throw new InvalidQueryError('"field" is required: topic, source or payload.<path>');
-  return { ...parseFilter(params, now), ...bounds, field: parseValueField(field, 'field'), limit: parseInteger(params, 'limit', kDefaultTopLimit, kMaxTopLimit), maxSeq };
+  return { ...parseFilter(params, now), ...bounds, field: parseValueField(params.get('field') ?? 'topic', 'field'), limit: parseInteger(params, 'limit', kDefaultTopLimit, kMaxTopLimit), maxSeq };
 }
 
 /** The name of a value field as the answers write it. */

@@ -2,8 +2,9 @@
  * The one way search reads a shard: the events of a seq range that match a filter, in seq order,
  * examining a bounded number of rows. Below the shard's indexed seq, candidates come from the word
  * index when the query has words it can look up (search/index-plan.ts); above it, and for queries
- * the index cannot narrow, from the rows themselves. Either way each candidate is decided by the
- * brute-force matcher (search/match.ts), so the index can make a search faster, never different.
+ * the index cannot narrow, from the rows themselves. Every candidate the index does not vouch for
+ * (a plan that is only a superset, or a row from the unindexed tail) is decided by the brute-force
+ * matcher (search/match.ts), so the index can make a search faster, never different.
  */
 import { eventTimeMs } from '../events/time-bound.js';
 import { planIndex, type IndexPlan } from '../search/index-plan.js';
@@ -58,14 +59,16 @@ export class CompiledFilter {
     this.#untilMs = filter.untilMs;
   }
 
-  matches(row: StoredEventRow): boolean {
+  /** `indexed`: the row came from the index's candidates, which are the query's matches when the plan is exact (index-plan.ts proves it; its property test holds it to the matcher). */
+  matches(row: StoredEventRow, indexed: boolean): boolean {
     if (this.exactTopic !== null && row.topic !== this.exactTopic) return false;
     if (this.#glob !== null && !globMatches(this.#glob, row.topic)) return false;
     if (this.#sinceMs !== null || this.#untilMs !== null) {
       const time = eventTimeMs(row.timestamp);
       if (!(time >= (this.#sinceMs ?? -Infinity) && time < (this.#untilMs ?? Infinity))) return false;
     }
-    return this.query === null || matchesQuery(this.query, { topic: row.topic, event_id: row.event_id, source: row.source, payload: JSON.parse(row.payload) });
+    if (this.query === null || (indexed && this.plan!.exact)) return true;
+    return matchesQuery(this.query, { topic: row.topic, event_id: row.event_id, source: row.source, payload: JSON.parse(row.payload) });
   }
 }
 
@@ -106,7 +109,7 @@ export function scanShard(readers: ShardReaders, shard: number, filter: Compiled
           rows++;
           position = row.seq;
           reached = row.seq;
-          if (filter.matches(row)) {
+          if (filter.matches(row, segment.useIndex)) {
             onMatch(row);
             if (++matched >= limits.matches) return { reached, exhausted: false, rows };
           }

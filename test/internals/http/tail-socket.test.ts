@@ -76,7 +76,7 @@ describe('TailSocket', () => {
     assert.deepEqual(statuses, [101]);
     assert.equal(res.upgrades.length, 1);
     const [data, key, protocol, extensions, passedContext] = res.upgrades[0]!;
-    assert.deepEqual(data, { subscription: { topic: 'auth.prod', filter: null, afterSeq: 42 }, subscriber: null });
+    assert.deepEqual(data, { subscription: { topic: 'auth.prod', filter: null, search: null, afterSeq: 42 }, subscriber: null });
     assert.deepEqual([key, protocol, extensions], ['k', 'p', 'e']);
     assert.equal(passedContext, context);
   });
@@ -105,7 +105,7 @@ describe('TailSocket', () => {
   test('open gives the hub a connection on the socket: a send dropped by uWS (2) is false, a buffered one (0) is not', () => {
     const hub = new FakeHub();
     const behavior = new TailSocket(hub.asHub(), options).behavior();
-    const data = { subscription: { topic: null, filter: null, afterSeq: 7 }, subscriber: null as Subscriber | null };
+    const data = { subscription: { topic: null, filter: null, search: null, afterSeq: 7 }, subscriber: null as Subscriber | null };
     const { ws, sent, ended } = fakeWebSocket(data, [1, 0, 2]);
     behavior.open!(ws);
     assert.equal(hub.opened.length, 1);
