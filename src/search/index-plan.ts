@@ -22,9 +22,20 @@ export interface IndexPlan {
   readonly exact: boolean;
 }
 
-/** The text the index holds for one event. */
+const nonAscii = /[^\x00-\x7f]/;
+
+/**
+ * The text the index holds for one event. An ASCII leaf goes in as it is: the ascii tokenizer cuts
+ * it into exactly our words (runs of [A-Za-z0-9], lower-cased), in C; any other leaf goes in as our
+ * words, space-separated.
+ */
 export function indexText(source: string, payload: unknown): string {
-  return [source, ...textLeaves([payload])].map((text) => wordsOf(text).join(' ')).join(` ${kLeafBoundary} `);
+  let text = '';
+  for (const leaf of [source, ...textLeaves([payload])]) {
+    if (text !== '') text += ` ${kLeafBoundary} `;
+    text += nonAscii.test(leaf) ? wordsOf(leaf).join(' ') : leaf;
+  }
+  return text;
 }
 
 export function planIndex(query: SearchQuery): IndexPlan | null {

@@ -13,8 +13,18 @@ export function normaliseWord(word: string): string {
   return word.toLowerCase().normalize('NFD').replace(mark, '');
 }
 
+/** ASCII text has no marks and NFD leaves it alone: its words are its runs of [a-z0-9] once lower-cased (the indexer's hot path). */
+const nonAscii = /[^\x00-\x7f]/;
+const asciiWord = /[a-z0-9]+/g;
+
 /** The words of a text, in order, normalised; a run that normalises to '' is no word. */
 export function wordsOf(text: string): string[] {
+  if (!nonAscii.test(text)) return text.toLowerCase().match(asciiWord) ?? [];
+  return unicodeWordsOf(text);
+}
+
+/** `wordsOf` by the general rule, for any text (exported for the test that holds the ASCII path to it). */
+export function unicodeWordsOf(text: string): string[] {
   const words: string[] = [];
   for (const run of text.matchAll(wordRun)) {
     const word = normaliseWord(run[0]);

@@ -12,7 +12,7 @@ import type { SearchHistogram, SearchTop } from '../events/responses.js';
 import { eventTimeMs } from '../events/time-bound.js';
 import { valuesAt } from '../search/match.js';
 import type { HistogramQuery, TopQuery, ValueField } from '../search/request.js';
-import { CompiledFilter, indexedThrough, scanShard, type ScanRange } from './search-scan.js';
+import { CompiledFilter, indexedThrough, scanShard, type ExtractedRow, type ScanRange } from './search-scan.js';
 import { kBlockShift } from './search-index.js';
 import type { ShardReaders } from './shard-readers.js';
 import type { StoredEventRow } from './tables.js';
@@ -46,7 +46,8 @@ export function histogramOfShard(readers: ShardReaders, shard: number, query: Hi
   const counts = new Array<number>(query.buckets).fill(0);
   const split = query.by === null ? null : new Map<string, number[]>();
   const bucketOf = (ms: number): number => Math.min(query.buckets - 1, Math.floor((ms - query.sinceMs) / query.stepMs));
-  const filter = new CompiledFilter(query);
+  const filter = new CompiledFilter(query, query.by?.kind === 'payload' ? query.by.path : null);
+  const payloadOf = payloadReader(readers, shard);
   let rows = 0;
   let partial = false;
   const count = (row: StoredEventRow): void => {
@@ -54,7 +55,7 @@ export function histogramOfShard(readers: ShardReaders, shard: number, query: Hi
     counts[bucket]!++;
     if (split === null) return;
     // An event without a value is in its bucket's count and so in `_other`.
-    const value = valueOf(query.by!, row);
+    const value = valueOf(query.by!, row, payloadOf);
     if (value === undefined) return;
     const label = String(value);
     let perBucket = split.get(label);
@@ -113,9 +114,11 @@ export function topOfShard(readers: ShardReaders, shard: number, query: TopQuery
   const values = new Map<string, number>();
   let total = 0;
   let partial = false;
-  const result = scanShard(readers, shard, new CompiledFilter(query), { order: 'asc', lo: 0, hi: query.maxSeq }, { matches: Infinity, rows: budget.rows, deadline: budget.deadline }, (row) => {
+  const filter = new CompiledFilter(query, query.field.kind === 'payload' ? query.field.path : null);
+  const payloadOf = payloadReader(readers, shard);
+  const result = scanShard(readers, shard, filter, { order: 'asc', lo: 0, hi: query.maxSeq }, { matches: Infinity, rows: budget.rows, deadline: budget.deadline }, (row) => {
     total++;
-    const value = valueOf(query.field, row);
+    const value = valueOf(query.field, row, payloadOf);
     if (value === undefined) return;
     const key = JSON.stringify(value);
     const seen = values.get(key);
@@ -126,14 +129,35 @@ export function topOfShard(readers: ShardReaders, shard: number, query: TopQuery
   return { values: [...values], total, partial: partial || !result.exhausted };
 }
 
+/** A row's payload by seq, for the few a narrow read must look into (called inside the scan's read transaction). */
+function payloadReader(readers: ShardReaders, shard: number): (seq: number) => string {
+  const statement = readers.prepare(shard, 'SELECT payload FROM events WHERE seq = ?').pluck();
+  return (seq) => statement.get(seq) as string;
+}
+
 /**
  * The value an event counts under: its topic, its source, or the first string, number or boolean
  * the payload path reaches (looking through arrays, as `field:value` does); undefined: none.
  */
-function valueOf(field: ValueField, row: StoredEventRow): string | number | boolean | undefined {
+function valueOf(field: ValueField, row: ExtractedRow, payloadOf: (seq: number) => string): string | number | boolean | undefined {
   if (field.kind === 'topic') return row.topic;
   if (field.kind === 'source') return row.source;
-  const found = valuesAt(JSON.parse(row.payload), field.path).find((value) => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean');
+  // SQLite's answer stands when the path went through objects only and ended at a scalar or an object; an array, or nothing found (an array on the way?), takes the full rule below.
+  switch (row.value_type) {
+    case 'text':
+    case 'integer':
+    case 'real':
+      return row.value as string | number;
+    case 'true':
+      return true;
+    case 'false':
+      return false;
+    case 'null':
+    case 'object':
+      return undefined;
+  }
+  const payload = row.payload ?? payloadOf(row.seq);
+  const found = valuesAt(JSON.parse(payload), field.path).find((value) => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean');
   return found as string | number | boolean | undefined;
 }
 

@@ -13,7 +13,16 @@ import type { SearchFilter } from '../search/request.js';
 import type { SearchQuery } from '../search/query.js';
 import { kIndexedKey } from './search-index.js';
 import type { ShardReaders } from './shard-readers.js';
-import { eventColumns, type StoredEventRow } from './tables.js';
+import { eventColumns as kEventColumns, payloadFieldSql, type StoredEventRow } from './tables.js';
+
+/** What a count by a payload value reads when the matcher has nothing to decide: no payload (an `ExtractedRow` without one). */
+const kNarrowColumns = 'e.seq, t.topic, e.timestamp, e.source';
+
+/** A row with a payload path's value as SQLite extracted it (its payload absent when read narrow): `value_type` is json_type's answer, SQL NULL when the path (through objects only) reaches nothing. */
+export interface ExtractedRow extends StoredEventRow {
+  readonly value?: unknown;
+  readonly value_type?: string | null;
+}
 
 /** Seqs `lo` (exclusive) to `hi` (inclusive), read upward (asc) or downward (desc). */
 export interface ScanRange {
@@ -48,8 +57,11 @@ export class CompiledFilter {
   readonly #glob: string | null;
   readonly #sinceMs: number | null;
   readonly #untilMs: number | null;
+  /** A payload path whose value each row also carries, extracted by SQLite (`ExtractedRow`): top and `by` count by it without parsing the payload in JS. */
+  readonly valuePath: readonly string[] | null;
 
-  constructor(filter: SearchFilter) {
+  constructor(filter: SearchFilter, valuePath: readonly string[] | null = null) {
+    this.valuePath = valuePath;
     this.query = filter.query;
     this.plan = planIndex(filter.query);
     const glob = filter.topic?.includes('*') ?? false;
@@ -96,7 +108,9 @@ export function scanShard(readers: ShardReaders, shard: number, filter: Compiled
       if (segment.lo >= segment.hi) continue;
       // The index's candidates are all topics' (the topic is checked per row); rows of an exact topic come from its own index.
       const byTopic = !segment.useIndex && filter.exactTopic !== null;
-      const statement = readers.prepare(shard, chunkSql(segment.useIndex, desc, byTopic));
+      // Counting by a payload value needs no payload when nothing is left for the matcher: SQLite extracts the value, and the row stays narrow.
+      const narrow = filter.valuePath !== null && (filter.query === null || (segment.useIndex && filter.plan!.exact));
+      const statement = readers.prepare(shard, chunkSql(segment.useIndex, desc, byTopic, filter.valuePath === null ? null : { path: filter.valuePath, narrow }));
       // The next chunk starts past `position`: asc above it, desc below it.
       let position = desc ? segment.hi + 1 : segment.lo;
       for (;;) {
@@ -129,8 +143,10 @@ export function scanShard(readers: ShardReaders, shard: number, filter: Compiled
  * FTS5 narrows to a rowid range only when its bounds are bound as integers (BigInt): a JS number
  * binds as a REAL, and FTS5 then walks the whole doclist.
  */
-function chunkSql(useIndex: boolean, desc: boolean, byTopic: boolean): string {
+function chunkSql(useIndex: boolean, desc: boolean, byTopic: boolean, value: { path: readonly string[]; narrow: boolean } | null): string {
   const direction = desc ? 'DESC' : 'ASC';
+  const extracted = value === null ? '' : `, ${payloadFieldSql(value.path, 'e')} AS value, ${payloadFieldSql(value.path, 'e').replace('json_extract', 'json_type')} AS value_type`;
+  const eventColumns = `${value?.narrow ? kNarrowColumns : kEventColumns}${extracted}`;
   if (useIndex) {
     return (
       `SELECT ${eventColumns} FROM (SELECT rowid AS seq FROM search_words WHERE search_words MATCH ? AND rowid > ? AND rowid <= ? ORDER BY rowid ${direction} LIMIT ?) c ` +

@@ -7,7 +7,7 @@
  * that is the shard's loop until told to stop:
  *
  *   ┌─> control? Stop → close the db, return · Paused → wait · Probe → empty commit
- *   │   frames in the ring? no → words to index? one index slice · else sleep on the doorbell (Atomics.wait)
+ *   │   frames in the ring? no → words to index and the pacer allows? one index slice · else sleep on the doorbell (Atomics.wait)
  *   │   take frames (≤ --drain-bytes) → ONE transaction → release their ring space
  *   └── completion record → completion ring → notify the ingress thread (Atomics.waitAsync there)
  *
@@ -26,6 +26,7 @@ import { clockAfter } from '../store/log-position.js';
 import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
 import { checkSnapshot, restoreShardFile } from '../store/shard-snapshot.js';
 import { AggregatorError } from '../errors.js';
+import { IndexPacer } from './index-pacer.js';
 import { toFailure, type Completion, type DrainSuccess, type OpenResult, type RestoreResult, type ShardWorkerData } from './protocol.js';
 
 /** Fault injection for tests: called inside the commit's transaction, after its rows are inserted. */
@@ -46,13 +47,8 @@ interface ShardState {
 /** How often a shard with retention rules looks for expired events, and how many rows one slice may examine. */
 const kExpiryIntervalMs = 1000;
 const kExpiryBudget = 500;
-/**
- * Events one search index slice takes (~5 ms): the index trails the commits and only ever uses
- * time the ring leaves idle, so ingest pays for it only in CPU another thread could have used.
- */
-const kIndexBudget = 256;
-/** After a slice failed: indexing waits this long; searches stay exact by scanning meanwhile. */
-const kIndexRetryMs = 5000;
+/** Events one search index slice takes (~8 ms): what a commit that arrives meanwhile may wait. */
+const kIndexBudget = 512;
 
 let state: ShardState | null = null;
 let hooks: LoopHooks = {};
@@ -111,7 +107,7 @@ export function run(loopHooks: LoopHooks | null): void {
     // The first record tells the ingress thread this loop is up (and clears a failure after a restart).
     complete(shard, commit(shard, []));
     let nextExpiry = 0;
-    let nextIndex = 0;
+    const pacer = new IndexPacer();
     for (;;) {
       const control = signals.control;
       if (control === ShardControl.Stop) return;
@@ -133,13 +129,16 @@ export function run(loopHooks: LoopHooks | null): void {
       }
       const batch = ring.take(shard.drainBytes);
       if (batch.frames.length === 0) {
-        if (shard.db.indexWanted && performance.now() >= nextIndex) {
-          if (!indexSlice(shard)) nextIndex = performance.now() + kIndexRetryMs;
+        const indexing = shard.db.indexWanted;
+        if (indexing && pacer.wait() === 0) {
+          const started = performance.now();
+          pacer.ran(started, indexSlice(shard));
           continue;
         }
-        signals.sleep(shard.db.expires ? Math.max(0, nextExpiry - performance.now()) : undefined);
+        signals.sleep(Math.min(indexing ? pacer.wait() : Infinity, shard.db.expires ? Math.max(0, nextExpiry - performance.now()) : Infinity));
         continue;
       }
+      pacer.committed();
       const outcome = commit(shard, batch.frames);
       if (outcome.ok) ring.release(batch.end);
       complete(shard, outcome);

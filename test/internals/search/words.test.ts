@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { normaliseWord, trailingWord, wordsOf } from '../../../src/search/words.js';
+import { normaliseWord, trailingWord, unicodeWordsOf, wordsOf } from '../../../src/search/words.js';
 
 describe('search words', () => {
   test('words are runs of letters, digits and marks, lower-cased, without diacritics', () => {
@@ -14,6 +14,15 @@ describe('search words', () => {
     assert.deepEqual(wordsOf('İstanbul'), ['istanbul'], 'the dot above İ lower-cases to a mark and is dropped');
     assert.deepEqual(wordsOf('!!! -- \u0301 ...'), [], 'a run of marks alone is no word');
     assert.deepEqual(wordsOf(''), []);
+  });
+
+  test('property: the ASCII path cuts every text exactly as the general rule does', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'binary-ascii', maxLength: 60 }), fc.string({ unit: 'grapheme', maxLength: 30 })), (text) => {
+        assert.deepEqual(wordsOf(text), unicodeWordsOf(text));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   test('normaliseWord and trailingWord', () => {
