@@ -116,7 +116,8 @@ export class LocalShards {
     });
     for (const snapshot of snapshots) loadTotals(totals, snapshot, 1);
     const pages = new PagePool({ dataDir: config.dataDir, shards: config.shards, readers: config.readers });
-    const disk = await DiskFloor.watch(config.dataDir, config.minFreeBytes);
+    // The first read after start is served by readers already up, not by threads still loading.
+    const [disk] = await Promise.all([DiskFloor.watch(config.dataDir, config.minFreeBytes), pages.ready()]);
     return new LocalShards(pool, snapshots, pages, totals, disk);
   }
 

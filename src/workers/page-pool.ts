@@ -20,11 +20,13 @@ export class PagePool implements PageSource {
   readonly #pool: Piscina;
   readonly #maxQueue: number;
   readonly #shards: number;
+  readonly #readers: number;
 
   constructor(options: PagePoolOptions) {
     const workerData: PageWorkerData = { dataDir: options.dataDir, shardCount: options.shards };
     this.#maxQueue = options.readers * 256;
     this.#shards = options.shards;
+    this.#readers = options.readers;
     this.#pool = new Piscina({
       filename: workerFile('page-worker'),
       name: 'page',
@@ -33,6 +35,11 @@ export class PagePool implements PageSource {
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData,
     });
+  }
+
+  /** Resolves once every reader thread has loaded its code and opened its connections (one task each: a busy thread takes no second one). */
+  async ready(): Promise<void> {
+    await Promise.all(Array.from({ length: this.#readers }, () => this.#pool.run(null, { name: 'open' })));
   }
 
   /** Rejects with OverloadedError when too many reads are already queued: reads are bounded too. */

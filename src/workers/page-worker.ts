@@ -26,6 +26,11 @@ function opened(): { readers: ShardReaders; pages: EventPages } {
   return { readers, pages };
 }
 
+/** At start (PagePool.ready): the connections open before the first read needs them. */
+export function open(): void {
+  opened();
+}
+
 export function topics(query: TopicQuery): TopicRow[] {
   return opened().pages.topics(query);
 }
