@@ -1,6 +1,6 @@
 /**
- * /search/histogram and /search/top for one shard (a reader thread runs one shard each, so the
- * shards count in parallel), and the merge of their parts. Counts are exact: the events counted
+ * /search/histogram for one shard (a reader thread runs one shard each, so the shards count in
+ * parallel), and the merge of their parts; /search/top is search-top.ts. Counts are exact: the events counted
  * are those the matcher accepts, as in /search. Two paths give them:
  * - a histogram of a query the word index answers exactly (search/index-plan.ts), over every
  *   topic and not split, counts each run of index blocks whose events all fall in one bucket
@@ -8,16 +8,16 @@
  *   straddle a bucket edge, and of the tail not indexed yet;
  * - everything else reads each candidate row (bounded by rows and time: `partial`).
  */
-import type { SearchHistogram, SearchTop } from '../events/responses.js';
+import type { SearchHistogram } from '../events/responses.js';
 import { eventTimeMs } from '../events/time-bound.js';
-import { valuesAt } from '../search/match.js';
-import type { HistogramQuery, TopQuery, ValueField } from '../search/request.js';
-import { CompiledFilter, indexedThrough, scanShard, type ExtractedRow, type ScanRange } from './search-scan.js';
+import type { HistogramQuery } from '../search/request.js';
+import { CompiledFilter, indexedThrough, scanShard, type ScanRange } from './search-scan.js';
+import { payloadReader, valueOf } from './search-values.js';
 import { kBlockShift } from './search-index.js';
 import type { ShardReaders } from './shard-readers.js';
 import type { StoredEventRow } from './tables.js';
 
-/** Distinct values one shard tracks for top and `by`; past it, the answer is partial. */
+/** Distinct values one shard tracks for `by`; past it, the answer is partial. */
 const kMaxDistinct = 100_000;
 /** Values a split histogram shows per bucket; the rest are `_other`. */
 export const kSplitValues = 10;
@@ -35,12 +35,6 @@ export interface HistogramPart {
   readonly partial: boolean;
 }
 
-export interface TopPart {
-  /** Per value (its JSON text), the events whose value it is. */
-  readonly values: [json: string, count: number][];
-  readonly total: number;
-  readonly partial: boolean;
-}
 
 export function histogramOfShard(readers: ShardReaders, shard: number, query: HistogramQuery, budget: Budget): HistogramPart {
   const counts = new Array<number>(query.buckets).fill(0);
@@ -110,57 +104,6 @@ export function histogramOfShard(readers: ShardReaders, shard: number, query: Hi
   return { counts, split: split === null ? null : [...split], partial };
 }
 
-export function topOfShard(readers: ShardReaders, shard: number, query: TopQuery, budget: Budget): TopPart {
-  const values = new Map<string, number>();
-  let total = 0;
-  let partial = false;
-  const filter = new CompiledFilter(query, query.field.kind === 'payload' ? query.field.path : null);
-  const payloadOf = payloadReader(readers, shard);
-  const result = scanShard(readers, shard, filter, { order: 'asc', lo: 0, hi: query.maxSeq }, { matches: Infinity, rows: budget.rows, deadline: budget.deadline }, (row) => {
-    total++;
-    const value = valueOf(query.field, row, payloadOf);
-    if (value === undefined) return;
-    const key = JSON.stringify(value);
-    const seen = values.get(key);
-    if (seen !== undefined) values.set(key, seen + 1);
-    else if (values.size < kMaxDistinct) values.set(key, 1);
-    else partial = true;
-  });
-  return { values: [...values], total, partial: partial || !result.exhausted };
-}
-
-/** A row's payload by seq, for the few a narrow read must look into (called inside the scan's read transaction). */
-function payloadReader(readers: ShardReaders, shard: number): (seq: number) => string {
-  const statement = readers.prepare(shard, 'SELECT payload FROM events WHERE seq = ?').pluck();
-  return (seq) => statement.get(seq) as string;
-}
-
-/**
- * The value an event counts under: its topic, its source, or the first string, number or boolean
- * the payload path reaches (looking through arrays, as `field:value` does); undefined: none.
- */
-function valueOf(field: ValueField, row: ExtractedRow, payloadOf: (seq: number) => string): string | number | boolean | undefined {
-  if (field.kind === 'topic') return row.topic;
-  if (field.kind === 'source') return row.source;
-  // SQLite's answer stands when the path went through objects only and ended at a scalar or an object; an array, or nothing found (an array on the way?), takes the full rule below.
-  switch (row.value_type) {
-    case 'text':
-    case 'integer':
-    case 'real':
-      return row.value as string | number;
-    case 'true':
-      return true;
-    case 'false':
-      return false;
-    case 'null':
-    case 'object':
-      return undefined;
-  }
-  const payload = row.payload ?? payloadOf(row.seq);
-  const found = valuesAt(JSON.parse(payload), field.path).find((value) => typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean');
-  return found as string | number | boolean | undefined;
-}
-
 export function mergeHistogram(query: HistogramQuery, parts: readonly HistogramPart[]): SearchHistogram {
   const counts = new Array<number>(query.buckets).fill(0);
   const split = new Map<string, number[]>();
@@ -198,11 +141,3 @@ export function mergeHistogram(query: HistogramQuery, parts: readonly HistogramP
   };
 }
 
-export function mergeTop(field: string, limit: number, parts: readonly TopPart[]): SearchTop {
-  const values = new Map<string, number>();
-  for (const part of parts) for (const [key, count] of part.values) values.set(key, (values.get(key) ?? 0) + count);
-  const total = parts.reduce((sum, part) => sum + part.total, 0);
-  const top = [...values].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limit);
-  const listed = top.reduce((sum, [, count]) => sum + count, 0);
-  return { field, total, partial: parts.some((part) => part.partial), values: top.map(([key, count]) => ({ value: JSON.parse(key) as string | number | boolean, count })), other: total - listed };
-}

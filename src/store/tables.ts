@@ -169,7 +169,12 @@ export interface TopicLosses {
  * `fieldSegmentPattern` before they get here, so quoting them is enough.
  */
 export function payloadFieldSql(path: readonly string[], table = ''): string {
-  return `json_extract(${table ? `${table}.` : ''}payload, '$.${path.map((segment) => `"${segment}"`).join('.')}')`;
+  return `json_extract(${table ? `${table}.` : ''}payload, ${payloadPathSql(path)})`;
+}
+
+/** A payload path as a JSON path literal: `'$."user"."id"'`. */
+export function payloadPathSql(path: readonly string[]): string {
+  return `'$.${path.map((segment) => `"${segment}"`).join('.')}'`;
 }
 
 export function fieldIndexName(path: readonly string[]): string {

@@ -8,7 +8,8 @@ import type { Page, PageQuery, SearchResult, TopicQuery, TopicRow } from '../ing
 import type { HistogramQuery, SearchPageQuery, TopQuery } from '../search/request.js';
 import { shardPath } from '../store/data-dir.js';
 import { EventPages, renderEvents } from '../store/event-pages.js';
-import { histogramOfShard, topOfShard, type Budget, type HistogramPart, type TopPart } from '../store/search-counts.js';
+import { histogramOfShard, type Budget, type HistogramPart } from '../store/search-counts.js';
+import { topOfShard, type TopPart } from '../store/search-top.js';
 import { searchPage } from '../store/search-pages.js';
 import { ShardReaders } from '../store/shard-readers.js';
 import { snapshotShardFile, type SnapshotFile } from '../store/shard-snapshot.js';
