@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { allEvents, checkVerdicts, event, getJson, logExtent, missingNatsServer, publish, assertSameReplicas, snapshotCatalogue, startAggregatorCluster, startLoad, waitFor, whenSettled, type AggregatorCluster } from './helper.js';
+import { oracleMatches, searchAll } from './support/search-oracle.js';
 
 const kShards = 2;
 
@@ -90,6 +91,13 @@ describe('cluster mode: snapshots, purges, bootstrap and rebuild', { skip: missi
     for (const replica of await replicas(joined.url)) assert.equal(replica.restored, 1, `shard ${replica.shard} of the new node came from a snapshot, not from a replay`);
     const [eventsA, eventsC] = await Promise.all([allEvents(a), allEvents(joined.url)]);
     assert.deepEqual(eventsC, eventsA, 'the new node lists the same events, seqs and order');
+    // The snapshots carried each shard's word index with its rows: the new node searches exactly.
+    for (const q of ['auth', 'auth -service', 'user_id:123 topic:snap.1']) {
+      const expected = oracleMatches(eventsA, { q }).map((found) => found.seq).sort((x, y) => y - x);
+      assert.deepEqual((await searchAll(joined.url, { q }, 'desc', 50)).events.map((found) => found.seq), expected, `search ${q} on the new node`);
+      const tops = await Promise.all([a, joined.url].map(async (url) => (await getJson(`${url}/search/top?${new URLSearchParams({ q, field: 'topic' })}`)).body));
+      assert.deepEqual(tops[1], tops[0], `top of ${q} on the new node`);
+    }
     await assertSameReplicas(cluster.nodes.map((node) => node.dataDir), kShards);
     const metrics = await (await fetch(`${joined.url}/metrics`)).text();
     for (let shard = 0; shard < kShards; shard++) assert.match(metrics, new RegExp(`aggregator_cluster_restores_total\\{shard="${shard}"\\} 1\\b`));

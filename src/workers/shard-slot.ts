@@ -261,6 +261,8 @@ export class ShardSlot {
   #settleWhenDurable(result: DrainSuccess): void {
     this.#failure = null; // the writer commits again
     this.#searchPending = result.searchPending;
+    // A record that settles and counts nothing (the loop's first, a probe, a search index slice) waits for no fsync.
+    if (result.inserted.length === 0 && result.expired.length === 0 && result.deleted.length === 0) return;
     const tickets = this.#pending.splice(0, result.inserted.length);
     this.#durable.after(
       () => this.#committed(result, tickets),
