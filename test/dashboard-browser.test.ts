@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchBrowser, missingBrowser } from './support/browser.js';
+import { launchBrowser, missingBrowser, pageProblems } from './support/browser.js';
 import { event, publish, startServer, waitFor, type TestEvent } from './helper.js';
 
 const artifacts = new URL('./artifacts/', import.meta.url);
@@ -56,12 +56,8 @@ describe('dashboard in a browser', { skip: missingBrowser() ?? false }, () => {
     const browser = await launchBrowser();
     try {
       const page = browser.pages()[0] ?? (await browser.newPage());
-      const problems: string[] = [];
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('console', (message) => {
-        // Before the token is pasted, /stats answers 401, and the deliberately bad search 400: Chromium logs both as failed resources.
-        if (message.type() === 'error' && !/status of 40[01]/.test(message.text())) problems.push(`console: ${message.text()}`);
-      });
+      // Before the token is pasted, /stats answers 401, and the deliberately bad search 400.
+      const problems = pageProblems(page);
 
       // A read token is configured: the page says so, and works once it is pasted.
       await page.goto(server.url);
@@ -198,12 +194,8 @@ describe('dashboard in a browser', { skip: missingBrowser() ?? false }, () => {
     const browser = await launchBrowser();
     try {
       const page = browser.pages()[0] ?? (await browser.newPage());
-      const problems: string[] = [];
-      page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-      page.on('console', (message) => {
-        // The invalid query is answered 400, which Chromium logs as a failed resource.
-        if (message.type() === 'error' && !/status of 40[01]/.test(message.text())) problems.push(`console: ${message.text()}`);
-      });
+      // The invalid query is answered 400.
+      const problems = pageProblems(page);
       const view = '[data-view="search"]';
       const rowIds = () => attributes(page, `${view} tbody tr[data-event-id]`, 'data-event-id');
       const marks = () => page.locator(`${view} tbody tr[data-event-id] td.match mark`).allTextContents();

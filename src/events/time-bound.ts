@@ -21,13 +21,13 @@ export function parseTimeBound(text: string, now: number): number | null {
     return age === null ? null : now - age;
   }
   if (!isRfc3339DateTime(text)) return null;
-  // Date.parse refuses a leap second; it is the same millisecond as :59.999 for a bound.
-  return Date.parse(text.replace(/:60(?=[.Zz+-])/, ':59'));
+  return eventTimeMs(text);
 }
 
 /**
- * An event's own `timestamp` (validated RFC 3339) in ms since the epoch: what search's time ranges,
- * histogram buckets and the index's time blocks all compare. A leap second is the same ms as :59.
+ * An RFC 3339 date-time (an event's own `timestamp`, a time bound) in ms since the epoch: what
+ * search's time ranges, histogram buckets and the index's time blocks all compare. Date.parse
+ * refuses a leap second; it is the same ms as :59 here.
  */
 export function eventTimeMs(timestamp: string): number {
   return Date.parse(timestamp.toUpperCase().replace(/:60(?=[.Z+-])/, ':59'));

@@ -73,19 +73,18 @@ export class ReadHandlers {
   }
 
   histogram(req: HttpRequest, reply: Reply): void {
-    const { watermark, pages, searchBounds } = this.#sources;
-    const query = parseHistogramParams(new URLSearchParams(req.getQuery() ?? ''), watermark.current, searchBounds);
-    pages.histogram(query).then(
-      (histogram) => reply.send(200, JSON.stringify(histogram)),
-      (error: unknown) => reply.error(error),
-    );
+    this.#count(req, reply, parseHistogramParams, (query) => this.#sources.pages.histogram(query));
   }
 
   top(req: HttpRequest, reply: Reply): void {
-    const { watermark, pages, searchBounds } = this.#sources;
-    const query = parseTopParams(new URLSearchParams(req.getQuery() ?? ''), watermark.current, searchBounds);
-    pages.top(query).then(
-      (top) => reply.send(200, JSON.stringify(top)),
+    this.#count(req, reply, parseTopParams, (query) => this.#sources.pages.top(query));
+  }
+
+  /** A search count: parsed against the watermark now, counted by the reader threads. */
+  #count<Query>(req: HttpRequest, reply: Reply, parse: (params: URLSearchParams, maxSeq: number, bounds: SearchBounds) => Query, count: (query: Query) => Promise<unknown>): void {
+    const query = parse(new URLSearchParams(req.getQuery() ?? ''), this.#sources.watermark.current, this.#sources.searchBounds);
+    count(query).then(
+      (answer) => reply.send(200, JSON.stringify(answer)),
       (error: unknown) => reply.error(error),
     );
   }

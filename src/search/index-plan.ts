@@ -10,7 +10,7 @@
  */
 import { textLeaves } from './match.js';
 import type { QueryNode, SearchQuery } from './query.js';
-import { wordsOf } from './words.js';
+import { nonAscii, wordsOf } from './words.js';
 
 /** Between the words of two leaves: punctuation, never a word of ours, one token to FTS5's ascii tokenizer. */
 export const kLeafBoundary = '\u2016';
@@ -21,8 +21,6 @@ export interface IndexPlan {
   /** Whether the expression matches exactly the events the query does: counts need no look at the rows. */
   readonly exact: boolean;
 }
-
-const nonAscii = /[^\x00-\x7f]/;
 
 /**
  * The text the index holds for one event. An ASCII leaf goes in as it is: the ascii tokenizer cuts

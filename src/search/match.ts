@@ -16,6 +16,7 @@
  * - `field:"phrase"`, `field:pre*` look for words in every text leaf at or below the path.
  */
 import type { FieldRef, QueryNode, SearchQuery } from './query.js';
+import { globMatches } from './glob.js';
 import { wordsOf } from './words.js';
 
 export interface SearchableEvent {
@@ -122,28 +123,4 @@ export function textLeaves(values: readonly unknown[]): string[] {
     }
   }
   return texts;
-}
-
-/** `*` matches any run of characters, including none. Backtracks only to the last `*` (at most pattern × text steps), no regex: a pattern cannot blow up. */
-export function globMatches(pattern: string, text: string): boolean {
-  let p = 0;
-  let t = 0;
-  let star = -1;
-  let resume = 0;
-  while (t < text.length) {
-    if (p < pattern.length && pattern[p] === '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.length && pattern[p] === text[t]) {
-      p++;
-      t++;
-    } else if (star >= 0) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[p] === '*') p++;
-  return p === pattern.length;
 }

@@ -3,9 +3,11 @@
  * must all cut text into words with these rules, or an index would disagree with a scan:
  * a word is a maximal run of Unicode letters, digits and combining marks, lower-cased, then
  * decomposed (NFD) with its marks dropped, so `Café`, `CAFÉ` and `cafe` are the same word.
+ * No imports and nothing of Node: the dashboard's bundle marks matched words with these rules too.
  */
 
-const wordRun = /[\p{L}\p{N}\p{M}]+/gu;
+/** A run of word characters (global: for matchAll, which copies it). */
+export const wordRun = /[\p{L}\p{N}\p{M}]+/gu;
 const mark = /\p{M}/gu;
 
 /** One run of word characters as the word it indexes under; '' when the run was marks only. */
@@ -14,7 +16,7 @@ export function normaliseWord(word: string): string {
 }
 
 /** ASCII text has no marks and NFD leaves it alone: its words are its runs of [a-z0-9] once lower-cased (the indexer's hot path). */
-const nonAscii = /[^\x00-\x7f]/;
+export const nonAscii = /[^\x00-\x7f]/;
 const asciiWord = /[a-z0-9]+/g;
 
 /** The words of a text, in order, normalised; a run that normalises to '' is no word. */

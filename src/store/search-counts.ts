@@ -12,13 +12,11 @@ import type { SearchHistogram } from '../events/responses.js';
 import { eventTimeMs } from '../events/time-bound.js';
 import type { HistogramQuery } from '../search/request.js';
 import { CompiledFilter, indexedThrough, scanShard, type ScanRange } from './search-scan.js';
-import { payloadReader, valueOf } from './search-values.js';
+import { kMaxDistinct, payloadReader, valueOf } from './search-values.js';
 import { kBlockShift } from './search-index.js';
 import type { ShardReaders } from './shard-readers.js';
 import type { StoredEventRow } from './tables.js';
 
-/** Distinct values one shard tracks for `by`; past it, the answer is partial. */
-const kMaxDistinct = 100_000;
 /** Values a split histogram shows per bucket; the rest are `_other`. */
 export const kSplitValues = 10;
 

@@ -8,20 +8,20 @@
  */
 import { eventTimeMs } from '../events/time-bound.js';
 import { planIndex, type IndexPlan } from '../search/index-plan.js';
-import { globMatches, matchesQuery } from '../search/match.js';
+import { globMatches } from '../search/glob.js';
+import { matchesQuery } from '../search/match.js';
 import type { SearchFilter } from '../search/request.js';
 import type { SearchQuery } from '../search/query.js';
 import { kIndexedKey } from './search-index.js';
 import type { ShardReaders } from './shard-readers.js';
-import { eventColumns as kEventColumns, payloadFieldSql, type StoredEventRow } from './tables.js';
+import { eventColumns as kEventColumns, payloadPathSql, type StoredEventRow } from './tables.js';
 
 /** What a count by a payload value reads when the matcher has nothing to decide: no payload (an `ExtractedRow` without one). */
 const kNarrowColumns = 'e.seq, t.topic, e.timestamp, e.source';
 
-/** A row with a payload path's value as SQLite extracted it (its payload absent when read narrow): `value_type` is json_type's answer, SQL NULL when the path (through objects only) reaches nothing. */
+/** A row with a payload path's value as SQLite extracted it (its payload absent when read narrow): the value's JSON text (`payload -> path`), SQL NULL when the path (through objects only) reaches nothing. */
 export interface ExtractedRow extends StoredEventRow {
-  readonly value?: unknown;
-  readonly value_type?: string | null;
+  readonly value?: string | null;
 }
 
 /** Seqs `lo` (exclusive) to `hi` (inclusive), read upward (asc) or downward (desc). */
@@ -145,7 +145,7 @@ export function scanShard(readers: ShardReaders, shard: number, filter: Compiled
  */
 function chunkSql(useIndex: boolean, desc: boolean, byTopic: boolean, value: { path: readonly string[]; narrow: boolean } | null): string {
   const direction = desc ? 'DESC' : 'ASC';
-  const extracted = value === null ? '' : `, ${payloadFieldSql(value.path, 'e')} AS value, ${payloadFieldSql(value.path, 'e').replace('json_extract', 'json_type')} AS value_type`;
+  const extracted = value === null ? '' : `, e.payload -> ${payloadPathSql(value.path)} AS value`;
   const eventColumns = `${value?.narrow ? kNarrowColumns : kEventColumns}${extracted}`;
   if (useIndex) {
     return (

@@ -9,12 +9,10 @@ import type { SearchTop } from '../events/responses.js';
 import type { TopQuery } from '../search/request.js';
 import type { Budget } from './search-counts.js';
 import { CompiledFilter, indexedThrough, scanShard } from './search-scan.js';
-import { payloadReader, payloadValue, valueOf, type Scalar } from './search-values.js';
+import { jsonScalar, kMaxDistinct, payloadReader, payloadValue, valueOf, type Scalar } from './search-values.js';
 import type { ShardReaders } from './shard-readers.js';
 import { payloadPathSql } from './tables.js';
 
-/** Distinct values one shard tracks; past it, the answer is partial. */
-const kMaxDistinct = 100_000;
 const kChunk = 4096;
 
 export interface TopPart {
@@ -103,26 +101,6 @@ function countValues(
     rows += found.length;
     if (found.length < size) return { exhausted: true, rows };
     if (rows >= budget.rows || performance.now() > budget.deadline) return { exhausted: false, rows };
-  }
-}
-
-/** A value's JSON text from `->` as the value it counts under: like `extractedValue`, null when the path reached an array or nothing (the full rule decides). */
-function jsonScalar(text: string | null): Scalar | undefined | null {
-  if (text === null) return null;
-  switch (text[0]) {
-    case '"':
-      return JSON.parse(text) as string;
-    case '[':
-      return null;
-    case '{':
-    case 'n':
-      return undefined;
-    case 't':
-      return true;
-    case 'f':
-      return false;
-    default:
-      return Number(text);
   }
 }
 

@@ -17,26 +17,31 @@ export function payloadReader(readers: ShardReaders, shard: number): (seq: numbe
   return (seq) => statement.get(seq) as string;
 }
 
+/** Distinct values one shard tracks for top and `by`; past it, the answer is partial. */
+export const kMaxDistinct = 100_000;
+
 /**
- * SQLite's json_extract answer, when it settles the value: the path went through objects only and
- * ended at a scalar (the value), at JSON null or an object (no value: `undefined`). `null`: it does
- * not settle it (an array at the end, or nothing found, perhaps behind an array on the way).
+ * A value's JSON text as SQLite's `payload -> path` gives it, when that settles what the event
+ * counts under: the path went through objects only and ended at a scalar (the value), at JSON null
+ * or an object (no value: `undefined`). `null`: it does not settle it (an array at the end, or
+ * nothing found, perhaps behind an array on the way): the full rule decides.
  */
-export function extractedValue(value: unknown, type: string | null | undefined): Scalar | undefined | null {
-  switch (type) {
-    case 'text':
-    case 'integer':
-    case 'real':
-      return value as string | number;
-    case 'true':
-      return true;
-    case 'false':
-      return false;
-    case 'null':
-    case 'object':
-      return undefined;
-    default:
+export function jsonScalar(text: string | null | undefined): Scalar | undefined | null {
+  if (text === null || text === undefined) return null;
+  switch (text[0]) {
+    case '"':
+      return JSON.parse(text) as string;
+    case '[':
       return null;
+    case '{':
+    case 'n':
+      return undefined;
+    case 't':
+      return true;
+    case 'f':
+      return false;
+    default:
+      return Number(text);
   }
 }
 
@@ -48,6 +53,6 @@ export function payloadValue(payload: string, path: readonly string[]): Scalar |
 export function valueOf(field: ValueField, row: ExtractedRow, payloadOf: (seq: number) => string): Scalar | undefined {
   if (field.kind === 'topic') return row.topic;
   if (field.kind === 'source') return row.source;
-  const settled = extractedValue(row.value, row.value_type);
+  const settled = jsonScalar(row.value);
   return settled !== null ? settled : payloadValue(row.payload ?? payloadOf(row.seq), field.path);
 }

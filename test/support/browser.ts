@@ -3,7 +3,7 @@
  * package). Each launch gets a fresh profile directory, removed when the test file ends.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { makeTempDir } from '../helper.js';
 
 export const chromiumPath = '/usr/bin/chromium';
@@ -34,4 +34,17 @@ export async function launchBrowser(): Promise<BrowserContext> {
     viewport: { width: 1400, height: 1000 },
     timeout: 30_000,
   });
+}
+
+/**
+ * What went wrong in the page: its uncaught errors and console errors, except the failed resources
+ * a test provokes on purpose (401 before a token is pasted, 400 for a refused query).
+ */
+export function pageProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !/status of 40[01]/.test(message.text())) problems.push(`console: ${message.text()}`);
+  });
+  return problems;
 }

@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { eventTimeMs } from '../../src/events/time-bound.js';
-import { globMatches, matchesQuery, valuesAt } from '../../src/search/match.js';
+import { globMatches } from '../../src/search/glob.js';
+import { matchesQuery, valuesAt } from '../../src/search/match.js';
 import { parseSearchQuery } from '../../src/search/query.js';
 import { getJson } from '../../harness/http-client.js';
 

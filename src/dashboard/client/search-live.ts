@@ -1,3 +1,4 @@
+import { globMatches } from '../../search/glob.js';
 import { tailUrl } from './api.js';
 import type { StoredEvent } from './api-types.js';
 import { TailStream, type TailState } from './tail-stream.js';
@@ -29,28 +30,4 @@ export function followSearch(query: LiveQuery, onEvents: (events: readonly Store
   });
   stream.start();
   return stream;
-}
-
-/** The service's topic glob (src/search/match.ts, copied: the bundle takes nothing of the server but types): `*` is any run of characters; no regex, so no pattern can blow up. */
-export function globMatches(pattern: string, text: string): boolean {
-  let p = 0;
-  let t = 0;
-  let star = -1;
-  let resume = 0;
-  while (t < text.length) {
-    if (p < pattern.length && pattern[p] === '*') {
-      star = p++;
-      resume = t;
-    } else if (p < pattern.length && pattern[p] === text[t]) {
-      p++;
-      t++;
-    } else if (star >= 0) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[p] === '*') p++;
-  return p === pattern.length;
 }

@@ -2,21 +2,11 @@
  * The words of a search query a reader should see marked in the matches. The server decides what
  * matches; this only finds the query's positive words (not the excluded ones, not field names, not
  * numeric comparisons) and marks them where they occur, cutting text into words with the rules of
- * src/search/words.ts (copied, not imported: the bundle takes nothing of the server but types), so
- * `Café`, `CAFE` and `cafe` mark each other as they match each other.
+ * src/search/words.ts (imported: the one tokenizer, Node-free), so `Café`, `CAFE` and `cafe` mark
+ * each other as they match each other.
  */
+import { normaliseWord, wordRun, wordsOf } from '../../search/words.js';
 import { h } from './dom.js';
-
-const wordRun = /[\p{L}\p{N}\p{M}]+/gu;
-const combiningMark = /\p{M}/gu;
-
-export function normaliseWord(word: string): string {
-  return word.toLowerCase().normalize('NFD').replace(combiningMark, '');
-}
-
-function wordsOf(text: string): string[] {
-  return Array.from(text.matchAll(wordRun), (run) => normaliseWord(run[0])).filter((word) => word !== '');
-}
 
 /** What to mark: whole words, and the prefixes of `pre*` terms. */
 export interface QueryTerms {

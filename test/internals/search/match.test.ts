@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { globMatches, matchesQuery, type SearchableEvent } from '../../../src/search/match.js';
+import { globMatches } from '../../../src/search/glob.js';
+import { matchesQuery, type SearchableEvent } from '../../../src/search/match.js';
 import { parseSearchQuery, printQuery, type FieldRef, type QueryNode } from '../../../src/search/query.js';
 import { queryNode, searchableEvent } from './arbitraries.js';
 
