@@ -208,7 +208,9 @@ describe('search bounds', () => {
         assert.ok(performance.now() - started < 1000, 'refused fast');
       };
       await refused('('.repeat(50) + 'a' + ')'.repeat(50), /nested deeper than 8/);
-      await refused(Array.from({ length: 10_000 }, (_, index) => `w${index}`).join(' OR '), /longer than 1024 bytes/);
+      // 10 000 ORs in a 50 KB request line: one loopback segment, so uWS parses it in place. A head that arrives in
+      // pieces is buffered only up to 4 KiB, past which uWS closes the connection (the 1 MiB case below).
+      await refused(Array(10_000).fill('a').join(' OR '), /longer than 1024 bytes/);
       await refused(Array.from({ length: 17 }, (_, index) => `w${index}`).join(' OR '), /more than 16 terms at position/);
       await refused('error "unterminated', /unterminated quote at position 7/);
       await refused('a*', /prefix needs at least 2/);
