@@ -13,6 +13,7 @@ export default defineConfig([
       'shard-worker': 'src/workers/shard-worker.ts',
       'page-worker': 'src/workers/page-worker.ts',
       publisher: 'src/publisher/cli.ts',
+      consumer: 'src/consumer/cli.ts',
       demo: 'src/publisher/demo.ts',
     },
     format: ['esm'],

@@ -85,6 +85,7 @@ export class Aggregator {
       this.#stopListening();
       await this.#storage.close();
       this.#app.tail.closeAll();
+      this.#app.groups.close();
       this.#unlock();
       this.#logger.info('closed');
     })();
@@ -96,6 +97,7 @@ export class Aggregator {
     this.#destroyed ??= (async () => {
       this.#stopListening();
       this.#app.tail.closeAll();
+      this.#app.groups.close();
       await this.#storage.destroy();
       this.#unlock();
     })();

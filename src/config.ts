@@ -36,6 +36,7 @@ const knobs = {
   tailPageSize: knob({ flag: 'tail-page-size', env: 'TAIL_PAGE_SIZE', schema: Type.Integer({ minimum: 1, maximum: 1000 }), default: 500, help: 'most events in one /tail message' }),
   publishToken: knob({ flag: 'publish-token', env: 'PUBLISH_TOKEN', schema: Type.String(), default: '', help: 'bearer token required by POST /publish (empty: open)' }),
   readToken: knob({ flag: 'read-token', env: 'READ_TOKEN', schema: Type.String(), default: '', help: 'bearer token required by reads: /events, /stats, /metrics, /tail (empty: open)' }),
+  consumeToken: knob({ flag: 'consume-token', env: 'CONSUME_TOKEN', schema: Type.String(), default: '', help: 'bearer token required by the consumer group routes under /groups (the admin token works too; empty: open)' }),
   adminToken: knob({ flag: 'admin-token', env: 'ADMIN_TOKEN', schema: Type.String(), default: '', help: 'bearer token required by POST /admin/delete (empty: deletion is off)' }),
   logLevel: knob({ flag: 'log-level', env: 'LOG_LEVEL', schema: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level))), default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' }),
   elasticsearchSourceField: knob({ flag: 'elasticsearch-source-field', env: 'ELASTICSEARCH_SOURCE_FIELD', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'host.name', help: 'document field (dotted path) an Elasticsearch _bulk document\'s source is read from; absent: the index name' }),

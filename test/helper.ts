@@ -25,6 +25,7 @@ export { runNode, runServer, startServer, type Run, type Server as TestServer } 
 export { makeTempDir } from '../harness/temp-dirs.js';
 export { allEvents, getJson, publish, stats, type PublishOptions, type Reply } from '../harness/http-client.js';
 export { pollUntil, waitFor, type WaitOptions } from '../harness/wait.js';
+export { ackMessages, fetchMessages, groupCall, type Message } from '../harness/groups.js';
 export { checkVerdicts, longestAckGap, startAggregatorCluster, startLoad, type AggregatorCluster, type AggregatorNode, type LoadRecord } from '../harness/aggregator-cluster.js';
 export { assertSameReplicas, replicaDigest, sharedStats, snapshotCatalogue, whenSettled } from './support/cluster-checks.js';
 export { logExtent, missingNatsServer } from '../harness/nats-cluster.js';

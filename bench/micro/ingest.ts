@@ -11,6 +11,7 @@ const acceptingCommitPath: CommitPath = {
   commit: (frames) => Promise.resolve({ unique: frames.length, statuses: null }),
   recordRejected: () => undefined,
   delete: () => Promise.resolve({ deleted: 0, more: false }),
+  groupCommand: () => Promise.reject(new Error('no groups in this bench')),
   problems: () => [],
 };
 

@@ -15,6 +15,7 @@
  * every write with its own replica's verdict. Loaded only by a dynamic import when `--cluster`
  * is set: the single-node service never loads `nats`.
  */
+import type { GroupCommand, GroupReply } from '../groups/model.js';
 import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
@@ -219,6 +220,10 @@ export class ClusterStorage implements Storage, CommitPath {
 
   recordRejected(count: number): void {
     this.#path.recordRejected(count);
+  }
+
+  groupCommand(shard: number, command: GroupCommand): Promise<GroupReply> {
+    return this.#path.groupCommand(shard, command);
   }
 
   delete(request: DeletionRequest): Promise<DeletionResult> {

@@ -11,6 +11,7 @@
  * The bytes in flight per shard are bounded: past the bound a request gets 503 (`full`), as a
  * full ring does in the embedded engine.
  */
+import type { GroupCommand, GroupReply } from '../groups/model.js';
 import { headers as natsHeaders } from 'nats';
 import { roomRefusal } from '../ingest/pipeline.js';
 import type { CommitRequest, DeletionRequest, DeletionResult, RequestVerdict, RoomCheck, ShardFrame } from '../ingest/storage.js';
@@ -152,6 +153,14 @@ export class PublishPath {
     }
     const outcomes = await Promise.all(Array.from({ length: this.#options.shards }, (_, shard) => this.#send(shard, [body], body.length, 0, true)));
     return { deleted: outcomes.reduce((sum, outcome) => sum + outcome.inserted, 0), more: outcomes.some((outcome) => outcome.inserted >= kDeletionLimit) };
+  }
+
+  /** A consumer group command is a command message to one shard: every replica changes the group's state alike, at the same log position. */
+  async groupCommand(shard: number, command: GroupCommand): Promise<GroupReply> {
+    const body = packMessage(command);
+    const room = this.check(shard, body.length);
+    if (room !== 'ok' && room !== 'disk_full') throw roomRefusal(room, shard, this.#options.problems);
+    return (await this.#send(shard, [body], body.length, 0, true)).reply!;
   }
 
   /** The owner's expiry for one shard (maintenance.ts), a command like a deletion's; resolves with the count this node's replica expired. */

@@ -290,7 +290,7 @@ export class ShardHost {
     this.#committed = position;
     this.#progressAt = performance.now();
     if (this.#gapAt === null) this.#failure = null;
-    if (msgId !== '') this.#board.applied(msgId, { inserted: outcome.inserted, statuses: outcome.statuses ?? new Uint8Array(0) });
+    if (msgId !== '') this.#board.applied(msgId, { inserted: outcome.inserted, statuses: outcome.statuses ?? new Uint8Array(0), ...(outcome.reply ? { reply: outcome.reply } : {}) });
     this.#options.onApplied(this.#options.shard, position, carriesEvents);
     this.#resolveReached(position.seq);
   }

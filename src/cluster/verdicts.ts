@@ -6,12 +6,15 @@
  * query. A waiter is registered before the message is published, so an apply that beats the
  * PubAck still finds it.
  */
+import type { GroupReply } from '../groups/model.js';
 import { OverloadedError } from '../errors.js';
 
 /** What applying one message gave: per event 1 stored / 0 duplicate, and the count of new rows (or, for a deletion, rows removed). */
 export interface AppliedMessage {
   readonly inserted: number;
   readonly statuses: Uint8Array;
+  /** A consumer group command's answer. */
+  readonly reply?: GroupReply;
 }
 
 interface Waiter {

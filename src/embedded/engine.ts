@@ -13,6 +13,7 @@ import type { CommitPath, CommitRequest, DeletionRequest, DeletionResult, PageSo
 import { LocalShards, type EngineHooks } from '../local/local-shards.js';
 import { packMessage } from '../ring/codec.js';
 import { kFlagCommand, kFlagWantsResults } from '../ring/layout.js';
+import type { GroupCommand, GroupReply } from '../groups/model.js';
 import { kDeletionLimit, type DeleteCommand } from '../store/deletion.js';
 import { SeqReservation } from '../store/seq-reservation.js';
 
@@ -127,6 +128,15 @@ export class EmbeddedStorage implements Storage, CommitPath {
       deleted: outcomes.reduce((sum, outcome) => sum + outcome.inserted, 0),
       more: outcomes.some((outcome) => outcome.inserted >= kDeletionLimit),
     }));
+  }
+
+  /** One shard's ring takes the command, like a deletion's (and, like one, even below the disk floor: an ack frees nothing, but must not wait on the disk). */
+  groupCommand(shard: number, command: GroupCommand): Promise<GroupReply> {
+    const body = packMessage(command);
+    const room = this.#local.ringRoom(shard, body.length);
+    if (room !== 'ok') throw roomRefusal(room, shard, () => this.problems());
+    const header = { eventCount: 0, flags: kFlagCommand, receivedAt: Date.now(), firstSeq: 0 };
+    return this.#local.queueAll([{ shard, header, chunks: [body], bodyLength: body.length }]).then(([outcome]) => outcome!.reply!);
   }
 
   // --- lifecycle

@@ -160,6 +160,49 @@ export const DeletionResultSchema = Type.Object(
   { $id: 'DeletionResult' },
 );
 
+/** A consumer group as GET /groups/{name} answers it: its definition, defaults filled in, and its state. */
+export const GroupSchema = Type.Object(
+  {
+    name: Type.String(),
+    topics: Type.Array(Type.String()),
+    start: Type.Union([Type.Literal('earliest'), Type.Literal('latest'), Type.Object({ after: Type.String() }), Type.Object({ since: Type.String() })]),
+    ack_wait_ms: Type.Integer(),
+    max_deliver: Type.Integer(),
+    max_pending: Type.Integer(),
+    backoff_ms: Type.Array(Type.Integer()),
+    state: Type.Object({
+      delivered: Type.Integer({ description: 'messages delivered at least once' }),
+      acked: Type.Integer(),
+      redelivered: Type.Integer({ description: 'deliveries after the first' }),
+      dead_lettered: Type.Integer(),
+      skipped: Type.Integer({ description: 'pending messages whose event expired or was deleted before their next delivery' }),
+      pending: Type.Integer({ description: 'delivered and neither acked nor dead-lettered' }),
+      lag: Type.Integer({ description: 'matching events not yet delivered' }),
+      ack_floor: Type.String({ description: 'a cursor: every matching event at or below it is acked or dead-lettered' }),
+      consumers: Type.Integer({ description: 'fetchers seen in the last minute, and open consume sockets (this node)' }),
+    }),
+  },
+  { $id: 'Group' },
+);
+
+export const GroupListSchema = Type.Object({ groups: Type.Array(Type.Ref('Group')) }, { $id: 'GroupList' });
+
+export const FetchResultSchema = Type.Object(
+  { messages: Type.Array(Type.Object({ id: Type.String({ description: '<shard>-<seq>: names the message, not the delivery' }), delivery_count: Type.Integer(), event: Type.Ref('StoredEvent') })) },
+  { $id: 'FetchResult' },
+);
+
+export const SettleResultSchema = Type.Object(
+  {
+    acked: Type.Optional(Type.Integer()),
+    naked: Type.Optional(Type.Integer()),
+    terminated: Type.Optional(Type.Integer()),
+    extended: Type.Optional(Type.Integer()),
+    results: Type.Array(Type.Object({ id: Type.Unknown(), status: Type.Union(['acked', 'already_acked', 'ok', 'not_pending', 'unknown'].map((status) => Type.Literal(status))) })),
+  },
+  { $id: 'SettleResult' },
+);
+
 export const TopicsPageSchema = Type.Object(
   {
     sort: Type.Union([Type.Literal('name'), Type.Literal('volume')]),
@@ -219,3 +262,4 @@ export type Health = Static<typeof HealthSchema>;
 export type ClusterHealth = Static<typeof ClusterHealthSchema>;
 export type TopicsPage = Static<typeof TopicsPageSchema>;
 export type DeletionResult = Static<typeof DeletionResultSchema>;
+export type GroupView = Static<typeof GroupSchema>;

@@ -17,6 +17,9 @@ import { ReadHandlers } from './read-handlers.js';
 import { elasticsearchAtRoot, routeTable } from './routes.js';
 import { HttpServer } from './server.js';
 import { TailSocket } from './tail-socket.js';
+import { GroupService } from '../delivery/group-service.js';
+import { GroupHandlers } from './group-handlers.js';
+import { ConsumeSocket } from './consume-socket.js';
 import { Uploads } from './upload.js';
 
 export interface ServiceIdentity {
@@ -29,6 +32,7 @@ export interface HttpApp {
   /** The Elasticsearch API at the root of its own port (`--elasticsearch-port`); null when off. */
   readonly elasticsearchServer: HttpServer | null;
   readonly tail: TailHub;
+  readonly groups: GroupService;
 }
 
 /**
@@ -61,7 +65,16 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
   const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), routes: () => routeList, shards: config.shards, ...identity });
   const otlp = otlpHandler(pipeline, { topicAttribute: config.otlpTopicAttribute });
   const loki = lokiHandler(pipeline, { topicLabel: config.lokiTopicLabel }, config.maxBodyBytes);
-  const routes = routeTable({ uploads, publish: publishHandler(pipeline), elasticsearch, otlp, loki, deletion: deleteHandler(commitPath), read, dashboard, tail: tailSocket }, config);
+  const groups = new GroupService({
+    commitPath,
+    pages,
+    watermark,
+    publish: (events) => pipeline.ingestEvents(events, false, 'publish').then(() => undefined),
+    maxEventBytes: config.maxEventBytes,
+  });
+  const groupHandlers = new GroupHandlers(groups);
+  const consume = new ConsumeSocket(groups);
+  const routes = routeTable({ uploads, publish: publishHandler(pipeline), elasticsearch, otlp, loki, deletion: deleteHandler(commitPath), read, dashboard, tail: tailSocket, groups: groupHandlers, consume }, config);
   openApi = openApiDocument(routes, identity);
   routeList = routes.filter((route) => !route.unlisted).map(({ method, path, summary }) => ({ method, path, summary }));
   metrics.watch({
@@ -101,5 +114,5 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
   };
   const server = new HttpServer(config, routes, auth, replies);
   const elasticsearchServer = config.elasticsearchPort >= 0 ? new HttpServer({ ...config, port: config.elasticsearchPort }, elasticsearchAtRoot(routes), auth, replies) : null;
-  return { server, elasticsearchServer, tail };
+  return { server, elasticsearchServer, tail, groups };
 }

@@ -1,18 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ForbiddenError, UnauthorizedError, type AggregatorError } from '../errors.js';
 
-export type Scope = 'publish' | 'read' | 'admin';
+export type Scope = 'publish' | 'read' | 'consume' | 'admin';
 
 export interface Tokens {
   /** Required for POST /publish; '' leaves publishing open. */
   readonly publishToken: string;
   /** Required for reads (/events, /stats, /metrics, /tail); '' leaves reads open. */
   readonly readToken: string;
+  /** Required for the consumer group routes (the admin token also passes); '' leaves them open. */
+  readonly consumeToken: string;
   /** Required for deletion; '' turns deletion off (it is never open). */
   readonly adminToken: string;
 }
 
-const scopes: readonly Scope[] = ['publish', 'read', 'admin'];
+const scopes: readonly Scope[] = ['publish', 'read', 'consume', 'admin'];
 
 /**
  * Optional bearer tokens, one per scope. Tokens are compared as SHA-256 digests with
@@ -25,6 +27,7 @@ export class Authenticator {
     this.#digests = {
       publish: tokens.publishToken ? digest(tokens.publishToken) : null,
       read: tokens.readToken ? digest(tokens.readToken) : null,
+      consume: tokens.consumeToken ? digest(tokens.consumeToken) : null,
       admin: tokens.adminToken ? digest(tokens.adminToken) : null,
     };
   }
@@ -39,6 +42,8 @@ export class Authenticator {
     if (token === null) return new UnauthorizedError(`this route needs "Authorization: Bearer <${scope} token>" (or ApiKey <token>, or Basic with the token as the password)`);
     const presented = digest(token);
     if (timingSafeEqual(presented, required)) return null;
+    // The admin may do everything a consumer may: create, delete and drain groups.
+    if (scope === 'consume' && this.#digests.admin && timingSafeEqual(presented, this.#digests.admin)) return null;
     for (const other of scopes) {
       const otherDigest = this.#digests[other];
       if (other !== scope && otherDigest && timingSafeEqual(presented, otherDigest)) return new ForbiddenError(`this token may not ${scope === 'admin' ? 'delete' : scope}`);

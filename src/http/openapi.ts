@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { errorMeaning, httpStatus, type ErrorCode } from '../errors.js';
-import { DeletionResultSchema, ErrorSchema, EventsPageSchema, TopicsPageSchema, HealthSchema, PublishResultSchema, SearchHistogramSchema, SearchPageSchema, SearchTopSchema, StatsSchema, StoredEventSchema } from '../events/responses.js';
+import { DeletionResultSchema, ErrorSchema, FetchResultSchema, GroupListSchema, GroupSchema, SettleResultSchema, EventsPageSchema, TopicsPageSchema, HealthSchema, PublishResultSchema, SearchHistogramSchema, SearchPageSchema, SearchTopSchema, StatsSchema, StoredEventSchema } from '../events/responses.js';
 import { EventSchema } from '../events/schema.js';
 import type { Scope } from './auth.js';
 import type { Route } from './route.js';
@@ -22,6 +22,10 @@ const components: Record<string, TSchema> = {
   Health: HealthSchema,
   DeletionResult: DeletionResultSchema,
   TopicsPage: TopicsPageSchema,
+  Group: GroupSchema,
+  GroupList: GroupListSchema,
+  FetchResult: FetchResultSchema,
+  SettleResult: SettleResultSchema,
 };
 
 export const jsonContent = (name: string) => ({ 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } });
@@ -48,6 +52,7 @@ export function refusals(...codes: readonly ErrorCode[]): Record<number, object>
 const securityOf: Readonly<Record<Scope, readonly object[]>> = {
   publish: [{}, { publishToken: [] }],
   read: [{}, { readToken: [] }],
+  consume: [{}, { consumeToken: [] }, { adminToken: [] }],
   // Never open: the admin token is required.
   admin: [{ adminToken: [] }],
 };
@@ -77,6 +82,7 @@ export function openApiDocument(routes: readonly Route[], info: OpenApiInfo): st
       securitySchemes: {
         publishToken: { type: 'http', scheme: 'bearer', description: 'the --publish-token, when configured' },
         readToken: { type: 'http', scheme: 'bearer', description: 'the --read-token, when configured' },
+        consumeToken: { type: 'http', scheme: 'bearer', description: 'the --consume-token, when configured (the admin token also passes)' },
         adminToken: { type: 'http', scheme: 'bearer', description: 'the --admin-token; without one, deletion is off' },
       },
     },

@@ -17,7 +17,7 @@ export interface WebSocketRoute {
 }
 
 export interface Route {
-  readonly method: 'GET' | 'POST' | 'HEAD';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
   /** A uWS pattern: `:name` is a parameter, a trailing `/*` matches any rest. */
   readonly path: string;
   /** The `route` label of aggregator_http_requests_total. */

@@ -78,7 +78,7 @@ export class HttpServer {
       });
       return;
     }
-    const register = { GET: this.#app.get, POST: this.#app.post, HEAD: this.#app.head }[route.method].bind(this.#app);
+    const register = { GET: this.#app.get, POST: this.#app.post, PUT: this.#app.put, DELETE: this.#app.del, HEAD: this.#app.head }[route.method].bind(this.#app);
     register(route.path, (res, req) => {
       const reply = new Reply(res, route.label, this.#replies, route.headers);
       if (this.#admit(route, res, req, reply)) this.#run(reply, () => (handle as Handler)(res, req, reply));
@@ -90,7 +90,7 @@ export class HttpServer {
     if (!route.scope) return true;
     const denied = this.#auth.check(credentials(route, req), route.scope);
     if (!denied) return true;
-    if (route.method === 'POST') this.#refuseUpload(res, reply, denied);
+    if (route.method === 'POST' || route.method === 'PUT') this.#refuseUpload(res, reply, denied);
     else reply.error(denied);
     return false;
   }

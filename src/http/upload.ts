@@ -15,6 +15,8 @@ export interface UploadRequest {
   /** The request's query string and route parameters, read before the body arrived (uWS's request is gone by then). */
   readonly query: URLSearchParams;
   readonly parameters: readonly string[];
+  /** The client's address, as text. */
+  readonly remoteAddress?: string;
 }
 
 export interface Answer {
@@ -65,6 +67,7 @@ export class Uploads {
     }
     const query = new URLSearchParams(req.getQuery() ?? '');
     const parameters = Array.from({ length: parameterCount }, (_, index) => req.getParameter(index) ?? '');
+    const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
     const contentLength = /^\d{1,15}$/.test(lengthHeader) ? Number(lengthHeader) : null;
     this.#inFlight++;
     let streaming = true;
@@ -91,7 +94,7 @@ export class Uploads {
                   if (!this.#budget.reserve(body.length)) throw new OverloadedError('too many request bodies are being received at once');
                   held = body.length;
                 }
-                return handler({ body, contentType, query, parameters });
+                return handler({ body, contentType, query, parameters, remoteAddress });
               })
               .finally(() => this.#budget.release(held))
               .then(

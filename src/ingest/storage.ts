@@ -13,6 +13,7 @@
  */
 import type { CursorVersion } from '../events/cursor.js';
 import type { DeletionSelector } from '../events/deletion-selector.js';
+import type { DyingMessage, GroupCommand, GroupReply, GroupShardState } from '../groups/model.js';
 import type { EventFilter } from '../events/query.js';
 import type { ClusterHealth, SearchHistogram, SearchTop, ShardStatus } from '../events/responses.js';
 import type { SearchQuery } from '../search/query.js';
@@ -75,6 +76,12 @@ export interface CommitPath {
    * settles once every shard applied it. Identities are kept unless `forget`.
    */
   delete(request: DeletionRequest): Promise<DeletionResult>;
+  /**
+   * Runs a consumer group command on one shard, in order with its commits (cluster mode: through
+   * the shard's log, so every replica applies it alike); settles with the writer's answer once the
+   * command is as durable as a commit.
+   */
+  groupCommand(shard: number, command: GroupCommand): Promise<GroupReply>;
   problems(): readonly string[];
 }
 
@@ -150,6 +157,12 @@ export interface PageSource {
   top(query: TopQuery): Promise<SearchTop>;
   /** Counts summed over the shards, in name order. */
   topics(query: TopicQuery): Promise<TopicRow[]>;
+  /** Every consumer group's state in one shard (or just `name`'s). */
+  groups(shard: number, name: string | null): Promise<GroupShardState[]>;
+  /** The events of granted deliveries in one shard: [seq, event JSON]; a seq whose event is gone is left out. */
+  messages(shard: number, seqs: readonly number[]): Promise<[number, string][]>;
+  /** What the dead letters of one shard's dying messages carry. */
+  dying(shard: number, name: string, seqs: readonly number[]): Promise<DyingMessage[]>;
 }
 
 export interface TopicTotals {

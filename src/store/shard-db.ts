@@ -5,6 +5,7 @@ import { Expiry } from './expiry.js';
 import { Forgetting } from './forgetting.js';
 import { Removal } from './removal.js';
 import { SearchIndex, type IndexSlice } from './search-index.js';
+import type { GroupReply } from '../groups/model.js';
 import { ShardCommands, type ShardCommand } from './shard-commands.js';
 import { SpaceBudget } from './space-budget.js';
 import { RetentionPolicy, shardShare, type RetentionRule } from './retention.js';
@@ -67,6 +68,8 @@ export interface BatchOutcome {
   readonly inserted: number;
   /** Per event, 1 = stored, 0 = duplicate; only for batches that asked. */
   readonly statuses: Uint8Array | null;
+  /** A consumer group command's answer. */
+  readonly reply?: GroupReply;
 }
 
 export interface CommitOutcome {
@@ -279,10 +282,10 @@ export class ShardDb {
         log = { seq: batch.logSeq, clock: batch.logClock ?? log.clock };
       }
       if (batch.command) {
-        const { count, retired } = this.#commands.run(batch.command, { deleted, expired });
+        const { count, retired, reply } = this.#commands.run(batch.command, { deleted, expired });
         if (retired) this.#anyRetired = true;
         rejected += batch.rejected;
-        outcomes.push({ inserted: count, statuses: null });
+        outcomes.push(reply ? { inserted: count, statuses: null, reply } : { inserted: count, statuses: null });
         continue;
       }
       const statuses = batch.wantsStatuses ? new Uint8Array(batch.events.length) : null;

@@ -3,6 +3,7 @@ import { OverloadedError } from '../errors.js';
 import type { SearchHistogram, SearchTop } from '../events/responses.js';
 import type { Page, PageQuery, PageSource, SearchResult, TopicQuery, TopicRow } from '../ingest/storage.js';
 import { valueFieldName, type HistogramQuery, type SearchPageQuery, type TopQuery } from '../search/request.js';
+import type { DyingMessage, GroupShardState } from '../store/group-reads.js';
 import { mergeHistogram, type HistogramPart } from '../store/search-counts.js';
 import { mergeTop, type TopPart } from '../store/search-top.js';
 import type { SnapshotFile } from '../store/shard-snapshot.js';
@@ -74,6 +75,21 @@ export class PagePool implements PageSource {
   #run(task: unknown, name: string): Promise<unknown> {
     if (this.#pool.queueSize >= this.#maxQueue) return Promise.reject(new OverloadedError('too many reads in flight'));
     return this.#pool.run(task, { name });
+  }
+
+  /** Every group's state (or `name`'s) in one shard. */
+  groups(shard: number, name: string | null): Promise<GroupShardState[]> {
+    return this.#run({ shard, name }, 'groups') as Promise<GroupShardState[]>;
+  }
+
+  /** The events of one shard's granted deliveries, rendered: [seq, event JSON]. */
+  messages(shard: number, seqs: readonly number[]): Promise<[number, string][]> {
+    return this.#run({ shard, seqs }, 'messages') as Promise<[number, string][]>;
+  }
+
+  /** What the dead letters of one shard's dying messages carry. */
+  dying(shard: number, name: string, seqs: readonly number[]): Promise<DyingMessage[]> {
+    return this.#run({ shard, name, seqs }, 'dying') as Promise<DyingMessage[]>;
   }
 
   /** Writes a snapshot of one shard to `to` in a reader thread (cluster mode). */

@@ -6,6 +6,7 @@
  * with `fromWire`.
  */
 import { toWire, type WireError } from '../errors.js';
+import type { GroupReply } from '../groups/model.js';
 import type { ShardLifecycle, ShardSnapshot } from '../store/shard-db.js';
 import type { TopicCounts } from '../store/tables.js';
 
@@ -56,6 +57,8 @@ export interface DrainSuccess {
   readonly deleted: [topic: string, count: number][];
   /** Events committed and not yet in the search index, after this record. */
   readonly searchPending: number;
+  /** The answers of the consumer group commands among the committed frames: [frame position, answer]. */
+  readonly replies?: [position: number, reply: GroupReply][];
 }
 
 export type Completion = DrainSuccess | TaskFailure;

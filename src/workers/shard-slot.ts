@@ -11,6 +11,7 @@
  * At most one loop runs at a time (`#looping`), and the ring's consumer claim makes a second one
  * fail, so the shard has one writer by construction, even when Piscina replaces a crashed thread.
  */
+import type { GroupReply } from '../groups/model.js';
 import { Piscina } from 'piscina';
 import { AggregatorError, fromWire, OverloadedError, toWire, type WireError } from '../errors.js';
 import type { RoomCheck, ShardStatus } from '../ingest/storage.js';
@@ -54,6 +55,8 @@ export interface ShardOptions {
 export interface FrameOutcome {
   readonly inserted: number;
   readonly statuses: Uint8Array | null;
+  /** A consumer group command's answer. */
+  readonly reply?: GroupReply;
 }
 
 /** The main side's handle on one queued frame; settled once when its shard commits or fails. */
@@ -280,8 +283,10 @@ export class ShardSlot {
     this.#commits++;
     this.#lastCommitMs = result.commitMs;
     this.#options.onCommit?.(index, result);
+    const replies = new Map(result.replies ?? []);
     for (let position = 0; position < tickets.length; position++) {
-      tickets[position]!.settle({ inserted: result.inserted[position]!, statuses: result.statuses[position] ?? null });
+      const reply = replies.get(position);
+      tickets[position]!.settle(reply ? { inserted: result.inserted[position]!, statuses: null, reply } : { inserted: result.inserted[position]!, statuses: result.statuses[position] ?? null });
     }
   }
 

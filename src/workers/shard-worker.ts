@@ -23,7 +23,8 @@ import { RingProducer } from '../ring/producer.js';
 import { ShardControl, ShardSignals } from '../ring/signals.js';
 import type { ShardCommand } from '../store/shard-commands.js';
 import { clockAfter } from '../store/log-position.js';
-import { ShardDb, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
+import type { GroupReply } from '../groups/model.js';
+import { ShardDb, type BatchOutcome, type StoreBatch, type StoreEvent } from '../store/shard-db.js';
 import { checkSnapshot, restoreShardFile } from '../store/shard-snapshot.js';
 import { AggregatorError } from '../errors.js';
 import { IndexPacer } from './index-pacer.js';
@@ -167,10 +168,20 @@ function commit(shard: ShardState, frames: readonly Frame[]): Completion {
       expired: [...outcome.expired],
       deleted: [...outcome.deleted],
       searchPending: shard.db.indexPending,
+      ...replies(outcome.batches),
     };
   } catch (error) {
     return toFailure(error);
   }
+}
+
+/** Group commands' answers, only when the commit had any: a completion record stays small. */
+function replies(batches: readonly BatchOutcome[]): Pick<DrainSuccess, 'replies'> {
+  const found: [number, GroupReply][] = [];
+  batches.forEach((batch, position) => {
+    if (batch.reply) found.push([position, batch.reply]);
+  });
+  return found.length > 0 ? { replies: found } : {};
 }
 
 /** One expiry transaction; its counts go out as a record of their own. Null: it failed, and the loop is paused. */

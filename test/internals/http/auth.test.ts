@@ -4,7 +4,7 @@ import { Authenticator } from '../../../src/http/auth.js';
 
 describe('Authenticator', () => {
   test('checks scope by scope, and only scopes that have a token', () => {
-    const auth = new Authenticator({ publishToken: 'p', readToken: '', adminToken: '' });
+    const auth = new Authenticator({ publishToken: 'p', readToken: '', consumeToken: '', adminToken: '' });
     assert.equal(auth.check('', 'read'), null, 'reads are open without a read token');
     assert.equal(auth.check('Bearer p', 'publish'), null);
     assert.equal(auth.check('bearer   p', 'publish'), null, 'the scheme is case-insensitive');
@@ -13,7 +13,7 @@ describe('Authenticator', () => {
   });
 
   test('the token also comes as shippers send it: ApiKey, or Basic with the token as the password', () => {
-    const auth = new Authenticator({ publishToken: 'p-secret', readToken: 'r-secret', adminToken: '' });
+    const auth = new Authenticator({ publishToken: 'p-secret', readToken: 'r-secret', consumeToken: '', adminToken: '' });
     const basic = (credentials: string): string => `Basic ${Buffer.from(credentials).toString('base64')}`;
     assert.equal(auth.check('ApiKey p-secret', 'publish'), null);
     assert.equal(auth.check(basic('elastic:p-secret'), 'publish'), null, 'any user name');
@@ -27,16 +27,16 @@ describe('Authenticator', () => {
   });
 
   test('a token of the other scope is forbidden, not unknown', () => {
-    const auth = new Authenticator({ publishToken: 'p', readToken: 'r', adminToken: '' });
+    const auth = new Authenticator({ publishToken: 'p', readToken: 'r', consumeToken: '', adminToken: '' });
     assert.equal(auth.check('Bearer r', 'publish')?.code, 'forbidden');
     assert.equal(auth.check('Bearer p', 'read')?.code, 'forbidden');
     assert.equal(auth.check('Bearer r', 'read'), null);
   });
 
   test('deletion is never open: without an admin token it is off, and no other token opens it', () => {
-    const off = new Authenticator({ publishToken: '', readToken: '', adminToken: '' });
+    const off = new Authenticator({ publishToken: '', readToken: '', consumeToken: '', adminToken: '' });
     assert.equal(off.check('', 'admin')?.code, 'forbidden');
-    const on = new Authenticator({ publishToken: 'p', readToken: 'r', adminToken: 'a' });
+    const on = new Authenticator({ publishToken: 'p', readToken: 'r', consumeToken: '', adminToken: 'a' });
     assert.equal(on.check('Bearer a', 'admin'), null);
     assert.equal(on.check('Bearer p', 'admin')?.code, 'forbidden');
     assert.equal(on.check('Bearer r', 'admin')?.code, 'forbidden');

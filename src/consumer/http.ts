@@ -1,0 +1,199 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay, parseRetryAfter } from '../publisher/client.js';
+import { describeNetworkError } from '../publisher/errors.js';
+
+/**
+ * Why a consumer request finally failed, with a stable code a script can match on. Transient
+ * trouble (network errors, 503 and the other statuses below) never surfaces here: it is retried.
+ */
+export type ConsumerErrorCode =
+  /** network errors or retryable statuses until maxRetries ran out */
+  | 'retries_exhausted'
+  /** an answer that retrying cannot change: a 4xx other than 408/429, or a 500/501 */
+  | 'refused'
+  /** a 2xx whose body is not what the contract documents */
+  | 'bad_reply'
+  /** the request was cancelled (AbortSignal, or the consumer failed elsewhere) */
+  | 'aborted';
+
+export class ConsumerError extends Error {
+  readonly code: ConsumerErrorCode;
+  /** The HTTP status of a refusal; null otherwise. */
+  readonly status: number | null;
+  /** The server's `error.code` (`group_conflict`, `group_not_found`…) of a refusal, when it sent one. */
+  readonly serverCode: string | null;
+
+  constructor(code: ConsumerErrorCode, message: string, details: { readonly status?: number; readonly serverCode?: string | null } = {}) {
+    super(message);
+    this.name = 'ConsumerError';
+    this.code = code;
+    this.status = details.status ?? null;
+    this.serverCode = details.serverCode ?? null;
+  }
+}
+
+export interface RetryNotice {
+  /** `POST /groups/g/fetch`… */
+  readonly what: string;
+  /** 0 = the first attempt failed. */
+  readonly attempt: number;
+  readonly delayMs: number;
+  readonly reason: string;
+}
+
+export interface TransportOptions {
+  /** Base URL, no trailing slash needed. */
+  readonly url: string;
+  readonly token?: string | undefined;
+  /** Retries per call; Infinity keeps a long-running consumer alive across server restarts. */
+  readonly maxRetries: number;
+  /** An attempt without a complete answer for this long counts as a network error. */
+  readonly timeoutMs: number;
+  readonly onRetry?: ((notice: RetryNotice) => void) | undefined;
+}
+
+export interface CallOptions {
+  /** Cancels the attempt in flight and any retry wait: the call throws `aborted`. */
+  readonly cancel?: AbortSignal;
+  /** Ends a retry wait (the call throws `aborted`) but lets an attempt in flight finish. */
+  readonly stopRetrying?: AbortSignal;
+  /** Added to timeoutMs for this call: a long poll holds its answer back on purpose. */
+  readonly extraTimeoutMs?: number;
+}
+
+export interface Reply {
+  readonly status: number;
+  /** The parsed JSON body; null for an empty one. */
+  readonly body: unknown;
+}
+
+type Attempt = { readonly status: number; readonly retryAfter: string | undefined; readonly text: string } | { readonly networkError: unknown };
+
+// 502 and 504 come from proxies in front of a restarting server; 408 and 429 ask for a later retry.
+const kRetryableStatuses = new Set([408, 429, 502, 503, 504]);
+
+/**
+ * JSON over the global fetch with the publisher's retry policy (full-jitter backoff, Retry-After
+ * as a floor). Settling a message (ack, nak…) is idempotent on the server, so re-sending after a
+ * lost answer is safe; a fetch whose answer is lost leaves its messages pending until their ack
+ * wait runs out, which is the group's own recovery path.
+ */
+export class Transport {
+  readonly #options: TransportOptions;
+
+  constructor(options: TransportOptions) {
+    this.#options = { ...options, url: options.url.replace(/\/+$/, '') };
+  }
+
+  async call(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown, options: CallOptions = {}): Promise<Reply> {
+    const what = `${method} ${path.split('?', 1)[0]}`;
+    for (let attempt = 0; ; attempt++) {
+      if (options.cancel?.aborted) throw new ConsumerError('aborted', `${what} cancelled`);
+      const outcome = await this.#attempt(method, path, body, options);
+      let reason: string;
+      let retryAfterMs: number | null = null;
+      if ('networkError' in outcome) {
+        if (options.cancel?.aborted) throw new ConsumerError('aborted', `${what} cancelled`);
+        reason = describeFetchError(outcome.networkError);
+      } else if (outcome.status >= 200 && outcome.status < 300) {
+        return { status: outcome.status, body: parseBody(what, outcome) };
+      } else if (kRetryableStatuses.has(outcome.status)) {
+        reason = `${outcome.status} ${describeAnswer(outcome.text)}`;
+        retryAfterMs = parseRetryAfter(outcome.retryAfter);
+      } else {
+        const { code, text } = serverError(outcome.text);
+        throw new ConsumerError('refused', `${what} answered ${outcome.status} ${text} (not retried)`, { status: outcome.status, serverCode: code });
+      }
+      if (attempt >= this.#options.maxRetries) {
+        throw new ConsumerError('retries_exhausted', `${what} failed after ${attempt + 1} attempt(s); last: ${reason}`);
+      }
+      const delayMs = backoffDelay(attempt, retryAfterMs);
+      this.#options.onRetry?.({ what, attempt, delayMs, reason });
+      const waiting = anySignal([options.cancel, options.stopRetrying]);
+      try {
+        await sleep(delayMs, undefined, { signal: waiting.signal });
+      } catch {
+        throw new ConsumerError('aborted', `${what} stopped while waiting to retry (${reason})`);
+      } finally {
+        waiting.dispose();
+      }
+    }
+  }
+
+  async #attempt(method: string, path: string, body: unknown, options: CallOptions): Promise<Attempt> {
+    const timeoutMs = this.#options.timeoutMs + (options.extraTimeoutMs ?? 0);
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    const signal = anySignal([timeout.signal, options.cancel]);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#options.token) headers.authorization = `Bearer ${this.#options.token}`;
+    try {
+      const response = await fetch(`${this.#options.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: signal.signal,
+      });
+      // The body is read under the same timeout: a server that sends headers then stalls is a network error too.
+      const text = await response.text();
+      return { status: response.status, retryAfter: response.headers.get('retry-after') ?? undefined, text };
+    } catch (error) {
+      return { networkError: timeout.signal.aborted ? timeout.signal.reason : error };
+    } finally {
+      clearTimeout(timer);
+      signal.dispose();
+    }
+  }
+}
+
+/**
+ * One signal that fires when any of `signals` does (AbortSignal.any needs Node 20.3; the engine
+ * range starts at 20.0). `dispose` removes the listeners, so long-lived signals do not collect them.
+ */
+function anySignal(signals: readonly (AbortSignal | undefined)[]): { readonly signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const present = signals.filter((signal): signal is AbortSignal => signal !== undefined);
+  const onAbort = (): void => controller.abort();
+  for (const signal of present) {
+    if (signal.aborted) controller.abort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
+  return { signal: controller.signal, dispose: () => present.forEach((signal) => signal.removeEventListener('abort', onAbort)) };
+}
+
+/** fetch wraps every network failure in `TypeError: fetch failed`; the useful part (ECONNREFUSED…) is its cause. */
+function describeFetchError(error: unknown): string {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  return describeNetworkError(cause);
+}
+
+function parseBody(what: string, outcome: { readonly status: number; readonly text: string }): unknown {
+  if (outcome.text.trim() === '') return null;
+  try {
+    return JSON.parse(outcome.text) as unknown;
+  } catch {
+    throw new ConsumerError('bad_reply', `${what} answered ${outcome.status} with a body that is not JSON: ${outcome.text.slice(0, 200)}`);
+  }
+}
+
+/** The `{"error": {"code", "message"}}` of a refusal, as a code and a line of text. */
+function serverError(text: string): { readonly code: string | null; readonly text: string } {
+  let parsed: unknown = null;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not the aggregator's error shape: the raw start of the body is the best description.
+  }
+  const error = isRecord(parsed) && isRecord(parsed.error) ? parsed.error : null;
+  if (error && typeof error.code === 'string') return { code: error.code, text: `${error.code}: ${String(error.message ?? '')}` };
+  return { code: null, text: text.slice(0, 200) || '(empty body)' };
+}
+
+function describeAnswer(text: string): string {
+  return serverError(text).text;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

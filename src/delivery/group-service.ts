@@ -1,0 +1,286 @@
+/**
+ * Consumer groups on the ingress thread: the routes' verbs over the storage seam. Every change of
+ * a group's state is a command that shards' writers run in order with their commits
+ * (`CommitPath.groupCommand`), so the writer, not this thread, decides what may be delivered: two
+ * fetchers (on this node or another) can never be granted one message inside its ack wait. This
+ * thread adds what spans the shards: `max_pending` across them, long-polls, dead letters, views.
+ */
+import { decodeCursor as decodeCursorOf, encodeCursor } from '../events/cursor.js';
+import { AggregatorError } from '../errors.js';
+import { checkGroupName, kGroupBounds, kSettle, messageId, parseGroupBody, parseMessageId, type GroupCommand, type GroupReply, type GroupSettle, type GroupShardState } from '../groups/model.js';
+import type { GroupView } from '../events/responses.js';
+import type { CommitPath, PageSource, Watermark } from '../ingest/storage.js';
+import { DeadLetters } from './dead-letters.js';
+import { GroupWaits } from './group-waits.js';
+
+export interface GroupServiceParts {
+  readonly commitPath: CommitPath;
+  readonly pages: PageSource;
+  readonly watermark: Watermark;
+  /** Stores dead letters through the ingest pipeline (all or nothing; a repeat is a duplicate). */
+  readonly publish: (events: readonly unknown[]) => Promise<void>;
+  readonly maxEventBytes: number;
+}
+
+export type SettleVerb = 'ack' | 'nak' | 'term' | 'extend';
+
+export interface SettleOptions {
+  readonly delayMs?: number | null;
+  readonly reason?: string;
+}
+
+/** What this node knows of one group between commands: each shard's pending count, the fetches waiting. */
+interface Local {
+  readonly pending: number[];
+  maxPending: number;
+  reserved: number;
+  readonly nextDue: (number | null)[];
+  readonly consumers: Map<string, number>;
+}
+
+const kConsumerWindowMs = 60_000;
+/** A waiting fetch looks again at least this often: another node's acks and deliveries do not wake it. */
+const kRecheckMs = 1000;
+const kSettleStatus: Record<SettleVerb, readonly [string, string, string]> = {
+  ack: ['unknown', 'acked', 'already_acked'],
+  nak: ['unknown', 'ok', 'not_pending'],
+  term: ['unknown', 'ok', 'not_pending'],
+  extend: ['unknown', 'ok', 'not_pending'],
+};
+
+export class GroupService {
+  readonly #parts: GroupServiceParts;
+  readonly #shards: number;
+  readonly #local = new Map<string, Local>();
+  readonly #waits = new GroupWaits();
+  readonly #deadLetters: DeadLetters;
+  /** Live WebSocket consumers per group: they count as consumers while connected. */
+  readonly #sockets = new Map<string, number>();
+  #turn = 0;
+
+  constructor(parts: GroupServiceParts) {
+    this.#parts = parts;
+    this.#shards = parts.commitPath.shardCount;
+    this.#deadLetters = new DeadLetters(parts, (name, shard, reply) => this.#heard(name, shard, reply));
+    parts.watermark.onAdvance(() => this.#waits.wakeAll());
+  }
+
+  async put(name: string, body: unknown): Promise<{ created: boolean; view: GroupView }> {
+    checkGroupName(name);
+    const definition = parseGroupBody(body);
+    const { start } = definition;
+    const startSeq = start === 'earliest' ? 0 : start === 'latest' ? this.#parts.watermark.current : 'after' in start ? decodeStart(start.after, this.#parts.watermark.cursorVersion) : null;
+    const sinceMs = typeof start === 'object' && 'since' in start ? Date.parse(start.since) : null;
+    const replies = await this.#everyShard({ kind: 'group_put', name, definition, startSeq, sinceMs });
+    if (replies.some((reply) => reply.conflict)) throw new AggregatorError('group_conflict', `group ${JSON.stringify(name)} exists with other topics or start: delete it first, or PUT the same ones`);
+    const local = this.#local.get(name);
+    if (local) local.maxPending = definition.max_pending;
+    this.#waits.wake(name);
+    return { created: replies.some((reply) => reply.created), view: await this.view(name) };
+  }
+
+  async delete(name: string): Promise<void> {
+    checkGroupName(name);
+    const replies = await this.#everyShard({ kind: 'group_delete', name });
+    this.#local.delete(name);
+    this.#waits.wake(name);
+    if (replies.every((reply) => reply.missing)) throw notFound(name);
+  }
+
+  async view(name: string): Promise<GroupView> {
+    checkGroupName(name);
+    const views = await this.list(name);
+    if (views.length === 0) throw notFound(name);
+    return views[0]!;
+  }
+
+  /** Every group (or `name` alone), merged over the shards. */
+  async list(name: string | null = null): Promise<GroupView[]> {
+    const parts = await Promise.all(Array.from({ length: this.#shards }, (_, shard) => this.#parts.pages.groups(shard, name)));
+    const byName = new Map<string, GroupShardState[]>();
+    for (const states of parts) for (const state of states) byName.set(state.name, [...(byName.get(state.name) ?? []), state]);
+    return [...byName].sort(([a], [b]) => (a < b ? -1 : 1)).map(([group, states]) => this.#merge(group, states));
+  }
+
+  /** Long-polls until a message is granted or `waitMs` passes: each message as JSON (none: the wait passed). */
+  async fetch(name: string, max: number, waitMs: number, consumer: string): Promise<string[]> {
+    checkGroupName(name);
+    const deadline = performance.now() + waitMs;
+    const local = await this.#localOf(name);
+    local.consumers.set(consumer, Date.now());
+    for (;;) {
+      const room = Math.min(max, local.maxPending - local.pending.reduce((sum, pending) => sum + pending, 0) - local.reserved);
+      if (room > 0) {
+        local.reserved += room;
+        let messages: string[];
+        try {
+          messages = await this.#deliver(name, room);
+        } finally {
+          local.reserved -= room;
+        }
+        if (messages.length > 0) return messages;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) return [];
+      const due = Math.min(...local.nextDue.map((at) => (at === null ? Infinity : at - Date.now())));
+      await this.#waits.wait(name, Math.max(1, Math.min(left, kRecheckMs, due)));
+      if (!this.#local.has(name)) throw notFound(name);
+    }
+  }
+
+  /** ack, nak, term or extend the messages `ids` name; answers once committed (a term: once its dead letter is stored too). */
+  async settle(verb: SettleVerb, name: string, ids: readonly unknown[], options: SettleOptions = {}): Promise<{ results: { id: unknown; status: string }[]; done: number }> {
+    checkGroupName(name);
+    if (ids.length > kGroupBounds.ids) throw new AggregatorError('invalid_group', `at most ${kGroupBounds.ids} ids in one call, got ${ids.length}`);
+    const statuses = new Array<number>(ids.length).fill(kSettle.unknown);
+    const byShard = new Map<number, { seqs: number[]; positions: number[] }>();
+    ids.forEach((id, position) => {
+      const parsed = parseMessageId(id, this.#shards);
+      if (!parsed) return;
+      let entry = byShard.get(parsed.shard);
+      if (!entry) byShard.set(parsed.shard, (entry = { seqs: [], positions: [] }));
+      entry.seqs.push(parsed.seq);
+      entry.positions.push(position);
+    });
+    const at = Date.now();
+    const kind = `group_${verb}` as GroupSettle['kind'];
+    // A group with no valid id still has to exist: ask one shard.
+    if (byShard.size === 0) byShard.set(0, { seqs: [], positions: [] });
+    const answered = await Promise.all(
+      [...byShard].map(async ([shard, { seqs, positions }]) => {
+        const command: GroupSettle = { kind, name, seqs, at, ...(verb === 'nak' ? { delayMs: options.delayMs ?? null } : {}), ...(verb === 'term' ? { reason: options.reason ?? 'term' } : {}) };
+        const reply = await this.#command(shard, name, command);
+        reply.statuses?.forEach((status, index) => (statuses[positions[index]!] = status));
+        if (reply.dying && reply.dying.length > 0) await this.#deadLetters.bury(name, shard, reply.dying);
+        return reply;
+      }),
+    );
+    if (answered.every((reply) => reply.missing)) throw notFound(name);
+    this.#waits.wake(name);
+    const words = kSettleStatus[verb];
+    return { results: ids.map((id, position) => ({ id, status: words[statuses[position]!]! })), done: statuses.filter((status) => status === kSettle.done).length };
+  }
+
+  /** A WebSocket consumer came (+1) or went (-1). */
+  socket(name: string, change: 1 | -1): void {
+    const count = (this.#sockets.get(name) ?? 0) + change;
+    if (count > 0) this.#sockets.set(name, count);
+    else this.#sockets.delete(name);
+  }
+
+  /** Stops every waiting fetch at its next look (the service is closing). */
+  close(): void {
+    this.#local.clear();
+    this.#waits.wakeAll();
+  }
+
+  async #deliver(name: string, max: number): Promise<string[]> {
+    // Rotating which shards get the larger shares (and, for a small max, any share at all).
+    const turn = this.#turn++ % this.#shards;
+    const quotas = splitEvenly(max, this.#shards).map((_, shard, shares) => shares[(shard - turn + this.#shards) % this.#shards]!);
+    const granted: (readonly [number, number])[][] = Array.from({ length: this.#shards }, () => []);
+    const ask = async (shard: number, quota: number): Promise<boolean> => {
+      const reply = await this.#command(shard, name, { kind: 'group_deliver', name, max: quota, at: Date.now() });
+      if (reply.missing) throw notFound(name);
+      granted[shard]!.push(...(reply.granted ?? []));
+      if (reply.dying && reply.dying.length > 0) void this.#deadLetters.bury(name, shard, reply.dying).catch(() => {});
+      return (reply.granted?.length ?? 0) === quota;
+    };
+    const full = await Promise.all(quotas.map((quota, shard) => (quota > 0 ? ask(shard, quota) : Promise.resolve(false))));
+    // One more round for what the shards that ran dry left over, from the ones that did not (or were not asked).
+    const left = max - granted.reduce((sum, list) => sum + list.length, 0);
+    const busy = full.flatMap((wasFull, shard) => (wasFull || quotas[shard] === 0 ? [shard] : []));
+    if (left > 0 && busy.length > 0 && busy.length < this.#shards) {
+      const more = splitEvenly(left, busy.length);
+      await Promise.all(busy.map((shard, index) => (more[index]! > 0 ? ask(shard, more[index]!) : Promise.resolve(false))));
+    }
+    const messages: { seq: number; json: string }[] = [];
+    await Promise.all(
+      granted.map(async (list, shard) => {
+        if (list.length === 0) return;
+        const counts = new Map(list);
+        for (const [seq, eventJson] of await this.#parts.pages.messages(shard, list.map(([seq]) => seq))) {
+          messages.push({ seq, json: `{"id":"${messageId(shard, seq)}","delivery_count":${counts.get(seq)!},"event":${eventJson}}` });
+        }
+      }),
+    );
+    // First deliveries in seq order across the group's topics (and shards).
+    return messages.sort((a, b) => a.seq - b.seq).map((message) => message.json);
+  }
+
+  async #command(shard: number, name: string, command: GroupCommand): Promise<GroupReply> {
+    const reply = await this.#parts.commitPath.groupCommand(shard, command);
+    this.#heard(name, shard, reply);
+    return reply;
+  }
+
+  #heard(name: string, shard: number, reply: GroupReply): void {
+    const local = this.#local.get(name);
+    if (!local) return;
+    if (reply.missing) {
+      this.#local.delete(name);
+      return;
+    }
+    local.pending[shard] = reply.pending;
+    local.nextDue[shard] = reply.nextDue;
+  }
+
+  #everyShard(command: GroupCommand): Promise<GroupReply[]> {
+    return Promise.all(Array.from({ length: this.#shards }, (_, shard) => this.#parts.commitPath.groupCommand(shard, command)));
+  }
+
+  async #localOf(name: string): Promise<Local> {
+    const known = this.#local.get(name);
+    if (known) return known;
+    const parts = await Promise.all(Array.from({ length: this.#shards }, (_, shard) => this.#parts.pages.groups(shard, name)));
+    const states = parts.map((list) => list[0]);
+    const any = states.find((state) => state !== undefined);
+    if (!any) throw notFound(name);
+    const local: Local = { pending: states.map((state) => state?.pending ?? 0), maxPending: any.definition.max_pending, reserved: 0, nextDue: states.map(() => Date.now()), consumers: new Map() };
+    this.#local.set(name, this.#local.get(name) ?? local);
+    return this.#local.get(name)!;
+  }
+
+  #merge(name: string, states: readonly GroupShardState[]): GroupView {
+    const sum = (key: 'delivered' | 'acked' | 'redelivered' | 'dead_lettered' | 'skipped' | 'pending' | 'lag'): number => states.reduce((total, state) => total + state[key], 0);
+    const { definition } = states[0]!;
+    const watermark = this.#parts.watermark.current;
+    const floor = Math.min(watermark, ...states.map((state) => state.floor ?? Infinity));
+    const since = Date.now() - kConsumerWindowMs;
+    const fetchers = [...(this.#local.get(name)?.consumers.values() ?? [])].filter((seen) => seen >= since).length;
+    return {
+      name,
+      ...definition,
+      topics: [...definition.topics],
+      backoff_ms: [...definition.backoff_ms],
+      state: {
+        delivered: sum('delivered'),
+        acked: sum('acked'),
+        redelivered: sum('redelivered'),
+        dead_lettered: sum('dead_lettered'),
+        skipped: sum('skipped'),
+        pending: sum('pending'),
+        lag: sum('lag'),
+        ack_floor: encodeCursor(Math.max(0, floor), this.#parts.watermark.cursorVersion),
+        consumers: fetchers + (this.#sockets.get(name) ?? 0),
+      },
+    };
+  }
+}
+
+function notFound(name: string): AggregatorError {
+  return new AggregatorError('group_not_found', `no consumer group ${JSON.stringify(name)}`);
+}
+
+function decodeStart(cursor: string, version: 1 | 2): number {
+  try {
+    return decodeCursorOf(cursor, version);
+  } catch (error) {
+    throw new AggregatorError('invalid_group', `"start": ${(error as Error).message}`);
+  }
+}
+
+/** `total` in `parts` shares that differ by at most one. */
+function splitEvenly(total: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0));
+}

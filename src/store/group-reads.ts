@@ -1,0 +1,100 @@
+/**
+ * What the reader threads read of consumer groups (the writer's side: groups.ts): each group's
+ * state in one shard, the events of granted deliveries, and what a dead letter carries.
+ */
+export type { DyingMessage, GroupShardState };
+import type { DyingMessage, GroupDefinition, GroupShardState } from '../groups/model.js';
+import { renderEvents } from './event-pages.js';
+import { kNewTopicsSql, TopicSelector } from './groups.js';
+import type { ShardReaders } from './shard-readers.js';
+import { eventColumns, type StoredEventRow } from './tables.js';
+
+/** Rows a lag count of a many-topic selector examines at most per shard. */
+const kLagRows = 1_000_000;
+/** Up to this many matched topics, lag is counted per topic on its (topic_id, seq) index. */
+const kLagPerTopic = 64;
+
+/** Per reader thread: selectors by shard and group, kept while the definition is unchanged. */
+const selectors = new Map<string, TopicSelector>();
+
+function selectorOf(readers: ShardReaders, shard: number, name: string, definitionJson: string): TopicSelector {
+  const key = `${shard}\u0000${name}\u0000${definitionJson}`;
+  let selector = selectors.get(key);
+  if (!selector) {
+    selector = new TopicSelector(JSON.parse(definitionJson) as GroupDefinition);
+    selectors.set(key, selector);
+  }
+  return selector.refresh(readers.prepare(shard, kNewTopicsSql));
+}
+
+/** Every group's state in one shard (or just `name`'s), in one read transaction. */
+export function groupStates(readers: ShardReaders, shard: number, name: string | null): GroupShardState[] {
+  return readers.snapshot(shard, () => {
+    const rows = (name === null
+      ? readers.prepare(shard, 'SELECT * FROM groups ORDER BY name').all()
+      : readers.prepare(shard, 'SELECT * FROM groups WHERE name = ?').all(name)) as {
+      name: string;
+      definition: string;
+      scan_seq: number;
+      delivered: number;
+      acked: number;
+      redelivered: number;
+      dead_lettered: number;
+      skipped: number;
+    }[];
+    return rows.map((row) => {
+      const pending = readers.prepare(shard, 'SELECT count(*) AS count, min(seq) AS low FROM group_pending WHERE name = ?').get(row.name) as { count: number; low: number | null };
+      const selector = selectorOf(readers, shard, row.name, row.definition);
+      const { lag, bounded } = lagOf(readers, shard, selector, row.scan_seq);
+      const floor = pending.low !== null ? pending.low - 1 : lag > 0 ? row.scan_seq : null;
+      const { definition: _definition, scan_seq: _scan, ...counts } = row;
+      return { ...counts, definition: selector.definition, pending: pending.count, lag, lagBounded: bounded, floor };
+    });
+  });
+}
+
+function lagOf(readers: ShardReaders, shard: number, selector: TopicSelector, after: number): { lag: number; bounded: boolean } {
+  if (selector.all) return { lag: readers.prepare(shard, 'SELECT count(*) FROM events WHERE seq > ?').pluck().get(after) as number, bounded: false };
+  if (selector.ids.size <= kLagPerTopic) {
+    const count = readers.prepare(shard, 'SELECT count(*) FROM events WHERE topic_id = ? AND seq > ?').pluck();
+    let lag = 0;
+    for (const id of selector.ids) lag += count.get(id, after) as number;
+    return { lag, bounded: false };
+  }
+  let lag = 0;
+  let examined = 0;
+  for (const topicId of readers.prepare(shard, 'SELECT topic_id FROM events WHERE seq > ? ORDER BY seq').pluck().iterate(after) as Iterable<number>) {
+    if (selector.has(topicId)) lag++;
+    if (++examined >= kLagRows) return { lag, bounded: true };
+  }
+  return { lag, bounded: false };
+}
+
+/** The events of granted deliveries, each rendered as /events renders it; a seq whose event is gone is left out. */
+export function eventsBySeq(readers: ShardReaders, shard: number, seqs: readonly number[]): [seq: number, json: string][] {
+  const select = readers.prepare(shard, `SELECT ${eventColumns} FROM events e JOIN topics t ON t.id = e.topic_id WHERE e.seq = ?`);
+  const found: [number, string][] = [];
+  readers.snapshot(shard, () => {
+    for (const seq of seqs) {
+      const row = select.get(seq) as StoredEventRow | undefined;
+      if (row) found.push([seq, renderEvents([row]).slice(1, -1)]);
+    }
+  });
+  return found;
+}
+
+/** What the dead letters of `seqs` carry; a seq no longer dying (acked, or its letter already stored) is left out. */
+export function dyingMessages(readers: ShardReaders, shard: number, name: string, seqs: readonly number[]): DyingMessage[] {
+  const pending = readers.prepare(shard, 'SELECT deliveries, reason FROM group_pending WHERE name = ? AND seq = ? AND dying = 1');
+  const select = readers.prepare(shard, `SELECT ${eventColumns} FROM events e JOIN topics t ON t.id = e.topic_id WHERE e.seq = ?`);
+  const found: DyingMessage[] = [];
+  readers.snapshot(shard, () => {
+    for (const seq of seqs) {
+      const row = pending.get(name, seq) as { deliveries: number; reason: string | null } | undefined;
+      if (!row) continue;
+      const event = select.get(seq) as StoredEventRow | undefined;
+      found.push({ seq, deliveries: row.deliveries, reason: row.reason ?? 'term', eventJson: event ? renderEvents([event]).slice(1, -1) : null, topic: event?.topic ?? null, eventId: event?.event_id ?? null });
+    }
+  });
+  return found;
+}

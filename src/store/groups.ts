@@ -1,0 +1,293 @@
+import type Database from 'better-sqlite3';
+import { backoffAfter, kSettle, type GroupCommand, type GroupDefinition, type GroupDeliver, type GroupPut, type GroupReply, type GroupSettle } from '../groups/model.js';
+import { globMatches } from '../search/glob.js';
+
+/**
+ * Consumer groups' state in one shard file, changed only by the shard's writer, inside the commit's
+ * transaction (so it is exactly as durable as the events, and a rolled-back commit leaves no trace):
+ *
+ *   groups         per group: its definition, `scan_seq` (first deliveries have looked at every event
+ *                  up to it) and the counters
+ *   group_pending  per delivered message not yet acked or dead-lettered: its delivery count, `due`
+ *                  (when it may go out again: its ack wait's end, or a nak's delay) and `dying` (its
+ *                  dead letter is being stored)
+ *
+ * So a message is in flight to one fetcher exactly while its row's `due` lies ahead: a delivery is
+ * granted here, serially, only for a message with no row (a first one) or a row that is due.
+ */
+
+/**
+ * The topic ids of one shard file that a group's selector (names and globs) matches. Topics are
+ * numbered as they first arrive, so a look after the first needs to match only the newer ones.
+ */
+export class TopicSelector {
+  readonly definition: GroupDefinition;
+  /** `*` alone: every topic. */
+  readonly all: boolean;
+  readonly ids = new Set<number>();
+  #lastTopicId = 0;
+
+  constructor(definition: GroupDefinition) {
+    this.definition = definition;
+    this.all = definition.topics.includes('*');
+  }
+
+  /** `newTopics` selects `topic, id` of the topics with an id above its one parameter, by id. */
+  refresh(newTopics: Database.Statement): this {
+    if (this.all) return this;
+    for (const { topic, id } of newTopics.iterate(this.#lastTopicId) as Iterable<{ topic: string; id: number }>) {
+      if (this.definition.topics.some((pattern) => globMatches(pattern, topic))) this.ids.add(id);
+      this.#lastTopicId = id;
+    }
+    return this;
+  }
+
+  has(topicId: number): boolean {
+    return this.all || this.ids.has(topicId);
+  }
+}
+
+export const kNewTopicsSql = 'SELECT topic, id FROM topics WHERE id > ? ORDER BY id';
+
+/** A first-delivery scan of a selector that matches many topics examines at most this many rows. */
+const kScanRows = 4096;
+/** Up to this many matched topics, first deliveries walk each topic's (topic_id, seq) index. */
+const kPerTopicWalk = 16;
+
+export class GroupStore {
+  readonly #selectors = new Map<string, TopicSelector>();
+  readonly #sql: Record<string, Database.Statement>;
+
+  constructor(db: Database.Database) {
+    // A file from before consumer groups gets the tables as it opens.
+    db.exec(groupTables);
+    const prepare = (sql: string): Database.Statement => db.prepare(sql);
+    this.#sql = {
+      group: prepare('SELECT definition, scan_seq FROM groups WHERE name = ?'),
+      create: prepare('INSERT INTO groups (name, definition, scan_seq) VALUES (?, ?, ?)'),
+      redefine: prepare('UPDATE groups SET definition = ? WHERE name = ?'),
+      drop: prepare('DELETE FROM groups WHERE name = ?'),
+      dropPending: prepare('DELETE FROM group_pending WHERE name = ?'),
+      add: prepare('UPDATE groups SET scan_seq = max(scan_seq, ?), delivered = delivered + ?, acked = acked + ?, redelivered = redelivered + ?, dead_lettered = dead_lettered + ?, skipped = skipped + ? WHERE name = ?'),
+      row: prepare('SELECT deliveries, dying FROM group_pending WHERE name = ? AND seq = ?'),
+      insert: prepare('INSERT INTO group_pending (name, seq, deliveries, due, dying) VALUES (?, ?, 1, ?, 0)'),
+      redeliver: prepare('UPDATE group_pending SET deliveries = deliveries + 1, due = ? WHERE name = ? AND seq = ?'),
+      setDue: prepare('UPDATE group_pending SET due = ? WHERE name = ? AND seq = ?'),
+      die: prepare('UPDATE group_pending SET dying = 1, reason = ? WHERE name = ? AND seq = ?'),
+      remove: prepare('DELETE FROM group_pending WHERE name = ? AND seq = ?'),
+      due: prepare('SELECT seq, deliveries FROM group_pending WHERE name = ? AND dying = 0 AND due <= ? ORDER BY due LIMIT ?'),
+      dying: prepare('SELECT seq FROM group_pending WHERE name = ? AND dying = 1 ORDER BY seq LIMIT ?').pluck(),
+      pending: prepare('SELECT count(*) FROM group_pending WHERE name = ?').pluck(),
+      nextDue: prepare('SELECT min(due) FROM group_pending WHERE name = ? AND dying = 0').pluck(),
+      topicOf: prepare('SELECT topic_id FROM events WHERE seq = ?').pluck(),
+      newTopics: prepare(kNewTopicsSql),
+      lastSeq: prepare('SELECT last_seq FROM counters').pluck(),
+      firstSince: prepare('SELECT min(seq) FROM events WHERE received_at >= ?').pluck(),
+      afterAll: prepare('SELECT seq, topic_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      afterInTopic: prepare('SELECT seq FROM events WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT ?').pluck(),
+    };
+  }
+
+  /** The commit rolled back: what was cached from inside it may be wrong. */
+  rollBack(): void {
+    this.#selectors.clear();
+  }
+
+  run(command: GroupCommand): GroupReply {
+    switch (command.kind) {
+      case 'group_put':
+        return this.#put(command);
+      case 'group_delete': {
+        const existed = this.#sql.drop!.run(command.name).changes > 0;
+        this.#sql.dropPending!.run(command.name);
+        this.#selectors.delete(command.name);
+        return { missing: !existed, pending: 0, nextDue: null };
+      }
+      case 'group_deliver':
+        return this.#deliver(command);
+      default:
+        return this.#settle(command);
+    }
+  }
+
+  #put(command: GroupPut): GroupReply {
+    const found = this.#sql.group!.get(command.name) as { definition: string } | undefined;
+    const { definition } = command;
+    if (found) {
+      const existing = JSON.parse(found.definition) as GroupDefinition;
+      if (JSON.stringify([existing.topics, existing.start]) !== JSON.stringify([definition.topics, definition.start])) return { ...this.#state(command.name), missing: false, conflict: true, created: false };
+      this.#sql.redefine!.run(JSON.stringify(definition), command.name);
+      this.#selectors.delete(command.name);
+      return { ...this.#state(command.name), missing: false, created: false };
+    }
+    const since = command.sinceMs === null ? null : (this.#sql.firstSince!.get(command.sinceMs) as number | null);
+    // From a receive time: just before the first event received since then, or after every one.
+    const startSeq = command.startSeq ?? (since === null ? (this.#sql.lastSeq!.get() as number) : since - 1);
+    this.#sql.create!.run(command.name, JSON.stringify(definition), startSeq);
+    return { missing: false, created: true, pending: 0, nextDue: null };
+  }
+
+  #deliver({ name, max, at }: GroupDeliver): GroupReply {
+    const selector = this.#selector(name);
+    if (!selector) return { missing: true, pending: 0, nextDue: null };
+    const { definition } = selector;
+    const dying = this.#sql.dying!.all(name, kScanRows) as number[];
+    const granted: [number, number][] = [];
+    let redelivered = 0;
+    let skipped = 0;
+    // Due redeliveries first: they are the oldest work.
+    for (const row of this.#sql.due!.all(name, at, max + 64) as { seq: number; deliveries: number }[]) {
+      if (granted.length >= max) break;
+      if (this.#sql.topicOf!.get(row.seq) === undefined) {
+        this.#sql.remove!.run(name, row.seq);
+        skipped++;
+      } else if (row.deliveries >= definition.max_deliver) {
+        this.#sql.die!.run('max_deliver', name, row.seq);
+        dying.push(row.seq);
+      } else {
+        this.#sql.redeliver!.run(dueAfter(definition, at, row.deliveries + 1), name, row.seq);
+        granted.push([row.seq, row.deliveries + 1]);
+        redelivered++;
+      }
+    }
+    const room = Math.min(max - granted.length, definition.max_pending - (this.#sql.pending!.get(name) as number));
+    const { seqs, scanned } = room > 0 ? this.#nextEvents(selector, this.#scanSeq(name), room) : { seqs: [], scanned: 0 };
+    for (const seq of seqs) {
+      this.#sql.insert!.run(name, seq, dueAfter(definition, at, 1));
+      granted.push([seq, 1]);
+    }
+    this.#sql.add!.run(scanned, seqs.length, 0, redelivered, 0, skipped, name);
+    return { ...this.#state(name), missing: false, granted, dying };
+  }
+
+  #settle(command: GroupSettle): GroupReply {
+    const selector = this.#selector(command.name);
+    if (!selector) return { missing: true, pending: 0, nextDue: null };
+    const { name, at } = command;
+    const { definition } = selector;
+    const scanSeq = this.#scanSeq(name);
+    const statuses: number[] = [];
+    const dying: number[] = [];
+    let acked = 0;
+    let dead = 0;
+    for (const seq of command.seqs) {
+      const row = this.#sql.row!.get(name, seq) as { deliveries: number; dying: number } | undefined;
+      if (!row) {
+        statuses.push(seq <= scanSeq && this.#matches(selector, seq) ? kSettle.gone : kSettle.unknown);
+        continue;
+      }
+      // A dying message waits only for its dead letter: nothing else moves it.
+      const live = row.dying === 0;
+      let done = live;
+      switch (command.kind) {
+        case 'group_ack':
+          if (live) {
+            this.#sql.remove!.run(name, seq);
+            acked++;
+          }
+          break;
+        case 'group_nak':
+          if (live) this.#sql.setDue!.run(at + (command.delayMs ?? backoffAfter(definition, row.deliveries)), name, seq);
+          break;
+        case 'group_extend':
+          if (live) this.#sql.setDue!.run(dueAfter(definition, at, row.deliveries), name, seq);
+          break;
+        case 'group_term':
+          if (live) {
+            this.#sql.die!.run(command.reason ?? 'term', name, seq);
+            dying.push(seq);
+          }
+          break;
+        case 'group_dead':
+          done = !live;
+          if (done) {
+            this.#sql.remove!.run(name, seq);
+            dead++;
+          }
+          break;
+      }
+      statuses.push(done ? kSettle.done : kSettle.gone);
+    }
+    if (acked + dead > 0) this.#sql.add!.run(0, 0, acked, 0, dead, 0, name);
+    return { ...this.#state(name), missing: false, statuses, dying };
+  }
+
+  #state(name: string): { pending: number; nextDue: number | null } {
+    return { pending: this.#sql.pending!.get(name) as number, nextDue: (this.#sql.nextDue!.get(name) as number | null) ?? null };
+  }
+
+  #scanSeq(name: string): number {
+    return (this.#sql.group!.get(name) as { scan_seq: number }).scan_seq;
+  }
+
+  #selector(name: string): TopicSelector | null {
+    let selector = this.#selectors.get(name);
+    if (!selector) {
+      const found = this.#sql.group!.get(name) as { definition: string } | undefined;
+      if (!found) return null;
+      selector = new TopicSelector(JSON.parse(found.definition) as GroupDefinition);
+      this.#selectors.set(name, selector);
+    }
+    return selector.refresh(this.#sql.newTopics!);
+  }
+
+  #matches(selector: TopicSelector, seq: number): boolean {
+    const topicId = this.#sql.topicOf!.get(seq) as number | undefined;
+    return topicId !== undefined && selector.has(topicId);
+  }
+
+  /**
+   * Up to `need` events after `after` that the selector matches, in seq order, and how far every
+   * event has been looked at (`scanned`): every match at or below it is among `seqs` or before.
+   * Within one shard seqs only grow in commit order, so nothing can later appear below `scanned`.
+   */
+  #nextEvents(selector: TopicSelector, after: number, need: number): { seqs: number[]; scanned: number } {
+    const lastSeq = this.#sql.lastSeq!.get() as number;
+    if (!selector.all && selector.ids.size <= kPerTopicWalk) {
+      const found: number[] = [];
+      for (const id of selector.ids) found.push(...(this.#sql.afterInTopic!.all(id, after, need) as number[]));
+      found.sort((a, b) => a - b);
+      if (found.length >= need) return { seqs: found.slice(0, need), scanned: found[need - 1]! };
+      return { seqs: found, scanned: Math.max(after, lastSeq) };
+    }
+    const seqs: number[] = [];
+    const rows = this.#sql.afterAll!.all(after, kScanRows) as { seq: number; topic_id: number }[];
+    for (const row of rows) {
+      if (!selector.has(row.topic_id)) continue;
+      seqs.push(row.seq);
+      if (seqs.length === need) return { seqs, scanned: row.seq };
+    }
+    return { seqs, scanned: rows.length === kScanRows ? rows[rows.length - 1]!.seq : Math.max(after, lastSeq) };
+  }
+}
+
+/**
+ * When a message delivered (or extended) at `at`, for the `deliveries`-th time, may go out again
+ * unless acked: its ack wait, then the backoff for that count.
+ */
+function dueAfter(definition: GroupDefinition, at: number, deliveries: number): number {
+  return at + definition.ack_wait_ms + backoffAfter(definition, deliveries);
+}
+
+export const groupTables = `
+  CREATE TABLE IF NOT EXISTS groups (
+    name          TEXT    PRIMARY KEY,
+    definition    TEXT    NOT NULL,
+    scan_seq      INTEGER NOT NULL,
+    delivered     INTEGER NOT NULL DEFAULT 0,
+    acked         INTEGER NOT NULL DEFAULT 0,
+    redelivered   INTEGER NOT NULL DEFAULT 0,
+    dead_lettered INTEGER NOT NULL DEFAULT 0,
+    skipped       INTEGER NOT NULL DEFAULT 0
+  ) STRICT, WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS group_pending (
+    name       TEXT    NOT NULL,
+    seq        INTEGER NOT NULL,
+    deliveries INTEGER NOT NULL,
+    due        INTEGER NOT NULL,
+    dying      INTEGER NOT NULL,
+    reason     TEXT,
+    PRIMARY KEY (name, seq)
+  ) STRICT, WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS group_pending_due ON group_pending (name, dying, due);
+`;
