@@ -2,7 +2,7 @@
  * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real server
  * with a read token: the user pastes the token, sees the counts move, pages through a topic, opens
  * an event, tails a topic across a pause without losing an event, searches and follows a query,
- * and reads the API reference.
+ * reads the API reference, and watches consumer groups.
  * Screenshots go to test/artifacts/ (git-ignored) for a person to look at.
  */
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchBrowser, missingBrowser, pageProblems } from './support/browser.js';
-import { event, publish, startServer, waitFor, type TestEvent } from './helper.js';
+import { event, groupCall, publish, startServer, waitFor, type TestEvent } from './helper.js';
 
 const artifacts = new URL('./artifacts/', import.meta.url);
 const readToken = 'r-secret';
@@ -315,6 +315,69 @@ describe('dashboard in a browser', { skip: missingBrowser() ?? false }, () => {
       await page.click('[data-view="browse"] tr[data-topic="tenant-09876.logs"]');
       await waitForText(page, '[data-browse="range"]', 'events 1–1 · page 1');
       assert.deepEqual(await browseEventIds(page), ['first']);
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  });
+
+  test('consumer groups: the card asks for the consume token, then shows pending, lag, acks and the ack rate, the most pending first, at most 50', { timeout: 90_000 }, async () => {
+    await mkdir(artifacts, { recursive: true });
+    const consumeToken = 'c-secret';
+    const server = await startServer({ shards: 2, args: ['--consume-token', consumeToken] });
+    const call = async (name: string, verb: string, body: unknown, status = 200) => {
+      const reply = await groupCall(server.url, name, verb, body, { token: consumeToken });
+      assert.equal(reply.status, status, JSON.stringify(reply.body));
+      return reply.body;
+    };
+    const browser = await launchBrowser();
+    try {
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      // /groups answers 401 until the consume token is pasted.
+      const problems = pageProblems(page);
+      const card = '[data-card="groups"]';
+      const message = `${card} [data-groups="message"]`;
+      const cell = (group: string, column: number) => `${card} tr[data-key="${group}"] td:nth-child(${column})`;
+      const names = () => page.locator(`${card} tbody tr td:first-child`).allTextContents();
+
+      // Reads are open and the group routes are not: the card says so, and no read-token banner comes up.
+      await page.goto(server.url);
+      await waitFor(async () => ((await textOf(page, message)) ?? '').startsWith('Consumer groups need the consume token'), 'the card to ask for the consume token', 10_000);
+      assert.ok(await page.locator('[data-banner]').isHidden(), 'reads are open: no token banner');
+      await page.fill('[data-token="input"]', consumeToken);
+      await page.click('[data-token="use"]');
+      await waitForText(page, message, 'No consumer groups yet — PUT /groups/{name} creates one.');
+
+      // billing: 10 matching events, 6 fetched and in flight; audit: nothing to deliver.
+      await call('billing', '', { topics: 'orders.*', ack_wait_ms: 60_000 }, 201);
+      await call('audit', '', { topics: 'audit.log' }, 201);
+      await publishAll(server.url, ids('g', 0, 10).map((id) => event({ topic: 'orders.eu', event_id: id })));
+      const fetched = ((await call('billing', 'fetch', { max: 6 })) as { messages: { id: string }[] }).messages;
+      assert.equal(fetched.length, 6);
+      await waitForText(page, cell('billing', 3), '6');
+      await waitForText(page, message, '');
+      assert.deepEqual(await names(), ['billing', 'audit'], 'the most pending first');
+      assert.deepEqual((await page.locator(`${card} tr[data-key="audit"] td`).allTextContents()).slice(0, 5), ['audit', 'audit.log', '0', '0', '0']);
+
+      // Four acked: two still pending, four never delivered; the acks show as a rate.
+      await call('billing', 'ack', { ids: fetched.slice(0, 4).map((delivered) => delivered.id) });
+      await waitForText(page, cell('billing', 5), '4');
+      const row = await page.locator(`${card} tr[data-key="billing"] td`).allTextContents();
+      assert.deepEqual(row.slice(0, 5), ['billing', 'orders.*', '2', '4', '4'], 'name, topics, pending, lag, acked');
+      assert.deepEqual(row.slice(6, 8), ['0', '0'], 'nothing redelivered or dead-lettered');
+      assert.match(row[8] ?? '', /^\d+$/, 'consumers');
+      await waitFor(async () => Number(await textOf(page, cell('billing', 6))) > 0, 'a non-zero ack rate', 10_000);
+      await waitForText(page, `${card} [data-groups="note"]`, '2 groups');
+      await page.screenshot({ path: new URL('dashboard-groups.png', artifacts).pathname, fullPage: true });
+
+      // Many groups: the card keeps the 50 with the most pending, and says so.
+      for (let index = 0; index < 60; index++) await call(`idle-${String(index).padStart(2, '0')}`, '', { topics: 'idle' }, 201);
+      await waitForText(page, `${card} [data-groups="note"]`, 'the 50 with the most pending of 62 groups');
+      const shown = await names();
+      assert.equal(shown.length, 50, 'bounded');
+      assert.equal(shown[0], 'billing');
+
+      assert.deepEqual(problems, [], 'no script errors and no CSP violations');
     } finally {
       await browser.close();
       await server.stop();

@@ -33,6 +33,7 @@ export interface SettleOptions {
 interface Local {
   readonly pending: number[];
   maxPending: number;
+  ackWaitMs: number;
   reserved: number;
   readonly nextDue: (number | null)[];
   readonly consumers: Map<string, number>;
@@ -74,7 +75,10 @@ export class GroupService {
     const replies = await this.#everyShard({ kind: 'group_put', name, definition, startSeq, sinceMs });
     if (replies.some((reply) => reply.conflict)) throw new AggregatorError('group_conflict', `group ${JSON.stringify(name)} exists with other topics or start: delete it first, or PUT the same ones`);
     const local = this.#local.get(name);
-    if (local) local.maxPending = definition.max_pending;
+    if (local) {
+      local.maxPending = definition.max_pending;
+      local.ackWaitMs = definition.ack_wait_ms;
+    }
     this.#waits.wake(name);
     return { created: replies.some((reply) => reply.created), view: await this.view(name) };
   }
@@ -114,7 +118,7 @@ export class GroupService {
         local.reserved += room;
         let messages: string[];
         try {
-          messages = await this.#deliver(name, room);
+          messages = await this.#deliver(name, room, local.ackWaitMs);
         } finally {
           local.reserved -= room;
         }
@@ -174,13 +178,15 @@ export class GroupService {
     this.#waits.wakeAll();
   }
 
-  async #deliver(name: string, max: number): Promise<string[]> {
+  async #deliver(name: string, max: number, ackWaitMs: number): Promise<string[]> {
     // Rotating which shards get the larger shares (and, for a small max, any share at all).
     const turn = this.#turn++ % this.#shards;
     const quotas = splitEvenly(max, this.#shards).map((_, shard, shares) => shares[(shard - turn + this.#shards) % this.#shards]!);
     const granted: (readonly [number, number])[][] = Array.from({ length: this.#shards }, () => []);
+    // The earliest lease start of the fetch: a message whose ack wait is over before the answer goes out is left for its redelivery.
+    const at = Date.now();
     const ask = async (shard: number, quota: number): Promise<boolean> => {
-      const reply = await this.#command(shard, name, { kind: 'group_deliver', name, max: quota, at: Date.now() });
+      const reply = await this.#command(shard, name, { kind: 'group_deliver', name, max: quota, at });
       if (reply.missing) throw notFound(name);
       granted[shard]!.push(...(reply.granted ?? []));
       if (reply.dying && reply.dying.length > 0) void this.#deadLetters.bury(name, shard, reply.dying).catch(() => {});
@@ -204,6 +210,8 @@ export class GroupService {
         }
       }),
     );
+    // A log that stalled (cluster failover) may bring the grants back late: never hand out a lease already over.
+    if (Date.now() >= at + ackWaitMs) return [];
     // First deliveries in seq order across the group's topics (and shards).
     return messages.sort((a, b) => a.seq - b.seq).map((message) => message.json);
   }
@@ -236,7 +244,7 @@ export class GroupService {
     const states = parts.map((list) => list[0]);
     const any = states.find((state) => state !== undefined);
     if (!any) throw notFound(name);
-    const local: Local = { pending: states.map((state) => state?.pending ?? 0), maxPending: any.definition.max_pending, reserved: 0, nextDue: states.map(() => Date.now()), consumers: new Map() };
+    const local: Local = { pending: states.map((state) => state?.pending ?? 0), maxPending: any.definition.max_pending, ackWaitMs: any.definition.ack_wait_ms, reserved: 0, nextDue: states.map(() => Date.now()), consumers: new Map() };
     this.#local.set(name, this.#local.get(name) ?? local);
     return this.#local.get(name)!;
   }

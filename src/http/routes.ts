@@ -330,7 +330,7 @@ function groupRoutes({ uploads, groups, consume }: RouteHandlers): Route[] {
     scope: 'consume',
     summary,
     operation: { requestBody: json(body), responses: { 200: { description: 'committed: a status per id (acked | already_acked | unknown; other verbs ok | not_pending | unknown)', content: jsonContent('SettleResult') }, ...groupRefusals } },
-    handle: uploads.route(groups.settle(verb), 1),
+    handle: uploads.route((request) => groups.settle(verb)(request), 1),
   });
   return [
     {
@@ -353,7 +353,7 @@ function groupRoutes({ uploads, groups, consume }: RouteHandlers): Route[] {
         requestBody: json('the group'),
         responses: { 200: { description: 'existed: limits updated', content: jsonContent('Group') }, 201: { description: 'created', content: jsonContent('Group') }, ...refusals('invalid_group', 'bad_json', 'group_conflict', 'unauthorized', 'forbidden', 'overloaded') },
       },
-      handle: uploads.route(groups.put, 1),
+      handle: uploads.route((request) => groups.put(request), 1),
     },
     {
       method: 'GET',
@@ -380,7 +380,7 @@ function groupRoutes({ uploads, groups, consume }: RouteHandlers): Route[] {
       scope: 'consume',
       summary: 'Take up to max messages, long-polling up to wait_ms',
       operation: { requestBody: json('{"max": 100, "wait_ms": 5000}'), responses: { 200: { description: 'the messages granted (none when wait_ms passed first)', content: jsonContent('FetchResult') }, ...groupRefusals } },
-      handle: uploads.route(groups.fetch, 1),
+      handle: uploads.route((request) => groups.fetch(request), 1),
     },
     settle('ack', 'Acknowledge messages: answered once the acks are committed', '{"ids": [...]}'),
     settle('nak', 'Redeliver messages after delay_ms (or the backoff)', '{"ids": [...], "delay_ms": 0}'),
@@ -393,6 +393,14 @@ function groupRoutes({ uploads, groups, consume }: RouteHandlers): Route[] {
       scope: 'consume',
       queryToken: true,
       summary: 'WebSocket: messages pushed while the client has credit; ack, nak and term on the same socket',
+      operation: {
+        description:
+          'Upgrade to a WebSocket. The client sends `{"credit": n}` to take up to n more messages, and `{"ack" | "nak" | "term" | "extend": [ids]}` ' +
+          '(with `delay_ms` or `reason` beside); the server pushes `{"messages": [...]}` (as fetch answers) within the credit, and confirms each ' +
+          'settle once committed with `{"ack": SettleResult}` (or nak, term, extend). Refusals come as `{"error": {...}}`; an unknown group closes with 4004.',
+        parameters: [queryParameter('access_token', { type: 'string' }, 'the consume token, for clients that cannot set headers')],
+        responses: { 101: { description: 'switched to the WebSocket' }, ...refusals('invalid_group', 'unauthorized', 'forbidden') },
+      },
       handle: { upgrade: (res, req, context, reply) => consume.upgrade(res, req, context, reply), behavior: () => consume.behavior() },
     },
   ];

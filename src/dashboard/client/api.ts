@@ -35,8 +35,8 @@ const kTimeoutMs = 10_000;
 
 export interface GetOptions {
   /**
-   * False for the routes that need no token (/, /openapi.json): their success says nothing about
-   * the token, so it must not clear a "needs a token" banner.
+   * False for the routes that need no token (/, /openapi.json), or another scope's (/groups): their
+   * success says nothing about the read token, so it must not clear a "needs a token" banner.
    */
   readonly tokenRoute?: boolean;
 }

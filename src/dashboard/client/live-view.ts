@@ -1,6 +1,7 @@
 import type { ShardStatus, Stats } from './api-types.js';
 import { h, setText, syncRows } from './dom.js';
 import { formatBytes, formatCount, formatDuration, formatMilliseconds, formatPercent, formatRate } from './format.js';
+import { GroupsCard } from './groups-card.js';
 import { RateChart, seriesColors } from './rate-chart.js';
 import type { Rates } from './rates.js';
 import { kHistorySeconds, type StatsUpdate } from './stats-poller.js';
@@ -26,7 +27,7 @@ function tile(name: string, label: string, color?: string): Tile {
   return { element, value, detail };
 }
 
-/** Live: rate tiles, the rate chart, per-topic counts and per-shard ring fill and commit latency. */
+/** Live: rate tiles, the rate chart, per-topic counts, per-shard ring fill and commit latency, and consumer groups. */
 export class LiveView {
   readonly element: HTMLElement;
   readonly #tiles: Readonly<Record<'received' | 'unique' | 'duplicates' | 'ratio' | 'rejected' | 'uptime', Tile>>;
@@ -35,6 +36,7 @@ export class LiveView {
   readonly #topics = h('tbody');
   readonly #shards = h('tbody');
   readonly #protocols = h('tbody');
+  readonly #groups = new GroupsCard();
   readonly #onTopic: (topic: string) => void;
 
   constructor(onTopic: (topic: string) => void) {
@@ -66,6 +68,7 @@ export class LiveView {
         h('div', { class: 'card-head' }, h('h2', null, 'Protocols'), h('span', { class: 'muted' }, 'since the service started')),
         table(['Protocol', 'Requests', 'Received', 'Unique', 'Duplicates', 'Rejected'], this.#protocols, 1),
       ),
+      this.#groups.element,
     );
     this.#chart = new RateChart(this.#chartBox, kHistorySeconds);
   }
@@ -77,6 +80,8 @@ export class LiveView {
     this.#showTopics(stats, rates);
     this.#showShards(stats.shard_status);
     this.#showProtocols(stats.protocols);
+    // /groups on the same rhythm as /stats, rather than a second timer.
+    void this.#groups.refresh();
   }
 
   #showProtocols(protocols: Stats['protocols']): void {

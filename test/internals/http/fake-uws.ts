@@ -38,6 +38,10 @@ export class FakeResponse {
   }
 
   // The uWS side.
+
+  getRemoteAddressAsText(): ArrayBuffer {
+    return new TextEncoder().encode('127.0.0.1').buffer as ArrayBuffer;
+  }
   onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): this {
     this.#onData = handler;
     return this;
