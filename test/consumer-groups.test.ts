@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
-import { ackMessages, allEvents, event, fetchMessages, getJson, groupCall, makeTempDir, publish, startServer, type Message } from './helper.js';
+import { ackMessages, allEvents, event, fetchMessages, getJson, groupCall, makeTempDir, publish, startServer, waitFor, type Message } from './helper.js';
 
 const ids = (messages: readonly Message[]): string[] => messages.map((message) => message.id);
 const eventIds = (messages: readonly Message[]): string[] => messages.map((message) => message.event.event_id);
@@ -218,7 +218,8 @@ describe('consumer groups: delivery', () => {
     const dataDir = await makeTempDir();
     let server = await startServer({ dataDir });
     await publishAll(server.url, 't', 6);
-    await groupCall(server.url, 'g', '', { topics: 't', ack_wait_ms: 500, backoff_ms: [] });
+    // Long enough to outlast the restart below: the two messages still held must not come back before it ends.
+    await groupCall(server.url, 'g', '', { topics: 't', ack_wait_ms: 4000, backoff_ms: [] });
     const taken = await fetchMessages(server.url, 'g', 4);
     await ackMessages(server.url, 'g', ids(taken.slice(0, 2)));
     const before = (await groupCall(server.url, 'g', '')).body;
@@ -229,7 +230,7 @@ describe('consumer groups: delivery', () => {
       assert.deepEqual({ ...after.state, consumers: 0 }, { ...before.state, consumers: 0 });
       const next = await fetchMessages(server.url, 'g', 10);
       assert.deepEqual(eventIds(next), ['e4', 'e5'], 'in-flight messages wait out their ack wait, even across a crash');
-      const redelivered = await fetchMessages(server.url, 'g', 10, 3000);
+      const redelivered = await fetchMessages(server.url, 'g', 10, 8000);
       assert.deepEqual(redelivered.map((message) => [message.event.event_id, message.delivery_count]).sort(), [['e2', 2], ['e3', 2]]);
     } finally {
       await server.stop();
@@ -272,6 +273,27 @@ describe('consumer groups: the consume WebSocket and tokens', () => {
       assert.equal((await groupCall(server.url, 'g', '', { topics: 't' }, { token: 'p' })).status, 403);
       assert.equal((await groupCall(server.url, 'g', '', { topics: 't' }, { token: 'c' })).status, 201);
       assert.equal((await groupCall(server.url, 'g', 'fetch', { max: 1 }, { token: 'a' })).status, 200);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('consumer groups: visibility', () => {
+  test('/stats lists each group; /metrics has its series, read behind the scrape', async () => {
+    const server = await startServer();
+    try {
+      await publishAll(server.url, 't', 4);
+      await groupCall(server.url, 'g', '', { topics: 't' });
+      const taken = await fetchMessages(server.url, 'g', 3);
+      await ackMessages(server.url, 'g', [taken[0]!.id]);
+      const stats = (await getJson(`${server.url}/stats`)).body;
+      assert.deepEqual(stats.groups, { g: { pending: 2, lag: 1, delivered: 3, acked: 1, redelivered: 0, dead_lettered: 0 } });
+      const metric = async (): Promise<string> => (await (await fetch(`${server.url}/metrics`)).text());
+      await waitFor(async () => (await metric()).includes('aggregator_group_acked_total{group="g"} 1'), 'the group series in /metrics');
+      const text = await metric();
+      assert.match(text, /aggregator_group_pending\{group="g"\} 2/);
+      assert.match(text, /aggregator_group_lag\{group="g"\} 1/);
     } finally {
       await server.stop();
     }

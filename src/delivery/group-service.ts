@@ -40,6 +40,7 @@ interface Local {
 }
 
 const kConsumerWindowMs = 60_000;
+const kRecentMs = 1000;
 /** A waiting fetch looks again at least this often: another node's acks and deliveries do not wake it. */
 const kRecheckMs = 1000;
 const kSettleStatus: Record<SettleVerb, readonly [string, string, string]> = {
@@ -58,6 +59,9 @@ export class GroupService {
   /** Live WebSocket consumers per group: they count as consumers while connected. */
   readonly #sockets = new Map<string, number>();
   #turn = 0;
+  #listed: readonly GroupView[] = [];
+  #listedAt = Number.NEGATIVE_INFINITY;
+  #listing = false;
 
   constructor(parts: GroupServiceParts) {
     this.#parts = parts;
@@ -98,12 +102,28 @@ export class GroupService {
     return views[0]!;
   }
 
+  /** The groups as last listed, for what must answer at once (/metrics); a list older than a second is read again behind it. */
+  recent(): readonly GroupView[] {
+    if (performance.now() - this.#listedAt > kRecentMs && !this.#listing) {
+      this.#listing = true;
+      this.list()
+        .catch(() => {})
+        .finally(() => (this.#listing = false));
+    }
+    return this.#listed;
+  }
+
   /** Every group (or `name` alone), merged over the shards. */
   async list(name: string | null = null): Promise<GroupView[]> {
     const parts = await Promise.all(Array.from({ length: this.#shards }, (_, shard) => this.#parts.pages.groups(shard, name)));
     const byName = new Map<string, GroupShardState[]>();
     for (const states of parts) for (const state of states) byName.set(state.name, [...(byName.get(state.name) ?? []), state]);
-    return [...byName].sort(([a], [b]) => (a < b ? -1 : 1)).map(([group, states]) => this.#merge(group, states));
+    const views = [...byName].sort(([a], [b]) => (a < b ? -1 : 1)).map(([group, states]) => this.#merge(group, states));
+    if (name === null) {
+      this.#listed = views;
+      this.#listedAt = performance.now();
+    }
+    return views;
   }
 
   /** Long-polls until a message is granted or `waitMs` passes: each message as JSON (none: the wait passed). */
@@ -291,4 +311,9 @@ function decodeStart(cursor: string, version: 1 | 2): number {
 /** `total` in `parts` shares that differ by at most one. */
 function splitEvenly(total: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0));
+}
+
+/** The `limit` groups with the most pending (then lag), for answers bounded like the topic lists. */
+export function largestGroups(views: readonly GroupView[], limit: number): GroupView[] {
+  return [...views].sort((a, b) => b.state.pending - a.state.pending || b.state.lag - a.state.lag || (a.name < b.name ? -1 : 1)).slice(0, limit);
 }

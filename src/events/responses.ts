@@ -125,6 +125,15 @@ const ShardStatusSchema = Type.Object({
   search_pending: Type.Integer({ description: 'events committed and not yet in the search index (searched by scan meanwhile, so answers stay exact)' }),
 });
 
+const GroupStatsSchema = Type.Object({
+  pending: Type.Integer(),
+  lag: Type.Integer(),
+  delivered: Type.Integer(),
+  acked: Type.Integer(),
+  redelivered: Type.Integer(),
+  dead_lettered: Type.Integer(),
+});
+
 export const StatsSchema = Type.Object(
   {
     received: Type.Integer(),
@@ -145,6 +154,7 @@ export const StatsSchema = Type.Object(
     topic_count: Type.Optional(Type.Integer({ description: 'With topics_truncated: how many topics there are' })),
     shard_status: Type.Array(ShardStatusSchema),
     topic_storage: Type.Record(Type.String(), TopicStorageSchema, { description: 'Only topics that lost events to retention or deletion; any other topic stores all its unique_processed' }),
+    groups: Type.Record(Type.String(), GroupStatsSchema, { description: 'Consumer groups, at most --stats-topics of them (the most pending first): what each holds and has done' }),
     protocols: Type.Object(Object.fromEntries(ingestProtocols.map((protocol) => [protocol, ProtocolCountsSchema])) as Record<(typeof ingestProtocols)[number], typeof ProtocolCountsSchema>, {
       description: 'Events by the protocol that brought them, since this process started (not persisted; the totals above are)',
     }),

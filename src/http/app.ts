@@ -1,6 +1,7 @@
 import type { Config } from '../config.js';
 import { DashboardAssets } from '../dashboard/assets.js';
 import type { RouteInfo } from '../dashboard/service-info.js';
+import type { GroupView } from '../events/responses.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
 import { storedOf, type Storage } from '../ingest/storage.js';
 import { TailHub } from '../ingest/tail-hub.js';
@@ -17,7 +18,7 @@ import { ReadHandlers } from './read-handlers.js';
 import { elasticsearchAtRoot, routeTable } from './routes.js';
 import { HttpServer } from './server.js';
 import { TailSocket } from './tail-socket.js';
-import { GroupService } from '../delivery/group-service.js';
+import { GroupService, largestGroups } from '../delivery/group-service.js';
 import { GroupHandlers } from './group-handlers.js';
 import { ConsumeSocket } from './consume-socket.js';
 import { Uploads } from './upload.js';
@@ -47,6 +48,13 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
   const elasticsearch = new ElasticsearchHandlers({ pipeline, name: identity.name, shards: commitPath.shardCount, sourceField: config.elasticsearchSourceField, problems: () => commitPath.problems() });
   const tail = new TailHub({ maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize }, watermark, pages);
   const tailSocket = new TailSocket(tail, { maxBacklogBytes: config.tailBacklogBytes, pageSize: config.tailPageSize, maxEventBytes: config.maxEventBytes });
+  const groups = new GroupService({
+    commitPath,
+    pages,
+    watermark,
+    publish: (events) => pipeline.ingestEvents(events, false, 'publish').then(() => undefined),
+    maxEventBytes: config.maxEventBytes,
+  });
   let openApi = '';
   let routeList: readonly RouteInfo[] = [];
   const read = new ReadHandlers({
@@ -60,18 +68,12 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     statsTopics: config.statsTopics,
     searchBounds: { maxRows: config.searchMaxRows, timeoutMs: config.searchTimeoutMs },
     metrics: () => metrics.render(),
+    groups: () => groups.list(),
     openApi: () => openApi,
   });
   const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), routes: () => routeList, shards: config.shards, ...identity });
   const otlp = otlpHandler(pipeline, { topicAttribute: config.otlpTopicAttribute });
   const loki = lokiHandler(pipeline, { topicLabel: config.lokiTopicLabel }, config.maxBodyBytes);
-  const groups = new GroupService({
-    commitPath,
-    pages,
-    watermark,
-    publish: (events) => pipeline.ingestEvents(events, false, 'publish').then(() => undefined),
-    maxEventBytes: config.maxEventBytes,
-  });
   const groupHandlers = new GroupHandlers(groups);
   const consume = new ConsumeSocket(groups);
   const routes = routeTable({ uploads, publish: publishHandler(pipeline), elasticsearch, otlp, loki, deletion: deleteHandler(commitPath), read, dashboard, tail: tailSocket, groups: groupHandlers, consume }, config);
@@ -103,6 +105,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     tailSubscribers: () => tail.subscriberCount,
     protocols: () => pipeline.tally.entries(),
     cluster: () => stats.cluster(),
+    groups: () => groupSeries(groups.recent(), config.metricsTopics),
   });
   const auth = new Authenticator(config);
   const replies = {
@@ -115,4 +118,18 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
   const server = new HttpServer(config, routes, auth, replies);
   const elasticsearchServer = config.elasticsearchPort >= 0 ? new HttpServer({ ...config, port: config.elasticsearchPort }, elasticsearchAtRoot(routes), auth, replies) : null;
   return { server, elasticsearchServer, tail, groups };
+}
+
+/** Bounded cardinality, as for topics: the groups with the most pending, then the rest as one series. */
+function groupSeries(views: readonly GroupView[], limit: number): [string, GroupView['state']][] {
+  const top = largestGroups(views, limit);
+  const series = top.map((view): [string, GroupView['state']] => [view.name, view.state]);
+  if (views.length <= top.length) return series;
+  const named = new Set(top.map((view) => view.name));
+  const other = { delivered: 0, acked: 0, redelivered: 0, dead_lettered: 0, skipped: 0, pending: 0, lag: 0, ack_floor: '', consumers: 0 };
+  for (const { name, state } of views) {
+    if (named.has(name)) continue;
+    for (const key of ['delivered', 'acked', 'redelivered', 'dead_lettered', 'skipped', 'pending', 'lag', 'consumers'] as const) other[key] += state[key];
+  }
+  return [...series, ['_other', other]];
 }

@@ -1,7 +1,8 @@
 import type { HttpRequest } from 'uWebSockets.js';
 import { encodeCursor } from '../events/cursor.js';
 import { parseEventsQuery, parseTopicsQuery } from '../events/query.js';
-import type { Health, Stats, TopicsPage } from '../events/responses.js';
+import type { GroupView, Health, Stats, TopicsPage } from '../events/responses.js';
+import { largestGroups } from '../delivery/group-service.js';
 import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
 import { publicCounts, storedOf, type PageSource, type StatsSource, type TopicRow, type Watermark } from '../ingest/storage.js';
 import { kTopTopics } from '../ingest/totals.js';
@@ -23,6 +24,8 @@ export interface ReadSources {
   readonly statsTopics: number;
   readonly protocols: () => Iterable<readonly [Protocol, Readonly<ProtocolCounts>]>;
   readonly metrics: () => string;
+  /** The consumer groups, read from the shards when asked (the last known list if that fails). */
+  readonly groups: () => Promise<readonly GroupView[]>;
   /** `--search-max-rows` and `--search-timeout-ms`. */
   readonly searchBounds: SearchBounds;
   /** The OpenAPI document, JSON text; read when asked, it is built after the route table. */
@@ -148,6 +151,7 @@ export class ReadHandlers {
         topics.map((topic) => [topic, publicCounts(topicTotals.get(topic)!)]),
       ),
       shard_status: stats.shardStatus(),
+      groups: {},
       topic_storage: Object.fromEntries(
         lossy.map((topic) => {
           const lost = losses.get(topic)!;
@@ -162,7 +166,13 @@ export class ReadHandlers {
       ) as Stats['protocols'],
     };
     if (truncated) Object.assign(body, { topics_truncated: true, topic_count: topicTotals.size });
-    reply.send(200, JSON.stringify(body));
+    this.#sources.groups().then(
+      (views) => {
+        body.groups = Object.fromEntries(largestGroups(views, limit).map(({ name, state }) => [name, { pending: state.pending, lag: state.lag, delivered: state.delivered, acked: state.acked, redelivered: state.redelivered, dead_lettered: state.dead_lettered }]));
+        reply.send(200, JSON.stringify(body));
+      },
+      (error: unknown) => reply.error(error),
+    );
   }
 
   health(reply: Reply): void {
@@ -181,3 +191,4 @@ export class ReadHandlers {
     reply.send(200, this.#sources.openApi(), { headers: { 'Cache-Control': 'public, max-age=300' } });
   }
 }
+

@@ -1,5 +1,5 @@
+import type { ClusterHealth, GroupView } from '../events/responses.js';
 import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
-import type { ClusterHealth } from '../events/responses.js';
 import type { ShardStatus, TopicTotals } from '../ingest/storage.js';
 import { Counter, Histogram, Registry, Sampled } from './registry.js';
 
@@ -16,6 +16,8 @@ export interface MetricSources {
   readonly protocols: () => Iterable<readonly [Protocol, Readonly<ProtocolCounts>]>;
   /** Cluster mode: this node's replicas; null on a single node (no series then). */
   readonly cluster: () => ClusterHealth | null;
+  /** Consumer groups by name, bounded by the caller (the last known state: read behind the scrape). */
+  readonly groups: () => Iterable<readonly [string, Readonly<GroupView['state']>]>;
 }
 
 const latencyBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -68,6 +70,13 @@ export class ServiceMetrics {
     registry.add(new Sampled('aggregator_cluster_caught_up', 'cluster mode: 1 when this node\'s replica has read to the end of its log', 'gauge', replicaSample((replica) => (replica.caught_up ? 1 : 0))));
     registry.add(new Sampled('aggregator_cluster_owner', 'cluster mode: 1 when this node holds the shard\'s lease (it ticks and snapshots it)', 'gauge', replicaSample((replica) => (replica.role === 'owner' ? 1 : 0))));
     registry.add(new Sampled('aggregator_cluster_restores_total', 'cluster mode: times this node\'s replica was replaced by a snapshot since start', 'counter', replicaSample((replica) => replica.restored)));
+    const groupSample = (pick: (state: Readonly<GroupView['state']>) => number) => () => [...(this.#sources?.groups() ?? [])].map(([group, state]) => [{ group }, pick(state)] as const);
+    registry.add(new Sampled('aggregator_group_pending', 'consumer group: messages delivered and neither acked nor dead-lettered', 'gauge', groupSample((state) => state.pending)));
+    registry.add(new Sampled('aggregator_group_lag', 'consumer group: matching events not yet delivered', 'gauge', groupSample((state) => state.lag)));
+    registry.add(new Sampled('aggregator_group_delivered_total', 'consumer group: messages delivered at least once', 'counter', groupSample((state) => state.delivered)));
+    registry.add(new Sampled('aggregator_group_acked_total', 'consumer group: messages acked (rate() of it is the ack rate)', 'counter', groupSample((state) => state.acked)));
+    registry.add(new Sampled('aggregator_group_redelivered_total', 'consumer group: deliveries after the first', 'counter', groupSample((state) => state.redelivered)));
+    registry.add(new Sampled('aggregator_group_dead_lettered_total', 'consumer group: messages dead-lettered into dead.<group>', 'counter', groupSample((state) => state.dead_lettered)));
     registry.add(new Sampled('aggregator_uptime_seconds', 'seconds since start', 'gauge', () => [[{}, (performance.now() - this.#startedAt) / 1000]]));
   }
 
