@@ -202,34 +202,25 @@ export class GroupService {
     // Rotating which shards get the larger shares (and, for a small max, any share at all).
     const turn = this.#turn++ % this.#shards;
     const quotas = splitEvenly(max, this.#shards).map((_, shard, shares) => shares[(shard - turn + this.#shards) % this.#shards]!);
-    const granted: (readonly [number, number])[][] = Array.from({ length: this.#shards }, () => []);
     // The earliest lease start of the fetch: a message whose ack wait is over before the answer goes out is left for its redelivery.
     const at = Date.now();
+    const messages: { seq: number; json: string }[] = [];
     const ask = async (shard: number, quota: number): Promise<boolean> => {
       const reply = await this.#command(shard, name, { kind: 'group_deliver', name, max: quota, at });
       if (reply.missing) throw notFound(name);
-      granted[shard]!.push(...(reply.granted ?? []));
+      const granted = reply.granted ?? [];
+      granted.forEach(([seq, count], index) => messages.push({ seq, json: `{"id":"${messageId(shard, seq)}","delivery_count":${count},"event":${reply.events![index]!}}` }));
       if (reply.dying && reply.dying.length > 0) void this.#deadLetters.bury(name, shard, reply.dying).catch(() => {});
-      return (reply.granted?.length ?? 0) === quota;
+      return granted.length === quota;
     };
     const full = await Promise.all(quotas.map((quota, shard) => (quota > 0 ? ask(shard, quota) : Promise.resolve(false))));
     // One more round for what the shards that ran dry left over, from the ones that did not (or were not asked).
-    const left = max - granted.reduce((sum, list) => sum + list.length, 0);
+    const left = max - messages.length;
     const busy = full.flatMap((wasFull, shard) => (wasFull || quotas[shard] === 0 ? [shard] : []));
     if (left > 0 && busy.length > 0 && busy.length < this.#shards) {
       const more = splitEvenly(left, busy.length);
       await Promise.all(busy.map((shard, index) => (more[index]! > 0 ? ask(shard, more[index]!) : Promise.resolve(false))));
     }
-    const messages: { seq: number; json: string }[] = [];
-    await Promise.all(
-      granted.map(async (list, shard) => {
-        if (list.length === 0) return;
-        const counts = new Map(list);
-        for (const [seq, eventJson] of await this.#parts.pages.messages(shard, list.map(([seq]) => seq))) {
-          messages.push({ seq, json: `{"id":"${messageId(shard, seq)}","delivery_count":${counts.get(seq)!},"event":${eventJson}}` });
-        }
-      }),
-    );
     // A log that stalled (cluster failover) may bring the grants back late: never hand out a lease already over.
     if (Date.now() >= at + ackWaitMs) return [];
     // First deliveries in seq order across the group's topics (and shards).

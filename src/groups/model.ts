@@ -193,6 +193,8 @@ export interface GroupReply {
   readonly conflict?: boolean;
   /** group_deliver: [seq, delivery count] of each message handed out. */
   readonly granted?: readonly (readonly [number, number])[];
+  /** group_deliver: each granted message's event, rendered as the API serves it, in `granted`'s order. */
+  readonly events?: readonly string[];
   /** Settle commands: per seq, a `kSettle` value. */
   readonly statuses?: readonly number[];
   /** Messages whose dead letter is to be stored (after term, or max_deliver reached): then `group_dead`. */

@@ -159,8 +159,6 @@ export interface PageSource {
   topics(query: TopicQuery): Promise<TopicRow[]>;
   /** Every consumer group's state in one shard (or just `name`'s). */
   groups(shard: number, name: string | null): Promise<GroupShardState[]>;
-  /** The events of granted deliveries in one shard: [seq, event JSON]; a seq whose event is gone is left out. */
-  messages(shard: number, seqs: readonly number[]): Promise<[number, string][]>;
   /** What the dead letters of one shard's dying messages carry. */
   dying(shard: number, name: string, seqs: readonly number[]): Promise<DyingMessage[]>;
 }

@@ -146,11 +146,14 @@ export function mergeBySeq(lists: readonly StoredEventRow[][], limit: number): S
 
 /** Renders rows as the /events JSON shape; the payload is stored JSON text and goes out verbatim. */
 export function renderEvents(rows: readonly StoredEventRow[]): string {
-  const parts = rows.map(
-    (row) =>
-      `{"topic":${JSON.stringify(row.topic)},"event_id":${JSON.stringify(row.event_id)},` +
-      `"timestamp":${JSON.stringify(row.timestamp)},"source":${JSON.stringify(row.source)},` +
-      `"payload":${row.payload},"seq":${row.seq},"received_at":"${new Date(row.received_at).toISOString()}"}`,
+  return `[${rows.map(renderEvent).join(',')}]`;
+}
+
+/** One stored event as the API serves it: the stored payload text goes out verbatim. */
+export function renderEvent(row: StoredEventRow): string {
+  return (
+    `{"topic":${JSON.stringify(row.topic)},"event_id":${JSON.stringify(row.event_id)},` +
+    `"timestamp":${JSON.stringify(row.timestamp)},"source":${JSON.stringify(row.source)},` +
+    `"payload":${row.payload},"seq":${row.seq},"received_at":"${new Date(row.received_at).toISOString()}"}`
   );
-  return `[${parts.join(',')}]`;
 }

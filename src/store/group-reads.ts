@@ -1,6 +1,6 @@
 /**
  * What the reader threads read of consumer groups (the writer's side: groups.ts): each group's
- * state in one shard, the events of granted deliveries, and what a dead letter carries.
+ * state in one shard, and what a dead letter carries.
  */
 export type { DyingMessage, GroupShardState };
 import type { DyingMessage, GroupDefinition, GroupShardState } from '../groups/model.js';
@@ -41,14 +41,15 @@ export function groupStates(readers: ShardReaders, shard: number, name: string |
       redelivered: number;
       dead_lettered: number;
       skipped: number;
+      pending: number;
     }[];
     return rows.map((row) => {
-      const pending = readers.prepare(shard, 'SELECT count(*) AS count, min(seq) AS low FROM group_pending WHERE name = ?').get(row.name) as { count: number; low: number | null };
+      const low = readers.prepare(shard, 'SELECT min(seq) FROM group_pending WHERE name = ?').pluck().get(row.name) as number | null;
       const selector = selectorOf(readers, shard, row.name, row.definition);
       const { lag, bounded } = lagOf(readers, shard, selector, row.scan_seq);
-      const floor = pending.low !== null ? pending.low - 1 : lag > 0 ? row.scan_seq : null;
+      const floor = low !== null ? low - 1 : lag > 0 ? row.scan_seq : null;
       const { definition: _definition, scan_seq: _scan, ...counts } = row;
-      return { ...counts, definition: selector.definition, pending: pending.count, lag, lagBounded: bounded, floor };
+      return { ...counts, definition: selector.definition, lag, lagBounded: bounded, floor };
     });
   });
 }
@@ -68,19 +69,6 @@ function lagOf(readers: ShardReaders, shard: number, selector: TopicSelector, af
     if (++examined >= kLagRows) return { lag, bounded: true };
   }
   return { lag, bounded: false };
-}
-
-/** The events of granted deliveries, each rendered as /events renders it; a seq whose event is gone is left out. */
-export function eventsBySeq(readers: ShardReaders, shard: number, seqs: readonly number[]): [seq: number, json: string][] {
-  const select = readers.prepare(shard, `SELECT ${eventColumns} FROM events e JOIN topics t ON t.id = e.topic_id WHERE e.seq = ?`);
-  const found: [number, string][] = [];
-  readers.snapshot(shard, () => {
-    for (const seq of seqs) {
-      const row = select.get(seq) as StoredEventRow | undefined;
-      if (row) found.push([seq, renderEvents([row]).slice(1, -1)]);
-    }
-  });
-  return found;
 }
 
 /** What the dead letters of `seqs` carry; a seq no longer dying (acked, or its letter already stored) is left out. */

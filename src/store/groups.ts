@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import { backoffAfter, kSettle, type GroupCommand, type GroupDefinition, type GroupDeliver, type GroupPut, type GroupReply, type GroupSettle } from '../groups/model.js';
 import { globMatches } from '../search/glob.js';
+import { renderEvent } from './event-pages.js';
+import { eventColumns, type StoredEventRow } from './tables.js';
 
 /**
  * Consumer groups' state in one shard file, changed only by the shard's writer, inside the commit's
@@ -68,23 +70,26 @@ export class GroupStore {
       redefine: prepare('UPDATE groups SET definition = ? WHERE name = ?'),
       drop: prepare('DELETE FROM groups WHERE name = ?'),
       dropPending: prepare('DELETE FROM group_pending WHERE name = ?'),
-      add: prepare('UPDATE groups SET scan_seq = max(scan_seq, ?), delivered = delivered + ?, acked = acked + ?, redelivered = redelivered + ?, dead_lettered = dead_lettered + ?, skipped = skipped + ? WHERE name = ?'),
+      add: prepare('UPDATE groups SET scan_seq = max(scan_seq, ?), delivered = delivered + ?, acked = acked + ?, redelivered = redelivered + ?, dead_lettered = dead_lettered + ?, skipped = skipped + ?, pending = pending + ? WHERE name = ?'),
       row: prepare('SELECT deliveries, dying FROM group_pending WHERE name = ? AND seq = ?'),
       insert: prepare('INSERT INTO group_pending (name, seq, deliveries, due, dying) VALUES (?, ?, 1, ?, 0)'),
       redeliver: prepare('UPDATE group_pending SET deliveries = deliveries + 1, due = ? WHERE name = ? AND seq = ?'),
       setDue: prepare('UPDATE group_pending SET due = ? WHERE name = ? AND seq = ?'),
       die: prepare('UPDATE group_pending SET dying = 1, reason = ? WHERE name = ? AND seq = ?'),
       remove: prepare('DELETE FROM group_pending WHERE name = ? AND seq = ?'),
+      ackLive: prepare('DELETE FROM group_pending WHERE name = ? AND seq = ? AND dying = 0'),
       due: prepare('SELECT seq, deliveries FROM group_pending WHERE name = ? AND dying = 0 AND due <= ? ORDER BY due LIMIT ?'),
       dying: prepare('SELECT seq FROM group_pending WHERE name = ? AND dying = 1 ORDER BY seq LIMIT ?').pluck(),
-      pending: prepare('SELECT count(*) FROM group_pending WHERE name = ?').pluck(),
+      // Kept in the group's row: a count of group_pending would cost every command O(pending).
+      pending: prepare('SELECT pending FROM groups WHERE name = ?').pluck(),
       nextDue: prepare('SELECT min(due) FROM group_pending WHERE name = ? AND dying = 0').pluck(),
       topicOf: prepare('SELECT topic_id FROM events WHERE seq = ?').pluck(),
+      event: prepare(`SELECT ${eventColumns} FROM events e JOIN topics t ON t.id = e.topic_id WHERE e.seq = ?`),
       newTopics: prepare(kNewTopicsSql),
       lastSeq: prepare('SELECT last_seq FROM counters').pluck(),
       firstSince: prepare('SELECT min(seq) FROM events WHERE received_at >= ?').pluck(),
       afterAll: prepare('SELECT seq, topic_id FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
-      afterInTopic: prepare('SELECT seq FROM events WHERE topic_id = ? AND seq > ? ORDER BY seq LIMIT ?').pluck(),
+      afterInTopic: prepare(`SELECT ${eventColumns} FROM events e JOIN topics t ON t.id = e.topic_id WHERE e.topic_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`),
     };
   }
 
@@ -133,12 +138,15 @@ export class GroupStore {
     const { definition } = selector;
     const dying = this.#sql.dying!.all(name, kScanRows) as number[];
     const granted: [number, number][] = [];
+    // Rendered here, while the rows are at hand: the answer needs no second read.
+    const events: string[] = [];
     let redelivered = 0;
     let skipped = 0;
     // Due redeliveries first: they are the oldest work.
     for (const row of this.#sql.due!.all(name, at, max + 64) as { seq: number; deliveries: number }[]) {
       if (granted.length >= max) break;
-      if (this.#sql.topicOf!.get(row.seq) === undefined) {
+      const event = this.#sql.event!.get(row.seq) as StoredEventRow | undefined;
+      if (event === undefined) {
         this.#sql.remove!.run(name, row.seq);
         skipped++;
       } else if (row.deliveries >= definition.max_deliver) {
@@ -147,17 +155,20 @@ export class GroupStore {
       } else {
         this.#sql.redeliver!.run(dueAfter(definition, at, row.deliveries + 1), name, row.seq);
         granted.push([row.seq, row.deliveries + 1]);
+        events.push(renderEvent(event));
         redelivered++;
       }
     }
     const room = Math.min(max - granted.length, definition.max_pending - (this.#sql.pending!.get(name) as number));
-    const { seqs, scanned } = room > 0 ? this.#nextEvents(selector, this.#scanSeq(name), room) : { seqs: [], scanned: 0 };
-    for (const seq of seqs) {
-      this.#sql.insert!.run(name, seq, dueAfter(definition, at, 1));
-      granted.push([seq, 1]);
+    const next = room > 0 ? this.#nextEvents(selector, this.#scanSeq(name), room) : { events: [], scanned: 0 };
+    const firstDue = dueAfter(definition, at, 1);
+    for (const event of next.events) {
+      this.#sql.insert!.run(name, event.seq, firstDue);
+      granted.push([event.seq, 1]);
+      events.push(renderEvent(event));
     }
-    this.#sql.add!.run(scanned, seqs.length, 0, redelivered, 0, skipped, name);
-    return { ...this.#state(name), missing: false, granted, dying };
+    this.#sql.add!.run(next.scanned, next.events.length, 0, redelivered, 0, skipped, next.events.length - skipped, name);
+    return { ...this.#state(name), missing: false, granted, events, dying };
   }
 
   #settle(command: GroupSettle): GroupReply {
@@ -171,6 +182,12 @@ export class GroupStore {
     let acked = 0;
     let dead = 0;
     for (const seq of command.seqs) {
+      // An ack of a live message, the common case, is one statement.
+      if (command.kind === 'group_ack' && this.#sql.ackLive!.run(name, seq).changes === 1) {
+        acked++;
+        statuses.push(kSettle.done);
+        continue;
+      }
       const row = this.#sql.row!.get(name, seq) as { deliveries: number; dying: number } | undefined;
       if (!row) {
         statuses.push(seq <= scanSeq && this.#matches(selector, seq) ? kSettle.gone : kSettle.unknown);
@@ -208,7 +225,7 @@ export class GroupStore {
       }
       statuses.push(done ? kSettle.done : kSettle.gone);
     }
-    if (acked + dead > 0) this.#sql.add!.run(0, 0, acked, 0, dead, 0, name);
+    if (acked + dead > 0) this.#sql.add!.run(0, 0, acked, 0, dead, 0, -(acked + dead), name);
     return { ...this.#state(name), missing: false, statuses, dying };
   }
 
@@ -241,23 +258,23 @@ export class GroupStore {
    * event has been looked at (`scanned`): every match at or below it is among `seqs` or before.
    * Within one shard seqs only grow in commit order, so nothing can later appear below `scanned`.
    */
-  #nextEvents(selector: TopicSelector, after: number, need: number): { seqs: number[]; scanned: number } {
+  #nextEvents(selector: TopicSelector, after: number, need: number): { events: StoredEventRow[]; scanned: number } {
     const lastSeq = this.#sql.lastSeq!.get() as number;
     if (!selector.all && selector.ids.size <= kPerTopicWalk) {
-      const found: number[] = [];
-      for (const id of selector.ids) found.push(...(this.#sql.afterInTopic!.all(id, after, need) as number[]));
-      found.sort((a, b) => a - b);
-      if (found.length >= need) return { seqs: found.slice(0, need), scanned: found[need - 1]! };
-      return { seqs: found, scanned: Math.max(after, lastSeq) };
+      const found: StoredEventRow[] = [];
+      for (const id of selector.ids) found.push(...(this.#sql.afterInTopic!.all(id, after, need) as StoredEventRow[]));
+      found.sort((a, b) => a.seq - b.seq);
+      if (found.length >= need) return { events: found.slice(0, need), scanned: found[need - 1]!.seq };
+      return { events: found, scanned: Math.max(after, lastSeq) };
     }
-    const seqs: number[] = [];
+    const events: StoredEventRow[] = [];
     const rows = this.#sql.afterAll!.all(after, kScanRows) as { seq: number; topic_id: number }[];
     for (const row of rows) {
       if (!selector.has(row.topic_id)) continue;
-      seqs.push(row.seq);
-      if (seqs.length === need) return { seqs, scanned: row.seq };
+      events.push(this.#sql.event!.get(row.seq) as StoredEventRow);
+      if (events.length === need) return { events, scanned: row.seq };
     }
-    return { seqs, scanned: rows.length === kScanRows ? rows[rows.length - 1]!.seq : Math.max(after, lastSeq) };
+    return { events, scanned: rows.length === kScanRows ? rows[rows.length - 1]!.seq : Math.max(after, lastSeq) };
   }
 }
 
@@ -278,7 +295,8 @@ export const groupTables = `
     acked         INTEGER NOT NULL DEFAULT 0,
     redelivered   INTEGER NOT NULL DEFAULT 0,
     dead_lettered INTEGER NOT NULL DEFAULT 0,
-    skipped       INTEGER NOT NULL DEFAULT 0
+    skipped       INTEGER NOT NULL DEFAULT 0,
+    pending       INTEGER NOT NULL DEFAULT 0
   ) STRICT, WITHOUT ROWID;
   CREATE TABLE IF NOT EXISTS group_pending (
     name       TEXT    NOT NULL,

@@ -82,11 +82,6 @@ export class PagePool implements PageSource {
     return this.#run({ shard, name }, 'groups') as Promise<GroupShardState[]>;
   }
 
-  /** The events of one shard's granted deliveries, rendered: [seq, event JSON]. */
-  messages(shard: number, seqs: readonly number[]): Promise<[number, string][]> {
-    return this.#run({ shard, seqs }, 'messages') as Promise<[number, string][]>;
-  }
-
   /** What the dead letters of one shard's dying messages carry. */
   dying(shard: number, name: string, seqs: readonly number[]): Promise<DyingMessage[]> {
     return this.#run({ shard, name, seqs }, 'dying') as Promise<DyingMessage[]>;

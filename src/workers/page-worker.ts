@@ -8,7 +8,7 @@ import type { Page, PageQuery, SearchResult, TopicQuery, TopicRow } from '../ing
 import type { HistogramQuery, SearchPageQuery, TopQuery } from '../search/request.js';
 import { shardPath } from '../store/data-dir.js';
 import { EventPages, renderEvents } from '../store/event-pages.js';
-import { dyingMessages, eventsBySeq, groupStates, type DyingMessage, type GroupShardState } from '../store/group-reads.js';
+import { dyingMessages, groupStates, type DyingMessage, type GroupShardState } from '../store/group-reads.js';
 import { histogramOfShard, type Budget, type HistogramPart } from '../store/search-counts.js';
 import { topOfShard, type TopPart } from '../store/search-top.js';
 import { searchPage } from '../store/search-pages.js';
@@ -69,10 +69,6 @@ export function top(task: ShardCount<TopQuery>): TopPart {
 
 export function groups(task: { readonly shard: number; readonly name: string | null }): GroupShardState[] {
   return groupStates(opened().readers, task.shard, task.name);
-}
-
-export function messages(task: { readonly shard: number; readonly seqs: readonly number[] }): [number, string][] {
-  return eventsBySeq(opened().readers, task.shard, task.seqs);
 }
 
 export function dying(task: { readonly shard: number; readonly name: string; readonly seqs: readonly number[] }): DyingMessage[] {
