@@ -171,3 +171,36 @@ function describeSchema(schema: TSchema | undefined): string {
   ].filter(Boolean);
   return `must be a string${rules.length ? ` (${rules.join(', ')})` : ''}`;
 }
+
+/** An `http:` base URL option (no query, no fragment, no trailing slash), as the client commands take `--url`. */
+export function baseUrlOption<T extends KnobTable>(options: OptionSet<T>, name: string, text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw options.invalid(name, text);
+  }
+  if (url.protocol !== 'http:' || url.search !== '' || url.hash !== '') throw options.invalid(name, text, ' without query or fragment');
+  return url.href.replace(/\/+$/, '');
+}
+
+/** 128 + SIGINT, what a shell reports for a command stopped with Ctrl-C. */
+export const kInterruptedExitCode = 130;
+
+/**
+ * Ends a client command (`aggregator-publisher`, `aggregator-consumer`) with the code its run
+ * settled on; a bad option names itself and points at --help, anything else prints its stack.
+ */
+export function exitWith(run: Promise<number>): void {
+  run.then(
+    (code) => {
+      // exitCode rather than exit(): stdout is flushed before the process ends.
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      const message = error instanceof ConfigError ? `${error.message} (see --help)` : ((error as Error).stack ?? String(error));
+      process.stderr.write(`error: ${message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-import { ConfigError } from '../errors.js';
+import { exitWith, kInterruptedExitCode } from '../options.js';
 import { consumerHelpText, parseConsumerArgs } from './options.js';
 import { formatHuman, formatJson } from './report.js';
 import { runConsumer } from './run.js';
-
-// 128 + SIGINT, what a shell reports for a run stopped with Ctrl-C.
-const kInterruptedExitCode = 130;
 
 /**
  * `aggregator-consumer`: exit 0 when the run ended without a failed request (and --verify agreed),
@@ -37,14 +34,4 @@ async function main(): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    // exitCode rather than exit(): stdout is flushed before the process ends.
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message = error instanceof ConfigError ? `${error.message} (see --help)` : ((error as Error).stack ?? String(error));
-    process.stderr.write(`error: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+exitWith(main());

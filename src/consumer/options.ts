@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError } from '../errors.js';
-import { knob, OptionSet, type OptionValues } from '../options.js';
+import { baseUrlOption, knob, OptionSet, type OptionValues } from '../options.js';
 
 // A topic name or a glob: the topic rule with `*` allowed anywhere.
 const topicGlobPattern = '^[A-Za-z0-9*][A-Za-z0-9._*-]*$';
@@ -104,14 +104,5 @@ export function consumerHelpText(): string {
 }
 
 function checkUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw optionSet.invalid('url', text);
-  }
-  if (url.protocol !== 'http:' || url.search !== '' || url.hash !== '') {
-    throw optionSet.invalid('url', text, ' without query or fragment');
-  }
-  return url.href.replace(/\/+$/, '');
+  return baseUrlOption(optionSet, 'url', text);
 }

@@ -7,16 +7,25 @@
  */
 import { createHash } from 'node:crypto';
 import { deadLetterId, deadLetterTopic, type DyingMessage, type GroupReply } from '../groups/model.js';
-import type { GroupServiceParts } from './group-service.js';
+import type { CommitPath, PageSource } from '../ingest/storage.js';
+
+/** What burying needs: the dying messages' originals (a reader), the pipeline to store letters, the command that takes them out. */
+export interface DeadLetterParts {
+  readonly commitPath: CommitPath;
+  readonly pages: PageSource;
+  /** Stores dead letters through the ingest pipeline (all or nothing; a repeat is a duplicate). */
+  readonly publish: (events: readonly unknown[]) => Promise<void>;
+  readonly maxEventBytes: number;
+}
 
 /** event_id is at most 128 characters: a longer identity is replaced by its SHA-256. */
 const kMaxEventId = 128;
 
 export class DeadLetters {
-  readonly #parts: GroupServiceParts;
+  readonly #parts: DeadLetterParts;
   readonly #heard: (name: string, shard: number, reply: GroupReply) => void;
 
-  constructor(parts: GroupServiceParts, heard: (name: string, shard: number, reply: GroupReply) => void) {
+  constructor(parts: DeadLetterParts, heard: (name: string, shard: number, reply: GroupReply) => void) {
     this.#parts = parts;
     this.#heard = heard;
   }

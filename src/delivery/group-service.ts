@@ -9,17 +9,12 @@ import { decodeCursor as decodeCursorOf, encodeCursor } from '../events/cursor.j
 import { AggregatorError } from '../errors.js';
 import { checkGroupName, kGroupBounds, kSettle, messageId, parseGroupBody, parseMessageId, type GroupCommand, type GroupReply, type GroupSettle, type GroupShardState } from '../groups/model.js';
 import type { GroupView } from '../events/responses.js';
-import type { CommitPath, PageSource, Watermark } from '../ingest/storage.js';
-import { DeadLetters } from './dead-letters.js';
+import type { Watermark } from '../ingest/storage.js';
+import { DeadLetters, type DeadLetterParts } from './dead-letters.js';
 import { GroupWaits } from './group-waits.js';
 
-export interface GroupServiceParts {
-  readonly commitPath: CommitPath;
-  readonly pages: PageSource;
+export interface GroupServiceParts extends DeadLetterParts {
   readonly watermark: Watermark;
-  /** Stores dead letters through the ingest pipeline (all or nothing; a repeat is a duplicate). */
-  readonly publish: (events: readonly unknown[]) => Promise<void>;
-  readonly maxEventBytes: number;
 }
 
 export type SettleVerb = 'ack' | 'nak' | 'term' | 'extend';

@@ -1,11 +1,8 @@
 #!/usr/bin/env node
-import { ConfigError } from '../errors.js';
+import { exitWith, kInterruptedExitCode } from '../options.js';
 import { parsePublisherArgs, publisherHelpText } from './options.js';
 import { formatHuman, formatJson } from './report.js';
 import { runPublisher } from './run.js';
-
-// 128 + SIGINT, what a shell reports for a run stopped with Ctrl-C.
-const kInterruptedExitCode = 130;
 
 /**
  * `aggregator-publisher`: exit 0 when every event was acknowledged (and --verify agreed), 1 when a
@@ -35,14 +32,4 @@ async function main(): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    // exitCode rather than exit(): stdout is flushed before the process ends.
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const message = error instanceof ConfigError ? `${error.message} (see --help)` : ((error as Error).stack ?? String(error));
-    process.stderr.write(`error: ${message}\n`);
-    process.exitCode = 1;
-  },
-);
+exitWith(main());

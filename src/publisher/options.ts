@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { topicPattern } from '../events/schema.js';
-import { knob, OptionSet, type OptionValues } from '../options.js';
+import { baseUrlOption, knob, OptionSet, type OptionValues } from '../options.js';
 
 const runIdPattern = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
 
@@ -91,16 +91,7 @@ export function publisherHelpText(): string {
 }
 
 function checkUrl(text: string): string {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw optionSet.invalid('url', text);
-  }
-  if (url.protocol !== 'http:' || url.search !== '' || url.hash !== '') {
-    throw optionSet.invalid('url', text, ' without query or fragment');
-  }
-  return url.href.replace(/\/+$/, '');
+  return baseUrlOption(optionSet, 'url', text);
 }
 
 /**
