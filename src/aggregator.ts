@@ -83,9 +83,10 @@ export class Aggregator {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopListening();
+      // Waiting fetches answer now, with what they have (nothing), before the shards close under them.
+      this.#app.groups.close();
       await this.#storage.close();
       this.#app.tail.closeAll();
-      this.#app.groups.close();
       this.#unlock();
       this.#logger.info('closed');
     })();

@@ -35,7 +35,7 @@ describe('the consumer client', () => {
         },
       });
       const running = consumer.run();
-      await waitFor(async () => (await groupCall(server.url, 'workers', '')).body.state.acked === 300, 'every message acked');
+      await waitFor(async () => (await groupCall(server.url, 'workers', '')).body.state?.acked === 300, 'every message acked');
       await consumer.stop();
       await running;
       assert.equal(handled.size, 300);
@@ -68,7 +68,7 @@ describe('the consumer client', () => {
       await firstRun;
       const second = new Consumer({ url: server.url, group: 'ledger', handler, concurrency: 4 });
       const secondRun = second.run();
-      await waitFor(async () => (await groupCall(server.url, 'ledger', '')).body.state.acked === 400, 'every message acked');
+      await waitFor(async () => (await groupCall(server.url, 'ledger', '')).body.state?.acked === 400, 'every message acked');
       await second.stop();
       await secondRun;
       assert.equal(db.prepare('SELECT count(*) FROM applied').pluck().get(), 400);

@@ -192,7 +192,7 @@ describe('tokens are checked on every protected route', () => {
   let server: TestServer;
   const open = new Set(['/health', '/openapi.json', '/', '/docs', '/es', '/es/_cluster/health']);
   before(async () => {
-    server = await startServer({ shards: 1, args: ['--publish-token', 'pub-secret', '--read-token', 'read-secret', '--admin-token', 'admin-secret'] });
+    server = await startServer({ shards: 1, args: ['--publish-token', 'pub-secret', '--read-token', 'read-secret', '--consume-token', 'consume-secret', '--admin-token', 'admin-secret'] });
   });
 
   // /publish takes the event itself; each shipper route takes it in its own protocol's JSON.
@@ -202,6 +202,7 @@ describe('tokens are checked on every protected route', () => {
       const attributes = [{ key: 'log.record.uid', value: { stringValue: item.event_id } }];
       return JSON.stringify({ resourceLogs: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: item.topic } }] }, scopeLogs: [{ logRecords: [{ body: { stringValue: 'x' }, attributes }] }] }] });
     }
+    if (path.startsWith('/groups/')) return path.endsWith('/fetch') ? '{"max": 1, "wait_ms": 0}' : '{"ids": []}';
     if (path === '/admin/delete') return JSON.stringify({ topic: item.topic, event_ids: [item.event_id] });
     if (path === '/loki/api/v1/push') return JSON.stringify({ streams: [{ stream: { job: item.topic }, values: [['1761129000000000000', item.event_id]] }] });
     return JSON.stringify(item);
@@ -216,17 +217,22 @@ describe('tokens are checked on every protected route', () => {
     const documented = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
       Object.keys(methods).filter((method) => ['get', 'post'].includes(method)).map((method) => `${method.toUpperCase()} ${path}`),
     );
-    const routes = [...new Set([...known, ...documented])].filter((route) => route !== 'GET /tail').map((route) => route.split(' ') as [string, string]);
+    // The consume socket, like /tail, is checked in its own tests (consumer-groups).
+    const routes = [...new Set([...known, ...documented])].filter((route) => route !== 'GET /tail' && route !== 'GET /groups/{name}/consume').map((route) => route.split(' ') as [string, string]);
     let checked = 0;
-    for (const [method, path] of routes) {
-      const scope = path.startsWith('/admin/') ? 'admin' : method === 'POST' ? 'publish' : 'read';
+    // The group routes act on one group: it exists, so the right token gets a 200.
+    const made = await fetch(`${server.url}/groups/tokens`, { method: 'PUT', headers: { authorization: 'Bearer consume-secret' }, body: '{"topics": "tokens"}' });
+    assert.equal(made.status, 201);
+    for (const [method, template] of routes) {
+      const path = template.replace('{name}', 'tokens');
+      const scope = path.startsWith('/admin/') ? 'admin' : path.startsWith('/groups') ? 'consume' : method === 'POST' ? 'publish' : 'read';
       const send = (authorization: string | null, query = '') =>
         fetch(`${server.url}${path}${query}`, {
           method,
           headers: { 'content-type': 'application/json', ...(authorization === null ? {} : { authorization }) },
           ...(method === 'POST' ? { body: bodyFor(path, event({ topic: 'tokens', event_id: `t-${checked++}` })) } : {}),
         });
-      const right = { publish: 'pub-secret', read: 'read-secret', admin: 'admin-secret' }[scope];
+      const right = { publish: 'pub-secret', read: 'read-secret', consume: 'consume-secret', admin: 'admin-secret' }[scope];
       const other = scope === 'publish' ? 'read-secret' : 'pub-secret';
       if (open.has(path)) {
         assert.equal((await send(null)).status, 200, `${method} ${path} should be open`);
@@ -255,7 +261,7 @@ describe('tokens are checked on every protected route', () => {
     }
     const stored = await fetch(`${server.url}/events?topic=tokens`, { headers: { authorization: 'Bearer read-secret' } });
     // The admin route stores nothing (its deletions name ids never stored, so they remove nothing either).
-    const publishRoutes = routes.filter(([method, path]) => method === 'POST' && !path.startsWith('/admin/')).length;
+    const publishRoutes = routes.filter(([method, path]) => method === 'POST' && !path.startsWith('/admin/') && !path.startsWith('/groups/')).length;
     assert.equal(((await stored.json()) as { count: number }).count, 3 * publishRoutes, 'only the publishes with the right token were stored: three forms on each publishing route');
     const counters = (await (await fetch(`${server.url}/stats`, { headers: { authorization: 'Bearer read-secret' } })).json()) as { rejected: number };
     assert.equal(counters.rejected, 0, 'a refused token is not a rejected event');

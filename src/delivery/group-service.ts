@@ -6,7 +6,7 @@
  * thread adds what spans the shards: `max_pending` across them, long-polls, dead letters, views.
  */
 import { decodeCursor as decodeCursorOf, encodeCursor } from '../events/cursor.js';
-import { AggregatorError } from '../errors.js';
+import { AggregatorError, OverloadedError } from '../errors.js';
 import { checkGroupName, kGroupBounds, kSettle, messageId, parseGroupBody, parseMessageId, type GroupCommand, type GroupReply, type GroupSettle, type GroupShardState } from '../groups/model.js';
 import type { GroupView } from '../events/responses.js';
 import type { Watermark } from '../ingest/storage.js';
@@ -36,6 +36,7 @@ interface Local {
 
 const kConsumerWindowMs = 60_000;
 const kRecentMs = 1000;
+const kMaxConsumers = 10_000;
 /** A waiting fetch looks again at least this often: another node's acks and deliveries do not wake it. */
 const kRecheckMs = 1000;
 const kSettleStatus: Record<SettleVerb, readonly [string, string, string]> = {
@@ -54,6 +55,7 @@ export class GroupService {
   /** Live WebSocket consumers per group: they count as consumers while connected. */
   readonly #sockets = new Map<string, number>();
   #turn = 0;
+  #closing = false;
   #listed: readonly GroupView[] = [];
   #listedAt = Number.NEGATIVE_INFINITY;
   #listing = false;
@@ -62,7 +64,7 @@ export class GroupService {
     this.#parts = parts;
     this.#shards = parts.commitPath.shardCount;
     this.#deadLetters = new DeadLetters(parts, (name, shard, reply) => this.#heard(name, shard, reply));
-    parts.watermark.onAdvance(() => this.#waits.wakeAll());
+    parts.watermark.onAdvance(() => this.#waits.committed());
   }
 
   async put(name: string, body: unknown): Promise<{ created: boolean; view: GroupView }> {
@@ -124,9 +126,12 @@ export class GroupService {
   /** Long-polls until a message is granted or `waitMs` passes: each message as JSON (none: the wait passed). */
   async fetch(name: string, max: number, waitMs: number, consumer: string): Promise<string[]> {
     checkGroupName(name);
+    if (this.#closing) throw new OverloadedError('the service is stopping');
     const deadline = performance.now() + waitMs;
     const local = await this.#localOf(name);
     local.consumers.set(consumer, Date.now());
+    // Bounded: names come from clients; the ones not seen for the window go first.
+    if (local.consumers.size > kMaxConsumers) for (const [seen, at] of local.consumers) if (at < Date.now() - kConsumerWindowMs || local.consumers.size > kMaxConsumers) local.consumers.delete(seen);
     for (;;) {
       const room = Math.min(max, local.maxPending - local.pending.reduce((sum, pending) => sum + pending, 0) - local.reserved);
       if (room > 0) {
@@ -143,6 +148,7 @@ export class GroupService {
       if (left <= 0) return [];
       const due = Math.min(...local.nextDue.map((at) => (at === null ? Infinity : at - Date.now())));
       await this.#waits.wait(name, Math.max(1, Math.min(left, kRecheckMs, due)));
+      if (this.#closing) return [];
       if (!this.#local.has(name)) throw notFound(name);
     }
   }
@@ -187,9 +193,9 @@ export class GroupService {
     else this.#sockets.delete(name);
   }
 
-  /** Stops every waiting fetch at its next look (the service is closing). */
+  /** The service is closing: waiting fetches answer with nothing at once, new ones get 503. */
   close(): void {
-    this.#local.clear();
+    this.#closing = true;
     this.#waits.wakeAll();
   }
 
