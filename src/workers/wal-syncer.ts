@@ -132,8 +132,11 @@ export class WalSyncer {
   async #datasync(): Promise<void> {
     if (this.#reopen) {
       this.#reopen = false;
-      await this.#handle?.close();
+      // Let go of the old handle before awaiting its close: a sync that starts meanwhile must see no
+      // handle (and wait for this one, #startIfRoom), never fsync one that is being closed (EBADF).
+      const old = this.#handle;
       this.#handle = null;
+      await old?.close();
     }
     if (this.#handle === null) {
       let handle: FileHandle;

@@ -79,4 +79,14 @@ describe('WalSyncer', () => {
     await syncer.close();
     reopened.close();
   });
+  test('after the writer reopened, a sync that comes while the old handle closes waits for the new one (no fdatasync of a closed handle)', async () => {
+    const { path, db } = await walDatabase();
+    const syncer = new WalSyncer(path);
+    await syncer.sync();
+    syncer.writerReopened();
+    // The first lets go of the old handle; the second, in the same turn, must not fsync it (EBADF).
+    await Promise.all([syncer.sync(), syncer.sync(), syncer.sync()]);
+    await syncer.close();
+    db.close();
+  });
 });
