@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { event, fetchMessages, getJson, groupCall, missingNatsServer, publish, startAggregatorCluster, waitFor, type AggregatorCluster, type AggregatorNode } from './helper.js';
 
 const kShards = 4;
-const kAckWaitMs = 1500;
+// Long enough that a fetch slowed by a failover still hands its grants out before their hold ends.
+const kAckWaitMs = 4000;
 
 describe('consumer groups in cluster mode', { skip: missingNatsServer() ?? false, timeout: 240_000 }, () => {
   let cluster: AggregatorCluster;
@@ -72,27 +73,31 @@ describe('consumer groups in cluster mode', { skip: missingNatsServer() ?? false
       }
     };
     const consumers = [consumer(0, nodes[0]!), consumer(1, nodes[0]!), consumer(2, nodes[1]!), consumer(3, nodes[1]!)];
-    const owned = async (node: AggregatorNode): Promise<number> => ((await getJson(`${node.url}/health`)).body.cluster.owned as number[]).length;
-    await waitFor(async () => ackAnswered.size >= 80, 'consumption to flow', 30_000);
-    const owner = (await owned(nodes[0]!)) > 0 ? nodes[0]! : nodes[1]!;
-    const survivor = owner === nodes[0] ? nodes[1]! : nodes[0]!;
-    await owner.crash();
-    marks.push(`owner ${owner.name} crashed at ${Date.now() - t0}`);
-    await publishSome(survivor.url, 100);
-    const atOwnerCrash = ackAnswered.size;
-    await waitFor(async () => ackAnswered.size >= atOwnerCrash + 60, 'consumption to go on through the survivor', 40_000);
-    await owner.start();
-    marks.push(`owner up at ${Date.now() - t0}`);
-    const leaderName = await cluster.nats.electedLeader('AGG_0');
-    await cluster.nats.nodes.find((node) => node.name === leaderName)!.crash();
-    marks.push(`nats leader crashed at ${Date.now() - t0}`);
-    await publishSome(survivor.url, 100);
-    const atLeaderCrash = ackAnswered.size;
-    await waitFor(async () => ackAnswered.size >= Math.min(published, atLeaderCrash + 60), 'consumption to go on after the NATS failover', 40_000);
-    await cluster.nats.nodes.find((node) => node.name === leaderName)!.start();
-    await waitFor(async () => (await groupCall(survivor.url, 'work', '')).body.state?.acked === published, 'every event acked', 60_000);
-    stopping = true;
-    await Promise.all(consumers);
+    // Whatever fails below, the consumers stop: their loops would keep the test process alive.
+    try {
+      const owned = async (node: AggregatorNode): Promise<number> => ((await getJson(`${node.url}/health`)).body.cluster.owned as number[]).length;
+      await waitFor(async () => ackAnswered.size >= 80, 'consumption to flow', 30_000);
+      const owner = (await owned(nodes[0]!)) > 0 ? nodes[0]! : nodes[1]!;
+      const survivor = owner === nodes[0] ? nodes[1]! : nodes[0]!;
+      await owner.crash();
+      marks.push(`owner ${owner.name} crashed at ${Date.now() - t0}`);
+      await publishSome(survivor.url, 100);
+      const atOwnerCrash = ackAnswered.size;
+      await waitFor(async () => ackAnswered.size >= atOwnerCrash + 60, 'consumption to go on through the survivor', 40_000);
+      await owner.start();
+      marks.push(`owner up at ${Date.now() - t0}`);
+      const leaderName = await cluster.nats.electedLeader('AGG_0');
+      await cluster.nats.nodes.find((node) => node.name === leaderName)!.crash();
+      marks.push(`nats leader crashed at ${Date.now() - t0}`);
+      await publishSome(survivor.url, 100);
+      const atLeaderCrash = ackAnswered.size;
+      await waitFor(async () => ackAnswered.size >= Math.min(published, atLeaderCrash + 60), 'consumption to go on after the NATS failover', 60_000);
+      await cluster.nats.nodes.find((node) => node.name === leaderName)!.start();
+      await waitFor(async () => (await groupCall(survivor.url, 'work', '')).body.state?.acked === published, 'every event acked', 60_000);
+    } finally {
+      stopping = true;
+      await Promise.all(consumers);
+    }
     assert.deepEqual(violations, [], marks.join('; '));
     assert.equal(delivered.size, published);
     for (const node of nodes) {
