@@ -129,6 +129,21 @@ describe('consumer groups: delivery', () => {
     }
   });
 
+  test('a backoff longer than the ack wait holds an unacked message that long', async () => {
+    const server = await startServer();
+    try {
+      await publishAll(server.url, 't', 1);
+      await groupCall(server.url, 'g', '', { topics: 't', ack_wait_ms: 100, backoff_ms: [700] });
+      const started = performance.now();
+      await fetchMessages(server.url, 'g', 1);
+      const [again] = await fetchMessages(server.url, 'g', 1, 5000);
+      assert.ok(performance.now() - started >= 690, `held ${performance.now() - started} ms`);
+      assert.equal(again!.delivery_count, 2);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test('nak without a delay waits for the backoff of its delivery count', async () => {
     const server = await startServer();
     try {

@@ -280,10 +280,10 @@ export class GroupStore {
 
 /**
  * When a message delivered (or extended) at `at`, for the `deliveries`-th time, may go out again
- * unless acked: its ack wait, then the backoff for that count.
+ * unless acked: once its ack wait has passed, and the backoff for that count has too.
  */
 function dueAfter(definition: GroupDefinition, at: number, deliveries: number): number {
-  return at + definition.ack_wait_ms + backoffAfter(definition, deliveries);
+  return at + Math.max(definition.ack_wait_ms, backoffAfter(definition, deliveries));
 }
 
 export const groupTables = `

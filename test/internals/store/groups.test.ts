@@ -42,7 +42,8 @@ test('two fetchers never hold one message inside its ack wait; acked messages ne
     // Bursts of one topic each: a walk then often finds exactly as many matches as it wants.
     const topics = new Map<number, string>();
     const topicOf = (seq: number): string => topics.get(seq)!;
-    const backoff = seed % 2 === 0 ? [] : [30, 60];
+    // Shorter and longer than the ack wait: a hold lasts the longer of the two.
+    const backoff = seed % 2 === 0 ? [] : [30, 160];
     run(db, { kind: 'group_put', name: 'g', definition: { ...kGroupDefaults, topics: ['orders.*'], start: 'earliest', ack_wait_ms: ackWaitMs, backoff_ms: backoff, max_deliver: 1000, max_pending: 1 + Math.floor(next() * 40) }, startSeq: 0, sinceMs: null });
     let clock = 1_000_000;
     let lastSeq = 0;
@@ -56,7 +57,7 @@ test('two fetchers never hold one message inside its ack wait; acked messages ne
         const lease = leases.get(seq);
         assert.ok(!lease || lease.until <= clock, `seed ${seed}: seq ${seq} granted to ${fetcher} at ${clock} while ${lease?.holder} holds it until ${lease?.until}`);
         assert.ok(topicOf(seq).startsWith('orders.'), `seed ${seed}: seq ${seq} does not match`);
-        leases.set(seq, { holder: fetcher, until: clock + ackWaitMs + (backoff.length === 0 ? 0 : backoff[Math.min(count, backoff.length) - 1]!) });
+        leases.set(seq, { holder: fetcher, until: clock + Math.max(ackWaitMs, backoff.length === 0 ? 0 : backoff[Math.min(count, backoff.length) - 1]!) });
         held[1 - fetcher]!.delete(seq);
         held[fetcher]!.add(seq);
       }
