@@ -59,6 +59,7 @@ export class GroupService {
   #listed: readonly GroupView[] = [];
   #listedAt = Number.NEGATIVE_INFINITY;
   #listing = false;
+  #pendingList: Promise<GroupView[]> | null = null;
 
   constructor(parts: GroupServiceParts) {
     this.#parts = parts;
@@ -108,6 +109,16 @@ export class GroupService {
         .finally(() => (this.#listing = false));
     }
     return this.#listed;
+  }
+
+  /**
+   * Every group, at most a second old: for /stats, which the dashboard polls every second, so a
+   * group's lag is counted at most once a second however many ask. One listing at a time.
+   */
+  listed(): Promise<readonly GroupView[]> {
+    if (performance.now() - this.#listedAt <= kRecentMs) return Promise.resolve(this.#listed);
+    this.#pendingList ??= this.list().finally(() => (this.#pendingList = null));
+    return this.#pendingList;
   }
 
   /** Every group (or `name` alone), merged over the shards. */

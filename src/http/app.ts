@@ -68,7 +68,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     statsTopics: config.statsTopics,
     searchBounds: { maxRows: config.searchMaxRows, timeoutMs: config.searchTimeoutMs },
     metrics: () => metrics.render(),
-    groups: () => groups.list(),
+    groups: () => groups.listed(),
     openApi: () => openApi,
   });
   const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), routes: () => routeList, shards: config.shards, ...identity });

@@ -54,12 +54,19 @@ export function groupStates(readers: ShardReaders, shard: number, name: string |
   });
 }
 
+/** Lag is counted up to kLagRows per shard: a group far behind costs a bounded read, and says so. */
 function lagOf(readers: ShardReaders, shard: number, selector: TopicSelector, after: number): { lag: number; bounded: boolean } {
-  if (selector.all) return { lag: readers.prepare(shard, 'SELECT count(*) FROM events WHERE seq > ?').pluck().get(after) as number, bounded: false };
+  if (selector.all) {
+    const lag = readers.prepare(shard, 'SELECT count(*) FROM (SELECT 1 FROM events WHERE seq > ? LIMIT ?)').pluck().get(after, kLagRows) as number;
+    return { lag, bounded: lag >= kLagRows };
+  }
   if (selector.ids.size <= kLagPerTopic) {
-    const count = readers.prepare(shard, 'SELECT count(*) FROM events WHERE topic_id = ? AND seq > ?').pluck();
+    const count = readers.prepare(shard, 'SELECT count(*) FROM (SELECT 1 FROM events WHERE topic_id = ? AND seq > ? LIMIT ?)').pluck();
     let lag = 0;
-    for (const id of selector.ids) lag += count.get(id, after) as number;
+    for (const id of selector.ids) {
+      lag += count.get(id, after, kLagRows - lag) as number;
+      if (lag >= kLagRows) return { lag, bounded: true };
+    }
     return { lag, bounded: false };
   }
   let lag = 0;
