@@ -225,13 +225,19 @@ export class GroupService {
       if (reply.dying && reply.dying.length > 0) void this.#deadLetters.bury(name, shard, reply.dying).catch(() => {});
       return granted.length === quota;
     };
-    const full = await Promise.all(quotas.map((quota, shard) => (quota > 0 ? ask(shard, quota) : Promise.resolve(false))));
+    // A shard that cannot answer now (a failover in cluster mode, a shard that cannot commit) holds
+    // back only its own messages: the fetch answers with the others', and fails only when all failed.
+    const asked = await Promise.allSettled(quotas.map((quota, shard) => (quota > 0 ? ask(shard, quota) : Promise.resolve(false))));
+    const failures = asked.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+    const missing = failures.find((reason) => reason instanceof AggregatorError && reason.code === 'group_not_found');
+    if (missing !== undefined || failures.length === asked.filter((_, shard) => quotas[shard]! > 0).length) throw missing ?? failures[0];
+    const full = asked.map((outcome) => outcome.status === 'fulfilled' && outcome.value);
     // One more round for what the shards that ran dry left over, from the ones that did not (or were not asked).
     const left = max - messages.length;
     const busy = full.flatMap((wasFull, shard) => (wasFull || quotas[shard] === 0 ? [shard] : []));
     if (left > 0 && busy.length > 0 && busy.length < this.#shards) {
       const more = splitEvenly(left, busy.length);
-      await Promise.all(busy.map((shard, index) => (more[index]! > 0 ? ask(shard, more[index]!) : Promise.resolve(false))));
+      await Promise.allSettled(busy.map((shard, index) => (more[index]! > 0 ? ask(shard, more[index]!) : Promise.resolve(false))));
     }
     // A log that stalled (cluster failover) may bring the grants back late: never hand out a lease already over.
     if (Date.now() >= at + ackWaitMs) return [];
