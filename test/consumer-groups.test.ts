@@ -270,6 +270,9 @@ describe('consumer groups: the consume WebSocket and tokens', () => {
       socket.send(JSON.stringify({ ack: first.messages.map((message: Message) => message.id) }));
       const confirmed = await next();
       assert.equal(confirmed.ack.acked, 3);
+      // A settle on the socket is checked as a route's body is.
+      socket.send(JSON.stringify({ nak: [first.messages[0].id], delay_ms: -1 }));
+      assert.equal((await next()).error.code, 'invalid_group');
       socket.send(JSON.stringify({ credit: 10 }));
       assert.equal((await next()).messages.length, 2);
       socket.close();

@@ -1,9 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import { ConfigError } from '../errors.js';
 import { baseUrlOption, knob, OptionSet, type OptionValues } from '../options.js';
+import { topicGlobPattern } from '../search/glob.js';
 
-// A topic name or a glob: the topic rule with `*` allowed anywhere.
-const topicGlobPattern = '^[A-Za-z0-9*][A-Za-z0-9._*-]*$';
 const delayPattern = '^(server|[0-9]{1,9})$';
 
 /**
@@ -17,9 +16,9 @@ const knobs = {
   group: knob({ flag: 'group', schema: Type.String({ maxLength: 64 }), default: '', help: 'consumer group name (required)' }),
   topics: knob({
     flag: 'topics',
-    schema: Type.Array(Type.String({ minLength: 1, maxLength: 128, pattern: topicGlobPattern }), { maxItems: 64, uniqueItems: true }),
+    schema: Type.Array(Type.String({ pattern: topicGlobPattern }), { maxItems: 64, uniqueItems: true }),
     default: [],
-    rule: `must be 1-64 distinct topics or globs, each 1-128 chars matching ${topicGlobPattern}`,
+    rule: `must be 1-64 distinct topics or globs, each matching ${topicGlobPattern}`,
     help: 'comma-separated topics or globs (orders.*): create the group first, starting at the earliest event (none: the group must exist)',
   }),
   token: knob({ flag: 'token', schema: Type.String(), default: '', help: 'bearer token for the group routes (none: no Authorization header)' }),

@@ -7,7 +7,7 @@
  */
 import { decodeCursor as decodeCursorOf, encodeCursor } from '../events/cursor.js';
 import { AggregatorError, OverloadedError } from '../errors.js';
-import { checkGroupName, kGroupBounds, kSettle, messageId, parseGroupBody, parseMessageId, type GroupCommand, type GroupReply, type GroupSettle, type GroupShardState } from '../groups/model.js';
+import { checkGroupName, kSettle, kSettleCounted, messageId, parseGroupBody, parseMessageId, type GroupCommand, type GroupReply, type GroupSettle, type GroupShardState, type SettleRequest, type SettleVerb } from '../groups/model.js';
 import type { GroupView } from '../events/responses.js';
 import type { Watermark } from '../ingest/storage.js';
 import { DeadLetters, type DeadLetterParts } from './dead-letters.js';
@@ -15,13 +15,6 @@ import { GroupWaits } from './group-waits.js';
 
 export interface GroupServiceParts extends DeadLetterParts {
   readonly watermark: Watermark;
-}
-
-export type SettleVerb = 'ack' | 'nak' | 'term' | 'extend';
-
-export interface SettleOptions {
-  readonly delayMs?: number | null;
-  readonly reason?: string;
 }
 
 /** What this node knows of one group between commands: each shard's pending count, the fetches waiting. */
@@ -58,8 +51,7 @@ export class GroupService {
   #closing = false;
   #listed: readonly GroupView[] = [];
   #listedAt = Number.NEGATIVE_INFINITY;
-  #listing = false;
-  #pendingList: Promise<GroupView[]> | null = null;
+  #listing: Promise<GroupView[]> | null = null;
 
   constructor(parts: GroupServiceParts) {
     this.#parts = parts;
@@ -100,25 +92,20 @@ export class GroupService {
     return views[0]!;
   }
 
-  /** The groups as last listed, for what must answer at once (/metrics); a list older than a second is read again behind it. */
-  recent(): readonly GroupView[] {
-    if (performance.now() - this.#listedAt > kRecentMs && !this.#listing) {
-      this.#listing = true;
-      this.list()
-        .catch(() => {})
-        .finally(() => (this.#listing = false));
-    }
-    return this.#listed;
-  }
-
   /**
    * Every group, at most a second old: for /stats, which the dashboard polls every second, so a
    * group's lag is counted at most once a second however many ask. One listing at a time.
    */
   listed(): Promise<readonly GroupView[]> {
     if (performance.now() - this.#listedAt <= kRecentMs) return Promise.resolve(this.#listed);
-    this.#pendingList ??= this.list().finally(() => (this.#pendingList = null));
-    return this.#pendingList;
+    this.#listing ??= this.list().finally(() => (this.#listing = null));
+    return this.#listing;
+  }
+
+  /** The groups as last listed, for what must answer at once (/metrics): a stale list is read again behind the answer. */
+  recent(): readonly GroupView[] {
+    this.listed().catch(() => {});
+    return this.#listed;
   }
 
   /** Every group (or `name` alone), merged over the shards. */
@@ -140,9 +127,7 @@ export class GroupService {
     if (this.#closing) throw new OverloadedError('the service is stopping');
     const deadline = performance.now() + waitMs;
     const local = await this.#localOf(name);
-    local.consumers.set(consumer, Date.now());
-    // Bounded: names come from clients; the ones not seen for the window go first.
-    if (local.consumers.size > kMaxConsumers) for (const [seen, at] of local.consumers) if (at < Date.now() - kConsumerWindowMs || local.consumers.size > kMaxConsumers) local.consumers.delete(seen);
+    seen(local.consumers, consumer);
     for (;;) {
       const room = Math.min(max, local.maxPending - local.pending.reduce((sum, pending) => sum + pending, 0) - local.reserved);
       if (room > 0) {
@@ -164,10 +149,12 @@ export class GroupService {
     }
   }
 
-  /** ack, nak, term or extend the messages `ids` name; answers once committed (a term: once its dead letter is stored too). */
-  async settle(verb: SettleVerb, name: string, ids: readonly unknown[], options: SettleOptions = {}): Promise<{ results: { id: unknown; status: string }[]; done: number }> {
+  /**
+   * ack, nak, term or extend the messages `ids` name; answers once committed (a term: once its
+   * dead letter is stored too), as the route and the consume socket send it: `{"<counted>": n, "results": [...]}`.
+   */
+  async settle(verb: SettleVerb, name: string, { ids, delayMs, reason }: SettleRequest): Promise<Record<string, unknown>> {
     checkGroupName(name);
-    if (ids.length > kGroupBounds.ids) throw new AggregatorError('invalid_group', `at most ${kGroupBounds.ids} ids in one call, got ${ids.length}`);
     const statuses = new Array<number>(ids.length).fill(kSettle.unknown);
     const byShard = new Map<number, { seqs: number[]; positions: number[] }>();
     ids.forEach((id, position) => {
@@ -184,7 +171,7 @@ export class GroupService {
     if (byShard.size === 0) byShard.set(0, { seqs: [], positions: [] });
     const answered = await Promise.all(
       [...byShard].map(async ([shard, { seqs, positions }]) => {
-        const command: GroupSettle = { kind, name, seqs, at, ...(verb === 'nak' ? { delayMs: options.delayMs ?? null } : {}), ...(verb === 'term' ? { reason: options.reason ?? 'term' } : {}) };
+        const command: GroupSettle = { kind, name, seqs, at, ...(verb === 'nak' ? { delayMs } : {}), ...(verb === 'term' ? { reason: reason ?? 'term' } : {}) };
         const reply = await this.#command(shard, name, command);
         reply.statuses?.forEach((status, index) => (statuses[positions[index]!] = status));
         if (reply.dying && reply.dying.length > 0) await this.#deadLetters.bury(name, shard, reply.dying);
@@ -194,7 +181,7 @@ export class GroupService {
     if (answered.every((reply) => reply.missing)) throw notFound(name);
     this.#waits.wake(name);
     const words = kSettleStatus[verb];
-    return { results: ids.map((id, position) => ({ id, status: words[statuses[position]!]! })), done: statuses.filter((status) => status === kSettle.done).length };
+    return { [kSettleCounted[verb]]: statuses.filter((status) => status === kSettle.done).length, results: ids.map((id, position) => ({ id, status: words[statuses[position]!]! })) };
   }
 
   /** A WebSocket consumer came (+1) or went (-1). */
@@ -302,6 +289,19 @@ export class GroupService {
         consumers: fetchers + (this.#sockets.get(name) ?? 0),
       },
     };
+  }
+}
+
+/**
+ * Notes a fetcher as seen now. Bounded, since names come from clients: past kMaxConsumers the
+ * names seen least recently go (a name seen again moves to the end).
+ */
+function seen(consumers: Map<string, number>, consumer: string): void {
+  consumers.delete(consumer);
+  consumers.set(consumer, Date.now());
+  for (const name of consumers.keys()) {
+    if (consumers.size <= kMaxConsumers) break;
+    consumers.delete(name);
   }
 }
 

@@ -59,7 +59,8 @@ function decodeNdjson(text: string): unknown[] {
   return events;
 }
 
-function parseJson(text: string, where: string): unknown {
+/** JSON text, or a 400 `bad_json` naming where it came from. */
+export function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {

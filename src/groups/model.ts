@@ -5,7 +5,7 @@
  * into the shard's ring; a command message into the shard's log), so every replica agrees.
  */
 import { AggregatorError } from '../errors.js';
-import { topicPattern } from '../events/schema.js';
+import { isTopicGlob, topicGlobPattern } from '../search/glob.js';
 
 export const groupNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
@@ -31,7 +31,6 @@ export const kGroupDefaults: GroupLimits = Object.freeze({ ack_wait_ms: 30_000, 
 /** Bounds that keep one group's state and one answer small. */
 export const kGroupBounds = Object.freeze({ topics: 64, ackWaitMs: 24 * 3600 * 1000, maxDeliver: 1000, maxPending: 100_000, backoff: 32, fetchMax: 1000, waitMs: 60_000, ids: 1000 });
 
-const topicGlob = new RegExp(topicPattern.replace('[A-Za-z0-9._-]', '[A-Za-z0-9._*-]').replace('^[A-Za-z0-9]', '^[A-Za-z0-9*]'));
 
 function invalid(message: string): AggregatorError {
   return new AggregatorError('invalid_group', message);
@@ -42,22 +41,56 @@ export function checkGroupName(name: string): string {
   return name;
 }
 
-function count(body: Record<string, unknown>, key: keyof GroupLimits & string, min: number, max: number): number {
-  const value = body[key] ?? kGroupDefaults[key];
+/** An integer field of a request body, `fallback` when absent; anything else is 400 `invalid_group`. */
+export function integerField(body: Readonly<Record<string, unknown>>, key: string, fallback: number, min: number, max: number): number {
+  const value = body[key] ?? fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw invalid(`"${key}" must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   return value;
 }
 
+/** A request body that must be a JSON object. */
+export function objectBody(body: unknown, what = 'the body must be a JSON object'): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid(what);
+  return body as Record<string, unknown>;
+}
+
+function limit(body: Readonly<Record<string, unknown>>, key: 'ack_wait_ms' | 'max_deliver' | 'max_pending', min: number, max: number): number {
+  return integerField(body, key, kGroupDefaults[key], min, max);
+}
+
+/** What settles messages: the four verbs, each answer's count named for it. */
+export type SettleVerb = 'ack' | 'nak' | 'term' | 'extend';
+export const kSettleCounted: Readonly<Record<SettleVerb, string>> = Object.freeze({ ack: 'acked', nak: 'naked', term: 'terminated', extend: 'extended' });
+
+export interface SettleRequest {
+  readonly ids: readonly unknown[];
+  /** nak: redeliver after this, or (null) after the backoff. */
+  readonly delayMs: number | null;
+  /** term: the dead letter's reason. */
+  readonly reason?: string;
+}
+
+const kMaxReason = 256;
+
+/** A settle's fields, from an HTTP body or a consume socket's message alike: `ids`, and `delay_ms` or `reason`. */
+export function parseSettle(verb: SettleVerb, fields: Readonly<Record<string, unknown>>): SettleRequest {
+  const { ids, reason } = fields;
+  if (!Array.isArray(ids)) throw invalid('"ids" must be a list of message ids');
+  if (ids.length > kGroupBounds.ids) throw invalid(`at most ${kGroupBounds.ids} ids in one call, got ${ids.length}`);
+  if (reason !== undefined && (typeof reason !== 'string' || reason.length > kMaxReason)) throw invalid(`"reason" must be a string of at most ${kMaxReason} characters`);
+  const delayMs = verb === 'nak' && fields.delay_ms !== undefined ? integerField(fields, 'delay_ms', 0, 0, kGroupBounds.ackWaitMs) : null;
+  return { ids, delayMs, ...(typeof reason === 'string' ? { reason } : {}) };
+}
+
 /** A PUT body as a definition, defaults filled in; anything else is 400 `invalid_group`. */
 export function parseGroupBody(body: unknown): GroupDefinition {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid('the body must be a JSON object with at least "topics"');
-  const fields = body as Record<string, unknown>;
+  const fields = objectBody(body, 'the body must be a JSON object with at least "topics"');
   const known = new Set(['topics', 'start', 'ack_wait_ms', 'max_deliver', 'max_pending', 'backoff_ms']);
   for (const key of Object.keys(fields)) if (!known.has(key)) throw invalid(`unknown field ${JSON.stringify(key)}`);
   const topics = typeof fields.topics === 'string' ? [fields.topics] : fields.topics;
   if (!Array.isArray(topics) || topics.length === 0 || topics.length > kGroupBounds.topics) throw invalid(`"topics" must be a topic (or glob) or a list of 1 to ${kGroupBounds.topics} of them`);
   for (const topic of topics) {
-    if (typeof topic !== 'string' || topic.length > 128 || !topicGlob.test(topic)) throw invalid(`"topics": ${JSON.stringify(topic)} is not a topic name or glob (${topicPattern}, with *)`);
+    if (typeof topic !== 'string' || !isTopicGlob(topic)) throw invalid(`"topics": ${JSON.stringify(topic)} is not a topic name or glob (${topicGlobPattern})`);
   }
   const backoff = fields.backoff_ms ?? kGroupDefaults.backoff_ms;
   if (!Array.isArray(backoff) || backoff.length > kGroupBounds.backoff || !backoff.every((ms) => Number.isInteger(ms) && (ms as number) >= 0 && (ms as number) <= kGroupBounds.ackWaitMs)) {
@@ -66,9 +99,9 @@ export function parseGroupBody(body: unknown): GroupDefinition {
   return {
     topics: [...new Set(topics as string[])].sort(),
     start: parseStart(fields.start ?? 'earliest'),
-    ack_wait_ms: count(fields, 'ack_wait_ms', 1, kGroupBounds.ackWaitMs),
-    max_deliver: count(fields, 'max_deliver', 1, kGroupBounds.maxDeliver),
-    max_pending: count(fields, 'max_pending', 1, kGroupBounds.maxPending),
+    ack_wait_ms: limit(fields, 'ack_wait_ms', 1, kGroupBounds.ackWaitMs),
+    max_deliver: limit(fields, 'max_deliver', 1, kGroupBounds.maxDeliver),
+    max_pending: limit(fields, 'max_pending', 1, kGroupBounds.maxPending),
     backoff_ms: backoff as number[],
   };
 }

@@ -1,7 +1,7 @@
 import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior, us_socket_context_t } from 'uWebSockets.js';
 import { toAggregatorError } from '../errors.js';
-import { checkGroupName } from '../groups/model.js';
-import type { GroupService, SettleVerb } from '../delivery/group-service.js';
+import { checkGroupName, parseSettle, type SettleVerb } from '../groups/model.js';
+import type { GroupService } from '../delivery/group-service.js';
 import type { Reply } from './reply.js';
 
 /** What a consume WebSocket carries from its upgrade to its close. */
@@ -74,13 +74,14 @@ export class ConsumeSocket {
       this.#pump(ws);
     }
     for (const verb of ['ack', 'nak', 'term', 'extend'] as const satisfies readonly SettleVerb[]) {
-      const ids = message[verb];
-      if (!Array.isArray(ids)) continue;
-      const options = { delayMs: typeof message.delay_ms === 'number' ? message.delay_ms : null, ...(typeof message.reason === 'string' ? { reason: message.reason } : {}) };
-      this.#groups.settle(verb, data.name, ids, options).then(
-        ({ results, done }) => this.#send(ws, { [verb]: { [{ ack: 'acked', nak: 'naked', term: 'terminated', extend: 'extended' }[verb]]: done, results } }),
-        (error: unknown) => this.#refuse(ws, error),
-      );
+      if (message[verb] === undefined) continue;
+      // The same checks as the routes' bodies: `{"nak": [ids], "delay_ms": 0}` is `{"ids": [ids], "delay_ms": 0}`.
+      Promise.resolve()
+        .then(() => this.#groups.settle(verb, data.name, parseSettle(verb, { ...message, ids: message[verb] })))
+        .then(
+          (settled) => this.#send(ws, { [verb]: settled }),
+          (error: unknown) => this.#refuse(ws, error),
+        );
     }
   }
 

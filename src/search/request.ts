@@ -2,6 +2,7 @@
  * The parameters of /search, /search/histogram and /search/top (spec/search.md), parsed and
  * checked before any work: every bad value is a 400 `invalid_query` naming the parameter.
  */
+import { isTopicGlob } from './glob.js';
 import { InvalidQueryError } from '../errors.js';
 import { decodeCursor, type CursorVersion } from '../events/cursor.js';
 import { fieldSegmentPattern, kDefaultLimit, kMaxLimit } from '../events/query.js';
@@ -58,8 +59,6 @@ export const kDefaultBuckets = 60;
 export const kMaxTopLimit = 100;
 export const kDefaultTopLimit = 10;
 const kDefaultHistogramSpanMs = 3_600_000;
-/** A topic, or a glob of one: topic characters and `*`. */
-const topicGlob = /^[A-Za-z0-9._*-]{1,128}$/;
 
 export function parseSearchParams(params: URLSearchParams, cursorVersion: CursorVersion, maxSeq: number, bounds: SearchBounds, now = Date.now()): SearchPageQuery {
   const order = params.get('order') ?? 'desc';
@@ -110,7 +109,7 @@ export function valueFieldName(field: ValueField): string {
 
 function parseFilter(params: URLSearchParams, now: number): SearchFilter {
   const topic = params.get('topic') || null;
-  if (topic !== null && !topicGlob.test(topic)) throw new InvalidQueryError('"topic" must be a topic name or a glob of one with * (letters, digits, ., _, -), at most 128 characters');
+  if (topic !== null && !isTopicGlob(topic)) throw new InvalidQueryError('"topic" must be a topic name or a glob of one with * (letters, digits, ., _, -), at most 128 characters');
   return { query: parseSearchQuery(params.get('q') ?? ''), topic, sinceMs: time(params, 'since', now), untilMs: time(params, 'until', now) };
 }
 

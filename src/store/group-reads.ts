@@ -14,6 +14,7 @@ const kLagRows = 1_000_000;
 /** Up to this many matched topics, lag is counted per topic on its (topic_id, seq) index. */
 const kLagPerTopic = 64;
 
+const kMaxSelectors = 4096;
 /** Per reader thread: selectors by shard and group, kept while the definition is unchanged. */
 const selectors = new Map<string, TopicSelector>();
 
@@ -21,6 +22,8 @@ function selectorOf(readers: ShardReaders, shard: number, name: string, definiti
   const key = `${shard}\u0000${name}\u0000${definitionJson}`;
   let selector = selectors.get(key);
   if (!selector) {
+    // Bounded: groups deleted or redefined leave their entries behind.
+    if (selectors.size >= kMaxSelectors) selectors.clear();
     selector = new TopicSelector(JSON.parse(definitionJson) as GroupDefinition);
     selectors.set(key, selector);
   }

@@ -51,6 +51,13 @@ export class TopicSelector {
 
 export const kNewTopicsSql = 'SELECT topic, id FROM topics WHERE id > ? ORDER BY id';
 
+/** A group's row: its definition (JSON), how far first deliveries have looked, and its pending count (a count of group_pending would cost every command O(pending)). */
+interface GroupRow {
+  readonly definition: string;
+  readonly scan_seq: number;
+  readonly pending: number;
+}
+
 /** A first-delivery scan of a selector that matches many topics examines at most this many rows. */
 const kScanRows = 4096;
 /** Up to this many matched topics, first deliveries walk each topic's (topic_id, seq) index. */
@@ -65,7 +72,7 @@ export class GroupStore {
     db.exec(groupTables);
     const prepare = (sql: string): Database.Statement => db.prepare(sql);
     this.#sql = {
-      group: prepare('SELECT definition, scan_seq FROM groups WHERE name = ?'),
+      group: prepare('SELECT definition, scan_seq, pending FROM groups WHERE name = ?'),
       create: prepare('INSERT INTO groups (name, definition, scan_seq) VALUES (?, ?, ?)'),
       redefine: prepare('UPDATE groups SET definition = ? WHERE name = ?'),
       drop: prepare('DELETE FROM groups WHERE name = ?'),
@@ -80,8 +87,6 @@ export class GroupStore {
       ackLive: prepare('DELETE FROM group_pending WHERE name = ? AND seq = ? AND dying = 0'),
       due: prepare('SELECT seq, deliveries FROM group_pending WHERE name = ? AND dying = 0 AND due <= ? ORDER BY due LIMIT ?'),
       dying: prepare('SELECT seq FROM group_pending WHERE name = ? AND dying = 1 ORDER BY seq LIMIT ?').pluck(),
-      // Kept in the group's row: a count of group_pending would cost every command O(pending).
-      pending: prepare('SELECT pending FROM groups WHERE name = ?').pluck(),
       nextDue: prepare('SELECT min(due) FROM group_pending WHERE name = ? AND dying = 0').pluck(),
       topicOf: prepare('SELECT topic_id FROM events WHERE seq = ?').pluck(),
       event: prepare(`SELECT ${eventColumns} FROM events e JOIN topics t ON t.id = e.topic_id WHERE e.seq = ?`),
@@ -116,14 +121,15 @@ export class GroupStore {
   }
 
   #put(command: GroupPut): GroupReply {
-    const found = this.#sql.group!.get(command.name) as { definition: string } | undefined;
+    const found = this.#sql.group!.get(command.name) as GroupRow | undefined;
     const { definition } = command;
     if (found) {
       const existing = JSON.parse(found.definition) as GroupDefinition;
-      if (JSON.stringify([existing.topics, existing.start]) !== JSON.stringify([definition.topics, definition.start])) return { ...this.#state(command.name), missing: false, conflict: true, created: false };
+      const state = this.#state(command.name, found.pending);
+      if (JSON.stringify([existing.topics, existing.start]) !== JSON.stringify([definition.topics, definition.start])) return { ...state, missing: false, conflict: true, created: false };
       this.#sql.redefine!.run(JSON.stringify(definition), command.name);
       this.#selectors.delete(command.name);
-      return { ...this.#state(command.name), missing: false, created: false };
+      return { ...state, missing: false, created: false };
     }
     const since = command.sinceMs === null ? null : (this.#sql.firstSince!.get(command.sinceMs) as number | null);
     // From a receive time: just before the first event received since then, or after every one.
@@ -133,8 +139,9 @@ export class GroupStore {
   }
 
   #deliver({ name, max, at }: GroupDeliver): GroupReply {
-    const selector = this.#selector(name);
-    if (!selector) return { missing: true, pending: 0, nextDue: null };
+    const group = this.#open(name);
+    if (!group) return { missing: true, pending: 0, nextDue: null };
+    const { row: groupRow, selector } = group;
     const { definition } = selector;
     const dying = this.#sql.dying!.all(name, kScanRows) as number[];
     const granted: [number, number][] = [];
@@ -159,24 +166,25 @@ export class GroupStore {
         redelivered++;
       }
     }
-    const room = Math.min(max - granted.length, definition.max_pending - (this.#sql.pending!.get(name) as number));
-    const next = room > 0 ? this.#nextEvents(selector, this.#scanSeq(name), room) : { events: [], scanned: 0 };
+    const room = Math.min(max - granted.length, definition.max_pending - groupRow.pending);
+    const next = room > 0 ? this.#nextEvents(selector, groupRow.scan_seq, room) : { events: [], scanned: 0 };
     const firstDue = dueAfter(definition, at, 1);
     for (const event of next.events) {
       this.#sql.insert!.run(name, event.seq, firstDue);
       granted.push([event.seq, 1]);
       events.push(renderEvent(event));
     }
-    this.#sql.add!.run(next.scanned, next.events.length, 0, redelivered, 0, skipped, next.events.length - skipped, name);
-    return { ...this.#state(name), missing: false, granted, events, dying };
+    const added = next.events.length - skipped;
+    this.#sql.add!.run(next.scanned, next.events.length, 0, redelivered, 0, skipped, added, name);
+    return { ...this.#state(name, groupRow.pending + added), missing: false, granted, events, dying };
   }
 
   #settle(command: GroupSettle): GroupReply {
-    const selector = this.#selector(command.name);
-    if (!selector) return { missing: true, pending: 0, nextDue: null };
+    const group = this.#open(command.name);
+    if (!group) return { missing: true, pending: 0, nextDue: null };
     const { name, at } = command;
+    const { row: groupRow, selector } = group;
     const { definition } = selector;
-    const scanSeq = this.#scanSeq(name);
     const statuses: number[] = [];
     const dying: number[] = [];
     let acked = 0;
@@ -190,7 +198,7 @@ export class GroupStore {
       }
       const row = this.#sql.row!.get(name, seq) as { deliveries: number; dying: number } | undefined;
       if (!row) {
-        statuses.push(seq <= scanSeq && this.#matches(selector, seq) ? kSettle.gone : kSettle.unknown);
+        statuses.push(seq <= groupRow.scan_seq && this.#matches(selector, seq) ? kSettle.gone : kSettle.unknown);
         continue;
       }
       // A dying message waits only for its dead letter: nothing else moves it.
@@ -198,10 +206,7 @@ export class GroupStore {
       let done = live;
       switch (command.kind) {
         case 'group_ack':
-          if (live) {
-            this.#sql.remove!.run(name, seq);
-            acked++;
-          }
+          // A live message was acked above: what is left here is dying.
           break;
         case 'group_nak':
           if (live) this.#sql.setDue!.run(at + (command.delayMs ?? backoffAfter(definition, row.deliveries)), name, seq);
@@ -226,26 +231,24 @@ export class GroupStore {
       statuses.push(done ? kSettle.done : kSettle.gone);
     }
     if (acked + dead > 0) this.#sql.add!.run(0, 0, acked, 0, dead, 0, -(acked + dead), name);
-    return { ...this.#state(name), missing: false, statuses, dying };
+    return { ...this.#state(name, groupRow.pending - acked - dead), missing: false, statuses, dying };
   }
 
-  #state(name: string): { pending: number; nextDue: number | null } {
-    return { pending: this.#sql.pending!.get(name) as number, nextDue: (this.#sql.nextDue!.get(name) as number | null) ?? null };
+  /** The answer's view of the group after the command: its pending count (kept in its row, moved by the command) and the earliest due. */
+  #state(name: string, pending: number): { pending: number; nextDue: number | null } {
+    return { pending, nextDue: (this.#sql.nextDue!.get(name) as number | null) ?? null };
   }
 
-  #scanSeq(name: string): number {
-    return (this.#sql.group!.get(name) as { scan_seq: number }).scan_seq;
-  }
-
-  #selector(name: string): TopicSelector | null {
+  /** The group's row and selector, read once per command; null: no such group in this shard. */
+  #open(name: string): { row: GroupRow; selector: TopicSelector } | null {
+    const row = this.#sql.group!.get(name) as GroupRow | undefined;
+    if (!row) return null;
     let selector = this.#selectors.get(name);
     if (!selector) {
-      const found = this.#sql.group!.get(name) as { definition: string } | undefined;
-      if (!found) return null;
-      selector = new TopicSelector(JSON.parse(found.definition) as GroupDefinition);
+      selector = new TopicSelector(JSON.parse(row.definition) as GroupDefinition);
       this.#selectors.set(name, selector);
     }
-    return selector.refresh(this.#sql.newTopics!);
+    return { row, selector: selector.refresh(this.#sql.newTopics!) };
   }
 
   #matches(selector: TopicSelector, seq: number): boolean {
