@@ -6,6 +6,7 @@ import { knob, OptionSet, type OptionValues } from './options.js';
 import { parseIndexFields } from './events/query.js';
 import { parseDuration } from './events/time-bound.js';
 import { parseRetention, parseSize } from './store/retention.js';
+import { kLokiServiceLabels, parseLabelNames } from './shippers/loki-topic.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -42,7 +43,7 @@ const knobs = {
   elasticsearchSourceField: knob({ flag: 'elasticsearch-source-field', env: 'ELASTICSEARCH_SOURCE_FIELD', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'host.name', help: 'document field (dotted path) an Elasticsearch _bulk document\'s source is read from; absent: the index name' }),
   elasticsearchPort: knob({ flag: 'elasticsearch-port', env: 'ELASTICSEARCH_PORT', schema: Type.Integer({ minimum: -1, maximum: 65535 }), default: -1, help: 'also serve the Elasticsearch-compatible API at the root of this port, for shippers that take no path prefix (-1 = off, 0 = any free port)' }),
   otlpTopicAttribute: knob({ flag: 'otlp-topic-attribute', env: 'OTLP_TOPIC_ATTRIBUTE', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'service.name', help: 'OTLP resource attribute whose value is the topic of a log record (absent: otlp)' }),
-  lokiTopicLabel: knob({ flag: 'loki-topic-label', env: 'LOKI_TOPIC_LABEL', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'job', help: 'Loki stream label whose value is the topic of its entries (absent: loki)' }),
+  lokiTopicLabels: knob({ flag: 'loki-topic-labels', env: 'LOKI_TOPIC_LABELS', schema: Type.String({ minLength: 1, maxLength: 4096 }), default: kLokiServiceLabels.join(','), parse: parseLabelNames, help: 'Loki stream labels, comma-separated, the first present of which names the topic of its entries, as Loki 3 derives service_name (none present: unknown_service)' }),
   minFreeBytes: knob({ flag: 'min-free-bytes', env: 'MIN_FREE_BYTES', schema: Type.Integer({ minimum: 0 }), default: 64 * MiB, help: 'free disk the data dir keeps: below it, writes get 503 disk_full until space comes back (0 = no floor)' }),
   indexFields: knob({ flag: 'index-field', env: 'INDEX_FIELD', schema: Type.String(), default: '', parse: parseIndexFields, help: 'payload fields to index in every shard for fast payload.<field>= lookups, comma-separated (dotted paths: user.id)' }),
   searchIndex: knob({ flag: 'search-index', env: 'SEARCH_INDEX', schema: Type.Union([Type.Literal('on'), Type.Literal('off')]), default: 'on', help: 'on: each shard writer indexes words behind its commits, in time its ring leaves idle (search scans what is not indexed yet, so answers are exact either way); off: search scans everything' }),

@@ -1,6 +1,7 @@
 /**
- * Loki push at /loki/api/v1/push: JSON from a real Loki client (pino-loki 3, the pino transport),
- * and the snappy-compressed protobuf that Promtail, Alloy and the Loki clients send by default,
+ * Loki push at /loki/api/v1/push: JSON from two real Loki clients (pino-loki 3, the pino transport,
+ * and winston-loki 6, the winston transport), with the labels they send by default and as their
+ * READMEs set them, and the snappy-compressed protobuf that Promtail, Alloy and the Loki clients send by default,
  * built here byte by byte from Loki's push.proto and compressed by snappyjs.
  */
 import assert from 'node:assert/strict';
@@ -9,16 +10,29 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { pinoLoki } from 'pino-loki';
 import { compress } from 'snappyjs';
+import winston from 'winston';
+import LokiTransport from 'winston-loki';
 import { allEvents, startServer, stats, type TestServer } from './helper.js';
 
 const kFixedTime = 1_761_129_000_000;
 
-async function shipWithPinoLoki(url: string, labels: Record<string, string>, messages: readonly string[], password?: string): Promise<void> {
-  const stream = pinoLoki({ host: url, batching: { interval: 60 }, labels, timeout: 10_000, ...(password ? { basicAuth: { username: 'shipper', password } } : {}) });
+async function shipWithPinoLoki(url: string, labels: Record<string, string> | undefined, messages: readonly string[], password?: string): Promise<void> {
+  const stream = pinoLoki({ host: url, batching: { interval: 60 }, ...(labels ? { labels } : {}), timeout: 10_000, ...(password ? { basicAuth: { username: 'shipper', password } } : {}) });
   const logger = pino({ base: { hostname: 'web-1' }, timestamp: () => `,"time":${kFixedTime}` }, stream);
   for (const message of messages) logger.info({ order: message.length }, message);
   stream.end();
   await once(stream, 'close');
+}
+
+/** winston-loki as its README sets it up (labels optional: without them it sends only `level`). */
+async function shipWithWinstonLoki(url: string, labels: Record<string, string> | undefined, messages: readonly string[], password: string): Promise<void> {
+  const failures: Error[] = [];
+  const transport = new LokiTransport({ host: url, basicAuth: `shipper:${password}`, json: true, interval: 0.05, ...(labels ? { labels } : {}), onConnectionError: (error: Error) => failures.push(error) });
+  const logger = winston.createLogger({ transports: [transport] });
+  for (const message of messages) logger.info(message);
+  await transport.flush();
+  await transport.close();
+  assert.deepEqual(failures, [], 'winston-loki reported no connection error');
 }
 
 // Loki's push.proto, by hand: PushRequest{1: StreamAdapter{1: labels, 2: EntryAdapter{1: Timestamp{1: s, 2: ns}, 2: line}}}.
@@ -73,6 +87,28 @@ describe('Loki push', () => {
     assert.equal(JSON.parse(first.payload.line).msg, 'checkout step 0');
     assert.deepEqual(first.payload.labels, { level: 'info', hostname: 'web-1', job: 'checkout' });
     assert.match(first.event_id, /^h-/);
+  });
+
+  test("each client's service gets its own topic, as Loki 3 names it: pino-loki and winston-loki with their default and README labels", async () => {
+    const lines = (prefix: string) => Array.from({ length: 7 }, (_, index) => `${prefix} line ${index}`);
+    const before = await stats(server.url);
+    // pino-loki's README sets `application`, winston-loki's sets `app`; a service_name wins over both.
+    await shipWithPinoLoki(server.url, { application: 'orders' }, lines('orders'), 'ship-secret');
+    await shipWithPinoLoki(server.url, { service_name: 'billing', app: 'not-this', job: 'nor-this' }, lines('billing'), 'ship-secret');
+    await shipWithWinstonLoki(server.url, { app: 'payments' }, lines('payments'), 'ship-secret');
+    // Without labels neither client names a service (pino-loki sends level and hostname, winston-loki level).
+    await shipWithPinoLoki(server.url, undefined, lines('pino anonymous'), 'ship-secret');
+    await shipWithWinstonLoki(server.url, undefined, lines('winston anonymous'), 'ship-secret');
+    const after = await stats(server.url);
+    assert.equal(after.unique_processed - before.unique_processed, 35);
+    for (const [topic, prefix] of [['orders', 'orders'], ['billing', 'billing'], ['payments', 'payments']] as const) {
+      const stored = await allEvents(server.url, topic);
+      assert.equal(stored.length, 7, topic);
+      assert.ok(stored.every((item) => String(item.payload.line).includes(prefix)), `${topic} holds only its own lines`);
+    }
+    const unknown = await allEvents(server.url, 'unknown_service');
+    assert.deepEqual(unknown.map((item) => String(item.payload.line).includes('pino anonymous') ? 'pino' : 'winston').sort(), [...Array(7).fill('pino'), ...Array(7).fill('winston')]);
+    assert.equal((await allEvents(server.url, 'loki')).length, 0, 'nothing lands in one catch-all topic');
   });
 
   test('without the token: 401, nothing stored', async () => {

@@ -73,7 +73,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
   });
   const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), routes: () => routeList, shards: config.shards, ...identity });
   const otlp = otlpHandler(pipeline, { topicAttribute: config.otlpTopicAttribute });
-  const loki = lokiHandler(pipeline, { topicLabel: config.lokiTopicLabel }, config.maxBodyBytes);
+  const loki = lokiHandler(pipeline, { topicLabels: config.lokiTopicLabels }, config.maxBodyBytes);
   const groupHandlers = new GroupHandlers(groups);
   const consume = new ConsumeSocket(groups);
   const routes = routeTable({ uploads, publish: publishHandler(pipeline), elasticsearch, otlp, loki, deletion: deleteHandler(commitPath), read, dashboard, tail: tailSocket, groups: groupHandlers, consume }, config);

@@ -269,7 +269,7 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
       operation: {
         description:
           'Loki `PushRequest`: JSON, or snappy-compressed protobuf for any other Content-Type (as Loki). The event_id is a hash of the stream ' +
-          'labels, timestamp and line, so a resent entry is a duplicate; the topic is a label (`--loki-topic-label`, default `job`). ' +
+          'labels, timestamp and line, so a resent entry is a duplicate; the topic is the service of the stream as Loki 3 names it: the first present of `--loki-topic-labels` (default `service_name`, `service`, `app`, … `job`), else `unknown_service`. ' +
           'All or nothing, as /publish. See docs/API.md for the mapping.',
         requestBody: protobufOrJson,
         responses: {

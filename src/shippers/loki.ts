@@ -3,20 +3,22 @@
  * un-snappied) protobuf `PushRequest`, as our events. Loki entries carry no id, and Loki itself
  * only drops an entry equal to the one before it; the event_id here is a hash of the stream's
  * labels, the timestamp and the line, so an identical resend dedups permanently. Mapping
- * (docs/API.md): a configurable label → topic, the `host` (else `hostname`, `instance`) label → source, the
- * nanosecond timestamp → timestamp, and line, labels and structured metadata → payload.
+ * (docs/API.md): the stream's service, as Loki names it (loki-topic.ts) → topic, the `host` (else
+ * `hostname`, `instance`) label → source, the nanosecond timestamp → timestamp, and line, labels
+ * and structured metadata → payload.
  */
 import { BadJsonError } from '../errors.js';
-import { contentId, nanosFromText, timestampFromNanos, topicFrom } from './mapping.js';
+import { lokiTopic } from './loki-topic.js';
+import { contentId, nanosFromText, timestampFromNanos } from './mapping.js';
 import { ProtoReader, WireType } from './protobuf.js';
 
 export interface LokiMapping {
-  /** The stream label whose value names the topic. */
-  readonly topicLabel: string;
+  /** The stream labels, in order, the first present of which names the topic (loki-topic.ts). */
+  readonly topicLabels: readonly string[];
 }
 
-/** The topic and source of streams without the label. */
-export const kLokiFallbackName = 'loki';
+/** The source of streams without a host label. */
+const kLokiFallbackSource = 'loki';
 
 interface LokiEntry {
   readonly labels: Readonly<Record<string, string>>;
@@ -112,10 +114,9 @@ function labelPair(reader: ProtoReader): [string, string] {
 
 function lokiEvent(entry: LokiEntry, mapping: LokiMapping, receivedAt: Date): Record<string, unknown> {
   const { labels, nanos, line, metadata } = entry;
-  const named = labels[mapping.topicLabel];
-  const topic = (named !== undefined && topicFrom(named)) || kLokiFallbackName;
+  const topic = lokiTopic(labels, mapping.topicLabels);
   const host = labels.host ?? labels.hostname ?? labels.instance;
-  const source = host !== undefined && host.length > 0 ? host.slice(0, 128) : kLokiFallbackName;
+  const source = host !== undefined && host.length > 0 ? host.slice(0, 128) : kLokiFallbackSource;
   const canonicalLabels = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   const payload: Record<string, unknown> = { line, labels, timestamp_ns: nanos.toString() };
   if (metadata) payload.structured_metadata = metadata;

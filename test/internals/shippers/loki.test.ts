@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { lokiEventsFromJson, parseLabels } from '../../../src/shippers/loki.js';
+import { kLokiServiceLabels, lokiTopic, parseLabelNames } from '../../../src/shippers/loki-topic.js';
 
 const receivedAt = new Date('2025-01-01T00:00:00Z');
 
@@ -21,7 +22,7 @@ describe('Loki mapping', () => {
           { stream: { job: 'a' }, values: [['1', 'x']] },
         ],
       }),
-      { topicLabel: 'job' },
+      { topicLabels: ['job'] },
       receivedAt,
     );
     const ids = events.map((event) => event.event_id);
@@ -31,11 +32,30 @@ describe('Loki mapping', () => {
     assert.deepEqual(events[1]!.payload, { line: 'x', labels: { job: 'a', host: 'h' }, timestamp_ns: '1', structured_metadata: { trace: 't' } });
   });
 
-  test('the topic label is configurable; without it the topic is loki', () => {
+  test('the topic is the first present label of the list; without any it is unknown_service', () => {
     const body = JSON.stringify({ streams: [{ stream: { service_name: 'billing' }, values: [['0', 'x']] }] });
-    assert.equal(lokiEventsFromJson(body, { topicLabel: 'service_name' }, receivedAt)[0]!.topic, 'billing');
-    const [event] = lokiEventsFromJson(body, { topicLabel: 'job' }, receivedAt);
-    assert.equal(event!.topic, 'loki');
+    assert.equal(lokiEventsFromJson(body, { topicLabels: ['service_name'] }, receivedAt)[0]!.topic, 'billing');
+    const [event] = lokiEventsFromJson(body, { topicLabels: ['job'] }, receivedAt);
+    assert.equal(event!.topic, 'unknown_service');
+    assert.equal(event!.source, 'loki', 'no host label');
     assert.equal(event!.timestamp, receivedAt.toISOString(), 'timestamp 0: the receive time');
+  });
+
+  test("the default list is Loki 3's discover_service_name, in its order", () => {
+    assert.deepEqual(kLokiServiceLabels, ['service_name', 'service', 'app', 'application', 'name', 'app_kubernetes_io_name', 'container', 'container_name', 'component', 'workload', 'job']);
+    // Each label wins over every label after it, and an empty value counts as absent (as in Loki).
+    for (let index = 0; index < kLokiServiceLabels.length; index++) {
+      const labels: Record<string, string> = Object.fromEntries(kLokiServiceLabels.slice(index).map((name) => [name, `from-${name}`]));
+      assert.equal(lokiTopic({ ...labels, [kLokiServiceLabels[index - 1] ?? 'other']: '' }, kLokiServiceLabels), `from-${kLokiServiceLabels[index]}`);
+    }
+    assert.equal(lokiTopic({ job: 'api', level: 'info' }, kLokiServiceLabels), 'api', 'job still names the topic when nothing before it is present');
+    assert.equal(lokiTopic({ level: 'info' }, kLokiServiceLabels), 'unknown_service');
+    assert.equal(lokiTopic({ app: 'my app/v2' }, kLokiServiceLabels), 'my_app_v2', 'made a topic as for OTLP');
+  });
+
+  test('--loki-topic-labels takes label names, comma-separated, and refuses anything else', () => {
+    assert.deepEqual(parseLabelNames('job'), ['job']);
+    assert.deepEqual(parseLabelNames(' service_name , job '), ['service_name', 'job']);
+    for (const bad of ['', 'job,', 'a-b', '1job', 'app.name']) assert.throws(() => parseLabelNames(bad), /is not a label name/, bad);
   });
 });
