@@ -39,6 +39,27 @@ describe('Elasticsearch _bulk', () => {
     assert.equal((await fetch(`${server.url}/es/_cat/health`, { method: 'HEAD' })).status, 200);
   });
 
+  test('GET _cat/health answers as Elasticsearch: a line of text, a header with ?v, JSON with ?format=json (the client cat.health)', async () => {
+    const columns = ['epoch', 'timestamp', 'cluster', 'status', 'node.total', 'node.data', 'shards', 'pri', 'relo', 'init', 'unassign', 'pending_tasks', 'max_task_wait_time', 'active_shards_percent'];
+    const text = await fetch(`${server.url}/es/_cat/health`);
+    assert.equal(text.status, 200);
+    assert.match(text.headers.get('content-type') ?? '', /^text\/plain/);
+    assert.equal(text.headers.get('x-elastic-product'), 'Elasticsearch');
+    const line = await text.text();
+    assert.match(line, /^\d{10} \d\d:\d\d:\d\d \S+ green +1 +1 +2 +2 +0 +0 +0 +0 +- +100\.0%\n$/);
+    const headed = (await (await fetch(`${server.url}/es/_cat/health?v`)).text()).split('\n');
+    assert.deepEqual(headed[0]!.split(/ +/), columns);
+    assert.equal(headed.length, 3, 'the header, the row and the final newline');
+    assert.equal(await (await fetch(`${server.url}/es/_cat/health?h=status,shards`)).text(), 'green 2\n');
+    const rows = await client.cat.health({ format: 'json' });
+    assert.equal(rows.length, 1);
+    assert.deepEqual(Object.keys(rows[0]!), columns);
+    assert.equal(rows[0]!.status, 'green');
+    assert.equal(rows[0]!['active_shards_percent'], '100.0%');
+    assert.ok(Object.values(rows[0]!).every((value) => typeof value === 'string'), 'every value a string, as Elasticsearch sends them');
+    assert.match(String(await client.cat.health()), /green/, 'the client without format: the text line');
+  });
+
   test('helpers.bulk with create and ids: all created, then every resend a 409 the client drops; /stats exact', async () => {
     const before = (await getJson(`${server.url}/stats`)).body;
     const documents = Array.from({ length: 200 }, (_, index) => ({ id: `h-${index}`, '@timestamp': '2025-10-22T10:30:00Z', message: `line ${index}`, host: { name: 'web-1' } }));
@@ -142,6 +163,10 @@ describe('--elasticsearch-port', () => {
       const result = await client.bulk({ operations: [{ create: { _index: 'rooted', _id: '1' } }, { message: 'at the root' }] });
       assert.equal(result.errors, false);
       await client.close();
+      const probe = await fetch(`${root}/_cat/health`);
+      assert.equal(probe.status, 200, 'GET _cat/health at the root too: rsyslog probes it after an outage');
+      assert.match(await probe.text(), / green /);
+      assert.equal(((await (await fetch(`${root}/_cat/health?format=json`)).json()) as { status: string }[])[0]!.status, 'green');
       const ping = await fetch(root, { method: 'HEAD' });
       assert.equal(ping.headers.get('x-elastic-product'), 'Elasticsearch');
       // Only the Elasticsearch API lives there; the rest of the service is on its own port.

@@ -94,13 +94,13 @@ describe('route table', () => {
     const info = (await getJson(`${server.url}/`)).body as { routes: { method: string; path: string; summary: string }[] };
     const routes = info.routes.map((route) => `${route.method} ${route.path}`);
     assert.deepEqual([...routes].sort(), [
-      'DELETE /groups/:name', 'GET /', 'GET /docs', 'GET /es', 'GET /es/_cluster/health', 'GET /events', 'GET /groups', 'GET /groups/:name', 'GET /groups/:name/consume', 'GET /health', 'GET /metrics', 'GET /openapi.json', 'GET /search', 'GET /search/histogram', 'GET /search/top', 'GET /stats', 'GET /tail', 'GET /topics',
+      'DELETE /groups/:name', 'GET /', 'GET /docs', 'GET /es', 'GET /es/_cat/health', 'GET /es/_cluster/health', 'GET /events', 'GET /groups', 'GET /groups/:name', 'GET /groups/:name/consume', 'GET /health', 'GET /metrics', 'GET /openapi.json', 'GET /search', 'GET /search/histogram', 'GET /search/top', 'GET /stats', 'GET /tail', 'GET /topics',
       'HEAD /es', 'HEAD /es/_cat/health', 'POST /admin/delete', 'POST /es/:index/_bulk', 'POST /es/_bulk',
       'POST /groups/:name/ack', 'POST /groups/:name/extend', 'POST /groups/:name/fetch', 'POST /groups/:name/nak', 'POST /groups/:name/term', 'POST /loki/api/v1/push', 'POST /publish', 'POST /v1/logs', 'PUT /groups/:name',
     ]);
     assert.ok(info.routes.every((route) => route.summary.length > 0));
     const document = (await getJson(`${server.url}/openapi.json`)).body as { paths: Record<string, Record<string, unknown>> };
     const documented = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`));
-    assert.deepEqual(documented.sort(), ['DELETE /groups/{name}', 'GET /es', 'GET /es/_cluster/health', 'GET /events', 'GET /groups', 'GET /groups/{name}', 'GET /groups/{name}/consume', 'GET /health', 'GET /metrics', 'GET /search', 'GET /search/histogram', 'GET /search/top', 'GET /stats', 'GET /tail', 'GET /topics', 'POST /admin/delete', 'POST /es/_bulk', 'POST /es/{index}/_bulk', 'POST /groups/{name}/ack', 'POST /groups/{name}/extend', 'POST /groups/{name}/fetch', 'POST /groups/{name}/nak', 'POST /groups/{name}/term', 'POST /loki/api/v1/push', 'POST /publish', 'POST /v1/logs', 'PUT /groups/{name}']);
+    assert.deepEqual(documented.sort(), ['DELETE /groups/{name}', 'GET /es', 'GET /es/_cat/health', 'GET /es/_cluster/health', 'GET /events', 'GET /groups', 'GET /groups/{name}', 'GET /groups/{name}/consume', 'GET /health', 'GET /metrics', 'GET /search', 'GET /search/histogram', 'GET /search/top', 'GET /stats', 'GET /tail', 'GET /topics', 'POST /admin/delete', 'POST /es/_bulk', 'POST /es/{index}/_bulk', 'POST /groups/{name}/ack', 'POST /groups/{name}/extend', 'POST /groups/{name}/fetch', 'POST /groups/{name}/nak', 'POST /groups/{name}/term', 'POST /loki/api/v1/push', 'POST /publish', 'POST /v1/logs', 'PUT /groups/{name}']);
   });
 });

@@ -49,23 +49,47 @@ export class ElasticsearchHandlers {
   }
 
   clusterHealth(reply: Reply): void {
-    const healthy = this.#sources.problems().length === 0;
-    const shards = this.#sources.shards;
+    const health = this.#health();
     reply.send(
       200,
       JSON.stringify({
         cluster_name: this.#sources.name,
-        status: healthy ? 'green' : 'red',
+        status: health.status,
         timed_out: false,
         number_of_nodes: 1,
         number_of_data_nodes: 1,
-        active_primary_shards: shards,
-        active_shards: shards,
+        active_primary_shards: health.active,
+        active_shards: health.active,
         relocating_shards: 0,
         initializing_shards: 0,
-        unassigned_shards: healthy ? 0 : shards,
+        unassigned_shards: health.unassigned,
       }),
     );
+  }
+
+  /**
+   * GET /_cat/health, which rsyslog's omelasticsearch and the clients' health checks probe: one
+   * line of text as Elasticsearch prints it (`?v` adds the header, `?h=` picks columns), or with
+   * `?format=json` the same row as an array of one object whose values are all strings.
+   */
+  catHealth(query: URLSearchParams, reply: Reply): void {
+    const health = this.#health();
+    const now = new Date();
+    const row = catHealthRow(this.#sources.name, health, now);
+    const wanted = query.get('h')?.split(',').map((name) => name.trim()).filter((name) => name in row) ?? [];
+    const columns = wanted.length > 0 ? wanted : Object.keys(row);
+    if (query.get('format') === 'json') {
+      reply.send(200, JSON.stringify([Object.fromEntries(columns.map((column) => [column, row[column]]))]));
+      return;
+    }
+    const header = query.has('v') && query.get('v') !== 'false' ? columns : null;
+    reply.send(200, catText(header, columns.map((column) => row[column]!)), { contentType: 'text/plain; charset=UTF-8' });
+  }
+
+  #health(): ShardHealth {
+    const healthy = this.#sources.problems().length === 0;
+    const shards = this.#sources.shards;
+    return { status: healthy ? 'green' : 'red', active: healthy ? shards : 0, unassigned: healthy ? 0 : shards, shards };
   }
 
   /** POST /_bulk and POST /<index>/_bulk. */
@@ -80,6 +104,42 @@ export class ElasticsearchHandlers {
     storable.forEach((item, index) => (verdicts[item.position] = verdictOf(outcomes[index]!)));
     return { status: 200, body: renderBulkResponse(items, verdicts, performance.now() - started) };
   };
+}
+
+interface ShardHealth {
+  readonly status: 'green' | 'red';
+  readonly active: number;
+  readonly unassigned: number;
+  readonly shards: number;
+}
+
+/** Elasticsearch 8.11's `_cat/health` columns, in its order, each value a string as it prints them. */
+function catHealthRow(cluster: string, health: ShardHealth, now: Date): Record<string, string> {
+  const percent = health.shards === 0 ? 100 : (100 * health.active) / health.shards;
+  return {
+    epoch: String(Math.floor(now.getTime() / 1000)),
+    timestamp: now.toISOString().slice(11, 19),
+    cluster,
+    status: health.status,
+    'node.total': '1',
+    'node.data': '1',
+    shards: String(health.active),
+    pri: String(health.active),
+    relo: '0',
+    init: '0',
+    unassign: String(health.unassigned),
+    pending_tasks: '0',
+    max_task_wait_time: '-',
+    active_shards_percent: `${percent.toFixed(1)}%`,
+  };
+}
+
+/** Columns padded to their widest cell, as Elasticsearch's cat API prints them: names left, numbers right. */
+function catText(header: readonly string[] | null, row: readonly string[]): string {
+  const widths = row.map((cell, column) => Math.max(cell.length, header?.[column]?.length ?? 0));
+  const line = (cells: readonly string[], alignNumbers: boolean): string =>
+    cells.map((cell, column) => (alignNumbers && /^[\d.]+%?$/.test(cell) ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join(' ').trimEnd() + '\n';
+  return (header ? line(header, false) : '') + line(row, true);
 }
 
 /** A path segment as its sender meant it; a malformed escape stays as sent, and fails as an index name per item. */

@@ -192,8 +192,11 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
       label: 'stats',
       scope: 'read',
       summary: 'Cumulative counters for the data dir',
-      operation: { responses: { 200: { description: 'counters', content: jsonContent('Stats') } } },
-      handle: (_res, _req, reply) => read.stats(reply),
+      operation: {
+        parameters: [queryParameter('history', { type: 'string', enum: ['1', 'true'] }, 'add `history`: how the counters grew over the last 15 minutes, second by second')],
+        responses: { 200: { description: 'counters', content: jsonContent('Stats') } },
+      },
+      handle: (_res, req, reply) => read.stats(req, reply),
     },
     {
       method: 'GET',
@@ -238,6 +241,21 @@ export function routeTable(handlers: RouteHandlers, limits: ApiLimits): readonly
     esRoute({ method: 'HEAD', path: '/es', scope: null, summary: 'Elasticsearch-compatible ping', handle: (_res, _req, reply) => es.present(reply) }),
     esRoute({ method: 'HEAD', path: '/es/', scope: null, unlisted: true, summary: 'The same, with a trailing slash', handle: (_res, _req, reply) => es.present(reply) }),
     esRoute({ method: 'GET', path: '/es/_cluster/health', scope: null, summary: 'Elasticsearch-compatible cluster health: green while every shard commits', operation: { responses: { 200: { description: 'status green or red' } } }, handle: (_res, _req, reply) => es.clusterHealth(reply) }),
+    esRoute({
+      method: 'GET',
+      path: '/es/_cat/health',
+      scope: null,
+      summary: 'Elasticsearch-compatible cat health: one line of text, or JSON with ?format=json',
+      operation: {
+        parameters: [
+          queryParameter('format', { type: 'string', enum: ['text', 'json'], default: 'text' }),
+          queryParameter('v', { type: 'boolean' }, 'print the column names first'),
+          queryParameter('h', { type: 'string' }, 'the columns to print, comma-separated'),
+        ],
+        responses: { 200: { description: 'epoch, timestamp, cluster, status (green or red), node.total … active_shards_percent, as Elasticsearch prints them' } },
+      },
+      handle: (_res, req, reply) => es.catHealth(new URLSearchParams(req.getQuery() ?? ''), reply),
+    }),
     esRoute({ method: 'HEAD', path: '/es/_cat/health', scope: null, summary: 'Elasticsearch-compatible health probe', handle: (_res, _req, reply) => es.present(reply) }),
     esRoute({ method: 'POST', path: '/es/_bulk', label: 'es_bulk', scope: 'publish', summary: 'Elasticsearch-compatible _bulk: each (index, _id) stored once', operation: bulkOperation, handle: uploads.route(es.bulk) }),
     esRoute({ method: 'POST', path: '/es/:index/_bulk', label: 'es_bulk', scope: 'publish', summary: 'Elasticsearch-compatible _bulk with a default index', operation: bulkOperation, handle: uploads.route(es.bulk, 1) }),
