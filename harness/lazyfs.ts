@@ -3,7 +3,7 @@
  * it over a backing dir, sends it commands (crash, fault, clear, status) on its Unix socket, and
  * unmounts it. A "remount" is a new process on the same backing dir, which then holds exactly what
  * was synced before the crash. Needs /dev/fuse, root (or CAP_SYS_ADMIN) and Debian's
- * python3-pyfuse3 (for /usr/bin/python3; .ci/run installs it).
+ * python3-pyfuse3 (for /usr/bin/python3; scripts/install-test-tools.sh installs it).
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { onLines, spawnTracked, waitExit } from './children.js';
 import { repoRoot } from './paths.js';
 import { makeTempDir } from './temp-dirs.js';
+import { missingTool } from './tools.js';
 import { waitFor } from './wait.js';
 
 const python = '/usr/bin/python3';
@@ -21,11 +22,11 @@ const kStacksTimeoutMs = 5000;
 
 /** Why lazyfs cannot run here (for a skip message), or null. Mounting may still fail: `mount` says why. */
 export function lazyFsUnavailable(): string | null {
-  if (!existsSync('/dev/fuse')) return 'no /dev/fuse';
+  if (!existsSync('/dev/fuse')) return 'no /dev/fuse (lazyfs is a FUSE file system)';
   try {
     execFileSync(python, ['-c', 'import pyfuse3, trio'], { stdio: 'pipe' });
   } catch {
-    return `${python} cannot import pyfuse3 (apt-get install python3-pyfuse3)`;
+    return missingTool('python3-pyfuse3', `${python} cannot import pyfuse3 and trio`);
   }
   return null;
 }

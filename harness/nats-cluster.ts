@@ -1,15 +1,16 @@
 /**
  * A real NATS JetStream cluster on 127.0.0.1 for the cluster tests and benches: `count`
- * nats-server processes (Debian's 2.9.10, which `.ci/run` installs), each with free client, route
- * and monitoring ports and its own store dir, all tracked so a dying test file kills them. Ready
- * once every node's JetStream is up and the cluster has a meta leader.
+ * nats-server processes (Debian's 2.9.10, which scripts/install-test-tools.sh installs), each
+ * with free client, route and monitoring ports and its own store dir, all tracked so a dying test
+ * file kills them. Ready once every node's JetStream is up and the cluster has a meta leader.
  */
-import { execFileSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { spawnTracked, stopChild, waitExit, type ControlledProcess } from './children.js';
 import { makeTempDir } from './temp-dirs.js';
+import { missingCommand } from './tools.js';
 import { pollUntil, waitFor, WaitTimeoutError } from './wait.js';
 
 /** Between two probes of a node or two JetStream API calls while a leader is being elected: no need to ask more often. */
@@ -48,14 +49,9 @@ export interface NatsCluster {
   stop(): Promise<void>;
 }
 
-/** Whether this machine has a nats-server binary; the reason to skip when not. */
+/** Whether this machine has a nats-server binary on PATH; the reason to skip when not (harness/tools.ts's form). */
 export function missingNatsServer(): string | null {
-  try {
-    execFileSync('nats-server', ['--version'], { stdio: 'pipe' });
-    return null;
-  } catch {
-    return 'nats-server is not installed (.ci/run installs Debian\'s nats-server)';
-  }
+  return missingCommand('nats-server');
 }
 
 function freePort(): Promise<number> {

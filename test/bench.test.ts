@@ -14,6 +14,7 @@ import { parseBenchArgs } from '../bench/lib/args.js';
 import { findWrk } from '../bench/lib/wrk.js';
 import { scenarios } from '../bench/scenarios/index.js';
 import { resultNames, scenarioContext } from '../bench/scenarios/types.js';
+import { missingTool } from '../harness/tools.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const resultsDir = fileURLToPath(new URL('../bench/results', import.meta.url));
@@ -69,7 +70,7 @@ test('bench/run.ts --quick: every scenario prints a BENCH line with positive eve
     .filter((line) => line.startsWith('BENCH '))
     .map((line) => JSON.parse(line.slice('BENCH '.length)) as BenchResult);
   for (const scenario of scenarios) {
-    const skip = scenario.needsWrk && quick.wrk === null ? 'wrk is not on PATH (apt-get install wrk); run.ts --quick skips the wrk scenarios' : false;
+    const skip = scenario.needsWrk && quick.wrk === null ? missingTool('wrk', 'not on PATH, so run.ts --quick skips the wrk scenarios') : false;
     await t.test(scenario.name, { skip }, () => {
       for (const name of resultNames(scenario, quick)) {
         const result = results.find((candidate) => candidate.scenario === name);

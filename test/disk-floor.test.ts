@@ -32,7 +32,7 @@ describe('disk floor', () => {
   test('below --min-free-bytes writes get 503 disk_full, /health says why, and writes resume by themselves', async (t) => {
     mounted = await mountTmpfs();
     if (!mounted) {
-      t.skip('cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): the disk floor is not tested on this machine');
+      t.skip('cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN; the disk floor is not tested on this machine)');
       return;
     }
     const dataDir = join(mounted, 'data');

@@ -210,7 +210,7 @@ describe('faults', () => {
     const mountPoint = await makeTempDir();
     const mountError = tryRun('mount', ['-t', 'tmpfs', '-o', 'size=3m', 'tmpfs', mountPoint]);
     if (mountError !== null) {
-      t.skip(`mounting a small tmpfs is not permitted here (${mountError})`);
+      t.skip(`cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN; ${mountError})`);
       return;
     }
     let server: TestServer | null = null;
@@ -262,7 +262,7 @@ describe('faults', () => {
       tryRun('mkfs.ext4', ['-q', '-F', image]) ??
       tryRun('mount', ['-o', 'loop,errors=remount-ro', image, mountPoint]);
     if (setupError !== null) {
-      t.skip(`a loop-mounted ext4 is not available here (${setupError})`);
+      t.skip(`cannot loop-mount an ext4 here (needs root, a loop device and e2fsprogs; ${setupError})`);
       return;
     }
     let server: TestServer | null = null;
@@ -270,7 +270,7 @@ describe('faults', () => {
     const device = basename(run('findmnt', ['-no', 'SOURCE', mountPoint]).trim());
     const trigger = `/sys/fs/ext4/${device}/trigger_fs_error`;
     if (!existsSync(trigger)) {
-      t.skip(`this kernel has no ${trigger} to turn the file system read-only under open files`);
+      t.skip(`this kernel cannot turn an ext4 read-only under open files (no ${trigger})`);
       return;
     }
     const dataDir = join(mountPoint, 'data');

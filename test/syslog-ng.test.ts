@@ -1,27 +1,19 @@
 /**
- * A real syslog-ng (Debian's syslog-ng-core with -mod-http and -scl, installed by .ci/run) reading
- * a log file and shipping it with its own `elasticsearch-http()` destination to /es/_bulk, with
- * `custom_id()` naming each line: every line is stored once, and a replay of the whole file (a
- * fresh persist file makes syslog-ng read it again from the start) stores nothing new.
+ * A real syslog-ng (Debian's syslog-ng-core with -mod-http and -scl, which
+ * scripts/install-test-tools.sh installs) reading a log file and shipping it with its own
+ * `elasticsearch-http()` destination to /es/_bulk, with `custom_id()` naming each line: every line
+ * is stored once, and a replay of the whole file (a fresh persist file makes syslog-ng read it
+ * again from the start) stores nothing new.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { spawnTracked, stopChild } from '../harness/children.js';
+import { missingCommand } from '../harness/tools.js';
 import { allEvents, getJson, makeTempDir, startServer, waitFor } from './helper.js';
 
-function syslogNgMissing(): string | false {
-  try {
-    execFileSync('syslog-ng', ['--version'], { stdio: 'ignore' });
-    return false;
-  } catch {
-    return 'syslog-ng is not installed: apt-get install syslog-ng-core syslog-ng-mod-http syslog-ng-scl (.ci/run does)';
-  }
-}
-
-describe('syslog-ng elasticsearch-http()', { skip: syslogNgMissing() }, () => {
+describe('syslog-ng elasticsearch-http()', { skip: missingCommand('syslog-ng') ?? false }, () => {
   test('ships a file once; a replay of the same lines stores nothing new', { timeout: 60_000 }, async () => {
     const server = await startServer();
     const dir = await makeTempDir('aggregator-syslog-ng-');

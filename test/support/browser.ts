@@ -1,16 +1,17 @@
 /**
- * Debian's Chromium driven by playwright-core (no browser download: .ci/run installs the `chromium`
- * package). Each launch gets a fresh profile directory, removed when the test file ends.
+ * Debian's Chromium driven by playwright-core (no browser download: scripts/install-test-tools.sh
+ * installs the `chromium` package). Each launch gets a fresh profile directory, removed when the test file ends.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { missingTool } from '../../harness/tools.js';
 import { makeTempDir } from '../helper.js';
 
 export const chromiumPath = '/usr/bin/chromium';
 
 /** Why the browser tests cannot run here, or null when they can. */
 export function missingBrowser(): string | null {
-  return existsSync(chromiumPath) ? null : `${chromiumPath} is missing: apt-get install -y chromium (.ci/run does)`;
+  return existsSync(chromiumPath) ? null : missingTool('chromium', `no ${chromiumPath}`);
 }
 
 const flags = [

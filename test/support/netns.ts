@@ -16,6 +16,7 @@
  * run), so concurrent test files never share either; `remove()` undoes everything.
  */
 import { execFileSync } from 'node:child_process';
+import { missingCommand } from '../../harness/tools.js';
 
 export interface Partition {
   readonly ns: string;
@@ -48,6 +49,8 @@ function quietly(run: () => void): void {
 
 /** Why a partition cannot be made here (not root, no `ip netns`), or null when it can: the reason to skip. */
 export function missingNetns(): string | null {
+  const noIp = missingCommand('ip', ['-V']);
+  if (noIp !== null) return noIp;
   const probe = `aggprobe${process.pid}`;
   try {
     ip(['netns', 'add', probe]);
