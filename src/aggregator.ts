@@ -65,12 +65,17 @@ export class Aggregator {
         storage = await ClusterStorage.open(config, hooks);
       }
       // The version the build stamped from package.json, unless the caller names one.
-      const app = createHttpApp(config, storage, metrics, { name: builtPackage.name, version: options.version ?? builtPackage.version });
+      const onTlsReload = (listener: string, outcome: { readonly ok: boolean; readonly error?: string }): void => {
+        if (outcome.ok) logger.info({ listener }, 'TLS certificate reloaded');
+        else logger.error({ listener, err: outcome.error }, 'TLS certificate reload failed: the previous certificate stays in use');
+      };
+      const app = createHttpApp(config, storage, metrics, { name: builtPackage.name, version: options.version ?? builtPackage.version }, onTlsReload);
       const main = await app.server.listen();
       const elasticsearch = app.elasticsearchServer ? await app.elasticsearchServer.listen().catch((error: unknown) => {
         app.server.stopListening();
         throw error;
       }) : null;
+      app.rates.start();
       return new Aggregator({ main, elasticsearch }, app, storage, unlock, logger);
     } catch (error) {
       await storage?.destroy();
@@ -79,10 +84,17 @@ export class Aggregator {
     }
   }
 
+  /** Reads the TLS certificate files again for new connections (SIGHUP); a bad file keeps the old one. */
+  reloadTls(): void {
+    this.#app.server.reloadTls();
+    this.#app.elasticsearchServer?.reloadTls();
+  }
+
   /** Stops accepting, commits and answers everything accepted, closes the databases. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopListening();
+      this.#app.rates.close();
       // Waiting fetches answer now, with what they have (nothing), before the shards close under them.
       this.#app.groups.close();
       await this.#storage.close();
@@ -97,6 +109,7 @@ export class Aggregator {
   destroy(): Promise<void> {
     this.#destroyed ??= (async () => {
       this.#stopListening();
+      this.#app.rates.close();
       this.#app.tail.closeAll();
       this.#app.groups.close();
       await this.#storage.destroy();

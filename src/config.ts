@@ -44,6 +44,10 @@ const knobs = {
   elasticsearchPort: knob({ flag: 'elasticsearch-port', env: 'ELASTICSEARCH_PORT', schema: Type.Integer({ minimum: -1, maximum: 65535 }), default: -1, help: 'also serve the Elasticsearch-compatible API at the root of this port, for shippers that take no path prefix (-1 = off, 0 = any free port)' }),
   otlpTopicAttribute: knob({ flag: 'otlp-topic-attribute', env: 'OTLP_TOPIC_ATTRIBUTE', schema: Type.String({ minLength: 1, maxLength: 256 }), default: 'service.name', help: 'OTLP resource attribute whose value is the topic of a log record (absent: otlp)' }),
   lokiTopicLabels: knob({ flag: 'loki-topic-labels', env: 'LOKI_TOPIC_LABELS', schema: Type.String({ minLength: 1, maxLength: 4096 }), default: kLokiServiceLabels.join(','), parse: parseLabelNames, help: 'Loki stream labels, comma-separated, the first present of which names the topic of its entries, as Loki 3 derives service_name (none present: unknown_service)' }),
+  tlsCert: knob({ flag: 'tls-cert', env: 'TLS_CERT', schema: Type.String(), default: '', help: 'PEM certificate (chain) file: serve HTTPS on --port and --elasticsearch-port (with --tls-key; empty: plain HTTP)' }),
+  tlsKey: knob({ flag: 'tls-key', env: 'TLS_KEY', schema: Type.String(), default: '', help: 'PEM private key file of --tls-cert' }),
+  tlsClientCa: knob({ flag: 'tls-client-ca', env: 'TLS_CLIENT_CA', schema: Type.String(), default: '', help: 'PEM CA bundle file: every client must present a certificate it signed (mutual TLS; empty: no client certificate asked)' }),
+  tlsReloadMs: knob({ flag: 'tls-reload-ms', env: 'TLS_RELOAD_MS', schema: Type.Integer({ minimum: 0, maximum: 86_400_000 }), default: 5000, help: 'how often the TLS files are checked for a renewed certificate, which new connections then get, ms (0: only on SIGHUP)' }),
   minFreeBytes: knob({ flag: 'min-free-bytes', env: 'MIN_FREE_BYTES', schema: Type.Integer({ minimum: 0 }), default: 64 * MiB, help: 'free disk the data dir keeps: below it, writes get 503 disk_full until space comes back (0 = no floor)' }),
   indexFields: knob({ flag: 'index-field', env: 'INDEX_FIELD', schema: Type.String(), default: '', parse: parseIndexFields, help: 'payload fields to index in every shard for fast payload.<field>= lookups, comma-separated (dotted paths: user.id)' }),
   searchIndex: knob({ flag: 'search-index', env: 'SEARCH_INDEX', schema: Type.Union([Type.Literal('on'), Type.Literal('off')]), default: 'on', help: 'on: each shard writer indexes words behind its commits, in time its ring leaves idle (search scans what is not indexed yet, so answers are exact either way); off: search scans everything' }),
@@ -75,6 +79,9 @@ export function resolveConfig(overrides: Partial<Record<KnobName, unknown>> = {}
   const config = { ...options.resolve(overrides) };
   if (!isPowerOfTwo(config.ringBytes)) throw options.invalid('ringBytes', config.ringBytes, ' and a power of two');
   if (config.cluster !== '') checkClusterConfig(config);
+  if ((config.tlsCert === '') !== (config.tlsKey === '')) throw new ConfigError('--tls-cert and --tls-key go together: give both files, or neither for plain HTTP');
+  if (config.tlsClientCa !== '' && config.tlsCert === '') throw new ConfigError('--tls-client-ca needs --tls-cert and --tls-key: client certificates are asked for over TLS');
+  for (const knob of ['tlsCert', 'tlsKey', 'tlsClientCa'] as const) if (config[knob] !== '') config[knob] = resolve(config[knob]);
   config.dataDir = resolve(config.dataDir);
   return Object.freeze(config);
 }

@@ -50,8 +50,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => aggregator.reloadTls());
   // Only now: whoever waits for this line may signal at once, and a signal without a handler kills.
-  logger.info({ port: aggregator.port, ...(aggregator.elasticsearchPort === null ? {} : { elasticsearchPort: aggregator.elasticsearchPort }), host: config.host, dataDir: config.dataDir, shards: config.shards, sync: config.sync }, 'listening');
+  logger.info({ port: aggregator.port, ...(aggregator.elasticsearchPort === null ? {} : { elasticsearchPort: aggregator.elasticsearchPort }), host: config.host, tls: config.tlsCert !== '', ...(config.tlsClientCa === '' ? {} : { clientCertificates: 'required' }), dataDir: config.dataDir, shards: config.shards, sync: config.sync }, 'listening');
 }
 
 main().catch((error: unknown) => {

@@ -10,7 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { launchBrowser, missingBrowser, pageProblems } from './support/browser.js';
-import { event, groupCall, publish, startServer, waitFor, type TestEvent } from './helper.js';
+import { event, getJson, groupCall, pollUntil, publish, startServer, waitFor, type TestEvent } from './helper.js';
 
 const artifacts = new URL('./artifacts/', import.meta.url);
 const readToken = 'r-secret';
@@ -167,6 +167,48 @@ describe('dashboard in a browser', { skip: missingBrowser() ?? false }, () => {
       assert.match((await page.locator('#schema-Event').textContent()) ?? '', /topic.*required.*1–128 chars/);
       await page.screenshot({ path: new URL('dashboard-docs.png', artifacts).pathname });
 
+      assert.deepEqual(problems, [], 'no script errors and no CSP violations');
+    } finally {
+      await browser.close();
+      await server.stop();
+    }
+  });
+
+  test("a fresh tab draws the rate chart at once from the server's history, then appends the live polls", { timeout: 60_000 }, async () => {
+    await mkdir(artifacts, { recursive: true });
+    const server = await startServer({ shards: 2 });
+    await publishAll(server.url, orders(ids('h', 0, 40)));
+    // Events published before the tab opens, and at least three of the server's one-second intervals behind them.
+    const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+    const intervals = await pollUntil(async () => {
+      const { history } = (await getJson(`${server.url}/stats?history=1`)).body as { history: { received: number[] } };
+      return sum(history.received) === 40 && history.received.length >= 3 ? history.received.length : undefined;
+    }, 'the server history to hold the 40 events and three intervals', { timeoutMs: 10_000, intervalMs: 100 });
+    const browser = await launchBrowser();
+    try {
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      const problems = pageProblems(page);
+      const statsQueries: string[] = [];
+      page.on('request', (request) => {
+        const url = new URL(request.url());
+        if (url.pathname === '/stats') statsQueries.push(url.search);
+      });
+      const chartPoints = async () => Number(await page.getAttribute('[data-chart="rates"]', 'data-points'));
+
+      await page.goto(server.url);
+      // The first answer is on the page: without the history the chart would have no point yet
+      // (a rate needs two polls), and one a second from then on.
+      await waitForText(page, '[data-stat="received-rate-detail"]', '40 in total');
+      const first = await chartPoints();
+      assert.ok(first >= intervals, `the chart holds the server's ${intervals} intervals at once (${first} points)`);
+      assert.ok(Number(await page.getAttribute('[data-chart="rates"]', 'data-max-received')) > 0, 'and the published events are on it');
+      assert.equal(await textOf(page, '[data-view="live"] .card-head .muted'), 'last 15 minutes');
+      assert.equal(statsQueries[0], '?history=1', 'the first poll asks for the history');
+
+      // The live polls append to it, without asking for the history again.
+      await waitFor(async () => (await chartPoints()) >= first + 2, 'two live points appended', 10_000);
+      assert.deepEqual(statsQueries.slice(1).filter((query) => query !== ''), [], 'later polls are plain /stats');
+      await page.screenshot({ path: new URL('dashboard-rate-history.png', artifacts).pathname });
       assert.deepEqual(problems, [], 'no script errors and no CSP violations');
     } finally {
       await browser.close();

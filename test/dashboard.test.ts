@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, test } from 'node:test';
-import { startServer } from './helper.js';
+import { event, getJson, pollUntil, publish, startServer } from './helper.js';
+import { schemaValidator } from './support/openapi.js';
 
 const browserAccept = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8';
 const packageVersion = (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -67,5 +68,35 @@ describe('GET / and the dashboard files', () => {
     assert.equal(post.status, 405);
     assert.equal(post.headers.get('allow'), 'GET');
     assert.equal((await fetch(`${server.url}/stats`)).status, 401, 'the data itself still needs the token');
+  });
+});
+
+describe("GET /stats?history=1: the rate chart's history", () => {
+  test('holds what was published, second by second, and adds up to the counters', { timeout: 30_000 }, async () => {
+    const server = await startServer({ shards: 2 });
+    // 30 orders, 10 of them again: 40 received, 30 unique, 10 duplicates.
+    const orders = Array.from({ length: 30 }, (_, index) => event({ topic: 'orders.eu', event_id: `o-${index}` }));
+    for (const batch of [orders, orders.slice(0, 10)]) assert.equal((await publish(server.url, batch)).status, 200);
+
+    const sum = (values: readonly number[]) => values.reduce((total, value) => total + value, 0);
+    // The sampler takes a sample a second: wait for the one after the publishes.
+    const stats = await pollUntil(async () => {
+      const reply = await getJson(`${server.url}/stats?history=1`);
+      return sum(reply.body.history.received) === 40 ? reply.body : undefined;
+    }, 'the history to count the 40 events', { timeoutMs: 10_000, intervalMs: 100 });
+    const { history } = stats;
+    assert.deepEqual([sum(history.received), sum(history.unique_processed), sum(history.duplicate_dropped)], [40, 30, 10], 'the intervals add up to what was published');
+    assert.deepEqual(history.end_counts, { received: 40, unique_processed: 30, duplicate_dropped: 10 }, 'idle: the counters at the end of the newest interval are the totals');
+    assert.deepEqual([history.interval_ms, history.capacity], [1000, 900]);
+    assert.equal(history.unique_processed.length, history.received.length);
+    assert.equal(history.duplicate_dropped.length, history.received.length);
+    assert.ok(history.end_uptime <= stats.uptime && history.end_uptime > stats.uptime - 1.1, `the newest interval ended within the last second (${history.end_uptime} s at ${stats.uptime} s)`);
+    assert.equal(history.received.length, Math.round(history.end_uptime), 'one interval per second since the start, none missing');
+
+    const document = (await getJson(`${server.url}/openapi.json`)).body;
+    assert.ok(schemaValidator(document, 'Stats')(stats), 'the answer matches the published schema');
+    assert.deepEqual(document.paths['/stats'].get.parameters.map((parameter: { name: string }) => parameter.name), ['history']);
+    for (const query of ['', '?history=0']) assert.equal('history' in (await getJson(`${server.url}/stats${query}`)).body, false, `not without being asked (${query || 'no query'})`);
+    await server.stop();
   });
 });

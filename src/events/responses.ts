@@ -134,6 +134,27 @@ const GroupStatsSchema = Type.Object({
   dead_lettered: Type.Integer(),
 });
 
+const StatsHistorySchema = Type.Object(
+  {
+    interval_ms: Type.Integer({ minimum: 1, description: 'the length of each interval, ms (1000)' }),
+    capacity: Type.Integer({ minimum: 1, description: 'the most intervals kept (900: 15 minutes); older ones are dropped' }),
+    end_uptime: Type.Number({ description: 'when the newest interval ended, seconds on the same clock as `uptime`' }),
+    end_counts: Type.Object(
+      { received: Type.Integer(), unique_processed: Type.Integer(), duplicate_dropped: Type.Integer() },
+      { description: 'the counters at `end_uptime`; the top-level ones minus these is what came after the newest interval' },
+    ),
+    received: Type.Array(Type.Integer({ minimum: 0 }), {
+      description: 'events received in each interval, oldest first; the last interval ends at `end_uptime`, interval i (of n) at `end_uptime - (n - 1 - i) * interval_ms / 1000`',
+    }),
+    unique_processed: Type.Array(Type.Integer({ minimum: 0 }), { description: 'the same for unique_processed' }),
+    duplicate_dropped: Type.Array(Type.Integer({ minimum: 0 }), { description: 'the same for duplicate_dropped' }),
+  },
+  {
+    description:
+      'With ?history=1: how the counters grew in each second of the last 15 minutes (in memory: since this process started, if less), for the dashboard\'s rate chart; see docs/API.md',
+  },
+);
+
 export const StatsSchema = Type.Object(
   {
     received: Type.Integer(),
@@ -158,6 +179,7 @@ export const StatsSchema = Type.Object(
     protocols: Type.Object(Object.fromEntries(ingestProtocols.map((protocol) => [protocol, ProtocolCountsSchema])) as Record<(typeof ingestProtocols)[number], typeof ProtocolCountsSchema>, {
       description: 'Events by the protocol that brought them, since this process started (not persisted; the totals above are)',
     }),
+    history: Type.Optional(StatsHistorySchema),
   },
   { $id: 'Stats' },
 );
@@ -268,6 +290,7 @@ export type SearchHistogram = Static<typeof SearchHistogramSchema>;
 export type SearchTop = Static<typeof SearchTopSchema>;
 export type ShardStatus = Static<typeof ShardStatusSchema>;
 export type Stats = Static<typeof StatsSchema>;
+export type StatsHistory = Static<typeof StatsHistorySchema>;
 export type Health = Static<typeof HealthSchema>;
 export type ClusterHealth = Static<typeof ClusterHealthSchema>;
 export type TopicsPage = Static<typeof TopicsPageSchema>;

@@ -3,6 +3,7 @@ import { DashboardAssets } from '../dashboard/assets.js';
 import type { RouteInfo } from '../dashboard/service-info.js';
 import type { GroupView } from '../events/responses.js';
 import { IngestPipeline } from '../ingest/pipeline.js';
+import { RateHistory } from '../ingest/rate-history.js';
 import { storedOf, type Storage } from '../ingest/storage.js';
 import { TailHub } from '../ingest/tail-hub.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
@@ -16,7 +17,7 @@ import { otlpHandler } from './otlp-handler.js';
 import { publishHandler } from './publish-handler.js';
 import { ReadHandlers } from './read-handlers.js';
 import { elasticsearchAtRoot, routeTable } from './routes.js';
-import { HttpServer } from './server.js';
+import { HttpServer, type HttpOptions } from './server.js';
 import { TailSocket } from './tail-socket.js';
 import { GroupService, largestGroups } from '../delivery/group-service.js';
 import { GroupHandlers } from './group-handlers.js';
@@ -34,6 +35,8 @@ export interface HttpApp {
   readonly elasticsearchServer: HttpServer | null;
   readonly tail: TailHub;
   readonly groups: GroupService;
+  /** The counters' recent history (/stats?history=1): started once the server listens, closed with it. */
+  readonly rates: RateHistory;
 }
 
 /**
@@ -41,7 +44,10 @@ export interface HttpApp {
  * handlers, the tail hub, the route table and the uWS server that serves it. The engine is only
  * reached through the `Storage` seam.
  */
-export function createHttpApp(config: Config, storage: Storage, metrics: ServiceMetrics, identity: ServiceIdentity): HttpApp {
+/** What the listeners report: the outcome of each TLS certificate reload. */
+export type TlsReloadListener = (listener: string, outcome: { readonly ok: true } | { readonly ok: false; readonly error: string }) => void;
+
+export function createHttpApp(config: Config, storage: Storage, metrics: ServiceMetrics, identity: ServiceIdentity, onTlsReload: TlsReloadListener = () => {}): HttpApp {
   const { commitPath, watermark, pages, stats } = storage;
   const pipeline = new IngestPipeline(config, commitPath);
   const uploads = new Uploads(config);
@@ -55,6 +61,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     publish: (events) => pipeline.ingestEvents(events, false, 'publish').then(() => undefined),
     maxEventBytes: config.maxEventBytes,
   });
+  const rates = new RateHistory(() => stats.totals());
   let openApi = '';
   let routeList: readonly RouteInfo[] = [];
   const read = new ReadHandlers({
@@ -70,6 +77,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
     metrics: () => metrics.render(),
     groups: () => groups.listed(),
     openApi: () => openApi,
+    rateHistory: () => rates.snapshot(),
   });
   const dashboard = new DashboardHandlers({ assets: DashboardAssets.load(), routes: () => routeList, shards: config.shards, ...identity });
   const otlp = otlpHandler(pipeline, { topicAttribute: config.otlpTopicAttribute });
@@ -115,9 +123,13 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
       if (route === 'publish') metrics.publishDuration(seconds);
     },
   };
-  const server = new HttpServer(config, routes, auth, replies);
-  const elasticsearchServer = config.elasticsearchPort >= 0 ? new HttpServer({ ...config, port: config.elasticsearchPort }, elasticsearchAtRoot(routes), auth, replies) : null;
-  return { server, elasticsearchServer, tail, groups };
+  const tls = (listener: string): HttpOptions['tls'] =>
+    config.tlsCert === ''
+      ? null
+      : { certFile: config.tlsCert, keyFile: config.tlsKey, clientCaFile: config.tlsClientCa || null, reloadMs: config.tlsReloadMs, onReload: (outcome) => onTlsReload(listener, outcome) };
+  const server = new HttpServer({ ...config, tls: tls('main') }, routes, auth, replies);
+  const elasticsearchServer = config.elasticsearchPort >= 0 ? new HttpServer({ ...config, port: config.elasticsearchPort, tls: tls('elasticsearch') }, elasticsearchAtRoot(routes), auth, replies) : null;
+  return { server, elasticsearchServer, tail, groups, rates };
 }
 
 /** Bounded cardinality, as for topics: the groups with the most pending, then the rest as one series. */

@@ -1,9 +1,10 @@
 import type { HttpRequest } from 'uWebSockets.js';
 import { encodeCursor } from '../events/cursor.js';
 import { parseEventsQuery, parseTopicsQuery } from '../events/query.js';
-import type { GroupView, Health, Stats, TopicsPage } from '../events/responses.js';
+import type { GroupView, Health, Stats, StatsHistory, TopicsPage } from '../events/responses.js';
 import { largestGroups } from '../delivery/group-service.js';
 import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
+import type { RateSnapshot } from '../ingest/rate-history.js';
 import { publicCounts, storedOf, type PageSource, type StatsSource, type TopicRow, type Watermark } from '../ingest/storage.js';
 import { kTopTopics } from '../ingest/totals.js';
 import { parseHistogramParams, parseSearchParams, parseTopParams, type SearchBounds } from '../search/request.js';
@@ -30,6 +31,8 @@ export interface ReadSources {
   readonly searchBounds: SearchBounds;
   /** The OpenAPI document, JSON text; read when asked, it is built after the route table. */
   readonly openApi: () => string;
+  /** The counters' recent history, for /stats?history=1. */
+  readonly rateHistory: () => RateSnapshot;
 }
 
 /** GET routes: each turns service state into a body; the pages of /events are built by a reader thread. */
@@ -124,8 +127,10 @@ export class ReadHandlers {
     );
   }
 
-  stats(reply: Reply): void {
+  /** GET /stats; `?history=1` (or `true`) adds the counters' recent history (~900 points, so only when asked). */
+  stats(req: HttpRequest, reply: Reply): void {
     const { stats, watermark } = this.#sources;
+    const wantsHistory = /^(1|true)$/.test(new URLSearchParams(req.getQuery() ?? '').get('history') ?? '');
     const totals = stats.totals();
     const topicTotals = stats.topics();
     // Bounded: past --stats-topics topics, only the largest are listed (by name), and the answer says so.
@@ -142,7 +147,7 @@ export class ReadHandlers {
       expired: totals.expired,
       deleted: totals.deleted,
       topics,
-      uptime: Math.round((performance.now() - this.#startedAt) / 10) / 100,
+      uptime: this.#uptime(performance.now()),
       shards: this.#sources.shardCount,
       in_flight_requests: this.#sources.inFlight(),
       watermark_seq: watermark.current,
@@ -166,6 +171,8 @@ export class ReadHandlers {
       ) as Stats['protocols'],
     };
     if (truncated) Object.assign(body, { topics_truncated: true, topic_count: topicTotals.size });
+    // Taken in the same turn as the counters above, so the seam between the two is exact.
+    if (wantsHistory) body.history = this.#history();
     this.#sources.groups().then(
       (views) => {
         body.groups = Object.fromEntries(largestGroups(views, limit).map(({ name, state }) => [name, { pending: state.pending, lag: state.lag, delivered: state.delivered, acked: state.acked, redelivered: state.redelivered, dead_lettered: state.dead_lettered }]));
@@ -173,6 +180,24 @@ export class ReadHandlers {
       },
       (error: unknown) => reply.error(error),
     );
+  }
+
+  #history(): StatsHistory {
+    const history = this.#sources.rateHistory();
+    return {
+      interval_ms: history.intervalMs,
+      capacity: history.capacity,
+      end_uptime: this.#uptime(history.endAt),
+      end_counts: publicCounts(history.endCounts),
+      received: history.received,
+      unique_processed: history.unique,
+      duplicate_dropped: history.duplicates,
+    };
+  }
+
+  /** Seconds since this process started serving at `at` (a `performance.now()`), to 10 ms. */
+  #uptime(at: number): number {
+    return Math.max(0, Math.round((at - this.#startedAt) / 10) / 100);
   }
 
   health(reply: Reply): void {

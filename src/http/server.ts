@@ -1,14 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import uWS, { type HttpRequest, type HttpResponse, type TemplatedApp, type us_listen_socket } from 'uWebSockets.js';
 import { BadRequestError, ConfigError, MethodNotAllowedError, NotFoundError, type AggregatorError } from '../errors.js';
 import type { Authenticator } from './auth.js';
 import { readBody } from './body.js';
 import { Reply, type ReplySettings } from './reply.js';
 import type { Handler, Route } from './route.js';
+import { TlsFront, type TlsFiles } from './tls-front.js';
 
 export interface HttpOptions {
   readonly host: string;
   readonly port: number;
   readonly discardBytes: number;
+  /** Serve HTTPS: the routes sit behind a TLS listener on host:port (tls-front.ts). */
+  readonly tls: (TlsFiles & { readonly reloadMs: number; readonly onReload: NonNullable<ConstructorParameters<typeof TlsFront>[0]['onReload']> }) | null;
 }
 
 /**
@@ -22,6 +28,8 @@ export class HttpServer {
   readonly #auth: Authenticator;
   readonly #replies: ReplySettings;
   #listenSocket: us_listen_socket | null = null;
+  #tlsFront: TlsFront | null = null;
+  #socketDir: string | null = null;
 
   constructor(options: HttpOptions, routes: readonly Route[], auth: Authenticator, replies: ReplySettings) {
     this.#options = options;
@@ -47,23 +55,47 @@ export class HttpServer {
   }
 
   /** Resolves with the bound port (useful with port 0). */
-  listen(): Promise<number> {
+  async listen(): Promise<number> {
+    const { tls, host, port } = this.#options;
+    if (tls === null) return this.#listenOn((callback) => this.#app.listen(host, port, callback), `${host}:${port}`);
+    // Checked before anything listens: a bad certificate is a start-up error, not a dead port.
+    this.#socketDir = mkdtempSync(join(tmpdir(), 'aggregator-tls-'));
+    const innerPath = join(this.#socketDir, 'http.sock');
+    try {
+      this.#tlsFront = new TlsFront({ ...tls, host, port, innerPath });
+      await this.#listenOn((callback) => this.#app.listen_unix(callback, innerPath), innerPath);
+      return await this.#tlsFront.listen();
+    } catch (error) {
+      this.stopListening();
+      throw error;
+    }
+  }
+
+  /** Reads the TLS certificate files again (SIGHUP); nothing when serving plain HTTP. */
+  reloadTls(): void {
+    this.#tlsFront?.reload();
+  }
+
+  /** Stops accepting connections; requests already in flight still get their answers. */
+  stopListening(): void {
+    this.#tlsFront?.stopListening();
+    if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
+    this.#listenSocket = null;
+    if (this.#socketDir) rmSync(this.#socketDir, { recursive: true, force: true });
+    this.#socketDir = null;
+  }
+
+  #listenOn(listen: (callback: (socket: us_listen_socket | false) => void) => void, where: string): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.#app.listen(this.#options.host, this.#options.port, (socket) => {
+      listen((socket) => {
         if (!socket) {
-          reject(new ConfigError(`cannot listen on ${this.#options.host}:${this.#options.port}: the port is in use or not permitted`));
+          reject(new ConfigError(`cannot listen on ${where}: the port is in use or not permitted`));
           return;
         }
         this.#listenSocket = socket;
         resolve(uWS.us_socket_local_port(socket as unknown as uWS.us_socket));
       });
     });
-  }
-
-  /** Stops accepting connections; requests already in flight still get their answers. */
-  stopListening(): void {
-    if (this.#listenSocket) uWS.us_listen_socket_close(this.#listenSocket);
-    this.#listenSocket = null;
   }
 
   #register(route: Route): void {

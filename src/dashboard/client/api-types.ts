@@ -2,7 +2,7 @@
  * The shapes the dashboard reads: the server's own response types, derived from the schemas
  * /openapi.json is built from (type-only imports: nothing of the server is bundled).
  */
-export type { EventsPage, GroupView, SearchHistogram, ShardStatus, Stats, StoredEvent, TopicCounts, TopicsPage } from '../../events/responses.js';
+export type { EventsPage, GroupView, SearchHistogram, ShardStatus, Stats, StatsHistory, StoredEvent, TopicCounts, TopicsPage } from '../../events/responses.js';
 export type { ServiceInfo } from '../service-info.js';
 import type { Static } from '@sinclair/typebox';
 import type { GroupView, SearchPageSchema, StoredEvent } from '../../events/responses.js';

@@ -10,7 +10,7 @@ const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-d
 
 export const seriesColors = { received: '#2563eb', unique: '#16a34a', duplicates: '#ea580c' } as const;
 
-/** Events per second (received, unique, duplicate) over a sliding window, drawn by uPlot on a canvas. */
+/** Events per second (received, unique, duplicate) over a sliding window (the server's history, then the live polls), drawn by uPlot on a canvas. */
 export class RateChart {
   readonly #plot: uPlot;
   readonly #container: HTMLElement;
@@ -52,6 +52,8 @@ export class RateChart {
 
   show(points: readonly RatePoint[]): void {
     this.#plot.setData([points.map((point) => point.at), points.map((point) => point.received), points.map((point) => point.unique), points.map((point) => point.duplicates)]);
+    // For tests and the curious: how many points are drawn, and the highest received rate among them.
     this.#container.dataset.points = String(points.length);
+    this.#container.dataset.maxReceived = String(points.reduce((max, point) => Math.max(max, point.received), 0));
   }
 }

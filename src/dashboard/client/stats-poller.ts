@@ -1,6 +1,6 @@
 import { getJson } from './api.js';
 import type { Stats } from './api-types.js';
-import { CounterHistory, type CounterSample, type RatePoint } from './rates.js';
+import { CounterHistory, historySamples, type CounterSample, type RatePoint } from './rates.js';
 
 export interface StatsUpdate {
   readonly stats: Stats;
@@ -10,12 +10,14 @@ export interface StatsUpdate {
 }
 
 const kIntervalMs = 1000;
-/** The chart's span. */
-export const kHistorySeconds = 300;
+/** The chart's span: the history the server keeps (/stats?history=1, 15 minutes). */
+export const kHistorySeconds = 900;
 
 /**
  * Polls /stats about once a second: the next poll is scheduled when the previous one finished, so
  * a slow server never has two of ours in flight. Every view that shows counters listens here.
+ * While it has no sample yet (the first poll, or until a token is accepted) it asks for the
+ * server's history too (one answer of at most a few tens of KB), so the chart is drawn at once.
  */
 export class StatsPoller {
   readonly history = new CounterHistory(kHistorySeconds);
@@ -42,9 +44,12 @@ export class StatsPoller {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#inFlight = true;
     try {
-      const stats = await getJson<Stats>('/stats');
+      const seeding = this.history.empty;
+      const stats = await getJson<Stats>(seeding ? '/stats?history=1' : '/stats');
+      const at = Date.now() / 1000;
       this.#latest = stats;
-      const point = this.history.add(Date.now() / 1000, sampleOf(stats));
+      if (seeding && stats.history) for (const past of historySamples(stats.history, stats.uptime, at)) this.history.add(past.at, past.sample);
+      const point = this.history.add(at, sampleOf(stats));
       for (const listener of this.#listeners) listener({ stats, point, history: this.history });
     } catch {
       // Shown by the connection banner (api.ts reports every failure); keep polling.
