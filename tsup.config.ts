@@ -15,6 +15,8 @@ export default defineConfig([
       publisher: 'src/publisher/cli.ts',
       consumer: 'src/consumer/cli.ts',
       demo: 'src/publisher/demo.ts',
+      // The client library, `exactly-once-aggregator/client` in package.json's "exports".
+      client: 'src/client-library.ts',
     },
     format: ['esm'],
     target: 'node20',
@@ -24,7 +26,9 @@ export default defineConfig([
     clean: ['!dashboard/**'],
     sourcemap: true,
     splitting: true,
-    dts: false,
+    // Types for the one entry other programs import; one bundled file (dist/client.d.ts), which
+    // needs only node's types and @sinclair/typebox (a dependency) for the stored event's shape.
+    dts: { entry: { client: 'src/client-library.ts' } },
     // GET / reports the package it was built from (src/dashboard/service-info.ts).
     define: { __AGGREGATOR_PACKAGE__: JSON.stringify({ name: packageJson.name, version: packageJson.version }) },
   },

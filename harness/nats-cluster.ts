@@ -6,9 +6,9 @@
  */
 import { type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { spawnTracked, stopChild, waitExit, type ControlledProcess } from './children.js';
+import { freePort } from './ports.js';
 import { makeTempDir } from './temp-dirs.js';
 import { missingCommand } from './tools.js';
 import { pollUntil, waitFor, WaitTimeoutError } from './wait.js';
@@ -54,16 +54,6 @@ export function missingNatsServer(): string | null {
   return missingCommand('nats-server');
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function getJson(url: string): Promise<any> {
   const answer = await fetch(url);

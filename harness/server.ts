@@ -134,9 +134,9 @@ export function runServer(args: readonly string[]): Promise<Run> {
 }
 
 /** Runs `node <args>` to completion and returns its exit code and everything it printed; SIGKILLed (rejecting) past `timeoutMs`. */
-export function runNode(args: readonly string[], options: { timeoutMs?: number } = {}): Promise<Run> {
+export function runNode(args: readonly string[], options: { timeoutMs?: number; env?: Readonly<Record<string, string>> } = {}): Promise<Run> {
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const child = spawnTracked(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnTracked(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

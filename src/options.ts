@@ -172,7 +172,10 @@ function describeSchema(schema: TSchema | undefined): string {
   return `must be a string${rules.length ? ` (${rules.join(', ')})` : ''}`;
 }
 
-/** An `http:` base URL option (no query, no fragment, no trailing slash), as the client commands take `--url`. */
+/**
+ * An `http:` or `https:` base URL option (no query, no fragment, no trailing slash), as the client
+ * commands take `--url`; over https a private CA is trusted through NODE_EXTRA_CA_CERTS.
+ */
 export function baseUrlOption<T extends KnobTable>(options: OptionSet<T>, name: string, text: string): string {
   let url: URL;
   try {
@@ -180,7 +183,7 @@ export function baseUrlOption<T extends KnobTable>(options: OptionSet<T>, name: 
   } catch {
     throw options.invalid(name, text);
   }
-  if (url.protocol !== 'http:' || url.search !== '' || url.hash !== '') throw options.invalid(name, text, ' without query or fragment');
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') throw options.invalid(name, text, ' without query or fragment');
   return url.href.replace(/\/+$/, '');
 }
 

@@ -116,6 +116,17 @@ describe('TLS on both listeners', { skip }, () => {
     assert.equal(page.count, 2);
   });
 
+  test('the publisher and consumer commands over https, trusting the CA through NODE_EXTRA_CA_CERTS', async () => {
+    const env = { NODE_EXTRA_CA_CERTS: certificates.caCert };
+    const published = await runNode(['dist/publisher.js', '--url', base, '--events', '300', '--duplicate-ratio', '0.2', '--topics', 'tls.cli', '--verify', '--json'], { env });
+    assert.equal(published.code, 0, published.stderr);
+    const consumed = await runNode(['dist/consumer.js', '--url', base, '--group', 'tls-cli', '--topics', 'tls.cli', '--exit-when-idle', '1000', '--json'], { env });
+    assert.equal(consumed.code, 0, consumed.stderr);
+    const { unique } = JSON.parse(published.stdout.trim().split('\n').pop()!) as { unique: number };
+    assert.ok(unique > 200 && unique < 300);
+    assert.equal(JSON.parse(consumed.stdout.trim().split('\n').pop()!).acked, unique, 'every distinct event taken and acked over https');
+  });
+
   test('the OpenTelemetry exporter over https', async () => {
     const memory = new InMemoryLogRecordExporter();
     const provider = new LoggerProvider({ resource: resourceFromAttributes({ 'service.name': 'tls.otel' }), processors: [new SimpleLogRecordProcessor({ exporter: memory })] });

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { backoffDelay, parseRetryAfter } from '../publisher/client.js';
-import { describeNetworkError } from '../publisher/errors.js';
+import { backoffDelay, kRetryableStatuses, parseRetryAfter } from '../client/backoff.js';
+import { describeNetworkError, serverError } from '../client/errors.js';
+
+export { isRecord } from '../client/errors.js';
 
 /**
  * Why a consumer request finally failed, with a stable code a script can match on. Transient
@@ -69,14 +71,11 @@ export interface Reply {
 
 type Attempt = { readonly status: number; readonly retryAfter: string | undefined; readonly text: string } | { readonly networkError: unknown };
 
-// 502 and 504 come from proxies in front of a restarting server; 408 and 429 ask for a later retry.
-const kRetryableStatuses = new Set([408, 429, 502, 503, 504]);
-
 /**
- * JSON over the global fetch with the publisher's retry policy (full-jitter backoff, Retry-After
- * as a floor). Settling a message (ack, nak…) is idempotent on the server, so re-sending after a
- * lost answer is safe; a fetch whose answer is lost leaves its messages pending until their ack
- * wait runs out, which is the group's own recovery path.
+ * JSON over the global fetch with the client library's retry policy (src/client/backoff.ts:
+ * full-jitter backoff, Retry-After as a floor). Settling a message (ack, nak…) is idempotent on
+ * the server, so re-sending after a lost answer is safe; a fetch whose answer is lost leaves its
+ * messages pending until their ack wait runs out, which is the group's own recovery path.
  */
 export class Transport {
   readonly #options: TransportOptions;
@@ -177,23 +176,6 @@ function parseBody(what: string, outcome: { readonly status: number; readonly te
   }
 }
 
-/** The `{"error": {"code", "message"}}` of a refusal, as a code and a line of text. */
-function serverError(text: string): { readonly code: string | null; readonly text: string } {
-  let parsed: unknown = null;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    // Not the aggregator's error shape: the raw start of the body is the best description.
-  }
-  const error = isRecord(parsed) && isRecord(parsed.error) ? parsed.error : null;
-  if (error && typeof error.code === 'string') return { code: error.code, text: `${error.code}: ${String(error.message ?? '')}` };
-  return { code: null, text: text.slice(0, 200) || '(empty body)' };
-}
-
 function describeAnswer(text: string): string {
   return serverError(text).text;
-}
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

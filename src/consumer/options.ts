@@ -12,7 +12,7 @@ const delayPattern = '^(server|[0-9]{1,9})$';
  * which a nullable union would hide.
  */
 const knobs = {
-  url: knob({ flag: 'url', schema: Type.String({ minLength: 1 }), default: 'http://127.0.0.1:8080', rule: 'must be an http:// URL', help: 'aggregator base URL (http only)' }),
+  url: knob({ flag: 'url', schema: Type.String({ minLength: 1 }), default: 'http://127.0.0.1:8080', rule: 'must be an http:// or https:// URL', help: 'aggregator base URL, http:// or https:// (a private CA: NODE_EXTRA_CA_CERTS=ca.pem)' }),
   group: knob({ flag: 'group', schema: Type.String({ maxLength: 64 }), default: '', help: 'consumer group name (required)' }),
   topics: knob({
     flag: 'topics',

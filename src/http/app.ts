@@ -108,6 +108,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
       return { stored: storedOf(totals), expired: totals.expired, deleted: totals.deleted };
     },
     shards: () => stats.shardStatus(),
+    disk: () => stats.disk(),
     inFlight: () => uploads.inFlight,
     watermark: () => watermark.current,
     tailSubscribers: () => tail.subscriberCount,

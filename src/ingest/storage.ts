@@ -197,8 +197,17 @@ export interface StatsSource {
   /** Only the topics that lost any events; every other topic stores all its unique ones. */
   losses(): ReadonlyMap<string, Readonly<TopicLosses>>;
   shardStatus(): ShardStatus[];
+  /** The data dir's file system as last read (twice a second), against the --min-free-bytes floor. */
+  disk(): DiskReading;
   /** Cluster mode: this node's part in the cluster, for /health; null for a single node. */
   cluster(): ClusterHealth | null;
+}
+
+export interface DiskReading {
+  /** Bytes free to this user on the data dir's file system; null when it could not be read. */
+  readonly free_bytes: number | null;
+  /** The floor below which writes are refused (503 disk_full); 0 when there is none. */
+  readonly min_free_bytes: number;
 }
 
 /** A storage engine: the four parts, and its two shutdown verbs. */

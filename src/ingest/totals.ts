@@ -1,5 +1,5 @@
 import type { ClusterHealth } from '../events/responses.js';
-import type { CounterTotals, ShardStatus, StatsSource, TopicLosses, TopicTotals } from './storage.js';
+import type { CounterTotals, DiskReading, ShardStatus, StatsSource, TopicLosses, TopicTotals } from './storage.js';
 import { TopTopics } from './top-topics.js';
 
 /** The most topics any bounded answer lists by volume (/stats, /metrics, /topics?sort=volume). */
@@ -72,11 +72,17 @@ export class TotalsStats implements StatsSource {
   readonly #totals: Totals;
   readonly #shardStatus: () => ShardStatus[];
   readonly #cluster: () => ClusterHealth | null;
+  readonly #disk: () => DiskReading;
 
-  constructor(totals: Totals, shardStatus: () => ShardStatus[], cluster: () => ClusterHealth | null = () => null) {
+  constructor(totals: Totals, shardStatus: () => ShardStatus[], disk: () => DiskReading, cluster: () => ClusterHealth | null = () => null) {
     this.#totals = totals;
     this.#shardStatus = shardStatus;
+    this.#disk = disk;
     this.#cluster = cluster;
+  }
+
+  disk(): DiskReading {
+    return this.#disk();
   }
 
   totals(): Readonly<CounterTotals> {

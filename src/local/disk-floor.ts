@@ -1,4 +1,5 @@
 import { statfs } from 'node:fs/promises';
+import type { DiskReading } from '../ingest/storage.js';
 
 const kCheckIntervalMs = 500;
 
@@ -14,19 +15,21 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 export class DiskFloor {
   readonly #dir: string;
   readonly #minFreeBytes: number;
-  readonly #timer: NodeJS.Timeout | null;
+  readonly #timer: NodeJS.Timeout;
   #problem: string | null = null;
+  #freeBytes: number | null = null;
 
   private constructor(dir: string, minFreeBytes: number) {
     this.#dir = dir;
     this.#minFreeBytes = minFreeBytes;
-    this.#timer = minFreeBytes > 0 ? setInterval(() => void this.#check(), kCheckIntervalMs).unref() : null;
+    // Watched with no floor too: the free space is a metric (an alert fires before the floor does).
+    this.#timer = setInterval(() => void this.#check(), kCheckIntervalMs).unref();
   }
 
   /** Starts watching; resolves after the first look, so the service never starts on a full disk unawares. */
   static async watch(dir: string, minFreeBytes: number): Promise<DiskFloor> {
     const floor = new DiskFloor(dir, minFreeBytes);
-    if (minFreeBytes > 0) await floor.#check();
+    await floor.#check();
     return floor;
   }
 
@@ -35,17 +38,24 @@ export class DiskFloor {
     return this.#problem;
   }
 
+  /** The last reading: free bytes for this user (null when it could not be read), and the floor (0: none). */
+  get reading(): DiskReading {
+    return { free_bytes: this.#freeBytes, min_free_bytes: this.#minFreeBytes };
+  }
+
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    clearInterval(this.#timer);
   }
 
   async #check(): Promise<void> {
     try {
       const { bavail, bsize } = await statfs(this.#dir);
       const free = bavail * bsize;
+      this.#freeBytes = free;
       this.#problem = free < this.#minFreeBytes ? `disk_full: ${mib(free)} free on ${this.#dir}, below the --min-free-bytes floor of ${mib(this.#minFreeBytes)}` : null;
     } catch (error) {
-      this.#problem = `disk_full: cannot read the free space of ${this.#dir}: ${(error as Error).message}`;
+      this.#freeBytes = null;
+      this.#problem = this.#minFreeBytes > 0 ? `disk_full: cannot read the free space of ${this.#dir}: ${(error as Error).message}` : null;
     }
   }
 }

@@ -206,7 +206,7 @@ export class LocalShards {
 
   /** What /stats, /topics and /metrics read; `cluster` adds this node's part in a cluster. */
   stats(cluster: () => ClusterHealth | null = () => null): StatsSource {
-    return new TotalsStats(this.#totals, () => this.#pool.shardStatus(), cluster);
+    return new TotalsStats(this.#totals, () => this.#pool.shardStatus(), () => this.#disk.reading, cluster);
   }
 
   /** Why writes are refused now: the disk floor, then each shard's reasons. */

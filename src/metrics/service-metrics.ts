@@ -1,6 +1,6 @@
 import type { ClusterHealth, GroupView } from '../events/responses.js';
 import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
-import type { ShardStatus, TopicTotals } from '../ingest/storage.js';
+import type { DiskReading, ShardStatus, TopicTotals } from '../ingest/storage.js';
 import { Counter, Histogram, Registry, Sampled } from './registry.js';
 
 /** What the metrics read at scrape time; the HTTP app wires these once everything exists. */
@@ -10,6 +10,7 @@ export interface MetricSources {
   /** Events stored now, and removed by retention or deletion (totals). */
   readonly storage: () => { readonly stored: number; readonly expired: number; readonly deleted: number };
   readonly shards: () => readonly ShardStatus[];
+  readonly disk: () => DiskReading;
   readonly inFlight: () => number;
   readonly watermark: () => number;
   readonly tailSubscribers: () => number;
@@ -60,6 +61,12 @@ export class ServiceMetrics {
     registry.add(new Sampled('aggregator_shard_pending_frames', 'frames queued for the shard, not yet committed', 'gauge', shardSample((shard) => shard.pending_frames)));
     registry.add(new Sampled('aggregator_search_pending_events', 'events committed and not yet in the shard\'s search index (searched by scan meanwhile)', 'gauge', shardSample((shard) => shard.search_pending)));
     registry.add(new Sampled('aggregator_shard_healthy', '1 when the shard commits, 0 when it failed', 'gauge', shardSample((shard) => (shard.healthy ? 1 : 0))));
+    const disk = (pick: (reading: DiskReading) => number | null) => () => {
+      const value = this.#sources ? pick(this.#sources.disk()) : null;
+      return value === null ? [] : [[{}, value] as const];
+    };
+    registry.add(new Sampled('aggregator_disk_free_bytes', 'bytes free on the data dir\'s file system (read twice a second)', 'gauge', disk((reading) => reading.free_bytes)));
+    registry.add(new Sampled('aggregator_disk_min_free_bytes', 'the --min-free-bytes floor: below it writes get 503 disk_full (0: no floor)', 'gauge', disk((reading) => reading.min_free_bytes)));
     registry.add(new Sampled('aggregator_in_flight_requests', 'publish requests being read or waiting for their commit', 'gauge', () => [[{}, this.#sources?.inFlight() ?? 0]]));
     registry.add(new Sampled('aggregator_tail_subscribers', 'open /tail WebSockets', 'gauge', () => [[{}, this.#sources?.tailSubscribers() ?? 0]]));
     registry.add(new Sampled('aggregator_watermark_seq', 'highest seq visible to readers', 'gauge', () => [[{}, this.#sources?.watermark() ?? 0]]));

@@ -3,9 +3,9 @@
  * report carries it). Transient trouble never surfaces here: it is retried first.
  */
 export type PublisherErrorCode =
-  /** network errors or 503s until --max-retries ran out */
+  /** network errors or retryable statuses (503…) until --max-retries ran out */
   | 'retries_exhausted'
-  /** an answer that retrying cannot change: a 4xx, or a 5xx other than 503 */
+  /** an answer that retrying cannot change: a 4xx other than 408/429, or a 5xx other than 502-504 */
   | 'refused'
   /** a 200 whose body is not the documented {accepted, unique, duplicates}, or disagrees with the request */
   | 'bad_reply'
@@ -20,11 +20,4 @@ export class PublisherError extends Error {
     this.name = 'PublisherError';
     this.code = code;
   }
-}
-
-/** A network error with its code in front (ECONNREFUSED…), when it has one: the code is what a script matches. */
-export function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as NodeJS.ErrnoException).code;
-  return code ? `${code}: ${error.message}` : error.message;
 }

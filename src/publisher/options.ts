@@ -10,7 +10,7 @@ const runIdPattern = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
  * `runId: null` means "derive one at start".
  */
 const knobs = {
-  url: knob({ flag: 'url', schema: Type.String({ minLength: 1 }), default: 'http://127.0.0.1:8080', rule: 'must be an http:// URL', help: 'aggregator base URL (http only)' }),
+  url: knob({ flag: 'url', schema: Type.String({ minLength: 1 }), default: 'http://127.0.0.1:8080', rule: 'must be an http:// or https:// URL', help: 'aggregator base URL, http:// or https:// (a private CA: NODE_EXTRA_CA_CERTS=ca.pem)' }),
   // The stream keeps 4 bytes per event; ten million is 40 MB and minutes of publishing.
   events: knob({ flag: 'events', schema: Type.Integer({ minimum: 1, maximum: 10_000_000 }), default: 5000, help: 'events to send, duplicates included' }),
   duplicateRatio: knob({ flag: 'duplicate-ratio', schema: Type.Number({ minimum: 0, exclusiveMaximum: 1 }), default: 0.2, help: 'share of events that repeat an earlier (topic, event_id), in [0, 1)' }),
