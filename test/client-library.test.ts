@@ -233,6 +233,26 @@ describe('the client library against a service that pushes back', { timeout: 120
       const stranger = new Client({ url, maxRetries: 0, tls: { ca: pem(files.caCert) } });
       await assert.rejects(stranger.publish(libraryEvent('lib.tls', 's-x')), failsWith('retries_exhausted'));
       await stranger.close();
+      // The consumer side takes the same tls options.
+      const taken = new Set<string>();
+      const consumer = new Consumer({
+        url,
+        group: 'lib-tls',
+        create: { topics: 'lib.tls', start: 'earliest' },
+        waitMs: 200,
+        tls: { ca: pem(files.caCert), cert: pem(files.clientCert), key: pem(files.clientKey) },
+        handler: async (message) => {
+          taken.add(message.event.event_id);
+          if (taken.size === 300) void consumer.stop();
+        },
+      });
+      try {
+        await consumer.run();
+      } finally {
+        await consumer.stop();
+      }
+      assert.equal(taken.size, 300);
+      assert.equal(consumer.counters.acked, 300, 'every message acked over mutual TLS');
     } finally {
       await server.stop();
     }

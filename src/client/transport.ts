@@ -1,26 +1,14 @@
 import { setMaxListeners } from 'node:events';
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { constants as zlibConstants, gzip as gzipCallback } from 'node:zlib';
 import { backoffDelay, kRetryableStatuses, parseRetryAfter } from './backoff.js';
 import { ClientError, describeNetworkError, serverError } from './errors.js';
+import { connectionPool, exchange, type ConnectionPool, type Outcome, type TlsOptions } from './exchange.js';
+
+export type { TlsOptions } from './exchange.js';
 
 const gzip = promisify(gzipCallback);
-
-/** Passed to node:https for an https:// URL (the server's own certificate authority, a client certificate). */
-export interface TlsOptions {
-  /** Certificate authorities to trust instead of Node's bundle (PEM). */
-  readonly ca?: string | Buffer | readonly (string | Buffer)[];
-  /** A client certificate and its key (PEM), for a server that asks for one. */
-  readonly cert?: string | Buffer;
-  readonly key?: string | Buffer;
-  /** false accepts any certificate: for a test bench only. Default true. */
-  readonly rejectUnauthorized?: boolean;
-  /** The name to check the certificate against when the URL's host is an IP address. */
-  readonly servername?: string;
-}
 
 export interface TransportOptions {
   /** Base URL, http: or https:, no trailing slash, no query. */
@@ -65,8 +53,6 @@ export interface RetryNotice {
   readonly possiblyStored: boolean;
 }
 
-type Outcome = { readonly status: number; readonly retryAfter: string | undefined; readonly text: string; readonly latencyMs: number } | { readonly networkError: unknown };
-
 const kDefaultMaxAnswerBytes = 1024 * 1024;
 // Level 1: JSON events shrink several-fold already, and the client must not become the bottleneck
 // (level 6 costs about three times the CPU for a few percent more).
@@ -81,8 +67,7 @@ const kGzipLevel = zlibConstants.Z_BEST_SPEED;
  */
 export class Transport {
   readonly #options: TransportOptions;
-  readonly #agent: HttpAgent;
-  readonly #request: (url: string, options: RequestOptions, onResponse: (response: IncomingMessage) => void) => ClientRequest;
+  readonly #pool: ConnectionPool;
   // The transport's own signal, following the caller's: every in-flight request and retry wait
   // listens to it (one listener each, legitimately more than EventTarget's warning threshold of 10).
   readonly #abort = new AbortController();
@@ -90,15 +75,7 @@ export class Transport {
 
   constructor(options: TransportOptions) {
     this.#options = options;
-    const pool = { keepAlive: true, maxSockets: options.concurrency, maxFreeSockets: options.concurrency };
-    if (options.url.startsWith('https:')) {
-      const { ca, ...tls } = options.tls ?? {};
-      this.#agent = new HttpsAgent({ ...pool, ...tls, ...(ca === undefined ? {} : { ca: typeof ca === 'string' || Buffer.isBuffer(ca) ? ca : [...ca] }) });
-      this.#request = httpsRequest;
-    } else {
-      this.#agent = new HttpAgent(pool);
-      this.#request = httpRequest;
-    }
+    this.#pool = connectionPool(options.url, options.concurrency, options.tls);
     setMaxListeners(0, this.#abort.signal);
     if (options.signal?.aborted) this.#abort.abort();
     else options.signal?.addEventListener('abort', this.#forwardAbort, { once: true });
@@ -147,7 +124,7 @@ export class Transport {
   /** Closes the pooled sockets so the process can exit; requests still in flight are cut. */
   close(): void {
     this.#options.signal?.removeEventListener('abort', this.#forwardAbort);
-    this.#agent.destroy();
+    this.#pool.agent.destroy();
   }
 
   /** Cancels everything in flight and waiting (they throw `aborted`), then closes. */
@@ -169,34 +146,14 @@ export class Transport {
   }
 
   #attempt(method: string, path: string, wire: { readonly bytes: Buffer; readonly headers: Record<string, string | number> } | null): Promise<Outcome> {
-    const started = performance.now();
-    const maxAnswerBytes = this.#options.maxAnswerBytes ?? kDefaultMaxAnswerBytes;
-    return new Promise((resolve) => {
-      const headers = { ...this.#options.headers, accept: 'application/json', ...wire?.headers };
-      const fail = (networkError: unknown): void => resolve({ networkError });
-      const request = this.#request(
-        `${this.#options.url}${path}`,
-        { method, agent: this.#agent, headers, timeout: this.#options.timeoutMs, signal: this.#abort.signal },
-        (response) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          response.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            if (size <= maxAnswerBytes) chunks.push(chunk);
-          });
-          response.on('error', fail);
-          response.on('close', () => {
-            if (!response.complete) fail(new Error('connection closed before the answer was complete'));
-          });
-          response.on('end', () => {
-            const retryAfter = response.headers['retry-after'];
-            resolve({ status: response.statusCode ?? 0, retryAfter, text: Buffer.concat(chunks).toString('utf8'), latencyMs: performance.now() - started });
-          });
-        },
-      );
-      request.on('timeout', () => request.destroy(new Error(`no answer within ${this.#options.timeoutMs} ms`)));
-      request.on('error', fail);
-      request.end(wire?.bytes);
+    return exchange(this.#pool, {
+      method,
+      url: `${this.#options.url}${path}`,
+      headers: { ...this.#options.headers, accept: 'application/json', ...wire?.headers },
+      body: wire?.bytes ?? null,
+      timeoutMs: this.#options.timeoutMs,
+      signal: this.#abort.signal,
+      maxAnswerBytes: this.#options.maxAnswerBytes ?? kDefaultMaxAnswerBytes,
     });
   }
 }

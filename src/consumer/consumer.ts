@@ -1,4 +1,5 @@
 import { Batcher } from './batcher.js';
+import type { TlsOptions } from '../client/exchange.js';
 import { ConsumerError, Transport, type RetryNotice } from './http.js';
 import { ackStatus, groupBody, parseFetchReply, parseGroupInfo, parseSettleReply, type AckStatus, type GroupConfig, type GroupInfo, type Message, type SettleResult } from './wire.js';
 
@@ -37,6 +38,8 @@ export interface ConsumerOptions {
   readonly onAck?: (message: Message, status: AckStatus) => void;
   readonly onRetry?: (notice: RetryNotice) => void;
   readonly onHandlerError?: (error: unknown, message: Message) => void;
+  /** For an https:// URL: the CA to trust and a client certificate, as the publishing Client takes them. */
+  readonly tls?: TlsOptions;
 }
 
 export interface ConsumerCounters {
@@ -99,7 +102,7 @@ export class Consumer {
     if (!(this.#waitMs >= 0)) throw new RangeError(`waitMs must be >= 0, got ${this.#waitMs}`);
     if (!/^https?:\/\//.test(options.url)) throw new TypeError(`url must be an http(s) URL, got ${JSON.stringify(options.url)}`);
     if (options.group === '') throw new TypeError('group must not be empty');
-    this.#transport = new Transport({ url: options.url, token: options.token, maxRetries: options.maxRetries ?? Infinity, timeoutMs: options.timeoutMs ?? 30_000, onRetry: options.onRetry });
+    this.#transport = new Transport({ url: options.url, token: options.token, maxRetries: options.maxRetries ?? Infinity, timeoutMs: options.timeoutMs ?? 30_000, onRetry: options.onRetry, tls: options.tls });
     this.#path = `/groups/${encodeURIComponent(options.group)}`;
     const linger = options.ackLingerMs ?? 5;
     const onError = (error: unknown): void => this.#fail(error);
@@ -179,6 +182,8 @@ export class Consumer {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight.values());
     await Promise.all([this.#acks.flush(), this.#naks.flush(), this.#releases.flush()]);
     signal?.removeEventListener('abort', onAbort);
+    // Idle keep-alive sockets go now; info() and the like still work after (they open new ones).
+    this.#transport.close();
     if (this.#failure !== null) throw this.#failure;
   }
 

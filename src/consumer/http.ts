@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { backoffDelay, kRetryableStatuses, parseRetryAfter } from '../client/backoff.js';
 import { describeNetworkError, serverError } from '../client/errors.js';
+import { connectionPool, exchange, type ConnectionPool, type TlsOptions } from '../client/exchange.js';
 
 export { isRecord } from '../client/errors.js';
 
@@ -52,6 +53,8 @@ export interface TransportOptions {
   /** An attempt without a complete answer for this long counts as a network error. */
   readonly timeoutMs: number;
   readonly onRetry?: ((notice: RetryNotice) => void) | undefined;
+  /** For an https:// URL: the CA to trust, a client certificate (the client library's TlsOptions). */
+  readonly tls?: TlsOptions | undefined;
 }
 
 export interface CallOptions {
@@ -71,17 +74,28 @@ export interface Reply {
 
 type Attempt = { readonly status: number; readonly retryAfter: string | undefined; readonly text: string } | { readonly networkError: unknown };
 
+// Answers are JSON documents of at most a fetch's messages (each at most an event): 64 MiB is far past any.
+const kMaxAnswerBytes = 64 * 1024 * 1024;
+
 /**
- * JSON over the global fetch with the client library's retry policy (src/client/backoff.ts:
+ * JSON over the client library's keep-alive pool (node:http, or node:https with `tls`) and its retry policy (src/client/backoff.ts:
  * full-jitter backoff, Retry-After as a floor). Settling a message (ack, nak…) is idempotent on
  * the server, so re-sending after a lost answer is safe; a fetch whose answer is lost leaves its
  * messages pending until their ack wait runs out, which is the group's own recovery path.
  */
 export class Transport {
   readonly #options: TransportOptions;
+  readonly #pool: ConnectionPool;
 
   constructor(options: TransportOptions) {
     this.#options = { ...options, url: options.url.replace(/\/+$/, '') };
+    // No cap on sockets: a long poll holds one while acks go out on others.
+    this.#pool = connectionPool(this.#options.url, Infinity, options.tls);
+  }
+
+  /** Closes the idle keep-alive sockets, so the process can exit. */
+  close(): void {
+    this.#pool.agent.destroy();
   }
 
   async call(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown, options: CallOptions = {}): Promise<Reply> {
@@ -93,7 +107,7 @@ export class Transport {
       let retryAfterMs: number | null = null;
       if ('networkError' in outcome) {
         if (options.cancel?.aborted) throw new ConsumerError('aborted', `${what} cancelled`);
-        reason = describeFetchError(outcome.networkError);
+        reason = describeNetworkError(outcome.networkError);
       } else if (outcome.status >= 200 && outcome.status < 300) {
         return { status: outcome.status, body: parseBody(what, outcome) };
       } else if (kRetryableStatuses.has(outcome.status)) {
@@ -124,21 +138,18 @@ export class Transport {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
     const signal = anySignal([timeout.signal, options.cancel]);
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const headers: Record<string, string | number> = { accept: 'application/json' };
+    const bytes = body === undefined ? null : Buffer.from(JSON.stringify(body));
+    if (bytes !== null) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = bytes.length;
+    }
     if (this.#options.token) headers.authorization = `Bearer ${this.#options.token}`;
     try {
-      const response = await fetch(`${this.#options.url}${path}`, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: signal.signal,
-      });
-      // The body is read under the same timeout: a server that sends headers then stalls is a network error too.
-      const text = await response.text();
-      return { status: response.status, retryAfter: response.headers.get('retry-after') ?? undefined, text };
-    } catch (error) {
-      return { networkError: timeout.signal.aborted ? timeout.signal.reason : error };
+      // The whole answer is under the same timeout: a server that sends headers then stalls is a network error too.
+      const outcome = await exchange(this.#pool, { method, url: `${this.#options.url}${path}`, headers, body: bytes, timeoutMs, signal: signal.signal, maxAnswerBytes: kMaxAnswerBytes });
+      if ('networkError' in outcome) return { networkError: timeout.signal.aborted ? timeout.signal.reason : outcome.networkError };
+      return outcome;
     } finally {
       clearTimeout(timer);
       signal.dispose();
@@ -159,12 +170,6 @@ function anySignal(signals: readonly (AbortSignal | undefined)[]): { readonly si
     else signal.addEventListener('abort', onAbort, { once: true });
   }
   return { signal: controller.signal, dispose: () => present.forEach((signal) => signal.removeEventListener('abort', onAbort)) };
-}
-
-/** fetch wraps every network failure in `TypeError: fetch failed`; the useful part (ECONNREFUSED…) is its cause. */
-function describeFetchError(error: unknown): string {
-  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-  return describeNetworkError(cause);
 }
 
 function parseBody(what: string, outcome: { readonly status: number; readonly text: string }): unknown {

@@ -91,6 +91,8 @@ export async function runConsumer(options: ConsumerCliOptions, io: RunIo = {}): 
     } catch (error) {
       if (!(error instanceof ConsumerError)) throw error;
       failure = new ConsumerError(error.code, `--verify could not read the stored events: ${error.message}`);
+    } finally {
+      reader.close();
     }
   }
 

@@ -89,7 +89,8 @@ export class ElasticsearchHandlers {
   #health(): ShardHealth {
     const healthy = this.#sources.problems().length === 0;
     const shards = this.#sources.shards;
-    return { status: healthy ? 'green' : 'red', active: healthy ? shards : 0, unassigned: healthy ? 0 : shards, shards };
+    // As the API has always answered: every shard counted active, and when red unassigned too.
+    return { status: healthy ? 'green' : 'red', active: shards, unassigned: healthy ? 0 : shards };
   }
 
   /** POST /_bulk and POST /<index>/_bulk. */
@@ -110,12 +111,11 @@ interface ShardHealth {
   readonly status: 'green' | 'red';
   readonly active: number;
   readonly unassigned: number;
-  readonly shards: number;
 }
 
 /** Elasticsearch 8.11's `_cat/health` columns, in its order, each value a string as it prints them. */
 function catHealthRow(cluster: string, health: ShardHealth, now: Date): Record<string, string> {
-  const percent = health.shards === 0 ? 100 : (100 * health.active) / health.shards;
+  const percent = (100 * health.active) / Math.max(1, health.active + health.unassigned);
   return {
     epoch: String(Math.floor(now.getTime() / 1000)),
     timestamp: now.toISOString().slice(11, 19),
