@@ -2,12 +2,12 @@
  * A log message as the local core applies it (shard-host.ts hands it over): everything the apply
  * needs comes from the message, so every replica applies the same thing at the same position.
  */
+import type { StoredMsg } from 'nats';
 import type { LogEntry } from '../local/local-shards.js';
 import type { LogPosition } from '../store/log-position.js';
 import { clockAfter, firstSeqOf } from '../store/log-position.js';
 import { timestampMicrosOf } from './log-timestamp.js';
 import { kHeaders } from './log-message.js';
-import type { LogMessage } from './log-reads.js';
 
 export interface LogFrame {
   readonly entry: LogEntry;
@@ -19,7 +19,7 @@ export interface LogFrame {
 }
 
 /** The frame of `message`, applied after a shard clock of `clock`. */
-export function logFrame(message: LogMessage, clock: number, shard: number, shards: number): LogFrame {
+export function logFrame(message: StoredMsg, clock: number, shard: number, shards: number): LogFrame {
   const headers = message.header;
   const events = Number(headers.get(kHeaders.events) || 0);
   const command = headers.get(kHeaders.command) === '1';

@@ -5,13 +5,11 @@
  * at its position and no other (ShardDb's `s == last + 1` check), with seqs from the log clock
  * (src/store/log-position.ts), so every replica's file holds the same rows, verdicts and counters.
  *
- * How it reads (log-reads.ts): an ordered consumer from the next position pushes the messages in
- * batches (measured ~5-12x the rate of gets by sequence at a tenth of the CPU, bench/log-feed.ts);
- * a follower silent for a second is checked by a get of the next position, one that cannot be
- * made gives way to gets by sequence for a second, and the watchdog makes a new one when the
- * replica stops progressing while its stream goes on (with nats-server 2.9.10 and nats.js 2.29 an
- * ordered consumer whose server died could stall with no error). A core subscription to the
- * shard's subject is the doorbell for the gets; a poll covers a missed one.
+ * Why not a JetStream consumer: with nats-server 2.9.10 and nats.js 2.29, an ordered consumer
+ * whose server died could stall for good while its stream went on (seen here, with no error).
+ * Reading by position keeps no state on the servers: a core subscription to the shard's subject
+ * is the doorbell, and gets by sequence, answered by the stream's leader, fetch the messages,
+ * several in flight at once. A poll covers a missed doorbell.
  *
  * The loop waits for ring room before it fetches more, so a slow disk slows the reads, never grows
  * memory. A failed commit fails the frames queued after it; the host then goes on after the last
@@ -20,12 +18,12 @@
  * A watchdog (replica-watchdog.ts) reports a log that starts past this replica's next position;
  * the host then stops, says so, and rebuilds the replica from the latest snapshot before it reads on.
  */
-import type { NatsConnection, Subscription } from 'nats';
+import type { NatsConnection, StoredMsg, Subscription } from 'nats';
 import { AggregatorError } from '../errors.js';
 import type { LogPosition } from '../store/log-position.js';
 import type { FrameOutcome, LocalShards } from '../local/local-shards.js';
 import { logFrame, type LogFrame } from './log-frame.js';
-import { LogReads, type LogMessage, type LogReader } from './log-reads.js';
+import { LogReads, type LogReader } from './log-reads.js';
 import { subjectOf } from './log-message.js';
 import { kWatchMs, ReplicaWatchdog } from './replica-watchdog.js';
 import type { VerdictBoard } from './verdicts.js';
@@ -91,7 +89,7 @@ export class ShardHost {
     this.#options = options;
     this.#committed = start;
     this.#queued = start;
-    this.#reads = new LogReads(reader, options.stream, options.shard, () => this.#wakeUp());
+    this.#reads = new LogReads(reader, options.stream, options.shard);
     this.#watchdog = new ReplicaWatchdog(
       () => reader.extent(options.stream),
       {
@@ -157,16 +155,14 @@ export class ShardHost {
     this.#stopped = true;
     this.#watchdog.stop();
     this.#doorbell?.unsubscribe();
-    this.#reads.reset();
     this.#wakeUp();
     for (const wake of this.#roomWaiters.splice(0)) wake();
     await this.#running;
   }
 
-  /** A fresh doorbell, log follower and reader loop; the previous loop, if any, stops at its next step. */
+  /** A fresh doorbell and reader loop; the previous loop, if any, stops at its next step. */
   #restartReader(): void {
     this.#doorbell?.unsubscribe();
-    this.#reads.reset();
     this.#doorbell = this.#nc.subscribe(subjectOf(this.#options.shard), {
       callback: () => {
         this.#rung++;
@@ -214,7 +210,7 @@ export class ShardHost {
   }
 
   /** Hands one message to the local core to apply at its position, once its shard has room. */
-  async #queue(message: LogMessage, generation: number): Promise<void> {
+  async #queue(message: StoredMsg, generation: number): Promise<void> {
     const { shard, shards } = this.#options;
     const frame = logFrame(message, this.#queued.clock, shard, shards);
     for (;;) {
