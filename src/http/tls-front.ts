@@ -13,7 +13,6 @@
  * on the machine reaches it around the TLS listener (a loopback port would let them).
  */
 import { readFileSync, statSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { connect } from 'node:net';
 import { createSecureContext, createServer, type SecureContextOptions, type Server, type TLSSocket } from 'node:tls';
 import { ConfigError } from '../errors.js';
@@ -59,7 +58,6 @@ export function readTlsFiles(files: TlsFiles): SecureContextOptions {
 export class TlsFront {
   readonly #options: TlsFrontOptions;
   readonly #server: Server;
-  readonly #connections = new Set<Socket>();
   #stamp: string;
   #timer: NodeJS.Timeout | null = null;
 
@@ -115,20 +113,13 @@ export class TlsFront {
     this.#server.close();
   }
 
-  /** Ends every connection at once (destroy). */
-  destroyConnections(): void {
-    for (const socket of this.#connections) socket.destroy();
-  }
-
   #forward(outer: TLSSocket): void {
     const inner = connect(this.#options.innerPath);
-    this.#connections.add(outer);
     outer.setNoDelay(true);
     // Either side ending or failing ends the other: no half-open pairs left behind.
     const closeBoth = (): void => {
       outer.destroy();
       inner.destroy();
-      this.#connections.delete(outer);
     };
     outer.on('error', closeBoth).on('close', closeBoth);
     inner.on('error', closeBoth).on('close', closeBoth);
