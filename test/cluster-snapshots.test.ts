@@ -44,7 +44,7 @@ async function publishUntilPurged(cluster: AggregatorCluster, url: string, beyon
 describe('cluster mode: snapshots, purges, bootstrap and rebuild', { skip: missingNatsServer() ?? false, timeout: 240_000 }, () => {
   let cluster: AggregatorCluster;
   before(async () => {
-    cluster = await startAggregatorCluster({ nodes: 2, shards: kShards, args: ['--snapshot-interval-ms', '1000'] });
+    cluster = await startAggregatorCluster({ nodes: 2, shards: kShards, args: ['--snapshot-interval-ms', '1000', '--replicas', '3'] }); // every node a full copy, the joining one included: placement below the node count is cluster-scale-out.test.ts
   });
   after(() => cluster.stop());
 

@@ -13,7 +13,7 @@ describe('cluster mode: any node, one answer', { skip: missingNatsServer() ?? fa
   let a: string;
   let b: string;
   before(async () => {
-    cluster = await startAggregatorCluster({ nodes: 2, shards: 4, args: ['--admin-token', 'admin-secret'] });
+    cluster = await startAggregatorCluster({ nodes: 2, shards: 4, args: ['--admin-token', 'admin-secret', '--replicas', '3'] }); // the joining third node holds every shard too: placement below the node count is cluster-scale-out.test.ts
     [a, b] = cluster.nodes.map((node) => node.url) as [string, string];
   });
   after(() => cluster.stop());

@@ -29,16 +29,23 @@ import { kMaxMessageBytes } from './log-message.js';
 import { checkShardCount, ensureStreams } from './streams.js';
 import { Ownership } from './ownership.js';
 import { PublishPath } from './publish-path.js';
-import { startReplicas } from './replicas.js';
-import type { ShardHost } from './shard-host.js';
+import { ClockGossip, type ShardClock } from './clock-gossip.js';
+import { ClusterStats } from './cluster-stats.js';
+import { Membership } from './membership.js';
+import { shardsToHold } from './placement.js';
+import { ReadRouter } from './read-router.js';
+import { Rebalancer } from './rebalancer.js';
+import { ShardReadResponder } from './shard-reads.js';
+import { Replicas } from './replicas.js';
 import { Snapshotter } from './snapshots.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { StreamPublisher } from './stream-publisher.js';
 import { VerdictBoard } from './verdicts.js';
+import { VerdictRelay } from './verdict-relay.js';
 
 export type ClusterConfig = Pick<
   Config,
-  'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'shardRetryMs' | 'readers' | 'minFreeBytes' | 'retention' | 'retentionBytes' | 'indexFields' | 'forgetAfter' | 'searchIndex' | 'cluster' | 'nodeId' | 'streamReplicas' | 'leaseTtlMs' | 'snapshotIntervalMs'
+  'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'shardRetryMs' | 'readers' | 'minFreeBytes' | 'retention' | 'retentionBytes' | 'indexFields' | 'forgetAfter' | 'searchIndex' | 'cluster' | 'nodeId' | 'replicas' | 'streamReplicas' | 'leaseTtlMs' | 'snapshotIntervalMs'
 >;
 
 const kPublishDeadlineMs = 20_000;
@@ -46,6 +53,8 @@ const kTickMs = 20;
 const kTakeoverTickMs = 300;
 /** How long writes wait out a lost NATS connection before they are refused (503). */
 const kReconnectGraceMs = 3000;
+/** How long a node that appears must stay before placement counts it. */
+const kJoinSettleMs = 2000;
 
 /** What the constructor is given: everything `open` had to wait for. */
 interface OpenedParts {
@@ -53,19 +62,31 @@ interface OpenedParts {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly local: LocalShards;
-  readonly hosts: ShardHost[];
+  readonly replicas: Replicas;
   readonly frontier: Frontier;
   readonly board: VerdictBoard;
   readonly leases: Leases;
   readonly snapshots: SnapshotStore;
+  readonly publisher: StreamPublisher;
+  readonly relay: VerdictRelay;
+  readonly membership: Membership;
 }
 
 export class ClusterStorage implements Storage, CommitPath {
   readonly stats: StatsSource;
   readonly #nc: NatsConnection;
   readonly #local: LocalShards;
-  readonly #hosts: ShardHost[];
+  readonly #replicas: Replicas;
   readonly #frontier: Frontier;
+  readonly #relay: VerdictRelay;
+  readonly #membership: Membership;
+  readonly #rebalancer: Rebalancer;
+  readonly #gossip: ClockGossip;
+  readonly #router: ReadRouter;
+  readonly #responder: ShardReadResponder;
+  /** Replicas being let go: they take no lease meanwhile. */
+  readonly #releasing = new Set<number>();
+  readonly #replicaCount: number;
   readonly #path: PublishPath;
   readonly #ownership: Ownership;
   readonly #ticker: Ticker;
@@ -81,22 +102,39 @@ export class ClusterStorage implements Storage, CommitPath {
   private constructor(parts: OpenedParts, config: ClusterConfig, hooks: EngineHooks) {
     this.#nc = parts.nc;
     this.#local = parts.local;
-    this.#hosts = parts.hosts;
+    this.#replicas = parts.replicas;
     this.#frontier = parts.frontier;
+    this.#relay = parts.relay;
+    this.#membership = parts.membership;
     this.#nodeId = config.nodeId;
-    this.stats = parts.local.stats(() => this.#health());
-    const publisher = new StreamPublisher(parts.js, { deadlineMs: kPublishDeadlineMs, attemptTimeoutMs: 2000, retryMs: 100 });
-    this.#path = new PublishPath(publisher, parts.board, {
+    this.#replicaCount = config.replicas;
+    const host = (shard: number) => this.#replicas.host(shard);
+    this.stats = new ClusterStats(parts.local.stats(() => this.#health()), {
+      shards: config.shards,
+      own: (shard) => (host(shard)?.settled ? parts.local.countersOf(shard) : null),
+      heard: (shard) => this.#gossip.countersOf(shard),
+    });
+    const replica = (shard: number) => {
+      const held = host(shard);
+      return held ? { clock: held.position.clock, caughtUp: held.settled } : null;
+    };
+    this.#router = new ReadRouter(parts.nc, parts.local.pages, { shards: config.shards, replica });
+    this.#responder = new ShardReadResponder(parts.nc, parts.local.pages, { replica });
+    this.#path = new PublishPath(parts.publisher, parts.board, {
       shards: config.shards,
       inFlightBytes: Math.max(config.ringBytes / 2, kMaxMessageBytes),
       verdictTimeoutMs: kPublishDeadlineMs + 10_000,
       refusal: () => this.#refusal(),
       problems: () => this.problems(),
+      remoteVerdicts: {
+        replyTo: (shard) => (host(shard)?.caughtUp ? null : parts.relay.replySubject),
+        follow: (shard, msgId, seq) => parts.relay.follow(shard, msgId, seq),
+      },
     });
     this.#ownership = new Ownership(parts.leases, {
       shards: config.shards,
       ttlMs: config.leaseTtlMs,
-      caughtUp: (shard) => this.#hosts[shard]!.caughtUp,
+      caughtUp: (shard) => !this.#releasing.has(shard) && (host(shard)?.caughtUp ?? false),
       onError: (message) => hooks.onShardError?.(-1, message),
     });
     this.#ticker = new Ticker(parts.js, parts.frontier, config.shards, { intervalMs: kTickMs, takeoverMs: kTakeoverTickMs, owns: (shard) => this.#ownership.owns(shard) });
@@ -106,7 +144,7 @@ export class ClusterStorage implements Storage, CommitPath {
       dataDir: config.dataDir,
       intervalMs: config.snapshotIntervalMs,
       leaseRevision: (shard) => this.#ownership.leaseRevision(shard),
-      position: (shard) => this.#hosts[shard]!.position,
+      position: (shard) => host(shard)?.position ?? { seq: 0, clock: 0 },
       purge: async (stream, seq) => {
         await parts.jsm.streams.purge(stream, { seq });
       },
@@ -117,10 +155,35 @@ export class ClusterStorage implements Storage, CommitPath {
       retention: [...config.retention, ...config.retentionBytes],
       forgetAfterMs: config.forgetAfter,
       owns: (shard) => this.#ownership.owns(shard),
-      applied: (shard) => this.#hosts[shard]!.position.seq,
+      applied: (shard) => host(shard)?.position.seq ?? 0,
       send: (shard, command) => this.#path.expire(shard, command),
       onError: (message) => hooks.onShardError?.(-1, message),
     });
+    for (const shard of parts.replicas.held()) this.#serve(shard, true);
+    this.#rebalancer = new Rebalancer(parts.membership, parts.replicas, {
+      nodeId: config.nodeId,
+      shards: config.shards,
+      replicas: config.replicas,
+      taken: (shard) => this.#serve(shard, true),
+      letGo: async (shard) => {
+        this.#releasing.add(shard);
+        try {
+          await this.#ownership.release(shard);
+          this.#serve(shard, false);
+        } finally {
+          this.#releasing.delete(shard);
+        }
+      },
+      fileBytes: (shard) => parts.local.fileBytes(shard),
+      onNotice: (message) => hooks.onNotice?.(message),
+    });
+    this.#gossip = new ClockGossip(parts.nc, parts.frontier, {
+      nodeId: config.nodeId,
+      intervalMs: kTickMs,
+      local: () => new Map(parts.replicas.running.map((replica) => [replica.shard, { ...replica.clocks, counters: parts.local.countersOf(replica.shard) }] as [number, ShardClock])),
+      followsOwn: (shard) => host(shard)?.settled ?? false,
+    });
+    parts.membership.start();
     void this.#watchConnection();
   }
 
@@ -170,13 +233,27 @@ export class ClusterStorage implements Storage, CommitPath {
       const frontier = new Frontier(positions.map((position) => position.clock));
       const board = new VerdictBoard();
       const snapshots = await SnapshotStore.open(js, jsm, config.streamReplicas);
+      const publisher = new StreamPublisher(js, { deadlineMs: kPublishDeadlineMs, attemptTimeoutMs: 2000, retryMs: 100 });
+      let replicas: Replicas | null = null;
+      const relay = new VerdictRelay(nc, board, publisher.nodeNuid, { applied: (shard) => replicas?.host(shard)?.position.seq ?? null });
+      const membership = await Membership.open(js, jsm, {
+        nodeId: config.nodeId,
+        ttlMs: config.leaseTtlMs,
+        replicas: config.streamReplicas,
+        joinSettleMs: kJoinSettleMs,
+        report: () => ({ hosting: replicas?.held() ?? [], caughtUp: replicas?.running.filter((host) => host.caughtUp).map((host) => host.shard) ?? [] }),
+        onError: (message) => hooks.onShardError?.(-1, message),
+      });
+      // What this node held before (its files are not empty) it keeps until the nodes placed for it caught up.
+      const heldBefore = new Set(positions.flatMap((position, shard) => (position.seq > 0 ? [shard] : [])));
+      const held = shardsToHold(config.nodeId, config.shards, membership.live, config.replicas, heldBefore);
       // Reads are cheap to repeat: a read in flight when its server goes away gives up in 2 s, not
       // the default 5 s (a NATS node's restart stalled every replica that long).
       const reads = await nc.jetstreamManager({ timeout: 2000 });
-      const replicaParts = { nc, jsm: reads, local, board, frontier, snapshots, dataDir: config.dataDir, shardRetryMs: config.shardRetryMs, onNotice: (message: string) => hooks.onNotice?.(message) };
-      const hosts = await startReplicas(replicaParts, positions, lastSeqs);
+      const replicaParts = { nc, jsm: reads, local, board, frontier, snapshots, dataDir: config.dataDir, shardRetryMs: config.shardRetryMs, onNotice: (message: string) => hooks.onNotice?.(message), push: relay.push.bind(relay) };
+      replicas = await Replicas.open(replicaParts, positions, lastSeqs, held);
       const leases = new Leases(await openLeaseBucket(js, 'agg_leases', config.leaseTtlMs, config.streamReplicas), config.nodeId, config.leaseTtlMs);
-      return new ClusterStorage({ nc, js, jsm, local, hosts, frontier, board, leases, snapshots }, config, hooks);
+      return new ClusterStorage({ nc, js, jsm, local, replicas, frontier, board, leases, snapshots, publisher, relay, membership }, config, hooks);
     } catch (error) {
       await local?.destroy();
       await nc.close();
@@ -193,7 +270,7 @@ export class ClusterStorage implements Storage, CommitPath {
   }
 
   get pages(): PageSource {
-    return this.#local.pages;
+    return this.#router;
   }
 
   // --- CommitPath
@@ -234,8 +311,14 @@ export class ClusterStorage implements Storage, CommitPath {
     const problems: string[] = [];
     if (this.#closing) problems.push('shutting down');
     if (this.#nats !== 'connected') problems.push(`NATS ${this.#nats}`);
-    for (const host of this.#hosts) if ((host.failure ?? host.readProblem) !== null) problems.push((host.failure ?? host.readProblem)!);
+    for (const host of this.#replicas.running) if ((host.failure ?? host.readProblem) !== null) problems.push((host.failure ?? host.readProblem)!);
     return [...problems, ...this.#local.problems()];
+  }
+
+  /** This node answers for its replica of `shard` (verdict queries, reads), or stops to. */
+  #serve(shard: number, holding: boolean): void {
+    this.#relay.serve(shard, holding);
+    this.#responder.serve(shard, holding);
   }
 
   /** Why no request may be taken now, whatever its size. */
@@ -245,7 +328,7 @@ export class ClusterStorage implements Storage, CommitPath {
     // holds what is published and the publish retries: writes wait it out. Longer, NATS is gone.
     if (this.#nats === 'reconnecting' && performance.now() - this.#disconnectedAt > kReconnectGraceMs) return 'failed';
     if (this.#local.diskProblem !== null) return 'disk_full';
-    return this.#hosts.some((host) => host.failure !== null) ? 'failed' : null;
+    return this.#replicas.running.some((host) => host.failure !== null) ? 'failed' : null;
   }
 
   #health(): ClusterHealth {
@@ -253,7 +336,9 @@ export class ClusterStorage implements Storage, CommitPath {
       node: this.#nodeId,
       nats: this.#nats,
       owned: this.#ownership.owned(),
-      replicas: this.#hosts.map((host, shard) => ({ shard, role: this.#ownership.owns(shard) ? 'owner' : 'replica', applied: host.position.seq, clock: host.position.clock, caught_up: host.caughtUp, log_first: host.logFirst, restored: host.restored })),
+      nodes: [...this.#membership.live.keys()],
+      replicas_per_shard: this.#replicaCount,
+      replicas: this.#replicas.running.map((host) => ({ shard: host.shard, role: this.#ownership.owns(host.shard) ? 'owner' : 'replica', applied: host.position.seq, clock: host.position.clock, caught_up: host.caughtUp, log_first: host.logFirst, restored: host.restored })),
     };
   }
 
@@ -279,8 +364,13 @@ export class ClusterStorage implements Storage, CommitPath {
     this.#ticker.stop();
     this.#snapshotter.stop();
     this.#maintenance?.stop();
+    this.#gossip.stop();
+    await this.#rebalancer.stop();
     await settle();
-    await Promise.all(this.#hosts.map((host) => host.stop()));
+    await this.#membership.leave();
+    this.#relay.stop();
+    this.#responder.stop();
+    await this.#replicas.stop();
     await stopLocal();
     await this.#nc.close().catch(() => {});
   }

@@ -46,8 +46,18 @@ export class Frontier implements Watermark {
 
   /** A shard applied a message; `event`: it carried events (a tick only moves the clock). */
   advance(shard: number, clock: number, event: boolean): void {
-    if (event) this.#events[shard] = clock;
+    this.learn(shard, clock, event ? clock : 0);
+  }
+
+  /**
+   * A shard reached `clock`, its last event at `eventClock`: from this node's replica, or another
+   * node's (clock-gossip.ts). Clocks only go forward: a replica behind what was already seen (one
+   * bootstrapping, one slower than a peer) holds nothing back and moves nothing back.
+   */
+  learn(shard: number, clock: number, eventClock: number): void {
+    if (eventClock > this.#events[shard]!) this.#events[shard] = eventClock;
     const before = this.#clocks[shard]!;
+    if (clock <= before) return;
     this.#clocks[shard] = clock;
     if (before !== this.#current) return; // another shard holds W
     const current = Math.min(...this.#clocks);

@@ -15,6 +15,8 @@ export interface LogFrame {
   readonly position: LogPosition;
   /** The publishing node's id for the message ('' for a tick): its verdict waits under it. */
   readonly msgId: string;
+  /** Where to push the verdict ('' when the publishing node applies the message itself). */
+  readonly replyTo: string;
   readonly carriesEvents: boolean;
 }
 
@@ -38,6 +40,7 @@ export function logFrame(message: StoredMsg, clock: number, shard: number, shard
     },
     position: { seq: message.seq, clock: command ? first : clockAfter(first, events, shards) },
     msgId: headers.get('Nats-Msg-Id'),
+    replyTo: headers.get(kHeaders.reply),
     carriesEvents: events > 0,
   };
 }

@@ -16,6 +16,8 @@ export const kHeaders = {
   command: 'agg-cmd',
   /** A tick's clock: the shard's clock moves at least to it (frontier.ts). */
   clock: 'agg-clock',
+  /** Where the replicas push the verdict: set by a publishing node that holds no caught-up replica of the shard (verdict-relay.ts). */
+  reply: 'agg-reply',
 } as const;
 
 /** Shard k's stream and the one subject it takes. */

@@ -1,7 +1,7 @@
 /**
- * Which shards this node owns (../shared/spec/cluster.md §1, §3). Every node replicates every
- * shard; the owner of a shard is the one that ticks it (frontier.ts) and, with snapshots, the one
- * that takes them. Ownership is a KV lease `own.<k>` (leases.ts): renewed by revision, lost when
+ * Which shards this node owns (../shared/spec/cluster.md §1, §3). Of the nodes that hold a
+ * replica of a shard, the owner is the one that ticks it (frontier.ts), snapshots it and sends its
+ * expiry commands. Ownership is a KV lease `own.<k>` (leases.ts): renewed by revision, lost when
  * the holder stops renewing for a TTL, then taken by a replica that is caught up. A node takes
  * free shards up to its fair share, ⌈shards / nodes seen⌉, so a node that joins takes what is
  * free and nobody is robbed.
@@ -50,6 +50,14 @@ export class Ownership {
 
   owned(): number[] {
     return this.#held.flatMap((_, shard) => (this.owns(shard) ? [shard] : []));
+  }
+
+  /** Gives one shard's lease back (this node no longer holds the shard), so another node takes it at once. */
+  async release(shard: number): Promise<void> {
+    await this.#round;
+    const lease = this.#held[shard] ?? null;
+    this.#held[shard] = null;
+    if (lease) await this.#leases.release(lease).catch(() => {});
   }
 
   /** Stops renewing and gives every held lease back, so another node takes over at once. */

@@ -37,6 +37,12 @@ export interface PublishPathOptions {
   /** Why writes are refused now (NATS unreachable, a replica failing, the disk floor), checked per request. */
   readonly refusal: () => RoomCheck | null;
   readonly problems: () => readonly string[];
+  /**
+   * Where the replicas of `shard` push verdicts for this node, when it holds no caught-up replica of
+   * it (null: its own replica applies what it publishes); and, after the PubAck of such a message,
+   * the fallback that asks the replicas if no push comes (verdict-relay.ts).
+   */
+  readonly remoteVerdicts: { replyTo(shard: number): string | null; follow(shard: number, msgId: string, seq: number): void };
 }
 
 /** A contiguous run of one frame's records in one message: its verdicts land at the frame's request positions. */
@@ -246,11 +252,14 @@ export class PublishPath {
     headers.set(kHeaders.receivedAt, String(Date.now()));
     if (rejected > 0) headers.set(kHeaders.rejected, String(rejected));
     if (command) headers.set(kHeaders.command, '1');
+    const replyTo = this.#options.remoteVerdicts.replyTo(shard);
+    if (replyTo !== null) headers.set(kHeaders.reply, replyTo);
     const verdict = this.#board.expect(msgId, this.#options.verdictTimeoutMs);
     verdict.catch(() => {}); // awaited below, after the PubAck; a timeout before that is not unhandled
     try {
       this.#unacknowledged[shard]!++;
-      await this.#publisher.publishAs(msgId, subjectOf(shard), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), headers, since);
+      const published = await this.#publisher.publishAs(msgId, subjectOf(shard), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), headers, since);
+      if (replyTo !== null) this.#options.remoteVerdicts.follow(shard, msgId, published.seq);
     } catch (error) {
       this.#board.forget(msgId);
       throw error;

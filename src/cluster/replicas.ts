@@ -1,7 +1,8 @@
 /**
- * This node's replicas of every shard (../shared/spec/cluster.md §2.4): one `ShardHost` per
- * shard over the local core, reading the log from the stream leaders, and the rebuild
- * from a snapshot each may need (a node joining with nothing, or one away across a purge).
+ * This node's replicas (../shared/spec/cluster.md §2.4): one `ShardHost` per shard it holds, over
+ * the local core, reading the log from the stream leaders, and the rebuild from a snapshot each
+ * may need (a node joining with nothing, or one away across a purge). Which shards it holds is
+ * placement's call (placement.ts): `hold` starts a replica, `release` stops one.
  */
 import type { JetStreamManager, NatsConnection } from 'nats';
 import type { LocalShards } from '../local/local-shards.js';
@@ -12,7 +13,7 @@ import type { LogReader } from './log-reads.js';
 import { ShardHost } from './shard-host.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import { restoreLatest } from './snapshots.js';
-import type { VerdictBoard } from './verdicts.js';
+import type { AppliedMessage, VerdictBoard } from './verdicts.js';
 
 export interface ReplicaParts {
   readonly nc: NatsConnection;
@@ -25,53 +26,102 @@ export interface ReplicaParts {
   readonly dataDir: string;
   readonly shardRetryMs: number;
   readonly onNotice: (message: string) => void;
+  readonly push: (replyTo: string, msgId: string, outcome: AppliedMessage) => void;
 }
 
-/**
- * Starts a replica per shard from the position its file holds (`positions`) and resolves once
- * each has applied its stream up to `lastSeqs`: the node answers nothing before it is caught up.
- */
-export async function startReplicas(parts: ReplicaParts, positions: readonly LogPosition[], lastSeqs: readonly number[]): Promise<ShardHost[]> {
-  const { jsm, local, board, frontier, snapshots } = parts;
-  // Reads go to each stream's leader: a direct get may be routed to a replica whose server is
-  // paused, which never answers, and a lagging replica's view is not the leader's.
-  const reader: LogReader = {
-    getMessage: (stream, query) => jsm.streams.getMessage(stream, query),
-    extent: async (stream) => {
-      const { state } = await jsm.streams.info(stream);
-      return { first: state.first_seq, last: state.last_seq };
-    },
-  };
-  // A replica replaced by a snapshot (the core moves the totals by its counters' difference): the
-  // verdicts this node waits for in what it skipped will never come (they fail as 503s).
-  const rebuild = async (shard: number, through: number): Promise<LogPosition> => {
-    const position = await restoreLatest(snapshots, local, parts.dataDir, shard, through);
+export class Replicas {
+  readonly #parts: ReplicaParts;
+  readonly #reader: LogReader;
+  readonly #hosts: (ShardHost | null)[];
+  /** Each shard file's position: where a replica started now would read on from. */
+  readonly #positions: LogPosition[];
+
+  /**
+   * Starts a replica of each shard in `held` from the position its file holds (`positions`) and
+   * resolves once each has applied its stream up to `lastSeqs`: the node answers nothing before
+   * what it holds is caught up.
+   */
+  static async open(parts: ReplicaParts, positions: readonly LogPosition[], lastSeqs: readonly number[], held: ReadonlySet<number>): Promise<Replicas> {
+    const replicas = new Replicas(parts, positions);
+    for (const shard of held) await replicas.hold(shard);
+    await Promise.all([...held].map((shard) => replicas.#hosts[shard]!.reach(lastSeqs[shard]!)));
+    return replicas;
+  }
+
+  private constructor(parts: ReplicaParts, positions: readonly LogPosition[]) {
+    this.#parts = parts;
+    this.#positions = [...positions];
+    this.#hosts = positions.map(() => null);
+    // Reads go to each stream's leader: a direct get may be routed to a replica whose server is
+    // paused, which never answers, and a lagging replica's view is not the leader's.
+    this.#reader = {
+      getMessage: (stream, query) => parts.jsm.streams.getMessage(stream, query),
+      extent: async (stream) => {
+        const { state } = await parts.jsm.streams.info(stream);
+        return { first: state.first_seq, last: state.last_seq };
+      },
+    };
+  }
+
+  /** This node's replica of `shard`, or null when it holds none. */
+  host(shard: number): ShardHost | null {
+    return this.#hosts[shard] ?? null;
+  }
+
+  get running(): readonly ShardHost[] {
+    return this.#hosts.filter((host): host is ShardHost => host !== null);
+  }
+
+  held(): number[] {
+    return this.#hosts.flatMap((host, shard) => (host ? [shard] : []));
+  }
+
+  /** Starts a replica of `shard` (if none runs): from its file's position, or, when that is empty, from the latest snapshot. */
+  async hold(shard: number): Promise<void> {
+    if (this.#hosts[shard]) return;
+    const parts = this.#parts;
+    const host = new ShardHost(
+      parts.nc,
+      this.#reader,
+      parts.local,
+      parts.board,
+      {
+        shard,
+        shards: this.#hosts.length,
+        stream: streamName(shard),
+        retryMs: parts.shardRetryMs,
+        onApplied: (k, applied, event) => parts.frontier.advance(k, applied.clock, event),
+        rebuild: (k, through) => this.#rebuild(k, through),
+        onNotice: parts.onNotice,
+        push: parts.push,
+      },
+      this.#positions[shard]!,
+    );
+    this.#hosts[shard] = host;
+    if (this.#positions[shard]!.seq === 0 && (await parts.snapshots.pointer(shard))) host.startFromSnapshot();
+    host.start();
+  }
+
+  /** Stops this node's replica of `shard`; its file stays as it is, and a later `hold` reads on from it. */
+  async release(shard: number): Promise<void> {
+    const host = this.#hosts[shard];
+    if (!host) return;
+    this.#hosts[shard] = null;
+    await host.stop();
+    this.#positions[shard] = host.position;
+  }
+
+  stop(): Promise<void[]> {
+    return Promise.all(this.running.map((host) => host.stop()));
+  }
+
+  /** A replica replaced by a snapshot (the core moves the totals by its counters' difference). */
+  async #rebuild(shard: number, through: number): Promise<LogPosition> {
+    const { snapshots, local, dataDir, frontier, board } = this.#parts;
+    const position = await restoreLatest(snapshots, local, dataDir, shard, through);
     frontier.advance(shard, position.clock, true);
+    // The verdicts this node waits for in what it skipped will never come (they fail as 503s).
     board.failAll(`shard ${shard} was rebuilt from a snapshot; retry`);
     return position;
-  };
-  const hosts = positions.map(
-    (position, shard) =>
-      new ShardHost(
-        parts.nc,
-        reader,
-        local,
-        board,
-        {
-          shard,
-          shards: positions.length,
-          stream: streamName(shard),
-          retryMs: parts.shardRetryMs,
-          onApplied: (k, applied, event) => frontier.advance(k, applied.clock, event),
-          rebuild,
-          onNotice: parts.onNotice,
-        },
-        position,
-      ),
-  );
-  // An empty replica starts from the latest snapshot, if there is one, not from the log's first message.
-  for (const [shard, position] of positions.entries()) if (position.seq === 0 && (await snapshots.pointer(shard))) hosts[shard]!.startFromSnapshot();
-  for (const host of hosts) host.start();
-  await Promise.all(hosts.map((host, shard) => host.reach(lastSeqs[shard]!)));
-  return hosts;
+  }
 }

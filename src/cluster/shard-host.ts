@@ -26,7 +26,7 @@ import { logFrame, type LogFrame } from './log-frame.js';
 import { LogReads, type LogReader } from './log-reads.js';
 import { subjectOf } from './log-message.js';
 import { kWatchMs, ReplicaWatchdog } from './replica-watchdog.js';
-import type { VerdictBoard } from './verdicts.js';
+import type { AppliedMessage, VerdictBoard } from './verdicts.js';
 
 export interface ShardHostOptions {
   readonly shard: number;
@@ -43,6 +43,8 @@ export interface ShardHostOptions {
   readonly rebuild: (shard: number, through: number) => Promise<LogPosition>;
   /** Something an operator should know (a gap, a rebuild, a restarted reader). */
   readonly onNotice: (message: string) => void;
+  /** Pushes a verdict to a publishing node that holds no replica of the shard (verdict-relay.ts). */
+  readonly push: (replyTo: string, msgId: string, outcome: AppliedMessage) => void;
 }
 
 /** Most gets in flight for one shard. */
@@ -81,6 +83,8 @@ export class ShardHost {
   #progressAt = performance.now();
   #restored = 0;
   readonly #reads: LogReads;
+  #eventClock: number;
+  #reachedEnd = false;
 
   constructor(nc: NatsConnection, reader: LogReader, local: LocalShards, board: VerdictBoard, options: ShardHostOptions, start: LogPosition) {
     this.#nc = nc;
@@ -89,6 +93,7 @@ export class ShardHost {
     this.#options = options;
     this.#committed = start;
     this.#queued = start;
+    this.#eventClock = start.clock;
     this.#reads = new LogReads(reader, options.stream, options.shard);
     this.#watchdog = new ReplicaWatchdog(
       () => reader.extent(options.stream),
@@ -97,6 +102,7 @@ export class ShardHost {
         status: () => ({ position: this.#committed, idle: this.#queued.seq === this.#committed.seq, progressAt: this.#progressAt, rebuilding: this.#gapAt !== null }),
         gap: (first) => {
           this.#gapAt = first;
+          this.#reachedEnd = false;
           this.#wakeUp();
           for (const wake of this.#roomWaiters.splice(0)) wake();
         },
@@ -106,8 +112,17 @@ export class ShardHost {
     );
   }
 
+  get shard(): number {
+    return this.#options.shard;
+  }
+
   get position(): LogPosition {
     return this.#committed;
+  }
+
+  /** The clock applied, and the clock of the last message that carried events (what ticks aim for). */
+  get clocks(): { readonly clock: number; readonly eventClock: number } {
+    return { clock: this.#committed.clock, eventClock: this.#eventClock };
   }
 
   /** The stream's first position as the watchdog last saw it (0 before its first look). */
@@ -128,6 +143,14 @@ export class ShardHost {
   /** Why this replica is not applying, or null. */
   get failure(): string | null {
     return this.#failure;
+  }
+
+  /**
+   * Whether the replica reached the end of its stream at least once since it started (or was last
+   * rebuilt): it is a copy to read from and to follow, though under load its last read may not be at the end.
+   */
+  get settled(): boolean {
+    return this.#reachedEnd && this.#failure === null;
   }
 
   /** Whether the replica's last read reached the end of the stream (what it read may still be committing). */
@@ -193,6 +216,7 @@ export class ShardHost {
       }
       const messages = await this.#reads.read(this.#queued.seq + 1, Math.min(kMaxWindow, Math.max(1, this.#rung)));
       if (!this.#current(generation)) return;
+      if (this.#reads.atEnd) this.#reachedEnd = true;
       if (messages.length === 0) {
         if (this.#rung > 0) {
           // Rung, but not there yet (or a publish the stream dropped as a duplicate): look again soon, then forget it.
@@ -252,6 +276,7 @@ export class ShardHost {
       const position = await this.#options.rebuild(shard, first - 1);
       this.#committed = position;
       this.#queued = position;
+      this.#eventClock = position.clock;
       this.#broken = false;
       this.#rung = 0;
       this.#failure = null;
@@ -280,7 +305,7 @@ export class ShardHost {
     for (const wake of this.#roomWaiters.splice(0)) wake();
   }
 
-  #settled({ position, msgId, carriesEvents }: LogFrame, outcome: FrameOutcome | Error): void {
+  #settled({ position, msgId, replyTo, carriesEvents }: LogFrame, outcome: FrameOutcome | Error): void {
     for (const wake of this.#roomWaiters.splice(0)) wake();
     if (outcome instanceof Error) {
       // The thread failed this frame and every one queued after it.
@@ -288,9 +313,14 @@ export class ShardHost {
       return;
     }
     this.#committed = position;
+    if (carriesEvents) this.#eventClock = position.clock;
     this.#progressAt = performance.now();
     if (this.#gapAt === null) this.#failure = null;
-    if (msgId !== '') this.#board.applied(msgId, { inserted: outcome.inserted, statuses: outcome.statuses ?? new Uint8Array(0), ...(outcome.reply ? { reply: outcome.reply } : {}) });
+    if (msgId !== '') {
+      const applied = { inserted: outcome.inserted, statuses: outcome.statuses ?? new Uint8Array(0), ...(outcome.reply ? { reply: outcome.reply } : {}) };
+      this.#board.applied(msgId, applied);
+      if (replyTo !== '') this.#options.push(replyTo, msgId, applied);
+    }
     this.#options.onApplied(this.#options.shard, position, carriesEvents);
     this.#resolveReached(position.seq);
   }

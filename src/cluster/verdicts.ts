@@ -1,10 +1,10 @@
 /**
- * Where a publishing node waits for the outcome of its own log messages. Every node replicates
- * every shard, so the node that published a message applies it too: its verdicts (stored or
- * duplicate per event, a function of the log alone) are the ones every replica computes, and
- * arrive here from this node's own shard host, with no push across the network and no fallback
- * query. A waiter is registered before the message is published, so an apply that beats the
- * PubAck still finds it.
+ * Where a publishing node waits for the outcome of its own log messages. A node that holds a
+ * replica of the shard applies its message too: its verdicts (stored or duplicate per event, a
+ * function of the log alone) are the ones every replica computes, and arrive here from its own
+ * shard host. A node that holds none gets them pushed by the replicas, or asks (verdict-relay.ts).
+ * A waiter is registered before the message is published, so an apply that beats the PubAck
+ * still finds it.
  */
 import type { GroupReply } from '../groups/model.js';
 import { OverloadedError } from '../errors.js';
@@ -52,6 +52,20 @@ export class VerdictBoard {
     if (!waiter) return;
     this.#waiting.delete(msgId);
     clearTimeout(waiter.timer);
+  }
+
+  /** Whether this node still waits for the message's outcome. */
+  waiting(msgId: string): boolean {
+    return this.#waiting.has(msgId);
+  }
+
+  /** Fails one waiter: its outcome cannot be learnt. */
+  reject(msgId: string, message: string): void {
+    const waiter = this.#waiting.get(msgId);
+    if (!waiter) return;
+    this.#waiting.delete(msgId);
+    clearTimeout(waiter.timer);
+    waiter.reject(new OverloadedError(message));
   }
 
   /** Fails every waiter (the node is stopping). */

@@ -260,6 +260,8 @@ export const ClusterHealthSchema = Type.Object(
     node: Type.String({ description: 'this node\'s --node-id' }),
     nats: Type.Union([Type.Literal('connected'), Type.Literal('reconnecting'), Type.Literal('closed')], { description: 'the connection to the NATS cluster' }),
     owned: Type.Array(Type.Integer(), { description: 'shards whose lease this node holds: it ticks them' }),
+    nodes: Type.Array(Type.String(), { description: 'the live aggregator nodes placement counts, this one included' }),
+    replicas_per_shard: Type.Integer({ description: '--replicas: how many nodes hold each shard (every node when it is at least the node count)' }),
     replicas: Type.Array(
       Type.Object({
         shard: Type.Integer(),
@@ -270,7 +272,7 @@ export const ClusterHealthSchema = Type.Object(
         log_first: Type.Integer({ description: 'the first position the shard\'s stream still holds (it is purged below the snapshot before the latest), as last seen; 0 before the first look' }),
         restored: Type.Integer({ description: 'how often this replica was replaced by a snapshot since the node started (a node joining empty, or away across a purge)' }),
       }),
-      { description: 'every shard: this node replicates all of them' },
+      { description: 'the shards this node holds a replica of (placement, or a move still under way)' },
     ),
   },
   { description: 'cluster mode only' },

@@ -10,14 +10,16 @@
  * engine applies its log, one message at its log position (`apply`), and replaces a replica by a
  * snapshot (`replace`). Neither touches the pools, rings or files but through this class.
  */
+import { statSync } from 'node:fs';
 import type { Config } from '../config.js';
 import type { ClusterHealth } from '../events/responses.js';
 import type { AggregatorError } from '../errors.js';
-import type { RoomCheck, StatsSource } from '../ingest/storage.js';
+import type { CounterTotals, RoomCheck, StatsSource } from '../ingest/storage.js';
 import { Totals, TotalsStats } from '../ingest/totals.js';
 import { packMessage } from '../ring/codec.js';
 import { kFlagCommand, kFlagLog } from '../ring/layout.js';
 import type { FrameHeader } from '../ring/producer.js';
+import { shardPath } from '../store/data-dir.js';
 import type { LogPosition } from '../store/log-position.js';
 import type { ShardLifecycle, ShardSnapshot } from '../store/shard-db.js';
 import { PagePool } from '../workers/page-pool.js';
@@ -81,10 +83,14 @@ export class LocalShards {
   readonly #pool: ShardPool;
   readonly #totals: Totals;
   readonly #disk: DiskFloor;
+  readonly #dataDir: string;
+  readonly #perShard: CounterTotals[];
   #closed: Promise<void> | null = null;
   #destroyed: Promise<void> | null = null;
 
-  private constructor(pool: ShardPool, opened: readonly ShardSnapshot[], pages: PagePool, totals: Totals, disk: DiskFloor) {
+  private constructor(pool: ShardPool, opened: readonly ShardSnapshot[], pages: PagePool, totals: Totals, disk: DiskFloor, dataDir: string, perShard: CounterTotals[]) {
+    this.#dataDir = dataDir;
+    this.#perShard = perShard;
     this.#pool = pool;
     this.opened = opened;
     this.pages = pages;
@@ -95,6 +101,8 @@ export class LocalShards {
   /** Opens every shard (rejects, with nothing left running, if one cannot open), the reader threads and the disk floor. */
   static async open(config: LocalConfig, mode: LocalMode, hooks: EngineHooks = {}): Promise<LocalShards> {
     const totals = new Totals();
+    // Per shard too: with --replicas a node tells the others its shards' counters (cluster/clock-gossip.ts).
+    const perShard = Array.from({ length: config.shards }, (): CounterTotals => ({ received: 0, unique: 0, duplicates: 0, rejected: 0, expired: 0, deleted: 0 }));
     const { pool, snapshots } = await ShardPool.open({
       dataDir: config.dataDir,
       shards: config.shards,
@@ -103,22 +111,40 @@ export class LocalShards {
       durability: mode.durability,
       shardRetryMs: config.shardRetryMs,
       lifecycle: mode.lifecycle,
-      onExpired: (_shard, expired) => totals.addExpired(expired),
-      onDeleted: (_shard, deleted) => totals.addDeleted(deleted),
+      onExpired: (shard, expired) => {
+        totals.addExpired(expired);
+        for (const [, count] of expired) perShard[shard]!.expired += count;
+      },
+      onDeleted: (shard, deleted) => {
+        totals.addDeleted(deleted);
+        for (const [, count] of deleted) perShard[shard]!.deleted += count;
+      },
       onCommit: (shard, result) => {
         totals.addCommit(result.topics);
-        if (mode.rejectedFromFrames) totals.counters.rejected += result.rejected;
+        const counters = perShard[shard]!;
+        for (const [, counts] of result.topics) {
+          counters.received += counts.received;
+          counters.unique += counts.unique;
+          counters.duplicates += counts.duplicates;
+        }
+        if (mode.rejectedFromFrames) {
+          totals.counters.rejected += result.rejected;
+          counters.rejected += result.rejected;
+        }
         hooks.onCommit?.(shard, result.events, result.commitMs);
       },
       ...(hooks.shardWorkerFile ? { workerFile: hooks.shardWorkerFile } : {}),
       ...(hooks.onShardError ? { onShardError: hooks.onShardError } : {}),
       ...(hooks.onSynced ? { onSynced: hooks.onSynced } : {}),
     });
-    for (const snapshot of snapshots) loadTotals(totals, snapshot, 1);
+    for (const [shard, snapshot] of snapshots.entries()) {
+      loadTotals(totals, snapshot, 1);
+      addCounters(perShard[shard]!, snapshot, 1);
+    }
     const pages = new PagePool({ dataDir: config.dataDir, shards: config.shards, readers: config.readers });
     // The first read after start is served by readers already up, not by threads still loading.
     const [disk] = await Promise.all([DiskFloor.watch(config.dataDir, config.minFreeBytes), pages.ready()]);
-    return new LocalShards(pool, snapshots, pages, totals, disk);
+    return new LocalShards(pool, snapshots, pages, totals, disk, config.dataDir, perShard);
   }
 
   get shardCount(): number {
@@ -186,6 +212,17 @@ export class LocalShards {
     return room;
   }
 
+  /** One shard's counters, as its file holds them (moved by each durable commit). */
+  countersOf(shard: number): Readonly<CounterTotals> {
+    return this.#perShard[shard]!;
+  }
+
+  /** The bytes of a shard's file and its write-ahead log now (0 for what does not exist). */
+  fileBytes(shard: number): number {
+    const path = shardPath(this.#dataDir, shard);
+    return [path, `${path}-wal`].reduce((sum, file) => sum + (statSync(file, { throwIfNoEntry: false })?.size ?? 0), 0);
+  }
+
   /** Counts events refused by validation: now in the totals, on disk with the next frame. */
   recordRejected(count: number): void {
     this.#totals.counters.rejected += count;
@@ -201,6 +238,8 @@ export class LocalShards {
     const { before, after } = await this.#pool.replace(shard, from);
     loadTotals(this.#totals, before, -1);
     loadTotals(this.#totals, after, 1);
+    addCounters(this.#perShard[shard]!, before, -1);
+    addCounters(this.#perShard[shard]!, after, 1);
     return after.log;
   }
 
@@ -231,6 +270,18 @@ export class LocalShards {
     this.#disk.stop();
     await stopShards();
     await this.pages.destroy();
+  }
+}
+
+/** Adds one shard file's counters to that shard's, or with `sign` -1 takes them away. */
+function addCounters(into: CounterTotals, { counters, losses }: ShardSnapshot, sign: 1 | -1): void {
+  into.received += sign * counters.received;
+  into.unique += sign * counters.unique_processed;
+  into.duplicates += sign * counters.duplicate_dropped;
+  into.rejected += sign * counters.rejected;
+  for (const [, lost] of losses) {
+    into.expired += sign * lost.expired;
+    into.deleted += sign * lost.deleted;
   }
 }
 

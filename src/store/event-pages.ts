@@ -1,35 +1,34 @@
 import type { EventFilter } from '../events/query.js';
 import type { PageQuery, TopicQuery, TopicRow } from '../ingest/storage.js';
 import { matchesQuery } from '../search/match.js';
+import { mergePageParts, mergeTopicParts, type EventPage, type PagePart } from './read-parts.js';
 import type { ShardReaders } from './shard-readers.js';
 import { eventColumns, fieldIndexName, payloadFieldSql, type StoredEventRow } from './tables.js';
 
+export { mergeBySeq, renderEvent, renderEvents, type EventPage, type PagePart } from './read-parts.js';
+
 /** Rows one shard examines for one filtered page at most: a filter no index serves is a bounded scan, continued by the cursor. */
 export const kScanRows = 10_000;
-
-export interface EventPage {
-  readonly rows: StoredEventRow[];
-  /** See `Page.through`. */
-  readonly through: number;
-  readonly partial: boolean;
-}
 
 /**
  * Read-only connections to every shard, merged by seq. WAL lets these read while the shard
  * writers commit; each shard query is one consistent snapshot, and the watermark makes the
  * union consistent too (everything at or below it is committed on every shard).
  *
- * A filtered page first finds, in each shard, how far `kScanRows` rows reach after the cursor
- * (its frontier), then takes the matches up to the lowest frontier: everything matching below it
- * is in the page or comes after the cursor it returns, so paging never skips or repeats a match.
- * Filters on `--index-field` fields use their index and need no frontier.
+ * A filtered page reads, in each shard, the matches as far as `kScanRows` rows reach after the
+ * cursor (its frontier), and keeps those up to the lowest frontier (read-parts.ts): everything
+ * matching below it is in the page or comes after the cursor it returns, so paging never skips or
+ * repeats a match. Filters on `--index-field` fields use their index and need no frontier.
  */
 export class EventPages {
   readonly #readers: ShardReaders;
   readonly #indexed: ReadonlySet<string>;
+  readonly #scanRows: number;
 
-  constructor(readers: ShardReaders) {
+  /** `scanRows`: the bound of a filtered scan per shard (smaller in tests, where it must be reached). */
+  constructor(readers: ShardReaders, scanRows = kScanRows) {
     this.#readers = readers;
+    this.#scanRows = scanRows;
     // The field indexes the writers made (`--index-field`): every shard has the same ones.
     const names = readers.count === 0 ? [] : (readers.prepare(0, "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'events_field_%'").pluck().all() as string[]);
     this.#indexed = new Set(names.map((name) => `"${name}"`));
@@ -37,28 +36,31 @@ export class EventPages {
 
   /** The first `limit` matching events after the cursor, across all shards, in seq order. */
   page(query: PageQuery): EventPage {
+    return mergePageParts(this.#shards().map((shard) => this.pagePart(shard, query)), query);
+  }
+
+  /**
+   * One shard's share of a page (read-parts.ts): a filter no index serves, or a `search`, reads up
+   * to the shard's own frontier, its `scanRows`-th row after the cursor; any other page reads up to
+   * the watermark, which the SQL's LIMIT keeps cheap.
+   */
+  pagePart(shard: number, query: PageQuery): PagePart {
     const { filter } = query;
     const search = query.search ?? null;
     const index = filter?.fields.map((field) => fieldIndexName(field.path)).find((name) => this.#indexed.has(name));
     const bounded = search !== null || (filter !== null && index === undefined);
-    let frontier = query.maxSeq;
+    let reach = query.maxSeq;
     if (bounded) {
-      const sql = `SELECT e.seq FROM ${source(query)} AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT 1 OFFSET ${kScanRows - 1}`;
-      for (let shard = 0; shard < this.#readers.count; shard++) {
-        const reach = this.#readers.prepare(shard, sql).pluck().get(...topicArgument(query), query.afterSeq, query.maxSeq) as number | undefined;
-        if (reach !== undefined) frontier = Math.min(frontier, reach);
-      }
+      const sql = `SELECT e.seq FROM ${source(query)} AND e.seq > ? AND e.seq <= ? ORDER BY e.seq LIMIT 1 OFFSET ${this.#scanRows - 1}`;
+      reach = (this.#readers.prepare(shard, sql).pluck().get(...topicArgument(query), query.afterSeq, query.maxSeq) as number | undefined) ?? query.maxSeq;
     }
     const { clause, args } = filterSql(filter);
-    // With `q`, every row up to the frontier (at most kScanRows a shard) goes to the matcher, and the page is cut after it.
+    // With `q`, every row up to the frontier (at most scanRows) goes to the matcher, and the part is cut after it.
     const sql = `SELECT ${eventColumns} FROM ${source(query, index)} AND e.seq > ? AND e.seq <= ?${clause} ORDER BY e.seq${search === null ? ' LIMIT ?' : ''}`;
-    const perShard = Array.from({ length: this.#readers.count }, (_, shard) => {
-      const rows = this.#readers.prepare(shard, sql).all(...topicArgument(query), query.afterSeq, frontier, ...args, ...(search === null ? [query.limit] : [])) as StoredEventRow[];
-      return search === null ? rows : rows.filter((row) => matchesQuery(search, { topic: row.topic, event_id: row.event_id, source: row.source, payload: JSON.parse(row.payload) }));
-    });
-    const rows = mergeBySeq(perShard, query.limit);
-    const full = rows.length >= query.limit;
-    return { rows, through: full ? rows[rows.length - 1]!.seq : frontier, partial: !full && frontier < query.maxSeq };
+    const rows = this.#readers.prepare(shard, sql).all(...topicArgument(query), query.afterSeq, reach, ...args, ...(search === null ? [query.limit] : [])) as StoredEventRow[];
+    if (search === null) return { rows, reach };
+    const matching = rows.filter((row) => matchesQuery(search, { topic: row.topic, event_id: row.event_id, source: row.source, payload: JSON.parse(row.payload) }));
+    return { rows: matching.slice(0, query.limit), reach };
   }
 
   /**
@@ -66,21 +68,21 @@ export class EventPages {
    * name), merged by name with a topic's counts summed over the shards that have it.
    */
   topics(query: TopicQuery): TopicRow[] {
+    return mergeTopicParts(this.#shards().map((shard) => this.topicsPart(shard, query)), query.limit);
+  }
+
+  /** One shard's first `limit` topics after the cursor, by name. */
+  topicsPart(shard: number, query: TopicQuery): TopicRow[] {
     const after = query.after ?? '';
     // Topic names are ASCII below DEL, so `prefix || DEL` bounds the range of names with the prefix.
     const [low, high] = query.prefix === null ? [after, '\x7f'] : [after > query.prefix ? after : query.prefix, `${query.prefix}\x7f`];
     const sql = 'SELECT topic, received, unique_count AS "unique", duplicates, expired, deleted FROM topics WHERE topic > ? AND topic >= ? AND topic < ? ORDER BY topic LIMIT ?';
-    const merged = new Map<string, TopicRow>();
-    for (let shard = 0; shard < this.#readers.count; shard++) {
-      for (const row of this.#readers.prepare(shard, sql).all(after, low, high, query.limit) as TopicRow[]) {
-        const seen = merged.get(row.topic);
-        merged.set(row.topic, seen ? { topic: row.topic, received: seen.received + row.received, unique: seen.unique + row.unique, duplicates: seen.duplicates + row.duplicates, expired: seen.expired + row.expired, deleted: seen.deleted + row.deleted } : row);
-      }
-    }
-    // Each shard gave its first `limit` names: the first `limit` of their union are complete.
-    return [...merged.values()].sort((a, b) => (a.topic < b.topic ? -1 : 1)).slice(0, query.limit);
+    return this.#readers.prepare(shard, sql).all(after, low, high, query.limit) as TopicRow[];
   }
 
+  #shards(): number[] {
+    return Array.from({ length: this.#readers.count }, (_, shard) => shard);
+  }
 }
 
 /**
@@ -122,38 +124,4 @@ function filterSql(filter: EventFilter | null): { clause: string; args: (string 
     args.push(field.text, field.number ?? field.text);
   }
   return { clause, args };
-}
-
-/** k-way merge of seq-sorted lists; k is the shard count, small, so a linear scan of heads beats a heap. */
-export function mergeBySeq(lists: readonly StoredEventRow[][], limit: number): StoredEventRow[] {
-  const heads = new Array<number>(lists.length).fill(0);
-  const merged: StoredEventRow[] = [];
-  while (merged.length < limit) {
-    let best = -1;
-    let bestSeq = Infinity;
-    for (let index = 0; index < lists.length; index++) {
-      const row = lists[index]![heads[index]!];
-      if (row && row.seq < bestSeq) {
-        best = index;
-        bestSeq = row.seq;
-      }
-    }
-    if (best < 0) break;
-    merged.push(lists[best]![heads[best]!++]!);
-  }
-  return merged;
-}
-
-/** Renders rows as the /events JSON shape; the payload is stored JSON text and goes out verbatim. */
-export function renderEvents(rows: readonly StoredEventRow[]): string {
-  return `[${rows.map(renderEvent).join(',')}]`;
-}
-
-/** One stored event as the API serves it: the stored payload text goes out verbatim. */
-export function renderEvent(row: StoredEventRow): string {
-  return (
-    `{"topic":${JSON.stringify(row.topic)},"event_id":${JSON.stringify(row.event_id)},` +
-    `"timestamp":${JSON.stringify(row.timestamp)},"source":${JSON.stringify(row.source)},` +
-    `"payload":${row.payload},"seq":${row.seq},"received_at":"${new Date(row.received_at).toISOString()}"}`
-  );
 }

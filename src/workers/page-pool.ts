@@ -4,10 +4,11 @@ import type { SearchHistogram, SearchTop } from '../events/responses.js';
 import type { Page, PageQuery, PageSource, SearchResult, TopicQuery, TopicRow } from '../ingest/storage.js';
 import { valueFieldName, type HistogramQuery, type SearchPageQuery, type TopQuery } from '../search/request.js';
 import type { DyingMessage, GroupShardState } from '../store/group-reads.js';
+import type { PagePart, SearchPart } from '../store/read-parts.js';
 import { mergeHistogram, type HistogramPart } from '../store/search-counts.js';
 import { mergeTop, type TopPart } from '../store/search-top.js';
 import type { SnapshotFile } from '../store/shard-snapshot.js';
-import type { ShardCount } from './page-worker.js';
+import type { ShardCount, ShardRead } from './page-worker.js';
 import type { PageWorkerData } from './protocol.js';
 import { workerFile } from './worker-file.js';
 
@@ -58,18 +59,44 @@ export class PagePool implements PageSource {
   }
 
   async histogram(query: HistogramQuery): Promise<SearchHistogram> {
-    return mergeHistogram(query, (await this.#perShard(query, 'histogram')) as HistogramPart[]);
+    return mergeHistogram(query, await Promise.all(this.#eachShard((shard) => this.histogramPart(shard, query))));
   }
 
   async top(query: TopQuery): Promise<SearchTop> {
-    return mergeTop(valueFieldName(query.field), query.limit, (await this.#perShard(query, 'top')) as TopPart[]);
+    return mergeTop(valueFieldName(query.field), query.limit, await Promise.all(this.#eachShard((shard) => this.topPart(shard, query))));
   }
 
-  /** One task per shard, in parallel on the reader threads; each reads its share of the rows bound. */
-  #perShard<Query extends { readonly maxRows: number }>(query: Query, name: string): Promise<unknown[]> {
-    const rows = Math.ceil(query.maxRows / this.#shards);
-    const tasks = Array.from({ length: this.#shards }, (_, shard): ShardCount<Query> => ({ shard, query, rows }));
-    return Promise.all(tasks.map((task) => this.#run(task, name)));
+  // One shard's part of a read, each its own task: a cluster node serves them for the shards it
+  // holds, and the asking node merges them (store/read-parts.ts, mergeHistogram, mergeTop).
+
+  pagePart(shard: number, query: PageQuery): Promise<PagePart> {
+    return this.#run({ shard, query } satisfies ShardRead<PageQuery>, 'pagePart') as Promise<PagePart>;
+  }
+
+  searchPart(shard: number, query: SearchPageQuery): Promise<SearchPart> {
+    return this.#run({ shard, query } satisfies ShardRead<SearchPageQuery>, 'searchPart') as Promise<SearchPart>;
+  }
+
+  topicsPart(shard: number, query: TopicQuery): Promise<TopicRow[]> {
+    return this.#run({ shard, query } satisfies ShardRead<TopicQuery>, 'topicsPart') as Promise<TopicRow[]>;
+  }
+
+  /** Reads the shard's share of the rows bound, as when the pool runs every shard's. */
+  histogramPart(shard: number, query: HistogramQuery): Promise<HistogramPart> {
+    return this.#run(this.#shardCount(shard, query), 'histogram') as Promise<HistogramPart>;
+  }
+
+  topPart(shard: number, query: TopQuery): Promise<TopPart> {
+    return this.#run(this.#shardCount(shard, query), 'top') as Promise<TopPart>;
+  }
+
+  #shardCount<Query extends { readonly maxRows: number }>(shard: number, query: Query): ShardCount<Query> {
+    return { shard, query, rows: Math.ceil(query.maxRows / this.#shards) };
+  }
+
+  /** One task per shard, in parallel on the reader threads. */
+  #eachShard<Part>(part: (shard: number) => Promise<Part>): Promise<Part>[] {
+    return Array.from({ length: this.#shards }, (_, shard) => part(shard));
   }
 
   #run(task: unknown, name: string): Promise<unknown> {

@@ -7,11 +7,12 @@ import { workerData } from 'piscina';
 import type { Page, PageQuery, SearchResult, TopicQuery, TopicRow } from '../ingest/storage.js';
 import type { HistogramQuery, SearchPageQuery, TopQuery } from '../search/request.js';
 import { shardPath } from '../store/data-dir.js';
-import { EventPages, renderEvents } from '../store/event-pages.js';
+import { EventPages } from '../store/event-pages.js';
 import { dyingMessages, groupStates, type DyingMessage, type GroupShardState } from '../store/group-reads.js';
+import { renderEvents, type PagePart, type SearchPart } from '../store/read-parts.js';
 import { histogramOfShard, type Budget, type HistogramPart } from '../store/search-counts.js';
 import { topOfShard, type TopPart } from '../store/search-top.js';
-import { searchPage } from '../store/search-pages.js';
+import { searchPage, searchPart as searchPartOf } from '../store/search-pages.js';
 import { ShardReaders } from '../store/shard-readers.js';
 import { snapshotShardFile, type SnapshotFile } from '../store/shard-snapshot.js';
 import type { PageWorkerData } from './protocol.js';
@@ -47,10 +48,26 @@ export function search(query: SearchPageQuery): SearchResult {
   return { eventsJson: renderEvents(rows), count: rows.length, next, partial };
 }
 
-/** One shard's part of a histogram or top: the pool runs the shards in parallel and merges. */
-export interface ShardCount<Query> {
+/** One shard's part of a read, for a merge elsewhere (read-parts.ts): a cluster node asks the holder of each shard. */
+export interface ShardRead<Query> {
   readonly shard: number;
   readonly query: Query;
+}
+
+export function topicsPart(task: ShardRead<TopicQuery>): TopicRow[] {
+  return opened().pages.topicsPart(task.shard, task.query);
+}
+
+export function pagePart(task: ShardRead<PageQuery>): PagePart {
+  return opened().pages.pagePart(task.shard, task.query);
+}
+
+export function searchPart(task: ShardRead<SearchPageQuery>): SearchPart {
+  return searchPartOf(opened().readers, task.shard, task.query);
+}
+
+/** One shard's part of a histogram or top: the pool runs the shards in parallel and merges. */
+export interface ShardCount<Query> extends ShardRead<Query> {
   /** This shard's share of the rows bound. */
   readonly rows: number;
 }

@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Piscina } from 'piscina';
-import type { Page, PageQuery, TopicQuery, TopicRow } from '../../../src/ingest/storage.js';
+import type { Page, PageQuery, SearchResult, TopicQuery, TopicRow } from '../../../src/ingest/storage.js';
+import type { SearchPageQuery } from '../../../src/search/request.js';
 import { shardPath } from '../../../src/store/data-dir.js';
+import { mergePageParts, mergeSearchParts, mergeTopicParts, renderEvents, type PagePart, type SearchPart } from '../../../src/store/read-parts.js';
 import { ShardDb } from '../../../src/store/shard-db.js';
 import type { SnapshotFile } from '../../../src/store/shard-snapshot.js';
 import type { PageWorkerData } from '../../../src/workers/protocol.js';
@@ -67,6 +69,25 @@ describe('page worker', () => {
     );
     const after = (await pool.run({ after: 'topic.a', prefix: 'topic.', limit: 10 } satisfies TopicQuery, { name: 'topics' })) as TopicRow[];
     assert.deepEqual(after.map((row) => row.topic), ['topic.b']);
+  });
+
+  test('a task per shard and part: merged, the parts are what the whole read gives', async () => {
+    const part = <Part>(name: string, query: unknown): Promise<Part[]> => Promise.all([0, 1].map((shard) => pool.run({ shard, query }, { name }) as Promise<Part>));
+    const query: PageQuery = { topic: 'topic.a', filter: null, afterSeq: 1, maxSeq: 100, limit: 2 };
+    const parts = await part<PagePart>('pagePart', query);
+    assert.deepEqual(parts.map((one) => one.rows.map((row) => row.seq)), [[4], [2, 5]]);
+    const merged = mergePageParts(parts, query);
+    const whole = await page(query);
+    assert.deepEqual([renderEvents(merged.rows), merged.through, merged.partial], [whole.eventsJson, whole.through, whole.partial]);
+
+    const search: SearchPageQuery = { query: null, topic: null, sinceMs: null, untilMs: null, order: 'desc', after: null, maxSeq: 100, limit: 4, maxRows: 1000, timeoutMs: 60_000 };
+    const found = mergeSearchParts(await part<SearchPart>('searchPart', search), search);
+    const result = (await pool.run(search, { name: 'search' })) as SearchResult;
+    assert.deepEqual([renderEvents(found.rows), found.next, found.partial], [result.eventsJson, result.next, result.partial]);
+    assert.deepEqual(found.rows.map((row) => row.seq), [6, 5, 4, 3]);
+
+    const topics: TopicQuery = { after: null, prefix: null, limit: 10 };
+    assert.deepEqual(mergeTopicParts(await part<TopicRow[]>('topicsPart', topics), 10), await pool.run(topics, { name: 'topics' }));
   });
 
   test('a snapshot of a shard is a sound copy of its file, with its log position', async () => {

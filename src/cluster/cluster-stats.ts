@@ -1,0 +1,69 @@
+/**
+ * /stats, /metrics and /health in cluster mode. A node that holds every shard answers from its
+ * own counters, as a single node does. With `--replicas` below the node count, the totals are
+ * each shard's counters summed: this node's own for the shards it holds, the gossiped ones of the
+ * furthest replica for the rest (clock-gossip.ts), exact once the cluster is idle. The per-topic
+ * maps stay this node's own: they cover only the shards it holds (docs/CLUSTER.md says so);
+ * /topics is routed and covers every shard.
+ */
+import type { CounterTotals, DiskReading, ShardStatus, StatsSource, TopicLosses, TopicTotals } from '../ingest/storage.js';
+import type { ClusterHealth } from '../events/responses.js';
+
+export interface ClusterStatsOptions {
+  readonly shards: number;
+  /** This node's counters of `shard` when it holds a settled replica of it; else null. */
+  readonly own: (shard: number) => Readonly<CounterTotals> | null;
+  readonly heard: (shard: number) => Readonly<CounterTotals> | null;
+}
+
+export class ClusterStats implements StatsSource {
+  readonly #local: StatsSource;
+  readonly #options: ClusterStatsOptions;
+
+  constructor(local: StatsSource, options: ClusterStatsOptions) {
+    this.#local = local;
+    this.#options = options;
+  }
+
+  totals(): Readonly<CounterTotals> {
+    let everyShardHere = true;
+    for (let shard = 0; shard < this.#options.shards && everyShardHere; shard++) everyShardHere = this.#options.own(shard) !== null;
+    if (everyShardHere) return this.#local.totals();
+    const sum: CounterTotals = { received: 0, unique: 0, duplicates: 0, rejected: 0, expired: 0, deleted: 0 };
+    for (let shard = 0; shard < this.#options.shards; shard++) {
+      const counters = this.#options.own(shard) ?? this.#options.heard(shard);
+      if (counters === null) continue;
+      sum.received += counters.received;
+      sum.unique += counters.unique;
+      sum.duplicates += counters.duplicates;
+      sum.rejected += counters.rejected;
+      sum.expired += counters.expired;
+      sum.deleted += counters.deleted;
+    }
+    return sum;
+  }
+
+  topics(): ReadonlyMap<string, Readonly<TopicTotals>> {
+    return this.#local.topics();
+  }
+
+  topTopics(limit: number): string[] {
+    return this.#local.topTopics(limit);
+  }
+
+  losses(): ReadonlyMap<string, Readonly<TopicLosses>> {
+    return this.#local.losses();
+  }
+
+  shardStatus(): ShardStatus[] {
+    return this.#local.shardStatus();
+  }
+
+  disk(): DiskReading {
+    return this.#local.disk();
+  }
+
+  cluster(): ClusterHealth | null {
+    return this.#local.cluster();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Which nodes hold which shards (`--replicas R`): rendezvous hashing over the live node set. Each
+ * shard ranks every node by a hash of (node, shard) and takes the R highest, so every node computes
+ * the same placement from the same set with no coordinator, and a node joining or leaving moves
+ * only the shards it wins or held (about R/N of them), never a reshuffle of the rest.
+ *
+ * A move is make-before-break: a node that is no longer placed keeps its replica, and goes on
+ * applying and serving it, until enough of the newly placed replicas are caught up, so a shard
+ * never has fewer caught-up replicas than min(R, live nodes) when that can be avoided.
+ */
+import { createHash } from 'node:crypto';
+
+/** The R nodes (fewer when fewer are live) placed for `shard`, highest rank first. */
+export function placeShard(shard: number, nodes: readonly string[], replicas: number): string[] {
+  return [...nodes]
+    .map((node) => ({ node, rank: rank(node, shard) }))
+    .sort((a, b) => (a.rank === b.rank ? (a.node < b.node ? -1 : 1) : a.rank < b.rank ? 1 : -1))
+    .slice(0, replicas)
+    .map((ranked) => ranked.node);
+}
+
+/** What each node says it holds and has caught up on (membership.ts heartbeats). */
+export interface NodeReport {
+  readonly hosting: readonly number[];
+  readonly caughtUp: readonly number[];
+}
+
+/**
+ * The shards `self` should hold now: those placed on it, and those it already holds while the
+ * nodes placed for them are not yet caught up on enough of them to let it go.
+ */
+export function shardsToHold(self: string, shards: number, live: ReadonlyMap<string, NodeReport>, replicas: number, holding: ReadonlySet<number>): Set<number> {
+  const nodes = [...live.keys()];
+  if (!live.has(self)) nodes.push(self);
+  const held = new Set<number>();
+  for (let shard = 0; shard < shards; shard++) {
+    const placed = placeShard(shard, nodes, replicas);
+    if (placed.includes(self)) {
+      held.add(shard);
+      continue;
+    }
+    if (!holding.has(shard)) continue;
+    const caughtUp = placed.filter((node) => live.get(node)?.caughtUp.includes(shard) ?? false).length;
+    if (caughtUp < Math.min(replicas, nodes.length)) held.add(shard);
+  }
+  return held;
+}
+
+/** 64 bits of SHA-256 over (node, shard), as a bigint: uniform, and the same on every node and platform. */
+function rank(node: string, shard: number): bigint {
+  return createHash('sha256').update(`${node}\u0000${shard}`).digest().readBigUInt64BE(0);
+}

@@ -1,0 +1,109 @@
+/**
+ * The cluster's PageSource (../shared/spec/cluster.md §4): every read is cut into one part per
+ * shard, each served here when this node's replica of the shard has reached the read's watermark,
+ * else by a replica that has (shard-reads.ts), and the parts are merged as the reader threads
+ * merge them on a single node (src/store/read-parts.ts). So /events, /search, /tail, /topics and
+ * the groups read the same from any node, whether it holds any shard or none.
+ */
+import type { NatsConnection } from 'nats';
+import { OverloadedError } from '../errors.js';
+import type { SearchHistogram, SearchTop } from '../events/responses.js';
+import type { DyingMessage, GroupShardState } from '../groups/model.js';
+import type { Page, PageQuery, PageSource, SearchResult, TopicQuery, TopicRow } from '../ingest/storage.js';
+import { packMessage, unpackMessage } from '../ring/codec.js';
+import { valueFieldName, type HistogramQuery, type SearchPageQuery, type TopQuery } from '../search/request.js';
+import { mergePageParts, mergeSearchParts, mergeTopicParts, renderEvents, type PagePart, type SearchPart } from '../store/read-parts.js';
+import { mergeHistogram, type HistogramPart } from '../store/search-counts.js';
+import { mergeTop, type TopPart } from '../store/search-top.js';
+import type { PagePool } from '../workers/page-pool.js';
+import { readLocally, readsUpTo, subjectOfReads, type ShardRead, type ShardReadReply } from './shard-reads.js';
+
+/** One ask's wait for a replica's answer. */
+const kAskTimeoutMs = 3000;
+/** Asks of one part before the read fails with a 503 (a replica behind, none answering). */
+const kAsks = 4;
+const kRetryMs = 50;
+
+export interface RouterOptions {
+  readonly shards: number;
+  /** This node's replica's clock of `shard`, and whether it has caught up; null when it holds none. */
+  readonly replica: (shard: number) => { readonly clock: number; readonly caughtUp: boolean } | null;
+}
+
+export class ReadRouter implements PageSource {
+  readonly #nc: NatsConnection;
+  readonly #pages: PagePool;
+  readonly #options: RouterOptions;
+
+  constructor(nc: NatsConnection, pages: PagePool, options: RouterOptions) {
+    this.#nc = nc;
+    this.#pages = pages;
+    this.#options = options;
+  }
+
+  async page(query: PageQuery): Promise<Page> {
+    // Every shard here and far enough: one task on the reader threads, as on a single node.
+    if (this.#allLocal(query.maxSeq)) return this.#pages.page(query);
+    const { rows, through, partial } = mergePageParts(await this.#parts<PagePart>({ op: 'page', query }), query);
+    return { eventsJson: renderEvents(rows), count: rows.length, lastSeq: rows.length > 0 ? rows[rows.length - 1]!.seq : null, through, partial };
+  }
+
+  async search(query: SearchPageQuery): Promise<SearchResult> {
+    if (this.#allLocal(query.maxSeq)) return this.#pages.search(query);
+    const { rows, next, partial } = mergeSearchParts(await this.#parts<SearchPart>({ op: 'search', query }), query);
+    return { eventsJson: renderEvents(rows), count: rows.length, next, partial };
+  }
+
+  async histogram(query: HistogramQuery): Promise<SearchHistogram> {
+    return mergeHistogram(query, await this.#parts<HistogramPart>({ op: 'histogram', query }));
+  }
+
+  async top(query: TopQuery): Promise<SearchTop> {
+    return mergeTop(valueFieldName(query.field), query.limit, await this.#parts<TopPart>({ op: 'top', query }));
+  }
+
+  async topics(query: TopicQuery): Promise<TopicRow[]> {
+    if (this.#allLocal(null)) return this.#pages.topics(query);
+    return mergeTopicParts(await this.#parts<TopicRow[]>({ op: 'topics', query }), query.limit);
+  }
+
+  groups(shard: number, name: string | null): Promise<GroupShardState[]> {
+    return this.#part(shard, { op: 'groups', name }) as Promise<GroupShardState[]>;
+  }
+
+  dying(shard: number, name: string, seqs: readonly number[]): Promise<DyingMessage[]> {
+    return this.#part(shard, { op: 'dying', name, seqs }) as Promise<DyingMessage[]>;
+  }
+
+  #allLocal(upTo: number | null): boolean {
+    for (let shard = 0; shard < this.#options.shards; shard++) if (!this.#servesHere(shard, upTo)) return false;
+    return true;
+  }
+
+  #servesHere(shard: number, upTo: number | null): boolean {
+    const own = this.#options.replica(shard);
+    return own !== null && (upTo === null ? own.caughtUp : own.clock >= upTo);
+  }
+
+  #parts<Part>(read: ShardRead): Promise<Part[]> {
+    return Promise.all(Array.from({ length: this.#options.shards }, (_, shard) => this.#part(shard, read) as Promise<Part>));
+  }
+
+  async #part(shard: number, read: ShardRead): Promise<unknown> {
+    if (this.#servesHere(shard, readsUpTo(read))) return readLocally(this.#pages, shard, read);
+    let why = 'no replica answered';
+    for (let ask = 1; ask <= kAsks; ask++) {
+      try {
+        const answer = unpackMessage((await this.#nc.request(subjectOfReads(shard), packMessage(read), { timeout: kAskTimeoutMs })).data) as ShardReadReply;
+        if (answer[0] === 'ok') return answer[1];
+        if (answer[0] === 'error') throw new OverloadedError(`shard ${shard}'s replica could not read: ${answer[1]}`);
+        why = 'its replicas are behind the watermark';
+      } catch (error) {
+        if (error instanceof OverloadedError) throw error;
+        why = (error as Error).message;
+      }
+      await new Promise((resolve) => setTimeout(resolve, kRetryMs));
+    }
+    throw new OverloadedError(`no replica of shard ${shard} could serve this read (${why}); retry`);
+  }
+}

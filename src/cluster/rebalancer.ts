@@ -1,0 +1,110 @@
+/**
+ * Moves this node's replicas to where placement puts them (placement.ts) whenever the live node
+ * set or what the nodes report changes (membership.ts), and once a second besides: it starts a
+ * replica of each shard newly placed here (a snapshot and the log after it, shard-host.ts), and
+ * lets one go only once the nodes placed for it are caught up (`shardsToHold`). One move at a time
+ * per round, in shard order, so a node that joins does not start every copy at once.
+ *
+ * What it did is counted for /health and /metrics: moves started and finished, the bytes the new
+ * replicas hold once caught up, and how long each took to catch up.
+ */
+import type { Membership } from './membership.js';
+import { shardsToHold } from './placement.js';
+import type { Replicas } from './replicas.js';
+
+export interface RebalancerOptions {
+  readonly nodeId: string;
+  readonly shards: number;
+  readonly replicas: number;
+  /** Before a replica stops: give its lease back, stop answering for it. */
+  readonly letGo: (shard: number) => Promise<void>;
+  /** After a replica started. */
+  readonly taken: (shard: number) => void;
+  /** The bytes of a shard's file, once its new replica caught up. */
+  readonly fileBytes: (shard: number) => number;
+  readonly onNotice: (message: string) => void;
+}
+
+export interface RebalanceCounts {
+  /** Replicas started here since the node started (a shard placed on it, or taken over). */
+  readonly started: number;
+  /** Of those, caught up. */
+  readonly caughtUp: number;
+  /** Replicas this node let go once the nodes placed for them had caught up. */
+  readonly released: number;
+  /** Bytes of the shard files the started replicas held once caught up. */
+  readonly bytesCopied: number;
+  /** Seconds the last started replica took to catch up (0: none yet). */
+  readonly lastCatchUpSeconds: number;
+  /** Replicas started and not yet caught up. */
+  readonly moving: number;
+}
+
+export class Rebalancer {
+  readonly #membership: Membership;
+  readonly #replicas: Replicas;
+  readonly #options: RebalancerOptions;
+  readonly #timer: NodeJS.Timeout;
+  #round: Promise<void> = Promise.resolve();
+  #stopped = false;
+  /** performance.now() when each replica still catching up was started. */
+  readonly #catchingUp = new Map<number, number>();
+  #counts = { started: 0, caughtUp: 0, released: 0, bytesCopied: 0, lastCatchUpSeconds: 0 };
+
+  constructor(membership: Membership, replicas: Replicas, options: RebalancerOptions) {
+    this.#membership = membership;
+    this.#replicas = replicas;
+    this.#options = options;
+    membership.onChange(() => this.#next());
+    this.#timer = setInterval(() => this.#next(), 1000);
+    this.#timer.unref();
+  }
+
+  get counts(): RebalanceCounts {
+    return { ...this.#counts, moving: this.#catchingUp.size };
+  }
+
+  /** Stops moving; waits for a move under way. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#round;
+  }
+
+  #next(): void {
+    this.#round = this.#round.then(() => (this.#stopped ? undefined : this.#run())).catch((error: unknown) => this.#options.onNotice(`rebalance: ${(error as Error).message}`));
+  }
+
+  async #run(): Promise<void> {
+    this.#noteCaughtUp();
+    const { nodeId, shards, replicas } = this.#options;
+    const holding = new Set(this.#replicas.held());
+    const target = shardsToHold(nodeId, shards, this.#membership.live, replicas, holding);
+    const start = [...target].find((shard) => !holding.has(shard));
+    if (start !== undefined) {
+      await this.#replicas.hold(start);
+      this.#options.taken(start);
+      this.#counts.started++;
+      this.#catchingUp.set(start, performance.now());
+      this.#options.onNotice(`rebalance: shard ${start} placed on this node; its replica is catching up`);
+    }
+    const release = [...holding].find((shard) => !target.has(shard));
+    if (release !== undefined) {
+      await this.#options.letGo(release);
+      await this.#replicas.release(release);
+      this.#catchingUp.delete(release);
+      this.#counts.released++;
+      this.#options.onNotice(`rebalance: shard ${release} let go: the nodes placed for it are caught up`);
+    }
+  }
+
+  #noteCaughtUp(): void {
+    for (const [shard, since] of this.#catchingUp) {
+      if (!this.#replicas.host(shard)?.caughtUp) continue;
+      this.#catchingUp.delete(shard);
+      this.#counts.caughtUp++;
+      this.#counts.bytesCopied += this.#options.fileBytes(shard);
+      this.#counts.lastCatchUpSeconds = (performance.now() - since) / 1000;
+    }
+  }
+}
