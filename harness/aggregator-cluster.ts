@@ -21,8 +21,8 @@ export interface AggregatorNode extends ControlledProcess {
 export interface AggregatorCluster {
   readonly nats: NatsCluster;
   readonly nodes: readonly AggregatorNode[];
-  /** Starts one more aggregator with an empty data dir: a node joining (it replays every log first). */
-  addNode(): Promise<AggregatorNode>;
+  /** Starts one more aggregator with an empty data dir: a node joining (it replays every log first); `args` are added to its flags. */
+  addNode(args?: readonly string[]): Promise<AggregatorNode>;
   stop(): Promise<void>;
 }
 
@@ -40,11 +40,11 @@ export interface AggregatorClusterOptions {
 export async function startAggregatorCluster(options: AggregatorClusterOptions = {}): Promise<AggregatorCluster> {
   const nats = await startNatsCluster(3, options.natsPlacement);
   const nodes: AggregatorNode[] = [];
-  const addNode = async (): Promise<AggregatorNode> => {
+  const addNode = async (extra: readonly string[] = []): Promise<AggregatorNode> => {
     const name = `agg${nodes.length}`;
     const placement = options.placement?.(nodes.length) ?? {};
     const dataDir = await makeTempDir(`cluster-${name}-`);
-    const args = ['--cluster', nats.urls, '--node-id', name, '--lease-ttl-ms', String(options.leaseTtlMs ?? 3000), ...(options.args ?? [])];
+    const args = ['--cluster', nats.urls, '--node-id', name, '--lease-ttl-ms', String(options.leaseTtlMs ?? 3000), ...(options.args ?? []), ...extra];
     const node: AggregatorNode = {
       name,
       dataDir,

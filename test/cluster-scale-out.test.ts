@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { allEvents, event, getJson, missingNatsServer, publish, replicaDigest, startAggregatorCluster, waitFor, whenSettled, type AggregatorCluster } from './helper.js';
+import { allEvents, checkVerdicts, event, eventRows, getJson, missingNatsServer, publish, replicaDigest, startAggregatorCluster, startLoad, waitFor, whenSettled, type AggregatorCluster, type AggregatorNode } from './helper.js';
 
 const kShards = 8;
 
@@ -35,8 +35,10 @@ describe('cluster mode with --replicas 2 of 4 nodes', { skip: missingNatsServer(
       'every shard on exactly 2 caught-up nodes',
       60_000,
     );
+    router = await cluster.addNode(['--hold-shards', 'off']);
   });
   after(() => cluster.stop());
+  let router: AggregatorNode;
 
   test('placement: 2 replicas per shard, spread over the 4 nodes; /health names the live nodes', async () => {
     const health = (await getJson(`${urls[0]}/health`)).body.cluster;
@@ -77,14 +79,113 @@ describe('cluster mode with --replicas 2 of 4 nodes', { skip: missingNatsServer(
     for (const histogram of histograms) assert.deepEqual(histogram, histograms[0]);
   });
 
+  test('a router (--hold-shards off) holds nothing and pages, counts and searches like the others, cursors going on across a replica\'s kill -9', async () => {
+    assert.deepEqual(await held(router.url), []);
+    const reference = await allEvents(urls[0]!, undefined, 1000);
+    assert.deepEqual(await allEvents(router.url, undefined, 1000), reference);
+    const [holderStats, routerStats] = await whenSettled([urls[0]!, router.url]);
+    assert.equal(routerStats!.unique_processed, holderStats!.unique_processed);
+    // Page slowly through the router; halfway, one holder dies: its shards' parts come from their other replica.
+    const victim = cluster.nodes[1]!;
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; ; page++) {
+      if (page === 5) await victim.crash();
+      const answer: { status: number; body: { events: { event_id: string; seq: number }[]; count: number; next: string } } = await getJson(`${router.url}/events?limit=37${after ? `&after=${after}` : ''}`);
+      assert.equal(answer.status, 200, JSON.stringify(answer.body));
+      seen.push(...answer.body.events.map((stored) => stored.event_id));
+      if (answer.body.count === 0) break;
+      after = answer.body.next;
+    }
+    assert.deepEqual(seen, reference.map((stored: { event_id: string }) => stored.event_id), 'every event once, in seq order, across the kill');
+    await victim.start();
+    urls[1] = victim.url;
+  });
+
   test('each shard\'s two copies are byte-equal', async () => {
     await whenSettled(urls);
-    const holding = await Promise.all(urls.map(async (url) => new Set((await held(url)).map((replica) => replica.shard))));
+    // The restarted node catches up: wait until each shard's two holders stand at the same log position.
+    let holders: { node: number; applied: number }[][] = [];
+    await waitFor(
+      async () => {
+        const replicas = await Promise.all(urls.map(held));
+        holders = Array.from({ length: kShards }, (_, shard) => replicas.flatMap((list, node) => list.filter((replica) => replica.shard === shard && replica.caught_up).map((replica) => ({ node, applied: replica.applied }))));
+        return holders.every((copies) => copies.length === 2 && copies[0]!.applied === copies[1]!.applied);
+      },
+      () => `each shard's two copies at one log position (${JSON.stringify(holders)})`,
+      60_000,
+    );
     const digests = cluster.nodes.map((node) => replicaDigest(node.dataDir, kShards));
+    for (const [shard, [first, second]] of holders.entries()) assert.equal(digests[first!.node]![shard], digests[second!.node]![shard], `shard ${shard}'s copies differ`);
+  });
+});
+
+describe('--replicas 2: a node leaves and another joins under load', { skip: missingNatsServer() ?? false, timeout: 300_000 }, () => {
+  let cluster: AggregatorCluster;
+  before(async () => {
+    cluster = await startAggregatorCluster({ nodes: 3, shards: kShards, args: ['--replicas', '2', '--snapshot-interval-ms', '2000'] });
+  });
+  after(() => cluster.stop());
+
+  /** Per shard, the nodes (among `nodes`) that hold a caught-up replica of it; resolves once each shard has exactly 2 and nothing else is held. */
+  const settledPlacement = async (nodes: readonly AggregatorNode[]): Promise<Map<number, string[]>> => {
+    let last = '';
+    let placed = new Map<number, string[]>();
+    await waitFor(
+      async () => {
+        placed = new Map();
+        let held = 0;
+        for (const node of nodes) {
+          const replicas = (await getJson(`${node.url}/health`)).body.cluster.replicas as HeldReplica[];
+          held += replicas.length;
+          for (const replica of replicas) if (replica.caught_up) placed.set(replica.shard, [...(placed.get(replica.shard) ?? []), node.name]);
+        }
+        last = JSON.stringify([...placed]);
+        return held === 2 * kShards && Array.from({ length: kShards }, (_, shard) => placed.get(shard)?.length === 2).every(Boolean);
+      },
+      () => `every shard on exactly 2 caught-up nodes of ${nodes.map((node) => node.name).join(', ')} (last: ${last})`,
+      90_000,
+    );
+    return placed;
+  };
+
+  test('shards move with the node set; nothing acknowledged is lost or stored twice, verdicts right, copies equal, let-go files emptied', async () => {
+    const [a, b, c] = cluster.nodes as [AggregatorNode, AggregatorNode, AggregatorNode];
+    await settledPlacement([a, b, c]);
+    const live = new Set([a, b]);
+    const load = startLoad({ targets: () => [...live].map((node) => node.url), concurrency: 6, batch: 20, keySpace: 4000, prefix: 'move' });
+    await waitFor(() => load.record.acknowledged >= 40, 'the load to run', 30_000);
+    // c drains: a graceful stop deletes its key, so a and b take its shards at once.
+    await c.stop();
+    await settledPlacement([a, b]);
+    await waitFor(() => load.record.acknowledged >= 150, 'the load to go on', 30_000);
+    // A fourth node joins: it takes about half of the shards; a and b let them go once it caught up.
+    const d = await cluster.addNode();
+    live.add(d);
+    const placed = await settledPlacement([a, b, d]);
+    await waitFor(() => load.record.acknowledged >= 300, 'the load to go on', 30_000);
+    const record = await load.stop();
+    assert.ok(record.acknowledged >= 300);
+    const urls = [a.url, b.url, d.url];
+    const all = await whenSettled(urls);
+    const events = await Promise.all(urls.map((url) => allEvents(url, undefined, 500)));
+    for (const listed of events.slice(1)) assert.deepEqual(listed, events[0], 'every node pages the same');
+    const stored = events[0]!.map((stored) => `${stored.topic}/${stored.event_id}`);
+    assert.equal(new Set(stored).size, stored.length, 'each key stored once');
+    assert.equal(stored.length, all[0]!.unique_processed);
+    assert.deepEqual(checkVerdicts(record, new Set(stored)), []);
+    // The moves are counted: d started (and caught up) its shards empty; a and b took c's and let d's go.
+    const [moveA, moveB, moveD] = await Promise.all([a, b, d].map(async (node) => (await getJson(`${node.url}/health`)).body.cluster.rebalance));
+    assert.ok(moveD.started >= 1 && moveD.caught_up === moveD.started && moveD.bytes_copied > 0, JSON.stringify(moveD));
+    assert.ok(moveA.started + moveB.started >= 1 && moveA.released + moveB.released >= 1, JSON.stringify([moveA, moveB]));
+    assert.match((await (await fetch(`${d.url}/metrics`)).text()), /aggregator_cluster_shard_moves_started_total [1-9]/);
+    // Each shard's two copies are equal; a node's file of a shard it does not hold is empty.
+    const byName = new Map([a, b, d].map((node) => [node.name, node] as const));
+    const digests = new Map([a, b, d].map((node) => [node.name, replicaDigest(node.dataDir, kShards)] as const));
     for (let shard = 0; shard < kShards; shard++) {
-      const copies = holding.flatMap((shards, node) => (shards.has(shard) ? [digests[node]![shard]] : []));
-      assert.equal(copies.length, 2);
-      assert.equal(copies[0], copies[1], `shard ${shard}'s copies differ`);
+      const [first, second] = placed.get(shard)!;
+      assert.equal(digests.get(first!)![shard], digests.get(second!)![shard], `shard ${shard}'s copies on ${first} and ${second} differ`);
+      for (const [name, node] of byName) if (!placed.get(shard)!.includes(name)) assert.equal(eventRows(node.dataDir, shard), 0, `${name} let shard ${shard} go and emptied it`);
     }
   });
 });

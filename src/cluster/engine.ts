@@ -45,7 +45,7 @@ import { VerdictRelay } from './verdict-relay.js';
 
 export type ClusterConfig = Pick<
   Config,
-  'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'shardRetryMs' | 'readers' | 'minFreeBytes' | 'retention' | 'retentionBytes' | 'indexFields' | 'forgetAfter' | 'searchIndex' | 'cluster' | 'nodeId' | 'replicas' | 'streamReplicas' | 'leaseTtlMs' | 'snapshotIntervalMs'
+  'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'shardRetryMs' | 'readers' | 'minFreeBytes' | 'retention' | 'retentionBytes' | 'indexFields' | 'forgetAfter' | 'searchIndex' | 'cluster' | 'nodeId' | 'replicas' | 'holdShards' | 'streamReplicas' | 'leaseTtlMs' | 'snapshotIntervalMs'
 >;
 
 const kPublishDeadlineMs = 20_000;
@@ -70,6 +70,8 @@ interface OpenedParts {
   readonly publisher: StreamPublisher;
   readonly relay: VerdictRelay;
   readonly membership: Membership;
+  /** The replicas this node started empty at open (a node joining), and how long they took to catch up. */
+  readonly initial: { readonly copied: readonly number[]; readonly seconds: number };
 }
 
 export class ClusterStorage implements Storage, CommitPath {
@@ -127,7 +129,7 @@ export class ClusterStorage implements Storage, CommitPath {
       refusal: () => this.#refusal(),
       problems: () => this.problems(),
       remoteVerdicts: {
-        replyTo: (shard) => (host(shard)?.caughtUp ? null : parts.relay.replySubject),
+        replyTo: (shard) => (host(shard)?.settled ? null : parts.relay.replySubject),
         follow: (shard, msgId, seq) => parts.relay.follow(shard, msgId, seq),
       },
     });
@@ -161,7 +163,7 @@ export class ClusterStorage implements Storage, CommitPath {
     });
     for (const shard of parts.replicas.held()) this.#serve(shard, true);
     this.#rebalancer = new Rebalancer(parts.membership, parts.replicas, {
-      nodeId: config.nodeId,
+      self: { id: config.nodeId, holds: config.holdShards === 'on' },
       shards: config.shards,
       replicas: config.replicas,
       taken: (shard) => this.#serve(shard, true),
@@ -175,6 +177,7 @@ export class ClusterStorage implements Storage, CommitPath {
         }
       },
       fileBytes: (shard) => parts.local.fileBytes(shard),
+      initial: parts.initial,
       onNotice: (message) => hooks.onNotice?.(message),
     });
     this.#gossip = new ClockGossip(parts.nc, parts.frontier, {
@@ -235,25 +238,30 @@ export class ClusterStorage implements Storage, CommitPath {
       const snapshots = await SnapshotStore.open(js, jsm, config.streamReplicas);
       const publisher = new StreamPublisher(js, { deadlineMs: kPublishDeadlineMs, attemptTimeoutMs: 2000, retryMs: 100 });
       let replicas: Replicas | null = null;
+      const self = { id: config.nodeId, holds: config.holdShards === 'on' };
       const relay = new VerdictRelay(nc, board, publisher.nodeNuid, { applied: (shard) => replicas?.host(shard)?.position.seq ?? null });
       const membership = await Membership.open(js, jsm, {
         nodeId: config.nodeId,
         ttlMs: config.leaseTtlMs,
         replicas: config.streamReplicas,
         joinSettleMs: kJoinSettleMs,
-        report: () => ({ hosting: replicas?.held() ?? [], caughtUp: replicas?.running.filter((host) => host.caughtUp).map((host) => host.shard) ?? [] }),
+        report: () => ({ hosting: replicas?.held() ?? [], caughtUp: replicas?.running.filter((host) => host.caughtUp).map((host) => host.shard) ?? [], holds: self.holds }),
         onError: (message) => hooks.onShardError?.(-1, message),
       });
       // What this node held before (its files are not empty) it keeps until the nodes placed for it caught up.
       const heldBefore = new Set(positions.flatMap((position, shard) => (position.seq > 0 ? [shard] : [])));
-      const held = shardsToHold(config.nodeId, config.shards, membership.live, config.replicas, heldBefore);
+      const held = shardsToHold(self, config.shards, membership.live, config.replicas, heldBefore);
       // Reads are cheap to repeat: a read in flight when its server goes away gives up in 2 s, not
       // the default 5 s (a NATS node's restart stalled every replica that long).
       const reads = await nc.jetstreamManager({ timeout: 2000 });
       const replicaParts = { nc, jsm: reads, local, board, frontier, snapshots, dataDir: config.dataDir, shardRetryMs: config.shardRetryMs, onNotice: (message: string) => hooks.onNotice?.(message), push: relay.push.bind(relay) };
+      const openedAt = performance.now();
       replicas = await Replicas.open(replicaParts, positions, lastSeqs, held);
+      // What it started with counts as moved here when its file was empty (a node joining).
+      const copied = [...held].filter((shard) => !heldBefore.has(shard));
+      const initial = { copied, seconds: copied.length > 0 ? (performance.now() - openedAt) / 1000 : 0 };
       const leases = new Leases(await openLeaseBucket(js, 'agg_leases', config.leaseTtlMs, config.streamReplicas), config.nodeId, config.leaseTtlMs);
-      return new ClusterStorage({ nc, js, jsm, local, replicas, frontier, board, leases, snapshots, publisher, relay, membership }, config, hooks);
+      return new ClusterStorage({ nc, js, jsm, local, replicas, frontier, board, leases, snapshots, publisher, relay, membership, initial }, config, hooks);
     } catch (error) {
       await local?.destroy();
       await nc.close();
@@ -338,7 +346,8 @@ export class ClusterStorage implements Storage, CommitPath {
       owned: this.#ownership.owned(),
       nodes: [...this.#membership.live.keys()],
       replicas_per_shard: this.#replicaCount,
-      replicas: this.#replicas.running.map((host) => ({ shard: host.shard, role: this.#ownership.owns(host.shard) ? 'owner' : 'replica', applied: host.position.seq, clock: host.position.clock, caught_up: host.caughtUp, log_first: host.logFirst, restored: host.restored })),
+      rebalance: (({ started, caughtUp, released, moving, bytesCopied, lastCatchUpSeconds }) => ({ started, caught_up: caughtUp, released, moving, bytes_copied: bytesCopied, last_catch_up_seconds: lastCatchUpSeconds }))(this.#rebalancer.counts),
+      replicas: this.#replicas.running.map((host) => ({ shard: host.shard, role: this.#ownership.owns(host.shard) ? 'owner' : 'replica', applied: host.position.seq, clock: host.position.clock, caught_up: host.caughtUp, log_first: host.logFirst, restored: host.restored, stream_leader: !host.leaderless })),
     };
   }
 

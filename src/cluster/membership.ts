@@ -84,8 +84,8 @@ export class Membership {
   }
 
   async #beat(): Promise<void> {
-    const { hosting, caughtUp } = this.#options.report();
-    await this.#kv.put(this.#options.nodeId, new TextEncoder().encode(JSON.stringify({ hosting, caughtUp })));
+    const { hosting, caughtUp, holds } = this.#options.report();
+    await this.#kv.put(this.#options.nodeId, new TextEncoder().encode(JSON.stringify({ hosting, caughtUp, holds })));
   }
 
   async #look(initial: boolean): Promise<void> {
@@ -109,10 +109,10 @@ export class Membership {
 
 function parseReport(text: string): NodeReport {
   try {
-    const { hosting, caughtUp } = JSON.parse(text) as NodeReport;
-    return { hosting: Array.isArray(hosting) ? hosting : [], caughtUp: Array.isArray(caughtUp) ? caughtUp : [] };
+    const { hosting, caughtUp, holds } = JSON.parse(text) as NodeReport;
+    return { hosting: Array.isArray(hosting) ? hosting : [], caughtUp: Array.isArray(caughtUp) ? caughtUp : [], holds: holds !== false };
   } catch {
-    return { hosting: [], caughtUp: [] };
+    return { hosting: [], caughtUp: [], holds: true };
   }
 }
 
@@ -120,7 +120,7 @@ function sameReports(a: ReadonlyMap<string, NodeReport>, b: ReadonlyMap<string, 
   if (a.size !== b.size) return false;
   for (const [node, report] of a) {
     const other = b.get(node);
-    if (!other || other.hosting.join() !== report.hosting.join() || other.caughtUp.join() !== report.caughtUp.join()) return false;
+    if (!other || other.holds !== report.holds || other.hosting.join() !== report.hosting.join() || other.caughtUp.join() !== report.caughtUp.join()) return false;
   }
   return true;
 }

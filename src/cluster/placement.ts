@@ -23,19 +23,22 @@ export function placeShard(shard: number, nodes: readonly string[], replicas: nu
 export interface NodeReport {
   readonly hosting: readonly number[];
   readonly caughtUp: readonly number[];
+  /** false: a router node (`--hold-shards off`), which placement leaves out. */
+  readonly holds: boolean;
 }
 
 /**
  * The shards `self` should hold now: those placed on it, and those it already holds while the
- * nodes placed for them are not yet caught up on enough of them to let it go.
+ * nodes placed for them are not yet caught up on enough of them to let it go. A router node
+ * (`holds` false) is placed nothing.
  */
-export function shardsToHold(self: string, shards: number, live: ReadonlyMap<string, NodeReport>, replicas: number, holding: ReadonlySet<number>): Set<number> {
-  const nodes = [...live.keys()];
-  if (!live.has(self)) nodes.push(self);
+export function shardsToHold(self: { readonly id: string; readonly holds: boolean }, shards: number, live: ReadonlyMap<string, NodeReport>, replicas: number, holding: ReadonlySet<number>): Set<number> {
+  const nodes = [...live].flatMap(([node, report]) => (report.holds && node !== self.id ? [node] : []));
+  if (self.holds) nodes.push(self.id);
   const held = new Set<number>();
   for (let shard = 0; shard < shards; shard++) {
     const placed = placeShard(shard, nodes, replicas);
-    if (placed.includes(self)) {
+    if (placed.includes(self.id)) {
       held.add(shard);
       continue;
     }

@@ -90,7 +90,12 @@ export class ReadRouter implements PageSource {
   }
 
   async #part(shard: number, read: ShardRead): Promise<unknown> {
-    if (this.#servesHere(shard, readsUpTo(read))) return readLocally(this.#pages, shard, read);
+    const upTo = readsUpTo(read);
+    if (this.#servesHere(shard, upTo)) {
+      const part = await readLocally(this.#pages, shard, read);
+      // The replica was let go (its file emptied) while the part was read: ask one that holds it.
+      if (this.#servesHere(shard, upTo)) return part;
+    }
     let why = 'no replica answered';
     for (let ask = 1; ask <= kAsks; ask++) {
       try {

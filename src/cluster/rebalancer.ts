@@ -13,7 +13,7 @@ import { shardsToHold } from './placement.js';
 import type { Replicas } from './replicas.js';
 
 export interface RebalancerOptions {
-  readonly nodeId: string;
+  readonly self: { readonly id: string; readonly holds: boolean };
   readonly shards: number;
   readonly replicas: number;
   /** Before a replica stops: give its lease back, stop answering for it. */
@@ -23,10 +23,12 @@ export interface RebalancerOptions {
   /** The bytes of a shard's file, once its new replica caught up. */
   readonly fileBytes: (shard: number) => number;
   readonly onNotice: (message: string) => void;
+  /** The replicas the node started empty at open and caught up before it listened (a node joining): moves too. */
+  readonly initial: { readonly copied: readonly number[]; readonly seconds: number };
 }
 
 export interface RebalanceCounts {
-  /** Replicas started here since the node started (a shard placed on it, or taken over). */
+  /** Replicas started here empty since the node started (shards placed on it: at its start when it joined, or later). */
   readonly started: number;
   /** Of those, caught up. */
   readonly caughtUp: number;
@@ -55,6 +57,8 @@ export class Rebalancer {
     this.#membership = membership;
     this.#replicas = replicas;
     this.#options = options;
+    const { copied, seconds } = options.initial;
+    this.#counts = { started: copied.length, caughtUp: copied.length, released: 0, bytesCopied: copied.reduce((sum, shard) => sum + options.fileBytes(shard), 0), lastCatchUpSeconds: seconds };
     membership.onChange(() => this.#next());
     this.#timer = setInterval(() => this.#next(), 1000);
     this.#timer.unref();
@@ -77,9 +81,9 @@ export class Rebalancer {
 
   async #run(): Promise<void> {
     this.#noteCaughtUp();
-    const { nodeId, shards, replicas } = this.#options;
+    const { self, shards, replicas } = this.#options;
     const holding = new Set(this.#replicas.held());
-    const target = shardsToHold(nodeId, shards, this.#membership.live, replicas, holding);
+    const target = shardsToHold(self, shards, this.#membership.live, replicas, holding);
     const start = [...target].find((shard) => !holding.has(shard));
     if (start !== undefined) {
       await this.#replicas.hold(start);

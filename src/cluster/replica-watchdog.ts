@@ -27,6 +27,8 @@ export interface WatchedReplica {
 export interface Extent {
   readonly first: number;
   readonly last: number;
+  /** The NATS server leading the stream; null while it has none. */
+  readonly leader: string | null;
 }
 
 /** How often the watchdog looks at the stream's extent. */
@@ -49,6 +51,8 @@ export class ReplicaWatchdog {
   readonly #stallMs: number;
   /** The stream's first position as last seen (0 before the first look). */
   logFirst = 0;
+  /** Whether the last look found the stream without a leader (or could not ask: no quorum answers). */
+  leaderless = false;
 
   constructor(extent: () => Promise<Extent>, replica: WatchedReplica, onNotice: (message: string) => void, options: WatchdogOptions = {}) {
     this.#stallMs = options.stallMs ?? kStallMs;
@@ -73,8 +77,9 @@ export class ReplicaWatchdog {
     if (this.#looking || replica.status().rebuilding) return;
     this.#looking = true;
     try {
-      const { first, last } = await this.#extent();
+      const { first, last, leader } = await this.#extent();
       this.logFirst = first;
+      this.leaderless = leader === null;
       // As it is now, not as it was before the look: the replica went on meanwhile.
       const { position, idle, progressAt, rebuilding } = replica.status();
       const next = position.seq + 1;
@@ -87,7 +92,8 @@ export class ReplicaWatchdog {
         replica.restartReader();
       }
     } catch {
-      // NATS unreachable: the reader's own gets fail too, and the connection status says so.
+      // NATS unreachable, or the stream has no leader to answer: the reader's own gets fail too.
+      this.leaderless = true;
     } finally {
       this.#looking = false;
     }

@@ -2,7 +2,7 @@
  * This node's replicas (../shared/spec/cluster.md §2.4): one `ShardHost` per shard it holds, over
  * the local core, reading the log from the stream leaders, and the rebuild from a snapshot each
  * may need (a node joining with nothing, or one away across a purge). Which shards it holds is
- * placement's call (placement.ts): `hold` starts a replica, `release` stops one.
+ * placement's call (placement.ts): `hold` starts a replica, `release` stops one and empties its file.
  */
 import type { JetStreamManager, NatsConnection } from 'nats';
 import type { LocalShards } from '../local/local-shards.js';
@@ -14,6 +14,10 @@ import { ShardHost } from './shard-host.js';
 import type { SnapshotStore } from './snapshot-store.js';
 import { restoreLatest } from './snapshots.js';
 import type { AppliedMessage, VerdictBoard } from './verdicts.js';
+
+/** Tries to empty a let-go replica's file, a pause apart, while frames are still pending. */
+const kEmptyAttempts = 100;
+const kEmptyRetryMs = 50;
 
 export interface ReplicaParts {
   readonly nc: NatsConnection;
@@ -57,8 +61,8 @@ export class Replicas {
     this.#reader = {
       getMessage: (stream, query) => parts.jsm.streams.getMessage(stream, query),
       extent: async (stream) => {
-        const { state } = await parts.jsm.streams.info(stream);
-        return { first: state.first_seq, last: state.last_seq };
+        const { state, cluster } = await parts.jsm.streams.info(stream);
+        return { first: state.first_seq, last: state.last_seq, leader: cluster?.leader || null };
       },
     };
   }
@@ -102,13 +106,29 @@ export class Replicas {
     host.start();
   }
 
-  /** Stops this node's replica of `shard`; its file stays as it is, and a later `hold` reads on from it. */
+  /**
+   * Stops this node's replica of `shard` and empties its file: the node holds only what placement
+   * gives it. A later `hold` starts again from the latest snapshot.
+   */
   async release(shard: number): Promise<void> {
     const host = this.#hosts[shard];
     if (!host) return;
     this.#hosts[shard] = null;
     await host.stop();
     this.#positions[shard] = host.position;
+    // Frames the stopped reader queued still commit (or fail) first: the file is emptied once none is pending.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.#positions[shard] = await this.#parts.local.replace(shard, null);
+        return;
+      } catch (error) {
+        if (attempt >= kEmptyAttempts) {
+          this.#parts.onNotice(`replica of shard ${shard}: let go, but its file could not be emptied (${(error as Error).message}); it stays until the node restarts`);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, kEmptyRetryMs));
+      }
+    }
   }
 
   stop(): Promise<void[]> {

@@ -53,6 +53,8 @@ const kMaxWindow = 64;
 const kPollMs = 200;
 /** A doorbell may ring before the replica that answers has the message: look again this soon. */
 const kEarlyMs = 2;
+/** The longest pause between two failed rebuilds. */
+const kRebuildBackoffMaxMs = 16_000;
 
 export class ShardHost {
   readonly #nc: NatsConnection;
@@ -85,6 +87,8 @@ export class ShardHost {
   readonly #reads: LogReads;
   #eventClock: number;
   #reachedEnd = false;
+  /** Rebuilds failed in a row: the back-off's exponent. */
+  #rebuildFailures = 0;
 
   constructor(nc: NatsConnection, reader: LogReader, local: LocalShards, board: VerdictBoard, options: ShardHostOptions, start: LogPosition) {
     this.#nc = nc;
@@ -128,6 +132,11 @@ export class ShardHost {
   /** The stream's first position as the watchdog last saw it (0 before its first look). */
   get logFirst(): number {
     return this.#watchdog.logFirst;
+  }
+
+  /** Whether the watchdog's last look found the shard's stream without a leader. */
+  get leaderless(): boolean {
+    return this.#watchdog.leaderless;
   }
 
   /** How often this replica was replaced by a snapshot. */
@@ -283,6 +292,7 @@ export class ShardHost {
       this.#gapAt = null;
       this.#restored++;
       this.#progressAt = performance.now();
+      this.#rebuildFailures = 0;
       this.#options.onNotice(`replica of shard ${shard}: restored a snapshot through log position ${position.seq}; reading on from ${position.seq + 1}`);
       this.#resolveReached(position.seq);
     } catch (error) {
@@ -293,8 +303,13 @@ export class ShardHost {
         return;
       }
       this.#failure = `replica of shard ${shard}: cannot rebuild from a snapshot: ${(error as Error).message}`;
-      this.#options.onNotice(this.#failure);
-      await this.#sleep(kWatchMs);
+      // Backs off (1 s, 2 s, … 16 s) and says so at the 1st, 2nd, 4th, 8th … failure: a NATS
+      // cluster without a quorum for minutes must not flood the log or the object store.
+      const failures = ++this.#rebuildFailures;
+      if ((failures & (failures - 1)) === 0) this.#options.onNotice(`${this.#failure} (failure ${failures}; trying again with back-off)`);
+      // Doorbells wake #sleep early: sleep on until the back-off is over (or the host stops).
+      const until = performance.now() + Math.min(kWatchMs * 2 ** (failures - 1), kRebuildBackoffMaxMs);
+      while (!this.#stopped && performance.now() < until) await this.#sleep(until - performance.now());
     }
   }
 

@@ -111,6 +111,8 @@ export class ShardReadResponder {
     try {
       if (!(await this.#reached(shard, readsUpTo(read)))) return ['behind'];
       const part = await readLocally(this.#pages, shard, read);
+      // Let go (its file emptied) while the part was read: another replica answers.
+      if (!(await this.#reached(shard, readsUpTo(read), 0))) return ['behind'];
       if (read.op === 'page') return ['ok', trimPagePart(part as Awaited<ReturnType<PagePool['pagePart']>>, kReplyBytes)];
       if (read.op === 'search') return ['ok', trimSearchPart(part as Awaited<ReturnType<PagePool['searchPart']>>, kReplyBytes)];
       return ['ok', part];
@@ -120,8 +122,8 @@ export class ShardReadResponder {
   }
 
   /** Whether this node's replica reached `upTo` (caught up, when the read has no watermark), waiting a moment for it. */
-  async #reached(shard: number, upTo: number | null): Promise<boolean> {
-    const deadline = performance.now() + kCatchUpWaitMs;
+  async #reached(shard: number, upTo: number | null, waitMs = kCatchUpWaitMs): Promise<boolean> {
+    const deadline = performance.now() + waitMs;
     for (;;) {
       const replica = this.#options.replica(shard);
       if (replica === null) return false;

@@ -262,6 +262,17 @@ export const ClusterHealthSchema = Type.Object(
     owned: Type.Array(Type.Integer(), { description: 'shards whose lease this node holds: it ticks them' }),
     nodes: Type.Array(Type.String(), { description: 'the live aggregator nodes placement counts, this one included' }),
     replicas_per_shard: Type.Integer({ description: '--replicas: how many nodes hold each shard (every node when it is at least the node count)' }),
+    rebalance: Type.Object(
+      {
+        started: Type.Integer({ description: 'replicas this node started since it started (shards placed on it, or moved to it)' }),
+        caught_up: Type.Integer({ description: 'of those, caught up' }),
+        released: Type.Integer({ description: 'replicas it let go (and emptied) once the nodes placed for them were caught up' }),
+        moving: Type.Integer({ description: 'replicas started and still catching up' }),
+        bytes_copied: Type.Integer({ description: 'bytes of the shard files the started replicas held once caught up' }),
+        last_catch_up_seconds: Type.Number({ description: 'how long the last started replica took to catch up (0: none yet)' }),
+      },
+      { description: 'shard moves on this node (placement changes when nodes join or leave)' },
+    ),
     replicas: Type.Array(
       Type.Object({
         shard: Type.Integer(),
@@ -271,6 +282,7 @@ export const ClusterHealthSchema = Type.Object(
         caught_up: Type.Boolean(),
         log_first: Type.Integer({ description: 'the first position the shard\'s stream still holds (it is purged below the snapshot before the latest), as last seen; 0 before the first look' }),
         restored: Type.Integer({ description: 'how often this replica was replaced by a snapshot since the node started (a node joining empty, or away across a purge)' }),
+        stream_leader: Type.Boolean({ description: 'whether the shard\'s stream had a NATS leader at the last look (once a second); false also when no server could answer' }),
       }),
       { description: 'the shards this node holds a replica of (placement, or a move still under way)' },
     ),

@@ -231,10 +231,10 @@ export class LocalShards {
 
   /**
    * Replaces shard `shard`'s file with a snapshot file (cluster mode: a replica the log no longer
-   * reaches back to). The totals move by the counters' difference. Resolves with the log position
+   * reaches back to), or empties it (`null`: a replica placement moved away; nothing may be queued to it). The totals move by the counters' difference. Resolves with the log position
    * the snapshot holds.
    */
-  async replace(shard: number, from: string): Promise<LogPosition> {
+  async replace(shard: number, from: string | null): Promise<LogPosition> {
     const { before, after } = await this.#pool.replace(shard, from);
     loadTotals(this.#totals, before, -1);
     loadTotals(this.#totals, after, 1);

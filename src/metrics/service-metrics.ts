@@ -76,7 +76,18 @@ export class ServiceMetrics {
     registry.add(new Sampled('aggregator_cluster_log_first_position', 'cluster mode: the first position the shard\'s stream still holds (purged below it)', 'gauge', replicaSample((replica) => replica.log_first)));
     registry.add(new Sampled('aggregator_cluster_caught_up', 'cluster mode: 1 when this node\'s replica has read to the end of its log', 'gauge', replicaSample((replica) => (replica.caught_up ? 1 : 0))));
     registry.add(new Sampled('aggregator_cluster_owner', 'cluster mode: 1 when this node holds the shard\'s lease (it ticks and snapshots it)', 'gauge', replicaSample((replica) => (replica.role === 'owner' ? 1 : 0))));
+    registry.add(new Sampled('aggregator_cluster_stream_leaderless', 'cluster mode: 1 when the shard\'s stream had no NATS leader at this node\'s last look (writes and reads of it stall)', 'gauge', replicaSample((replica) => (replica.stream_leader ? 0 : 1))));
     registry.add(new Sampled('aggregator_cluster_restores_total', 'cluster mode: times this node\'s replica was replaced by a snapshot since start', 'counter', replicaSample((replica) => replica.restored)));
+    const rebalance = (pick: (counts: ClusterHealth['rebalance']) => number) => () => {
+      const cluster = this.#sources?.cluster();
+      return cluster ? [[{}, pick(cluster.rebalance)] as const] : [];
+    };
+    registry.add(new Sampled('aggregator_cluster_shard_moves_started_total', 'cluster mode: replicas this node started (shards placed on it as nodes joined or left)', 'counter', rebalance((counts) => counts.started)));
+    registry.add(new Sampled('aggregator_cluster_shard_moves_caught_up_total', 'cluster mode: of the replicas started, those caught up', 'counter', rebalance((counts) => counts.caught_up)));
+    registry.add(new Sampled('aggregator_cluster_shard_moves_released_total', 'cluster mode: replicas let go once the nodes placed for them caught up', 'counter', rebalance((counts) => counts.released)));
+    registry.add(new Sampled('aggregator_cluster_shard_moves_in_progress', 'cluster mode: replicas started and still catching up', 'gauge', rebalance((counts) => counts.moving)));
+    registry.add(new Sampled('aggregator_cluster_shard_move_bytes_total', 'cluster mode: bytes of shard files the started replicas held once caught up', 'counter', rebalance((counts) => counts.bytes_copied)));
+    registry.add(new Sampled('aggregator_cluster_last_catch_up_seconds', 'cluster mode: how long the last started replica took to catch up', 'gauge', rebalance((counts) => counts.last_catch_up_seconds)));
     const groupSample = (pick: (state: Readonly<GroupView['state']>) => number) => () => [...(this.#sources?.groups() ?? [])].map(([group, state]) => [{ group }, pick(state)] as const);
     registry.add(new Sampled('aggregator_group_pending', 'consumer group: messages delivered and neither acked nor dead-lettered', 'gauge', groupSample((state) => state.pending)));
     registry.add(new Sampled('aggregator_group_lag', 'consumer group: matching events not yet delivered', 'gauge', groupSample((state) => state.lag)));

@@ -92,8 +92,8 @@ export class ShardPool {
     return this.#slots.map((slot) => slot.status());
   }
 
-  /** Replaces shard `shard`'s contents with a snapshot file (cluster mode); see ShardSlot.replace. */
-  replace(shard: number, from: string): ReturnType<ShardSlot['replace']> {
+  /** Replaces shard `shard`'s contents with a snapshot file, or with nothing (`null`: cluster mode); see ShardSlot.replace. */
+  replace(shard: number, from: string | null): ReturnType<ShardSlot['replace']> {
     return this.#slots[shard]!.replace(from);
   }
 

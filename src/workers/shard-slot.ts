@@ -203,7 +203,7 @@ export class ShardSlot {
    * meanwhile; the loop stops, the thread restores and reopens the file, and a new loop starts,
    * whether or not the restore worked.
    */
-  async replace(from: string): Promise<Extract<RestoreResult, { ok: true }>> {
+  async replace(from: string | null): Promise<Extract<RestoreResult, { ok: true }>> {
     if (this.#pending.length > 0) throw new AggregatorError('overloaded', `shard ${this.index} has ${this.#pending.length} frames pending; it cannot be replaced now`);
     await this.#stopLoop();
     const result = (await this.#thread.run({ from }, { name: 'restore' }).catch(toFailure)) as RestoreResult;

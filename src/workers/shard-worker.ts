@@ -14,6 +14,7 @@
  * A failed commit writes a failure record and pauses the loop; the ingress thread resets the ring
  * and later asks for a probe. A dying thread rejects the `run` task: Piscina reports it.
  */
+import { rmSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 import { workerData } from 'piscina';
 import { decodeRecords, packMessage, payloadJson, unpackLogFrame, unpackMessage, type EncodedRecord } from '../ring/codec.js';
@@ -81,19 +82,37 @@ export function open(): OpenResult {
  * snapshot file `from` (cluster mode, a replica the log no longer reaches back to), reopens it,
  * and reports the counters before and after, which the ingress thread's totals move by.
  */
-export async function restore(task: { readonly from: string }): Promise<RestoreResult> {
+export async function restore(task: { readonly from: string | null }): Promise<RestoreResult> {
   try {
     const data = workerData as ShardWorkerData;
     const before = shardState().db.snapshot();
-    // Forward only: a replica is never set back behind what it applied (and acknowledged).
-    const log = checkSnapshot(task.from, { shard: data.shard, shardCount: data.shardCount });
-    if (log.seq < before.log.seq) throw new AggregatorError('snapshot_unusable', `the snapshot holds through log position ${log.seq}, behind this replica's ${before.log.seq}`);
+    if (task.from !== null) {
+      // Forward only: a replica is never set back behind what it applied (and acknowledged).
+      const log = checkSnapshot(task.from, { shard: data.shard, shardCount: data.shardCount });
+      if (log.seq < before.log.seq) throw new AggregatorError('snapshot_unusable', `the snapshot holds through log position ${log.seq}, behind this replica's ${before.log.seq}`);
+    }
     state!.db.close();
     state = null;
-    await restoreShardFile(task.from, data.path);
+    if (task.from !== null) await restoreShardFile(task.from, data.path);
+    else await emptyShardFile(data);
     return { ok: true, before, after: shardState().db.snapshot() };
   } catch (error) {
     return toFailure(error);
+  }
+}
+
+/**
+ * A replica let go (cluster mode, placement moved it): the file becomes a new, empty shard. Copied
+ * into the live file like a snapshot, so the reader threads' connections stay valid.
+ */
+async function emptyShardFile(data: ShardWorkerData): Promise<void> {
+  const empty = `${data.path}.empty`;
+  rmSync(empty, { force: true });
+  try {
+    new ShardDb({ path: empty, shard: data.shard, shardCount: data.shardCount, ...data.lifecycle }).close();
+    await restoreShardFile(empty, data.path);
+  } finally {
+    for (const file of [empty, `${empty}-wal`, `${empty}-shm`]) rmSync(file, { force: true });
   }
 }
 

@@ -7,6 +7,16 @@ import { connect } from 'nats';
 import type { NatsCluster } from '../../harness/nats-cluster.js';
 import { pollUntil, waitFor, WaitTimeoutError } from '../../harness/wait.js';
 
+/** How many events a shard file holds (a replica a node let go holds none). */
+export function eventRows(dataDir: string, shard: number): number {
+  const db = new Database(join(dataDir, `shard-${String(shard).padStart(3, '0')}.db`), { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT count(*) FROM events').pluck().get() as number;
+  } finally {
+    db.close();
+  }
+}
+
 /** A digest per shard file of its rows, topics and counters: equal digests, equal replicas. */
 export function replicaDigest(dataDir: string, shards: number): string[] {
   const digests: string[] = [];

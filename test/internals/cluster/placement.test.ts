@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { placeShard, shardsToHold, type NodeReport } from '../../../src/cluster/placement.js';
 
 const nodes = (count: number) => Array.from({ length: count }, (_, index) => `node-${index}`);
-const report = (hosting: number[], caughtUp = hosting): NodeReport => ({ hosting, caughtUp });
+const report = (hosting: number[], caughtUp = hosting, holds = true): NodeReport => ({ hosting, caughtUp, holds });
+const node = (id: string, holds = true) => ({ id, holds });
 
 describe('placement', () => {
   test('each shard gets min(R, nodes) distinct nodes, the same whatever order the set is listed in', () => {
@@ -43,19 +44,28 @@ describe('placement', () => {
     const live = new Map<string, NodeReport>(five.map((node) => [node, report([])]));
     // The placed nodes started the shard but have not caught up: the old holder keeps it.
     for (const node of placed) live.set(node, report([shard], []));
-    assert.ok(shardsToHold(leaving, 8, live, 2, new Set([shard])).has(shard));
+    assert.ok(shardsToHold(node(leaving), 8, live, 2, new Set([shard])).has(shard));
     // One caught up: still short of R.
     live.set(placed[0]!, report([shard]));
-    assert.ok(shardsToHold(leaving, 8, live, 2, new Set([shard])).has(shard));
+    assert.ok(shardsToHold(node(leaving), 8, live, 2, new Set([shard])).has(shard));
     live.set(placed[1]!, report([shard]));
-    assert.ok(!shardsToHold(leaving, 8, live, 2, new Set([shard])).has(shard));
+    assert.ok(!shardsToHold(node(leaving), 8, live, 2, new Set([shard])).has(shard));
     // A node never holding it does not start to.
-    assert.ok(!shardsToHold(leaving, 8, new Map(), 2, new Set()).has(99));
+    assert.ok(!shardsToHold(node(leaving), 8, new Map(), 2, new Set()).has(99));
+  });
+
+  test('a router node (--hold-shards off) is placed nothing, and is left out of the others\' placement', () => {
+    const live = new Map<string, NodeReport>([...nodes(3).map((id) => [id, report([])] as const), ['router', report([], [], false)]]);
+    assert.equal(shardsToHold(node('router', false), 16, live, 2, new Set()).size, 0);
+    const withoutRouter = new Map([...live].filter(([id]) => id !== 'router'));
+    for (const id of nodes(3)) assert.deepEqual([...shardsToHold(node(id), 16, live, 2, new Set())], [...shardsToHold(node(id), 16, withoutRouter, 2, new Set())]);
+    // One that held shards before it became a router keeps them until the placed nodes caught up.
+    assert.ok(shardsToHold(node('router', false), 16, live, 2, new Set([5])).has(5));
   });
 
   test('R at least the node count: every node holds every shard (full replication)', () => {
     const live = new Map(nodes(3).map((node) => [node, report([])] as const));
-    assert.equal(shardsToHold('node-1', 16, live, 3, new Set()).size, 16);
-    assert.equal(shardsToHold('node-1', 16, live, 5, new Set()).size, 16);
+    assert.equal(shardsToHold(node('node-1'), 16, live, 3, new Set()).size, 16);
+    assert.equal(shardsToHold(node('node-1'), 16, live, 5, new Set()).size, 16);
   });
 });
