@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { startAggregatorCluster, type AggregatorCluster } from '../harness/aggregator-cluster.js';
 import { killTrackedChildren } from '../harness/children.js';
 import { startServer } from '../harness/server.js';
+import { readCpuSeconds } from '../harness/proc.js';
 import { makeTempDir, removeTempDirsSync } from '../harness/temp-dirs.js';
 import { waitFor } from '../harness/wait.js';
 import { publishLua } from './lib/paths.js';
@@ -36,14 +37,19 @@ interface Rate {
   readonly eventsPerSecond: number;
   readonly requestsPerSecond: number;
   readonly non200: number;
+  /** CPU the service's processes (NATS servers and aggregators, not wrk) spent per acknowledged event, µs. */
+  readonly cpuMicrosPerEvent: number;
 }
 
-/** One wrk per URL at once, the connections split between them; rates summed. */
-async function load(urls: readonly string[], batch: number, connections: number, prefix: string): Promise<Rate> {
+/** One wrk per URL at once, the connections split between them; rates summed; `pids`: the processes whose CPU counts. */
+async function load(urls: readonly string[], batch: number, connections: number, prefix: string, pids: readonly number[]): Promise<Rate> {
+  const cpu = (): number => pids.reduce((sum, pid) => sum + (readCpuSeconds(pid) ?? 0), 0);
+  const cpuBefore = cpu();
   const runs = await Promise.all(urls.map((url, index) => runWrk(wrk!, { url, script: publishLua, threads: 1, connections: Math.max(1, Math.round(connections / urls.length)), durationS: seconds, env: { BATCH: String(batch), DUPLICATES: '0.2', ID_PREFIX: `${prefix}${index}-` } })));
   const requestsPerSecond = runs.reduce((sum, { summary }) => sum + ((summary.status_200 ?? summary.requests) / summary.duration_us) * 1e6, 0);
   const non200 = runs.reduce((sum, { summary }) => sum + (summary.status_503 ?? 0) + (summary.status_other ?? 0) + summary.errors_status, 0);
-  return { eventsPerSecond: requestsPerSecond * batch, requestsPerSecond, non200 };
+  const events = runs.reduce((sum, { summary }) => sum + (summary.status_200 ?? summary.requests), 0) * batch;
+  return { eventsPerSecond: requestsPerSecond * batch, requestsPerSecond, non200, cpuMicrosPerEvent: ((cpu() - cpuBefore) * 1e6) / Math.max(1, events) };
 }
 
 /** `count` sequential /events first pages (limit 100): p50 and p99, ms. */
@@ -68,6 +74,10 @@ function eventRows(dataDir: string): number {
     db.close();
   }
   return rows;
+}
+
+function pidsOf(cluster: AggregatorCluster): number[] {
+  return [...cluster.nats.nodes.map((node) => node.child.pid!), ...cluster.nodes.map((node) => node.server!.pid)];
 }
 
 async function settled(cluster: AggregatorCluster, holders: number): Promise<void> {
@@ -96,30 +106,32 @@ const fmt = (value: number): string => Math.round(value).toLocaleString('en-US')
 const lines: string[] = [`node --import tsx bench/cluster-scale.ts --seconds ${seconds} --shards ${shards}`, ''];
 try {
   const single = await startServer({ dataDir: await makeTempDir('eoa-scale-bench-'), shards });
-  const singleBatch = await load([single.url], 1000, 4, 'sb');
-  const singleOne = await load([single.url], 1, 64, 'ss');
+  const singleBatch = await load([single.url], 1000, 4, 'sb', [single.pid]);
+  const singleOne = await load([single.url], 1, 64, 'ss', [single.pid]);
   const localRead = await firstPages(single.url);
   await single.stop();
 
   const full = await startAggregatorCluster({ nodes: 2, shards, leaseTtlMs: 15_000, args: ['--replicas', '2'] });
   const fullUrls = full.nodes.map((node) => node.url);
-  const fullBatch = await load(fullUrls, 1000, 4, 'fb');
-  const fullOne = await load(fullUrls, 1, 64, 'fs');
+  const fullPids = pidsOf(full);
+  const fullBatch = await load(fullUrls, 1000, 4, 'fb', fullPids);
+  const fullOne = await load(fullUrls, 1, 64, 'fs', fullPids);
   await full.stop();
 
   const scaled = await startAggregatorCluster({ nodes: 4, shards, leaseTtlMs: 15_000, args: ['--replicas', '2'] });
   await settled(scaled, 4);
   const router = await scaled.addNode(['--hold-shards', 'off']);
   const urls = scaled.nodes.slice(0, 4).map((node) => node.url);
-  const scaledBatch = await load(urls, 1000, 4, 'xb');
-  const scaledOne = await load(urls, 1, 64, 'xs');
+  const scaledPids = pidsOf(scaled);
+  const scaledBatch = await load(urls, 1000, 4, 'xb', scaledPids);
+  const scaledOne = await load(urls, 1, 64, 'xs', scaledPids);
   const total = await unique(urls[0]!);
   const shares = scaled.nodes.slice(0, 4).map((node) => eventRows(node.dataDir) / total);
   const routedRead = await firstPages(router.url);
   await scaled.stop();
 
-  const row = (name: string, rate: Rate, base: Rate): string => `| ${name} | ${fmt(rate.eventsPerSecond)} events/s (${fmt(rate.requestsPerSecond)} req/s, non-200 ${rate.non200}) | ${(rate.eventsPerSecond / base.eventsPerSecond).toFixed(2)}× |`;
-  lines.push('| load | rate | vs full replication |', '|---|---|---|');
+  const row = (name: string, rate: Rate, base: Rate): string => `| ${name} | ${fmt(rate.eventsPerSecond)} events/s (${fmt(rate.requestsPerSecond)} req/s, non-200 ${rate.non200}) | ${(rate.eventsPerSecond / base.eventsPerSecond).toFixed(2)}× | ${rate.cpuMicrosPerEvent.toFixed(1)} |`;
+  lines.push('| load | rate | vs full replication | CPU-µs per event (NATS + aggregators) |', '|---|---|---|---|');
   lines.push(row('batch-1000: single node', singleBatch, fullBatch), row('batch-1000: 2 nodes, full replication', fullBatch, fullBatch), row('batch-1000: 4 nodes, --replicas 2', scaledBatch, fullBatch));
   lines.push(row('single event c64: single node', singleOne, fullOne), row('single event c64: 2 nodes, full replication', fullOne, fullOne), row('single event c64: 4 nodes, --replicas 2', scaledOne, fullOne));
   lines.push('', `stored events ${fmt(total)}; share each node's files hold (R/N = 0.50): ${shares.map((share) => share.toFixed(2)).join(', ')}`);

@@ -120,8 +120,9 @@ export class ClusterStorage implements Storage, CommitPath {
       const held = host(shard);
       return held ? { clock: held.position.clock, caughtUp: held.settled } : null;
     };
-    this.#router = new ReadRouter(parts.nc, parts.local.pages, { shards: config.shards, replica });
-    this.#responder = new ShardReadResponder(parts.nc, parts.local.pages, { replica });
+    const holders = (shard: number) => [...parts.membership.live].flatMap(([node, report]) => (node !== config.nodeId && report.caughtUp.includes(shard) ? [node] : []));
+    this.#router = new ReadRouter(parts.nc, parts.local.pages, { shards: config.shards, replica, holders });
+    this.#responder = new ShardReadResponder(parts.nc, parts.local.pages, config.nodeId, { replica });
     this.#path = new PublishPath(parts.publisher, parts.board, {
       shards: config.shards,
       inFlightBytes: Math.max(config.ringBytes / 2, kMaxMessageBytes),
@@ -245,7 +246,7 @@ export class ClusterStorage implements Storage, CommitPath {
         ttlMs: config.leaseTtlMs,
         replicas: config.streamReplicas,
         joinSettleMs: kJoinSettleMs,
-        report: () => ({ hosting: replicas?.held() ?? [], caughtUp: replicas?.running.filter((host) => host.caughtUp).map((host) => host.shard) ?? [], holds: self.holds }),
+        report: () => ({ hosting: replicas?.held() ?? [], caughtUp: replicas?.running.filter((host) => host.settled).map((host) => host.shard) ?? [], holds: self.holds }),
         onError: (message) => hooks.onShardError?.(-1, message),
       });
       // What this node held before (its files are not empty) it keeps until the nodes placed for it caught up.

@@ -1,8 +1,8 @@
 /**
  * Which nodes hold which shards (`--replicas R`): rendezvous hashing over the live node set. Each
- * shard ranks every node by a hash of (node, shard) and takes the R highest, so every node computes
- * the same placement from the same set with no coordinator, and a node joining or leaving moves
- * only the shards it wins or held (about R/N of them), never a reshuffle of the rest.
+ * shard ranks every node by a hash of (node, shard) and takes the R highest that still have room,
+ * so every node computes the same placement from the same set with no coordinator, and a node
+ * joining or leaving moves mostly the shards it wins or held, not a reshuffle of the rest.
  *
  * A move is make-before-break: a node that is no longer placed keeps its replica, and goes on
  * applying and serving it, until enough of the newly placed replicas are caught up, so a shard
@@ -10,12 +10,35 @@
  */
 import { createHash } from 'node:crypto';
 
-/** The R nodes (fewer when fewer are live) placed for `shard`, highest rank first. */
-export function placeShard(shard: number, nodes: readonly string[], replicas: number): string[] {
+/**
+ * The R nodes (fewer when fewer are live) placed for each shard. Every node gets a quota of R·K/N
+ * replicas (rounded: the first nodes by their own rank take the remainder), and each shard, in
+ * order, takes the highest-ranked nodes with quota left (bounded-load rendezvous): with few shards
+ * per node plain rendezvous is lumpy (8 shards on 4 nodes gave one node 2 and another 6). A node
+ * whose quota left equals the shards left must take this one, so no quota is ever stranded.
+ */
+export function placeAll(shards: number, nodes: readonly string[], replicas: number): string[][] {
+  const count = Math.min(replicas, nodes.length);
+  const total = count * shards;
+  const byOwnRank = rankedFor(-1, nodes);
+  const quota = new Map(byOwnRank.map((node, index) => [node, Math.floor(total / nodes.length) + (index < total % nodes.length ? 1 : 0)]));
+  const placement: string[][] = [];
+  for (let shard = 0; shard < shards; shard++) {
+    const left = shards - shard;
+    const ranked = rankedFor(shard, nodes);
+    const placed = ranked.filter((node) => quota.get(node) === left);
+    for (const node of ranked) if (placed.length < count && !placed.includes(node) && quota.get(node)! > 0) placed.push(node);
+    for (const node of placed) quota.set(node, quota.get(node)! - 1);
+    placement.push(placed.sort((a, b) => ranked.indexOf(a) - ranked.indexOf(b)));
+  }
+  return placement;
+}
+
+/** Every node, highest rank for `shard` first: the same order on every node. */
+function rankedFor(shard: number, nodes: readonly string[]): string[] {
   return [...nodes]
     .map((node) => ({ node, rank: rank(node, shard) }))
     .sort((a, b) => (a.rank === b.rank ? (a.node < b.node ? -1 : 1) : a.rank < b.rank ? 1 : -1))
-    .slice(0, replicas)
     .map((ranked) => ranked.node);
 }
 
@@ -36,8 +59,9 @@ export function shardsToHold(self: { readonly id: string; readonly holds: boolea
   const nodes = [...live].flatMap(([node, report]) => (report.holds && node !== self.id ? [node] : []));
   if (self.holds) nodes.push(self.id);
   const held = new Set<number>();
+  const placement = placeAll(shards, nodes.sort(), replicas);
   for (let shard = 0; shard < shards; shard++) {
-    const placed = placeShard(shard, nodes, replicas);
+    const placed = placement[shard]!;
     if (placed.includes(self.id)) {
       held.add(shard);
       continue;

@@ -1,7 +1,7 @@
 /**
  * The cluster's PageSource (../shared/spec/cluster.md §4): every read is cut into one part per
  * shard, each served here when this node's replica of the shard has reached the read's watermark,
- * else by a replica that has (shard-reads.ts), and the parts are merged as the reader threads
+ * else by a replica that has (shard-reads.ts; one request per node for the parts it serves), and the parts are merged as the reader threads
  * merge them on a single node (src/store/read-parts.ts). So /events, /search, /tail, /topics and
  * the groups read the same from any node, whether it holds any shard or none.
  */
@@ -16,7 +16,7 @@ import { mergePageParts, mergeSearchParts, mergeTopicParts, renderEvents, type P
 import { mergeHistogram, type HistogramPart } from '../store/search-counts.js';
 import { mergeTop, type TopPart } from '../store/search-top.js';
 import type { PagePool } from '../workers/page-pool.js';
-import { readLocally, readsUpTo, subjectOfReads, type ShardRead, type ShardReadReply } from './shard-reads.js';
+import { readLocally, readsUpTo, subjectOfNodeReads, subjectOfReads, type NodeRead, type ShardRead, type ShardReadReply } from './shard-reads.js';
 
 /** One ask's wait for a replica's answer. */
 const kAskTimeoutMs = 3000;
@@ -26,6 +26,8 @@ const kRetryMs = 50;
 
 export interface RouterOptions {
   readonly shards: number;
+  /** The other nodes that last reported a caught-up replica of `shard` (membership.ts). */
+  readonly holders: (shard: number) => readonly string[];
   /** This node's replica's clock of `shard`, and whether it has caught up; null when it holds none. */
   readonly replica: (shard: number) => { readonly clock: number; readonly caughtUp: boolean } | null;
 }
@@ -34,6 +36,8 @@ export class ReadRouter implements PageSource {
   readonly #nc: NatsConnection;
   readonly #pages: PagePool;
   readonly #options: RouterOptions;
+  /** Turns the choice among a shard's holders, so reads spread over them. */
+  #turn = 0;
 
   constructor(nc: NatsConnection, pages: PagePool, options: RouterOptions) {
     this.#nc = nc;
@@ -85,8 +89,38 @@ export class ReadRouter implements PageSource {
     return own !== null && (upTo === null ? own.caughtUp : own.clock >= upTo);
   }
 
-  #parts<Part>(read: ShardRead): Promise<Part[]> {
-    return Promise.all(Array.from({ length: this.#options.shards }, (_, shard) => this.#part(shard, read) as Promise<Part>));
+  /**
+   * Every shard's part: here when this node's replica reached the read's watermark; else grouped by
+   * a node that reported the shard caught up, one request per node; what that node cannot serve
+   * (behind, let go, gone) is asked of the shard's queue group.
+   */
+  async #parts<Part>(read: ShardRead): Promise<Part[]> {
+    const upTo = readsUpTo(read);
+    const parts = new Array<Promise<unknown>>(this.#options.shards);
+    const byNode = new Map<string, number[]>();
+    this.#turn++;
+    for (let shard = 0; shard < this.#options.shards; shard++) {
+      const holders = this.#options.holders(shard);
+      if (this.#servesHere(shard, upTo) || holders.length === 0) parts[shard] = this.#part(shard, read);
+      else {
+        const node = holders[(shard + this.#turn) % holders.length]!;
+        byNode.set(node, [...(byNode.get(node) ?? []), shard]);
+      }
+    }
+    for (const [node, shards] of byNode) {
+      const answers = this.#askNode(node, { shards, read });
+      for (const [index, shard] of shards.entries()) parts[shard] = answers.then((replies) => (replies?.[index]?.[0] === 'ok' ? replies[index]![1] : this.#part(shard, read)));
+    }
+    return (await Promise.all(parts)) as Part[];
+  }
+
+  /** One node's answers for several shards; null when it did not answer. */
+  async #askNode(node: string, request: NodeRead): Promise<ShardReadReply[] | null> {
+    try {
+      return unpackMessage((await this.#nc.request(subjectOfNodeReads(node), packMessage(request), { timeout: kAskTimeoutMs })).data) as ShardReadReply[];
+    } catch {
+      return null;
+    }
   }
 
   async #part(shard: number, read: ShardRead): Promise<unknown> {

@@ -1,7 +1,8 @@
 /**
  * One shard's part of a read, served by a node that holds a replica of it (../shared/spec/cluster.md
- * §4): the request/reply between the read router (read-router.ts) and the replicas, over NATS
- * `agg.r.<shard>` in a queue group per shard, so any one holder answers.
+ * §4): the request/reply between the read router (read-router.ts) and the replicas: the parts a
+ * router groups by node go to `agg.rn.<node>` in one request; a part that node cannot serve is
+ * asked again on `agg.r.<shard>`, a queue group per shard, so any one holder answers.
  *
  * A replica answers a read at watermark W only once its own clock reached W (it waits a moment
  * for that, then says `behind` and the router asks again): every event at or below W is then in
@@ -43,6 +44,17 @@ export function subjectOfReads(shard: number): string {
   return `agg.r.${shard}`;
 }
 
+/** Where one node answers the parts of several shards at once (the router groups a read's parts by node). */
+export function subjectOfNodeReads(nodeId: string): string {
+  return `agg.rn.${nodeId}`;
+}
+
+/** A read of several shards from one node; the answer is one ShardReadReply per shard, in order. */
+export interface NodeRead {
+  readonly shards: readonly number[];
+  readonly read: ShardRead;
+}
+
 /** Runs one shard's read on this node's reader threads. */
 export async function readLocally(pages: PagePool, shard: number, read: ShardRead): Promise<unknown> {
   switch (read.op) {
@@ -74,11 +86,20 @@ export class ShardReadResponder {
   readonly #pages: PagePool;
   readonly #options: ResponderOptions;
   readonly #subscriptions = new Map<number, Subscription>();
+  readonly #nodeReads: Subscription;
 
-  constructor(nc: NatsConnection, pages: PagePool, options: ResponderOptions) {
+  constructor(nc: NatsConnection, pages: PagePool, nodeId: string, options: ResponderOptions) {
     this.#nc = nc;
     this.#pages = pages;
     this.#options = options;
+    this.#nodeReads = nc.subscribe(subjectOfNodeReads(nodeId), {
+      callback: (error, message) => {
+        if (error) return;
+        const { shards, read } = unpackMessage(message.data) as NodeRead;
+        const budget = Math.floor(kReplyBytes / Math.max(1, shards.length));
+        void Promise.all(shards.map((shard) => this.#answer(shard, read, budget))).then((replies) => message.respond(packMessage(replies)));
+      },
+    });
   }
 
   serve(shard: number, holding: boolean): void {
@@ -96,25 +117,26 @@ export class ShardReadResponder {
         queue: subject,
         callback: (error, message) => {
           if (error) return;
-          void this.#answer(shard, unpackMessage(message.data) as ShardRead).then((reply) => message.respond(packMessage(reply)));
+          void this.#answer(shard, unpackMessage(message.data) as ShardRead, kReplyBytes).then((reply) => message.respond(packMessage(reply)));
         },
       }),
     );
   }
 
   stop(): void {
+    this.#nodeReads.unsubscribe();
     for (const subscription of this.#subscriptions.values()) subscription.unsubscribe();
     this.#subscriptions.clear();
   }
 
-  async #answer(shard: number, read: ShardRead): Promise<ShardReadReply> {
+  async #answer(shard: number, read: ShardRead, maxBytes: number): Promise<ShardReadReply> {
     try {
       if (!(await this.#reached(shard, readsUpTo(read)))) return ['behind'];
       const part = await readLocally(this.#pages, shard, read);
       // Let go (its file emptied) while the part was read: another replica answers.
       if (!(await this.#reached(shard, readsUpTo(read), 0))) return ['behind'];
-      if (read.op === 'page') return ['ok', trimPagePart(part as Awaited<ReturnType<PagePool['pagePart']>>, kReplyBytes)];
-      if (read.op === 'search') return ['ok', trimSearchPart(part as Awaited<ReturnType<PagePool['searchPart']>>, kReplyBytes)];
+      if (read.op === 'page') return ['ok', trimPagePart(part as Awaited<ReturnType<PagePool['pagePart']>>, maxBytes)];
+      if (read.op === 'search') return ['ok', trimSearchPart(part as Awaited<ReturnType<PagePool['searchPart']>>, maxBytes)];
       return ['ok', part];
     } catch (error) {
       return ['error', (error as Error).message];
