@@ -97,15 +97,22 @@ export class ReadRouter implements PageSource {
   async #parts<Part>(read: ShardRead): Promise<Part[]> {
     const upTo = readsUpTo(read);
     const parts = new Array<Promise<unknown>>(this.#options.shards);
+    const here: number[] = [];
     const byNode = new Map<string, number[]>();
     this.#turn++;
     for (let shard = 0; shard < this.#options.shards; shard++) {
       const holders = this.#options.holders(shard);
-      if (this.#servesHere(shard, upTo) || holders.length === 0) parts[shard] = this.#part(shard, read);
+      if (this.#servesHere(shard, upTo)) here.push(shard);
+      else if (holders.length === 0) parts[shard] = this.#part(shard, read);
       else {
         const node = holders[(shard + this.#turn) % holders.length]!;
         byNode.set(node, [...(byNode.get(node) ?? []), shard]);
       }
+    }
+    if (here.length > 0) {
+      const local = readLocally(this.#pages, here, read);
+      // A replica let go (its file emptied) while its part was read: ask one that holds it.
+      for (const [index, shard] of here.entries()) parts[shard] = local.then((done) => (this.#servesHere(shard, upTo) ? done[index] : this.#part(shard, read)));
     }
     for (const [node, shards] of byNode) {
       const answers = this.#askNode(node, { shards, read });
@@ -126,7 +133,7 @@ export class ReadRouter implements PageSource {
   async #part(shard: number, read: ShardRead): Promise<unknown> {
     const upTo = readsUpTo(read);
     if (this.#servesHere(shard, upTo)) {
-      const part = await readLocally(this.#pages, shard, read);
+      const [part] = await readLocally(this.#pages, [shard], read);
       // The replica was let go (its file emptied) while the part was read: ask one that holds it.
       if (this.#servesHere(shard, upTo)) return part;
     }

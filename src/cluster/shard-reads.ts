@@ -14,7 +14,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import type { PageQuery, PageSource, TopicQuery } from '../ingest/storage.js';
 import { packMessage, unpackMessage } from '../ring/codec.js';
 import type { HistogramQuery, SearchPageQuery, TopQuery } from '../search/request.js';
-import { trimPagePart, trimSearchPart } from '../store/read-parts.js';
+import { trimPagePart, trimSearchPart, type PagePart, type SearchPart } from '../store/read-parts.js';
 import type { PagePool } from '../workers/page-pool.js';
 
 /** Reply bytes at most: NATS' default max_payload less room for the envelope. */
@@ -34,6 +34,13 @@ export type ShardRead =
   | { readonly op: 'dying'; readonly name: string; readonly seqs: readonly number[] };
 
 export type ShardReadReply = readonly ['ok', unknown] | readonly ['behind'] | readonly ['error', string];
+
+/** A page's or search's part cut to fit a reply; any other part as it is. */
+function trimmed(read: ShardRead, part: unknown, maxBytes: number): unknown {
+  if (read.op === 'page') return trimPagePart(part as PagePart, maxBytes);
+  if (read.op === 'search') return trimSearchPart(part as SearchPart, maxBytes);
+  return part;
+}
 
 /** The watermark a read must see, or null when it reads what is there (topics, groups). */
 export function readsUpTo(read: ShardRead): number | null {
@@ -55,23 +62,23 @@ export interface NodeRead {
   readonly read: ShardRead;
 }
 
-/** Runs one shard's read on this node's reader threads. */
-export async function readLocally(pages: PagePool, shard: number, read: ShardRead): Promise<unknown> {
+/** Runs the parts of `shards` on this node's reader threads (pages, searches, topics: one task for them all), in `shards`' order. */
+export async function readLocally(pages: PagePool, shards: readonly number[], read: ShardRead): Promise<unknown[]> {
   switch (read.op) {
     case 'page':
-      return pages.pagePart(shard, read.query);
+      return pages.pageParts(shards, read.query);
     case 'search':
-      return pages.searchPart(shard, read.query);
+      return pages.searchParts(shards, read.query);
     case 'topics':
-      return pages.topicsPart(shard, read.query);
+      return pages.topicsParts(shards, read.query);
     case 'histogram':
-      return pages.histogramPart(shard, read.query);
+      return Promise.all(shards.map((shard) => pages.histogramPart(shard, read.query)));
     case 'top':
-      return pages.topPart(shard, read.query);
+      return Promise.all(shards.map((shard) => pages.topPart(shard, read.query)));
     case 'groups':
-      return (pages as PageSource).groups(shard, read.name);
+      return Promise.all(shards.map((shard) => (pages as PageSource).groups(shard, read.name)));
     case 'dying':
-      return (pages as PageSource).dying(shard, read.name, read.seqs);
+      return Promise.all(shards.map((shard) => (pages as PageSource).dying(shard, read.name, read.seqs)));
   }
 }
 
@@ -96,8 +103,7 @@ export class ShardReadResponder {
       callback: (error, message) => {
         if (error) return;
         const { shards, read } = unpackMessage(message.data) as NodeRead;
-        const budget = Math.floor(kReplyBytes / Math.max(1, shards.length));
-        void Promise.all(shards.map((shard) => this.#answer(shard, read, budget))).then((replies) => message.respond(packMessage(replies)));
+        void this.#answer(shards, read, Math.floor(kReplyBytes / Math.max(1, shards.length))).then((replies) => message.respond(packMessage(replies)));
       },
     });
   }
@@ -117,7 +123,7 @@ export class ShardReadResponder {
         queue: subject,
         callback: (error, message) => {
           if (error) return;
-          void this.#answer(shard, unpackMessage(message.data) as ShardRead, kReplyBytes).then((reply) => message.respond(packMessage(reply)));
+          void this.#answer([shard], unpackMessage(message.data) as ShardRead, kReplyBytes).then(([reply]) => message.respond(packMessage(reply)));
         },
       }),
     );
@@ -129,17 +135,19 @@ export class ShardReadResponder {
     this.#subscriptions.clear();
   }
 
-  async #answer(shard: number, read: ShardRead, maxBytes: number): Promise<ShardReadReply> {
+  /** One reply per shard of `shards`: its part, trimmed to `maxBytes`, or `behind` when this node's replica is not (or no longer) there. */
+  async #answer(shards: readonly number[], read: ShardRead, maxBytes: number): Promise<ShardReadReply[]> {
+    const upTo = readsUpTo(read);
     try {
-      if (!(await this.#reached(shard, readsUpTo(read)))) return ['behind'];
-      const part = await readLocally(this.#pages, shard, read);
+      const ready = await Promise.all(shards.map((shard) => this.#reached(shard, upTo)));
+      const serving = shards.filter((_, index) => ready[index]);
+      const parts = serving.length > 0 ? await readLocally(this.#pages, serving, read) : [];
       // Let go (its file emptied) while the part was read: another replica answers.
-      if (!(await this.#reached(shard, readsUpTo(read), 0))) return ['behind'];
-      if (read.op === 'page') return ['ok', trimPagePart(part as Awaited<ReturnType<PagePool['pagePart']>>, maxBytes)];
-      if (read.op === 'search') return ['ok', trimSearchPart(part as Awaited<ReturnType<PagePool['searchPart']>>, maxBytes)];
-      return ['ok', part];
+      const still = await Promise.all(serving.map((shard) => this.#reached(shard, upTo, 0)));
+      const replies = new Map<number, ShardReadReply>(serving.map((shard, index) => [shard, still[index] ? ['ok', trimmed(read, parts[index], maxBytes)] : ['behind']]));
+      return shards.map((shard) => replies.get(shard) ?? ['behind']);
     } catch (error) {
-      return ['error', (error as Error).message];
+      return shards.map(() => ['error', (error as Error).message] as const);
     }
   }
 

@@ -8,7 +8,7 @@ import type { PagePart, SearchPart } from '../store/read-parts.js';
 import { mergeHistogram, type HistogramPart } from '../store/search-counts.js';
 import { mergeTop, type TopPart } from '../store/search-top.js';
 import type { SnapshotFile } from '../store/shard-snapshot.js';
-import type { ShardCount, ShardRead } from './page-worker.js';
+import type { ShardCount, ShardsRead } from './page-worker.js';
 import type { PageWorkerData } from './protocol.js';
 import { workerFile } from './worker-file.js';
 
@@ -66,19 +66,20 @@ export class PagePool implements PageSource {
     return mergeTop(valueFieldName(query.field), query.limit, await Promise.all(this.#eachShard((shard) => this.topPart(shard, query))));
   }
 
-  // One shard's part of a read, each its own task: a cluster node serves them for the shards it
-  // holds, and the asking node merges them (store/read-parts.ts, mergeHistogram, mergeTop).
+  // Shards' parts of a read: a cluster node serves them for the shards it holds, and the asking node
+  // merges them (store/read-parts.ts, mergeHistogram, mergeTop). Pages, searches and topics: one
+  // task for all the shards asked (a task's hand-off costs more than a short page); counts: a task each.
 
-  pagePart(shard: number, query: PageQuery): Promise<PagePart> {
-    return this.#run({ shard, query } satisfies ShardRead<PageQuery>, 'pagePart') as Promise<PagePart>;
+  pageParts(shards: readonly number[], query: PageQuery): Promise<PagePart[]> {
+    return this.#run({ shards, query } satisfies ShardsRead<PageQuery>, 'pageParts') as Promise<PagePart[]>;
   }
 
-  searchPart(shard: number, query: SearchPageQuery): Promise<SearchPart> {
-    return this.#run({ shard, query } satisfies ShardRead<SearchPageQuery>, 'searchPart') as Promise<SearchPart>;
+  searchParts(shards: readonly number[], query: SearchPageQuery): Promise<SearchPart[]> {
+    return this.#run({ shards, query } satisfies ShardsRead<SearchPageQuery>, 'searchParts') as Promise<SearchPart[]>;
   }
 
-  topicsPart(shard: number, query: TopicQuery): Promise<TopicRow[]> {
-    return this.#run({ shard, query } satisfies ShardRead<TopicQuery>, 'topicsPart') as Promise<TopicRow[]>;
+  topicsParts(shards: readonly number[], query: TopicQuery): Promise<TopicRow[][]> {
+    return this.#run({ shards, query } satisfies ShardsRead<TopicQuery>, 'topicsParts') as Promise<TopicRow[][]>;
   }
 
   /** Reads the shard's share of the rows bound, as when the pool runs every shard's. */

@@ -54,16 +54,23 @@ export interface ShardRead<Query> {
   readonly query: Query;
 }
 
-export function topicsPart(task: ShardRead<TopicQuery>): TopicRow[] {
-  return opened().pages.topicsPart(task.shard, task.query);
+/** Several shards' parts in one task: a cluster node answers for all the shards it is asked for at once. */
+export interface ShardsRead<Query> {
+  readonly shards: readonly number[];
+  readonly query: Query;
 }
 
-export function pagePart(task: ShardRead<PageQuery>): PagePart {
-  return opened().pages.pagePart(task.shard, task.query);
+export function topicsParts(task: ShardsRead<TopicQuery>): TopicRow[][] {
+  return task.shards.map((shard) => opened().pages.topicsPart(shard, task.query));
 }
 
-export function searchPart(task: ShardRead<SearchPageQuery>): SearchPart {
-  return searchPartOf(opened().readers, task.shard, task.query);
+export function pageParts(task: ShardsRead<PageQuery>): PagePart[] {
+  return task.shards.map((shard) => opened().pages.pagePart(shard, task.query));
+}
+
+export function searchParts(task: ShardsRead<SearchPageQuery>): SearchPart[] {
+  // Each shard's deadline counts from its own start, as when the shards are asked one by one.
+  return task.shards.map((shard) => searchPartOf(opened().readers, shard, task.query));
 }
 
 /** One shard's part of a histogram or top: the pool runs the shards in parallel and merges. */

@@ -38,18 +38,21 @@ describe('PagePool parts', () => {
       { topic: null, filter: null, afterSeq: 10, maxSeq: 180, limit: 7 },
       { topic: 'topic.b', filter: null, search: parseSearchQuery('beta'), afterSeq: 0, maxSeq: 200, limit: 50 },
     ] satisfies PageQuery[]) {
-      const merged = mergePageParts(await Promise.all(shards.map((shard) => pool.pagePart(shard, query))), query);
+      const merged = mergePageParts(await pool.pageParts(shards, query), query);
       const whole = await pool.page(query);
       assert.deepEqual([renderEvents(merged.rows), merged.rows.length, merged.through, merged.partial], [whole.eventsJson, whole.count, whole.through, whole.partial]);
     }
+    // Asked one shard at a time, the parts are the same.
+    const one: PageQuery = { topic: null, filter: null, afterSeq: 10, maxSeq: 180, limit: 7 };
+    assert.deepEqual((await Promise.all(shards.map((shard) => pool.pageParts([shard], one)))).flat(), await pool.pageParts(shards, one));
     for (const order of ['asc', 'desc'] as const) {
       const query: SearchPageQuery = { ...filter, order, after: null, maxSeq: 190, limit: 5, maxRows: 20, timeoutMs: 60_000 };
-      const merged = mergeSearchParts(await Promise.all(shards.map((shard) => pool.searchPart(shard, query))), query);
+      const merged = mergeSearchParts(await pool.searchParts(shards, query), query);
       const whole = await pool.search(query);
       assert.deepEqual([renderEvents(merged.rows), merged.next, merged.partial], [whole.eventsJson, whole.next, whole.partial]);
     }
     const topics: TopicQuery = { after: 'other.x', prefix: null, limit: 2 };
-    assert.deepEqual(mergeTopicParts(await Promise.all(shards.map((shard) => pool.topicsPart(shard, topics))), topics.limit), await pool.topics(topics));
+    assert.deepEqual(mergeTopicParts(await pool.topicsParts(shards, topics), topics.limit), await pool.topics(topics));
   });
 
   test('histogram and top parts each read a share of the rows bound, and merge to the whole', async () => {
@@ -67,7 +70,7 @@ describe('PagePool parts', () => {
 
   test('parts queue with every other read: past the bound they are refused as overloaded', async () => {
     const query: PageQuery = { topic: null, filter: null, afterSeq: 0, maxSeq: 200, limit: 1000 };
-    const settled = await Promise.allSettled(Array.from({ length: 1000 }, (_, index) => pool.pagePart(index % kShards, query)));
+    const settled = await Promise.allSettled(Array.from({ length: 1000 }, (_, index) => pool.pageParts([index % kShards], query)));
     const refused = settled.filter((outcome) => outcome.status === 'rejected');
     assert.ok(refused.length > 0 && refused.length < settled.length);
     for (const outcome of refused) assert.ok(outcome.reason instanceof OverloadedError);

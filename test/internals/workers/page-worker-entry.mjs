@@ -5,4 +5,4 @@ import { tsImport } from 'tsx/esm/api';
 
 const worker = await tsImport(new URL('../../../src/workers/page-worker.ts', import.meta.url).href, import.meta.url);
 
-export const { page, topics, search, pagePart, searchPart, topicsPart, snapshot, close } = worker;
+export const { page, topics, search, pageParts, searchParts, topicsParts, snapshot, close } = worker;

@@ -71,23 +71,23 @@ describe('page worker', () => {
     assert.deepEqual(after.map((row) => row.topic), ['topic.b']);
   });
 
-  test('a task per shard and part: merged, the parts are what the whole read gives', async () => {
-    const part = <Part>(name: string, query: unknown): Promise<Part[]> => Promise.all([0, 1].map((shard) => pool.run({ shard, query }, { name }) as Promise<Part>));
+  test('one task for several shards\' parts: merged, the parts are what the whole read gives', async () => {
+    const part = <Part>(name: string, query: unknown): Promise<Part[]> => pool.run({ shards: [0, 1], query }, { name }) as Promise<Part[]>;
     const query: PageQuery = { topic: 'topic.a', filter: null, afterSeq: 1, maxSeq: 100, limit: 2 };
-    const parts = await part<PagePart>('pagePart', query);
+    const parts = await part<PagePart>('pageParts', query);
     assert.deepEqual(parts.map((one) => one.rows.map((row) => row.seq)), [[4], [2, 5]]);
     const merged = mergePageParts(parts, query);
     const whole = await page(query);
     assert.deepEqual([renderEvents(merged.rows), merged.through, merged.partial], [whole.eventsJson, whole.through, whole.partial]);
 
     const search: SearchPageQuery = { query: null, topic: null, sinceMs: null, untilMs: null, order: 'desc', after: null, maxSeq: 100, limit: 4, maxRows: 1000, timeoutMs: 60_000 };
-    const found = mergeSearchParts(await part<SearchPart>('searchPart', search), search);
+    const found = mergeSearchParts(await part<SearchPart>('searchParts', search), search);
     const result = (await pool.run(search, { name: 'search' })) as SearchResult;
     assert.deepEqual([renderEvents(found.rows), found.next, found.partial], [result.eventsJson, result.next, result.partial]);
     assert.deepEqual(found.rows.map((row) => row.seq), [6, 5, 4, 3]);
 
     const topics: TopicQuery = { after: null, prefix: null, limit: 10 };
-    assert.deepEqual(mergeTopicParts(await part<TopicRow[]>('topicsPart', topics), 10), await pool.run(topics, { name: 'topics' }));
+    assert.deepEqual(mergeTopicParts(await part<TopicRow[]>('topicsParts', topics), 10), await pool.run(topics, { name: 'topics' }));
   });
 
   test('a snapshot of a shard is a sound copy of its file, with its log position', async () => {
