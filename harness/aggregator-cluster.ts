@@ -31,6 +31,8 @@ export interface AggregatorClusterOptions {
   readonly shards?: number;
   readonly leaseTtlMs?: number;
   readonly args?: readonly string[];
+  /** Flags for node itself (e.g. --cpu-prof), for every aggregator. */
+  readonly nodeArgs?: readonly string[];
   /** Where each NATS node runs (nats-cluster.ts; default: all on 127.0.0.1). */
   readonly natsPlacement?: (index: number) => NatsPlacement;
   /** Where each aggregator runs (its address, a network namespace; default 127.0.0.1 here). */
@@ -54,7 +56,7 @@ export async function startAggregatorCluster(options: AggregatorClusterOptions =
         return node.server.url;
       },
       async start() {
-        node.server = await startServer({ dataDir, shards: options.shards ?? 4, args, timeoutMs: 60_000, placement });
+        node.server = await startServer({ dataDir, shards: options.shards ?? 4, args, timeoutMs: 60_000, placement, ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}) });
       },
       async crash() {
         await node.server?.crash();

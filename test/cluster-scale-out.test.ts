@@ -189,3 +189,49 @@ describe('--replicas 2: a node leaves and another joins under load', { skip: mis
     }
   });
 });
+
+describe('--replicas 2 of 3 nodes: a node killed with -9 under load, then restarted', { skip: missingNatsServer() ?? false, timeout: 300_000 }, () => {
+  let cluster: AggregatorCluster;
+  before(async () => {
+    cluster = await startAggregatorCluster({ nodes: 3, shards: kShards, args: ['--replicas', '2'] });
+  });
+  after(() => cluster.stop());
+
+  test('writes on every node (each lacks a third of the shards) keep their verdicts right through the kill; nothing acknowledged is lost, copies equal', async () => {
+    const nodes = cluster.nodes;
+    const live = new Set(nodes);
+    await waitFor(async () => (await Promise.all(nodes.map(async (node) => ((await getJson(`${node.url}/health`)).body.cluster.replicas as HeldReplica[]).length))).reduce((sum, count) => sum + count, 0) === 2 * kShards, 'placement settled', 60_000);
+    const load = startLoad({ targets: () => [...live].filter((node) => node.server !== null).map((node) => node.url), concurrency: 6, batch: 20, keySpace: 5000, prefix: 'kill' });
+    await waitFor(() => load.record.acknowledged >= 60, 'the load to run', 30_000);
+    const victim = nodes[2]!;
+    live.delete(victim);
+    await victim.crash();
+    // Its key expires after the lease TTL; the two others then hold every shard.
+    await waitFor(() => load.record.acknowledged >= 250, 'the load to go on without the victim', 60_000);
+    await victim.start();
+    live.add(victim);
+    await waitFor(() => load.record.acknowledged >= 400, 'the load to go on with the victim back', 60_000);
+    const record = await load.stop();
+    const urls = nodes.map((node) => node.url);
+    const [totals] = await whenSettled(urls, 60_000);
+    const events = await Promise.all(urls.map((url) => allEvents(url, undefined, 500)));
+    for (const listed of events.slice(1)) assert.deepEqual(listed, events[0], 'every node pages the same');
+    const keys = events[0]!.map((stored) => `${stored.topic}/${stored.event_id}`);
+    assert.equal(new Set(keys).size, keys.length, 'each key stored once');
+    assert.equal(keys.length, totals!.unique_processed);
+    assert.deepEqual(checkVerdicts(record, new Set(keys)), []);
+    // Placement settles back to 2 copies a shard, and each shard's copies are equal.
+    let holders: { node: number; applied: number }[][] = [];
+    await waitFor(
+      async () => {
+        const replicas = await Promise.all(urls.map(async (url) => (await getJson(`${url}/health`)).body.cluster.replicas as HeldReplica[]));
+        holders = Array.from({ length: kShards }, (_, shard) => replicas.flatMap((list, node) => list.filter((replica) => replica.shard === shard && replica.caught_up).map((replica) => ({ node, applied: replica.applied }))));
+        return holders.every((copies) => copies.length === 2 && copies[0]!.applied === copies[1]!.applied);
+      },
+      () => `each shard on 2 nodes at one log position (${JSON.stringify(holders)})`,
+      90_000,
+    );
+    const digests = nodes.map((node) => replicaDigest(node.dataDir, kShards));
+    for (const [shard, [first, second]] of holders.entries()) assert.equal(digests[first!.node]![shard], digests[second!.node]![shard], `shard ${shard}'s copies differ`);
+  });
+});
