@@ -41,6 +41,10 @@ export interface AggregatorClusterOptions {
 
 export async function startAggregatorCluster(options: AggregatorClusterOptions = {}): Promise<AggregatorCluster> {
   const nats = await startNatsCluster(3, options.natsPlacement);
+  // Every NATS node current (its JetStream caught up with the meta group), not only one with a
+  // leader: a node across a veth link joins a moment later, and the first aggregator's R3 buckets
+  // need all three (their creation timed out once, 1 run in 2, without this).
+  await nats.current();
   const nodes: AggregatorNode[] = [];
   const addNode = async (extra: readonly string[] = []): Promise<AggregatorNode> => {
     const name = `agg${nodes.length}`;

@@ -6,6 +6,9 @@
  * nodes: B refuses writes with 503 and says so in /health, B's leases lapse and A owns every
  * shard within the TTL, A goes on acknowledging (its longest ack gap is the partition stall);
  * after the heal B reconnects and catches up, and every verdict and both replicas check out.
+ * Then B is cut off together with one NATS server, which it can still reach and which has no
+ * quorum: B refuses writes within seconds (not at its 20 s publish deadline), and /health stays
+ * 503 until JetStream answers it again.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -81,30 +84,47 @@ function watchOwnership(nodes: readonly AggregatorNode[]): { readonly overlaps: 
   return watch;
 }
 
+/**
+ * 3 NATS servers and aggregators A and B, B in a network namespace of its own (its NATS traffic is
+ * what `cut()` drops). `withNatsNode`: the third NATS server lives in B's namespace too, so across
+ * the cut B still reaches a NATS server, one without a quorum. agg0 (B) starts first and takes the
+ * free leases: the node to be cut off owns shards.
+ */
+async function partitionedCluster(withNatsNode: boolean): Promise<{ partition: Partition; cluster: AggregatorCluster; a: AggregatorNode; b: AggregatorNode }> {
+  const partition = createPartition();
+  try {
+    const cluster = await startAggregatorCluster({
+      nodes: 2,
+      shards: kShards,
+      leaseTtlMs: kTtlMs,
+      natsPlacement: (index) => (withNatsNode && index === 2 ? { host: partition.nsNatsHost, monitorHost: partition.nsHost, wrap: partition.wrap } : { host: partition.natsHost }),
+      placement: (index) => (index === 0 ? { host: partition.nsHost, wrap: partition.wrap } : {}),
+    });
+    const [b, a] = cluster.nodes as [AggregatorNode, AggregatorNode];
+    return { partition, cluster, a, b };
+  } catch (error) {
+    partition.remove();
+    throw error;
+  }
+}
+
+async function stopPartitioned(partition: Partition | undefined, cluster: AggregatorCluster | undefined): Promise<void> {
+  try {
+    await cluster?.stop();
+  } finally {
+    partition?.remove();
+  }
+}
+
 describe('cluster mode across a network partition', { skip: missingNatsServer() ?? missingNetns() ?? false, timeout: 180_000 }, () => {
   let partition: Partition | undefined;
   let cluster: AggregatorCluster | undefined;
   let a: AggregatorNode;
   let b: AggregatorNode;
   before(async () => {
-    const net = (partition = createPartition());
-    cluster = await startAggregatorCluster({
-      nodes: 2,
-      shards: kShards,
-      leaseTtlMs: kTtlMs,
-      natsPlacement: () => ({ host: net.natsHost }),
-      // agg0 starts first and takes the free leases: the node to be cut off owns shards.
-      placement: (index) => (index === 0 ? { host: net.nsHost, wrap: net.wrap } : {}),
-    });
-    [b, a] = cluster.nodes as [AggregatorNode, AggregatorNode];
+    ({ partition, cluster, a, b } = await partitionedCluster(false));
   });
-  after(async () => {
-    try {
-      await cluster?.stop();
-    } finally {
-      partition?.remove();
-    }
-  });
+  after(() => stopPartitioned(partition, cluster));
 
   const owned = async (node: AggregatorNode): Promise<number[]> => (await getJson(`${node.url}/health`)).body.cluster.owned as number[];
   const acksFrom = (record: LoadRecord, node: AggregatorNode): number => record.acks.filter((ack) => ack.target === node.url).length;
@@ -191,5 +211,59 @@ describe('cluster mode across a network partition', { skip: missingNatsServer() 
     assert.deepEqual(watch.overlaps, [], 'no shard owned twice at any time');
     const [ownedA, ownedB] = await Promise.all([owned(a), owned(b)]);
     assert.deepEqual([...ownedA, ...ownedB].sort(), [0, 1, 2, 3], 'every shard owned once at the end');
+  });
+});
+
+describe('cluster mode: an aggregator cut off together with one NATS node (no quorum on its side)', { skip: missingNatsServer() ?? missingNetns() ?? false, timeout: 180_000 }, () => {
+  let partition: Partition | undefined;
+  let cluster: AggregatorCluster | undefined;
+  let a: AggregatorNode;
+  let b: AggregatorNode;
+  before(async () => {
+    ({ partition, cluster, a, b } = await partitionedCluster(true));
+  });
+  after(() => stopPartitioned(partition, cluster));
+
+  test('B refuses writes within seconds, not at the 20 s publish deadline, and /health stays 503 until JetStream answers again; nothing lost', async (t) => {
+    const loadA = startLoad({ targets: () => [a.url], concurrency: 2, batch: 10, keySpace: 4000, prefix: 'minority' });
+    const loadB = startLoad({ targets: () => [b.url], concurrency: 2, batch: 10, keySpace: 4000, prefix: 'minority', record: loadA.record });
+    const record = loadA.record;
+    t.after(() => Promise.all([loadA.stop(), loadB.stop()]));
+    const acksFrom = (node: AggregatorNode): number => record.acks.filter((ack) => ack.target === node.url).length;
+    await waitFor(() => acksFrom(a) >= 20 && acksFrom(b) >= 20, 'load to flow through both nodes', 20_000);
+
+    const cutAt = performance.now();
+    partition!.cut();
+    await waitFor(async () => (await probePublish(b, `minority-${Date.now()}`)) === 503, 'B to answer 503 to a publish', 15_000);
+    const refusedMs = performance.now() - cutAt;
+    // Before: connected to a NATS server without a quorum, B refused nothing until the 20 s publish deadline (21 s measured).
+    assert.ok(refusedMs < 12_000, `B refused ${Math.round(refusedMs)} ms after the cut`);
+    // From then on to the heal, /health never says ok (it used to flip back when B reconnected to the cut-off NATS node).
+    const healthy: number[] = [];
+    const watchUntil = performance.now() + 12_000;
+    while (performance.now() < watchUntil) {
+      const answer = await health(b);
+      if (answer?.status === 200) healthy.push(Math.round(performance.now() - cutAt));
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.deepEqual(healthy, [], 'B\'s /health answered 200 during the cut');
+    assert.equal(await probePublish(b, 'minority-end'), 503, 'B still refuses at the end of the cut');
+
+    const healAt = performance.now();
+    partition!.heal();
+    await waitFor(async () => (await health(b))?.status === 200, 'B to be healthy after the heal', 40_000);
+    const healthyMs = performance.now() - healAt;
+    const acksFromB = acksFrom(b);
+    await waitFor(() => acksFrom(b) >= acksFromB + 20, 'B to acknowledge again', 60_000);
+    await Promise.all([loadA.stop(), loadB.stop()]);
+    console.log(`minority partition: B refused writes ${Math.round(refusedMs)} ms after the cut; healthy ${Math.round(healthyMs)} ms after the heal; ${record.acknowledged} requests acknowledged, ${record.failed} not`);
+
+    const [statsA] = await whenSettled([a.url, b.url], 60_000);
+    const events = (await allEvents(a.url)).filter((stored) => stored.topic.startsWith('minority.'));
+    const keys = events.map((stored) => `${stored.topic}/${stored.event_id}`);
+    assert.equal(new Set(keys).size, keys.length, 'one stored copy per key');
+    assert.deepEqual(checkVerdicts(record, new Set(keys)), []);
+    assert.equal(statsA!.received, statsA!.unique_processed + statsA!.duplicate_dropped);
+    await assertSameReplicas([a.dataDir, b.dataDir], kShards);
   });
 });

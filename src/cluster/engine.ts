@@ -2,77 +2,55 @@
  * The cluster storage engine (`--cluster`): the `Storage` seam over NATS JetStream
  * (../shared/spec/cluster.md; docs/ARCHITECTURE.md says where this design departs from it).
  *
- *   commit path → PublishPath (messages into the shard streams; PubAck + this node's verdict)
- *   shard hosts → each shard's log read by position → the local core applies each message at its
- *                 position (src/local: rings → threads → SQLite)
- *   watermark   → Frontier (the shard clocks this node applied; ticks keep idle shards moving)
- *   pages/stats → the local core's reader threads and totals over this node's replicas
+ *   open        → open-parts.ts: NATS, the streams, the local core, the live set, this node's replicas
+ *   placement   → Rebalancer (the R nodes of each shard, placement.ts; moves make before break)
+ *   commit path → PublishPath (messages into the shard streams; PubAck + a replica's verdict:
+ *                 this node's own, or pushed by the replicas, verdict-relay.ts)
+ *   shard hosts → each held shard's log read by position → the local core applies each message at
+ *                 its position (src/local: rings → threads → SQLite)
+ *   watermark   → Frontier (the shard clocks, this node's and gossiped: clock-gossip.ts; ticks keep idle shards moving)
+ *   pages       → ReadRouter (a part per shard, here or from a replica that holds it, merged)
+ *   stats       → ClusterStats (the totals summed per shard; this node's own per-topic counts)
  *   ownership   → KV leases `own.<k>` (who ticks a shard, snapshots it and sends its expiry commands: maintenance.ts)
  *   snapshots   → the owner's snapshots in the object store; the log purged below them; a
  *                 replica the log no longer reaches back to restores one (snapshots.ts)
  *
- * Every node replicates every shard, so every node answers every read from its own files and
- * every write with its own replica's verdict. Loaded only by a dynamic import when `--cluster`
- * is set: the single-node service never loads `nats`.
+ * Loaded only by a dynamic import when `--cluster` is set: the single-node service never loads `nats`.
  */
 import type { GroupCommand, GroupReply } from '../groups/model.js';
-import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
-import type { Config } from '../config.js';
-import { ConfigError } from '../errors.js';
+import type { NatsConnection } from 'nats';
 import type { ClusterHealth } from '../events/responses.js';
 import type { CommitPath, CommitRequest, DeletionRequest, DeletionResult, PageSource, RequestVerdict, RoomCheck, ShardFrame, StatsSource, Storage } from '../ingest/storage.js';
-import { LocalShards, type EngineHooks } from '../local/local-shards.js';
-import { Frontier, Ticker } from './frontier.js';
-import { Leases, openLeaseBucket } from './leases.js';
+import type { EngineHooks, LocalShards } from '../local/local-shards.js';
+import { Ticker, type Frontier } from './frontier.js';
 import { Maintenance } from './maintenance.js';
 import { kMaxMessageBytes } from './log-message.js';
-import { checkShardCount, ensureStreams } from './streams.js';
 import { Ownership } from './ownership.js';
 import { PublishPath } from './publish-path.js';
 import { ClockGossip, type ShardClock } from './clock-gossip.js';
 import { ClusterStats } from './cluster-stats.js';
-import { Membership } from './membership.js';
-import { shardsToHold } from './placement.js';
+import type { Membership } from './membership.js';
 import { ReadRouter } from './read-router.js';
 import { Rebalancer } from './rebalancer.js';
 import { ShardReadResponder } from './shard-reads.js';
-import { Replicas } from './replicas.js';
+import type { Replicas } from './replicas.js';
 import { Snapshotter } from './snapshots.js';
-import { SnapshotStore } from './snapshot-store.js';
-import { StreamPublisher } from './stream-publisher.js';
-import { VerdictBoard } from './verdicts.js';
-import { VerdictRelay } from './verdict-relay.js';
+import type { VerdictRelay } from './verdict-relay.js';
+import { kPublishDeadlineMs, openParts, type ClusterConfig, type OpenedParts } from './open-parts.js';
 
-export type ClusterConfig = Pick<
-  Config,
-  'dataDir' | 'shards' | 'ringBytes' | 'drainBytes' | 'shardRetryMs' | 'readers' | 'minFreeBytes' | 'retention' | 'retentionBytes' | 'indexFields' | 'forgetAfter' | 'searchIndex' | 'cluster' | 'nodeId' | 'replicas' | 'holdShards' | 'streamReplicas' | 'leaseTtlMs' | 'snapshotIntervalMs'
->;
+export type { ClusterConfig };
 
-const kPublishDeadlineMs = 20_000;
 const kTickMs = 20;
 const kTakeoverTickMs = 300;
 /** How long writes wait out a lost NATS connection before they are refused (503). */
 const kReconnectGraceMs = 3000;
-/** How long a node that appears must stay before placement counts it. */
-const kJoinSettleMs = 2000;
-
-/** What the constructor is given: everything `open` had to wait for. */
-interface OpenedParts {
-  readonly nc: NatsConnection;
-  readonly js: JetStreamClient;
-  readonly jsm: JetStreamManager;
-  readonly local: LocalShards;
-  readonly replicas: Replicas;
-  readonly frontier: Frontier;
-  readonly board: VerdictBoard;
-  readonly leases: Leases;
-  readonly snapshots: SnapshotStore;
-  readonly publisher: StreamPublisher;
-  readonly relay: VerdictRelay;
-  readonly membership: Membership;
-  /** The replicas this node started empty at open (a node joining), and how long they took to catch up. */
-  readonly initial: { readonly copied: readonly number[]; readonly seconds: number };
-}
+/**
+ * JetStream silent this long (no membership round answered): writes are refused at once and
+ * /health is 503 until one is. Longer than a NATS leader election in a rolling restart (~2 s).
+ */
+const kJetStreamSilentMs = 5000;
+/** Silent this long while connected: the server has no quorum; hop to another (at most once per this interval). */
+const kHopAfterMs = 8000;
 
 export class ClusterStorage implements Storage, CommitPath {
   readonly stats: StatsSource;
@@ -89,6 +67,9 @@ export class ClusterStorage implements Storage, CommitPath {
   /** Replicas being let go: they take no lease meanwhile. */
   readonly #releasing = new Set<number>();
   readonly #replicaCount: number;
+  readonly #hopper: NodeJS.Timeout;
+  #hoppedAt = Number.NEGATIVE_INFINITY;
+  readonly #onNotice: (message: string) => void;
   readonly #path: PublishPath;
   readonly #ownership: Ownership;
   readonly #ticker: Ticker;
@@ -110,6 +91,7 @@ export class ClusterStorage implements Storage, CommitPath {
     this.#membership = parts.membership;
     this.#nodeId = config.nodeId;
     this.#replicaCount = config.replicas;
+    this.#onNotice = (message) => hooks.onNotice?.(message);
     const host = (shard: number) => this.#replicas.host(shard);
     this.stats = new ClusterStats(parts.local.stats(() => this.#health()), {
       shards: config.shards,
@@ -188,6 +170,8 @@ export class ClusterStorage implements Storage, CommitPath {
       followsOwn: (shard) => host(shard)?.settled ?? false,
     });
     parts.membership.start();
+    this.#hopper = setInterval(() => this.#hopIfSilent(), 1000);
+    this.#hopper.unref();
     void this.#watchConnection();
   }
 
@@ -197,77 +181,7 @@ export class ClusterStorage implements Storage, CommitPath {
    * stream had at start, so the node answers nothing before it is caught up.
    */
   static async open(config: ClusterConfig, hooks: EngineHooks = {}): Promise<ClusterStorage> {
-    let nc: NatsConnection;
-    try {
-      nc = await connect({
-        servers: config.cluster.split(',').map((url) => url.trim()),
-        name: config.nodeId,
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 250,
-        // A server that stops answering (SIGSTOP, a cut link) is noticed in ~3 s; a reconnect to a
-        // server that accepts TCP but says nothing gives up in 2 s (the default 20 s stalled
-        // everything behind it), then tries the next.
-        pingInterval: 1000,
-        maxPingOut: 2,
-        timeout: 2000,
-      });
-    } catch (error) {
-      throw new ConfigError(`--cluster: cannot reach NATS at ${config.cluster}: ${(error as Error).message}`, { cause: error });
-    }
-    let local: LocalShards | null = null;
-    try {
-      const jsm = await nc.jetstreamManager();
-      const js = nc.jetstream();
-      await checkShardCount(js, config.shards, config.streamReplicas);
-      const lastSeqs = await ensureStreams(jsm, config.shards, config.streamReplicas);
-      local = await LocalShards.open(
-        config,
-        {
-          // The replicated log is the durable record: a replica that loses its last commits to a power
-          // cut replays them from its log position, which commits (and is lost) with them.
-          durability: { mode: 'normal', intervalMs: 0 },
-          // Expiry comes from the owners' commands in the logs (maintenance.ts), never a writer's own clock.
-          lifecycle: { indexFields: config.indexFields, expiryByLog: true, searchIndex: config.searchIndex === 'on' },
-          // Rejections travel in the log with the publishing node's next message: counted as applied.
-          rejectedFromFrames: true,
-        },
-        hooks,
-      );
-      const positions = local.opened.map((snapshot) => snapshot.log);
-      const frontier = new Frontier(positions.map((position) => position.clock));
-      const board = new VerdictBoard();
-      const snapshots = await SnapshotStore.open(js, jsm, config.streamReplicas);
-      const publisher = new StreamPublisher(js, { deadlineMs: kPublishDeadlineMs, attemptTimeoutMs: 2000, retryMs: 100 });
-      let replicas: Replicas | null = null;
-      const self = { id: config.nodeId, holds: config.holdShards === 'on' };
-      const relay = new VerdictRelay(nc, board, publisher.nodeNuid, { applied: (shard) => replicas?.host(shard)?.position.seq ?? null });
-      const membership = await Membership.open(js, jsm, {
-        nodeId: config.nodeId,
-        ttlMs: config.leaseTtlMs,
-        replicas: config.streamReplicas,
-        joinSettleMs: kJoinSettleMs,
-        report: () => ({ hosting: replicas?.held() ?? [], caughtUp: replicas?.running.filter((host) => host.settled).map((host) => host.shard) ?? [], holds: self.holds }),
-        onError: (message) => hooks.onShardError?.(-1, message),
-      });
-      // What this node held before (its files are not empty) it keeps until the nodes placed for it caught up.
-      const heldBefore = new Set(positions.flatMap((position, shard) => (position.seq > 0 ? [shard] : [])));
-      const held = shardsToHold(self, config.shards, membership.live, config.replicas, heldBefore);
-      // Reads are cheap to repeat: a read in flight when its server goes away gives up in 2 s, not
-      // the default 5 s (a NATS node's restart stalled every replica that long).
-      const reads = await nc.jetstreamManager({ timeout: 2000 });
-      const replicaParts = { nc, jsm: reads, local, board, frontier, snapshots, dataDir: config.dataDir, shardRetryMs: config.shardRetryMs, onNotice: (message: string) => hooks.onNotice?.(message), push: relay.push.bind(relay) };
-      const openedAt = performance.now();
-      replicas = await Replicas.open(replicaParts, positions, lastSeqs, held);
-      // What it started with counts as moved here when its file was empty (a node joining).
-      const copied = [...held].filter((shard) => !heldBefore.has(shard));
-      const initial = { copied, seconds: copied.length > 0 ? (performance.now() - openedAt) / 1000 : 0 };
-      const leases = new Leases(await openLeaseBucket(js, 'agg_leases', config.leaseTtlMs, config.streamReplicas), config.nodeId, config.leaseTtlMs);
-      return new ClusterStorage({ nc, js, jsm, local, replicas, frontier, board, leases, snapshots, publisher, relay, membership, initial }, config, hooks);
-    } catch (error) {
-      await local?.destroy();
-      await nc.close();
-      throw error instanceof ConfigError ? error : new ConfigError(`--cluster: ${(error as Error).message}`, { cause: error });
-    }
+    return new ClusterStorage(await openParts(config, hooks), config, hooks);
   }
 
   get commitPath(): CommitPath {
@@ -320,8 +234,22 @@ export class ClusterStorage implements Storage, CommitPath {
     const problems: string[] = [];
     if (this.#closing) problems.push('shutting down');
     if (this.#nats !== 'connected') problems.push(`NATS ${this.#nats}`);
+    const silent = this.#membership.silentMs;
+    if (this.#nats === 'connected' && silent > kJetStreamSilentMs) problems.push(`JetStream has not answered for ${Math.round(silent / 1000)} s (the NATS server this node is connected to may have no quorum)`);
     for (const host of this.#replicas.running) if ((host.failure ?? host.readProblem) !== null) problems.push((host.failure ?? host.readProblem)!);
     return [...problems, ...this.#local.problems()];
+  }
+
+  /**
+   * Connected to a NATS server that answers nothing of JetStream (it lost its quorum: cut off
+   * with this node, or its peers are down): reconnect, which tries the next server of the list.
+   */
+  #hopIfSilent(): void {
+    const now = performance.now();
+    if (this.#closing || this.#nats !== 'connected' || this.#membership.silentMs < kHopAfterMs || now - this.#hoppedAt < kHopAfterMs) return;
+    this.#hoppedAt = now;
+    this.#onNotice(`JetStream silent for ${Math.round(this.#membership.silentMs / 1000)} s on this NATS server: reconnecting to another`);
+    this.#nc.reconnect().catch(() => {});
   }
 
   /** This node answers for its replica of `shard` (verdict queries, reads), or stops to. */
@@ -336,6 +264,9 @@ export class ClusterStorage implements Storage, CommitPath {
     // A reconnect to another server (one restarting, one paused) takes a moment, during which nats.js
     // holds what is published and the publish retries: writes wait it out. Longer, NATS is gone.
     if (this.#nats === 'reconnecting' && performance.now() - this.#disconnectedAt > kReconnectGraceMs) return 'failed';
+    // Connected, yet JetStream does not answer (a server cut off with this node, without a quorum):
+    // every write would wait out the publish deadline, so it is refused at once instead.
+    if (this.#membership.silentMs > kJetStreamSilentMs) return 'failed';
     if (this.#local.diskProblem !== null) return 'disk_full';
     return this.#replicas.running.some((host) => host.failure !== null) ? 'failed' : null;
   }
@@ -371,6 +302,7 @@ export class ClusterStorage implements Storage, CommitPath {
 
   async #stop(settle: () => Promise<void>, stopLocal: () => Promise<void>): Promise<void> {
     this.#closing = true;
+    clearInterval(this.#hopper);
     this.#ticker.stop();
     this.#snapshotter.stop();
     this.#maintenance?.stop();

@@ -35,6 +35,8 @@ export class Membership {
   /** performance.now() when each node's key was first seen in the current run of sightings. */
   readonly #firstSeen = new Map<string, number>();
   #live = new Map<string, NodeReport>();
+  /** performance.now() of the last round that wrote this node's key and read the set: JetStream answered. */
+  #answeredAt = performance.now();
   #timer: NodeJS.Timeout | null = null;
   #round: Promise<void> = Promise.resolve();
   readonly #listeners: (() => void)[] = [];
@@ -59,6 +61,15 @@ export class Membership {
     return this.#live;
   }
 
+  /**
+   * How long JetStream has not answered this node's rounds (a write and a read of a replicated
+   * bucket, once a second), ms. A node whose NATS server lost its quorum keeps its connection but
+   * gets no answers: this is how it knows.
+   */
+  get silentMs(): number {
+    return performance.now() - this.#answeredAt;
+  }
+
   /** Runs after every look that changed the set or a report. */
   onChange(listener: () => void): void {
     this.#listeners.push(listener);
@@ -66,7 +77,13 @@ export class Membership {
 
   start(intervalMs = 1000): void {
     this.#timer = setInterval(() => {
-      this.#round = this.#round.then(() => this.#beat()).then(() => this.#look(false)).catch((error: unknown) => this.#options.onError(`membership: ${(error as Error).message}`));
+      this.#round = this.#round
+        .then(() => this.#beat())
+        .then(() => this.#look(false))
+        .then(() => {
+          this.#answeredAt = performance.now();
+        })
+        .catch((error: unknown) => this.#options.onError(`membership: ${(error as Error).message}`));
     }, intervalMs);
     this.#timer.unref();
   }
