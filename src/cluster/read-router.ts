@@ -16,7 +16,7 @@ import { mergePageParts, mergeSearchParts, mergeTopicParts, renderEvents, type P
 import { mergeHistogram, type HistogramPart } from '../store/search-counts.js';
 import { mergeTop, type TopPart } from '../store/search-top.js';
 import type { PagePool } from '../workers/page-pool.js';
-import { readLocally, readsUpTo, subjectOfNodeReads, subjectOfReads, type NodeRead, type ShardRead, type ShardReadReply } from './shard-reads.js';
+import { readLocally, readsUpTo, serves, subjectOfNodeReads, subjectOfReads, type NodeRead, type ReplicaView, type ShardRead, type ShardReadReply } from './shard-reads.js';
 
 /** One ask's wait for a replica's answer. */
 const kAskTimeoutMs = 3000;
@@ -28,8 +28,7 @@ export interface RouterOptions {
   readonly shards: number;
   /** The other nodes that last reported a caught-up replica of `shard` (membership.ts). */
   readonly holders: (shard: number) => readonly string[];
-  /** This node's replica's clock of `shard`, and whether it has caught up; null when it holds none. */
-  readonly replica: (shard: number) => { readonly clock: number; readonly caughtUp: boolean } | null;
+  readonly replica: (shard: number) => ReplicaView;
 }
 
 export class ReadRouter implements PageSource {
@@ -85,8 +84,7 @@ export class ReadRouter implements PageSource {
   }
 
   #servesHere(shard: number, upTo: number | null): boolean {
-    const own = this.#options.replica(shard);
-    return own !== null && (upTo === null ? own.caughtUp : own.clock >= upTo);
+    return serves(this.#options.replica(shard), upTo);
   }
 
   /**
@@ -106,7 +104,9 @@ export class ReadRouter implements PageSource {
       else if (holders.length === 0) parts[shard] = this.#part(shard, read);
       else {
         const node = holders[(shard + this.#turn) % holders.length]!;
-        byNode.set(node, [...(byNode.get(node) ?? []), shard]);
+        const shards = byNode.get(node);
+        if (shards) shards.push(shard);
+        else byNode.set(node, [shard]);
       }
     }
     if (here.length > 0) {

@@ -14,6 +14,7 @@ import type { NatsConnection, Subscription } from 'nats';
 import type { PageQuery, PageSource, TopicQuery } from '../ingest/storage.js';
 import { packMessage, unpackMessage } from '../ring/codec.js';
 import type { HistogramQuery, SearchPageQuery, TopQuery } from '../search/request.js';
+import { ShardResponders } from './shard-responders.js';
 import { trimPagePart, trimSearchPart, type PagePart, type SearchPart } from '../store/read-parts.js';
 import type { PagePool } from '../workers/page-pool.js';
 
@@ -82,23 +83,31 @@ export async function readLocally(pages: PagePool, shards: readonly number[], re
   }
 }
 
+/** A node's replica of a shard as reads see it: its clock, and whether it has caught up; null when it holds none. */
+export type ReplicaView = { readonly clock: number; readonly caughtUp: boolean } | null;
+
+/** Whether `replica` can serve a read at watermark `upTo` (a read without one: once it caught up). */
+export function serves(replica: ReplicaView, upTo: number | null): boolean {
+  return replica !== null && (upTo === null ? replica.caughtUp : replica.clock >= upTo);
+}
+
 export interface ResponderOptions {
-  /** This node's replica's clock of `shard`, and whether it has caught up; null when it holds none. */
-  readonly replica: (shard: number) => { readonly clock: number; readonly caughtUp: boolean } | null;
+  readonly replica: (shard: number) => ReplicaView;
 }
 
 /** Answers the reads of the shards this node holds. */
 export class ShardReadResponder {
-  readonly #nc: NatsConnection;
   readonly #pages: PagePool;
   readonly #options: ResponderOptions;
-  readonly #subscriptions = new Map<number, Subscription>();
+  readonly #responders: ShardResponders;
   readonly #nodeReads: Subscription;
 
   constructor(nc: NatsConnection, pages: PagePool, nodeId: string, options: ResponderOptions) {
-    this.#nc = nc;
     this.#pages = pages;
     this.#options = options;
+    this.#responders = new ShardResponders(nc, subjectOfReads, (shard, message) => {
+      void this.#answer([shard], unpackMessage(message.data) as ShardRead, kReplyBytes).then(([reply]) => message.respond(packMessage(reply)));
+    });
     this.#nodeReads = nc.subscribe(subjectOfNodeReads(nodeId), {
       callback: (error, message) => {
         if (error) return;
@@ -108,31 +117,14 @@ export class ShardReadResponder {
     });
   }
 
+  /** This node now holds (or no longer holds) a replica of `shard`: answer its reads (or stop). */
   serve(shard: number, holding: boolean): void {
-    const current = this.#subscriptions.get(shard);
-    if (holding === (current !== undefined)) return;
-    if (!holding) {
-      current!.unsubscribe();
-      this.#subscriptions.delete(shard);
-      return;
-    }
-    const subject = subjectOfReads(shard);
-    this.#subscriptions.set(
-      shard,
-      this.#nc.subscribe(subject, {
-        queue: subject,
-        callback: (error, message) => {
-          if (error) return;
-          void this.#answer([shard], unpackMessage(message.data) as ShardRead, kReplyBytes).then(([reply]) => message.respond(packMessage(reply)));
-        },
-      }),
-    );
+    this.#responders.serve(shard, holding);
   }
 
   stop(): void {
     this.#nodeReads.unsubscribe();
-    for (const subscription of this.#subscriptions.values()) subscription.unsubscribe();
-    this.#subscriptions.clear();
+    this.#responders.stop();
   }
 
   /** One reply per shard of `shards`: its part, trimmed to `maxBytes`, or `behind` when this node's replica is not (or no longer) there. */
@@ -156,9 +148,8 @@ export class ShardReadResponder {
     const deadline = performance.now() + waitMs;
     for (;;) {
       const replica = this.#options.replica(shard);
-      if (replica === null) return false;
-      if (upTo === null ? replica.caughtUp : replica.clock >= upTo) return true;
-      if (performance.now() >= deadline) return false;
+      if (serves(replica, upTo)) return true;
+      if (replica === null || performance.now() >= deadline) return false;
       await new Promise((resolve) => setTimeout(resolve, kCatchUpPollMs));
     }
   }

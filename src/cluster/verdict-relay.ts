@@ -10,6 +10,7 @@
  */
 import type { NatsConnection, Subscription } from 'nats';
 import { packMessage, unpackMessage } from '../ring/codec.js';
+import { ShardResponders } from './shard-responders.js';
 import type { AppliedMessage, VerdictBoard } from './verdicts.js';
 
 /** How long a publisher waits for a push before it asks. */
@@ -33,7 +34,7 @@ export class VerdictRelay {
   readonly #options: RelayOptions;
   readonly replySubject: string;
   readonly #inbox: Subscription;
-  readonly #responders = new Map<number, Subscription>();
+  readonly #responders: ShardResponders;
   readonly #recent = new Map<string, { outcome: AppliedMessage; at: number }>();
 
   constructor(nc: NatsConnection, board: VerdictBoard, nodeNuid: string, options: RelayOptions) {
@@ -41,6 +42,10 @@ export class VerdictRelay {
     this.#board = board;
     this.#options = options;
     this.replySubject = `agg.v.${nodeNuid}`;
+    this.#responders = new ShardResponders(nc, subjectOfQueries, (shard, message) => {
+      const [msgId, seq] = unpackMessage(message.data) as [string, number];
+      message.respond(packMessage(this.#answer(shard, msgId, seq)));
+    });
     this.#inbox = nc.subscribe(this.replySubject, {
       callback: (error, message) => {
         if (error) return;
@@ -63,24 +68,7 @@ export class VerdictRelay {
 
   /** This node now holds (or no longer holds) a replica of `shard`: answer its queries (or stop). */
   serve(shard: number, holding: boolean): void {
-    const current = this.#responders.get(shard);
-    if (holding === (current !== undefined)) return;
-    if (!holding) {
-      current!.unsubscribe();
-      this.#responders.delete(shard);
-      return;
-    }
-    this.#responders.set(
-      shard,
-      this.#nc.subscribe(`agg.q.${shard}`, {
-        queue: `agg.q.${shard}`,
-        callback: (error, message) => {
-          if (error) return;
-          const [msgId, seq] = unpackMessage(message.data) as [string, number];
-          message.respond(packMessage(this.#answer(shard, msgId, seq)));
-        },
-      }),
-    );
+    this.#responders.serve(shard, holding);
   }
 
   /**
@@ -91,7 +79,7 @@ export class VerdictRelay {
     const ask = async (): Promise<void> => {
       if (!this.#board.waiting(msgId)) return;
       const answer = await this.#nc
-        .request(`agg.q.${shard}`, packMessage([msgId, seq]), { timeout: kQueryEveryMs })
+        .request(subjectOfQueries(shard), packMessage([msgId, seq]), { timeout: kQueryEveryMs })
         .then((reply) => unpackMessage(reply.data) as Answer)
         .catch(() => ['pending'] as const);
       if (answer[0] === 'done') this.#board.applied(msgId, outcomeOf(answer[1], answer[2], answer[3]));
@@ -103,8 +91,7 @@ export class VerdictRelay {
 
   stop(): void {
     this.#inbox.unsubscribe();
-    for (const responder of this.#responders.values()) responder.unsubscribe();
-    this.#responders.clear();
+    this.#responders.stop();
   }
 
   #answer(shard: number, msgId: string, seq: number): Answer {
@@ -113,6 +100,10 @@ export class VerdictRelay {
     const applied = this.#options.applied(shard);
     return applied !== null && applied >= seq ? ['unknown'] : ['pending'];
   }
+}
+
+function subjectOfQueries(shard: number): string {
+  return `agg.q.${shard}`;
 }
 
 function outcomeOf(inserted: number, statuses: Uint8Array, reply: AppliedMessage['reply'] | null | undefined): AppliedMessage {

@@ -12,32 +12,49 @@ export const kTopTopics = 1000;
  * and is persisted with a later commit.
  */
 export class Totals {
-  readonly counters: CounterTotals = { received: 0, unique: 0, duplicates: 0, rejected: 0, expired: 0, deleted: 0 };
+  readonly counters: CounterTotals = emptyCounters();
+  /**
+   * The same counters per shard, moved by the same commits (rejections counted at ingress are not
+   * a shard's): with --replicas a cluster node tells the others its shards' counters.
+   */
+  readonly byShard: CounterTotals[];
   readonly topics = new Map<string, TopicTotals>();
   readonly losses = new Map<string, TopicLosses>();
   readonly top = new TopTopics(kTopTopics);
 
-  /** Adds one shard's persisted counters (at start). */
-  load(counters: Readonly<CounterTotals>, topics: Iterable<readonly [string, Readonly<TopicTotals>]>, losses: Iterable<readonly [string, Readonly<TopicLosses>]>): void {
-    this.counters.rejected += counters.rejected;
-    this.#add(this.counters, counters);
+  constructor(shards: number) {
+    this.byShard = Array.from({ length: shards }, emptyCounters);
+  }
+
+  /** Adds one shard's persisted counters (at start, or with negative counts when a snapshot replaces it). */
+  load(shard: number, counters: Readonly<CounterTotals>, topics: Iterable<readonly [string, Readonly<TopicTotals>]>, losses: Iterable<readonly [string, Readonly<TopicLosses>]>): void {
+    this.addRejected(shard, counters.rejected);
+    for (const into of [this.counters, this.byShard[shard]!]) add(into, counters);
     for (const [topic, counts] of topics) this.#addTopic(topic, counts);
-    for (const [topic, lost] of losses) this.#addLosses(topic, lost.expired, lost.deleted);
+    for (const [topic, lost] of losses) this.#addLosses(shard, topic, lost.expired, lost.deleted);
+  }
+
+  /** Counts events refused by validation in a shard's commit (cluster mode: they travel in the log). */
+  addRejected(shard: number, count: number): void {
+    this.counters.rejected += count;
+    this.byShard[shard]!.rejected += count;
   }
 
   /** Adds what one expiry slice made durable. */
-  addExpired(topics: Iterable<readonly [string, number]>): void {
-    for (const [topic, count] of topics) this.#addLosses(topic, count, 0);
+  addExpired(shard: number, topics: Iterable<readonly [string, number]>): void {
+    for (const [topic, count] of topics) this.#addLosses(shard, topic, count, 0);
   }
 
   /** Adds what one commit's deletions made durable. */
-  addDeleted(topics: Iterable<readonly [string, number]>): void {
-    for (const [topic, count] of topics) this.#addLosses(topic, 0, count);
+  addDeleted(shard: number, topics: Iterable<readonly [string, number]>): void {
+    for (const [topic, count] of topics) this.#addLosses(shard, topic, 0, count);
   }
 
-  #addLosses(topic: string, expired: number, deleted: number): void {
-    this.counters.expired += expired;
-    this.counters.deleted += deleted;
+  #addLosses(shard: number, topic: string, expired: number, deleted: number): void {
+    for (const into of [this.counters, this.byShard[shard]!]) {
+      into.expired += expired;
+      into.deleted += deleted;
+    }
     const lost = this.losses.get(topic);
     if (lost) {
       lost.expired += expired;
@@ -45,26 +62,32 @@ export class Totals {
     } else this.losses.set(topic, { expired, deleted });
   }
 
-  /** Adds the per-topic counts one commit made durable. */
-  addCommit(topics: Iterable<readonly [string, Readonly<TopicTotals>]>): void {
+  /** Adds the per-topic counts one commit of `shard` made durable. */
+  addCommit(shard: number, topics: Iterable<readonly [string, Readonly<TopicTotals>]>): void {
+    const ofShard = this.byShard[shard]!;
     for (const [topic, counts] of topics) {
-      this.#add(this.counters, counts);
+      add(this.counters, counts);
+      add(ofShard, counts);
       this.#addTopic(topic, counts);
     }
   }
 
   #addTopic(topic: string, counts: Readonly<TopicTotals>): void {
     let total = this.topics.get(topic);
-    if (total) this.#add(total, counts);
+    if (total) add(total, counts);
     else this.topics.set(topic, (total = { received: counts.received, unique: counts.unique, duplicates: counts.duplicates }));
     this.top.offer(topic, total.received);
   }
+}
 
-  #add(total: TopicTotals, counts: Readonly<TopicTotals>): void {
-    total.received += counts.received;
-    total.unique += counts.unique;
-    total.duplicates += counts.duplicates;
-  }
+function emptyCounters(): CounterTotals {
+  return { received: 0, unique: 0, duplicates: 0, rejected: 0, expired: 0, deleted: 0 };
+}
+
+function add(total: TopicTotals, counts: Readonly<TopicTotals>): void {
+  total.received += counts.received;
+  total.unique += counts.unique;
+  total.duplicates += counts.duplicates;
 }
 
 /** What /stats, /topics and /metrics read, the same for both engines: the totals, and what the engine says of its shards. */

@@ -84,13 +84,11 @@ export class LocalShards {
   readonly #totals: Totals;
   readonly #disk: DiskFloor;
   readonly #dataDir: string;
-  readonly #perShard: CounterTotals[];
   #closed: Promise<void> | null = null;
   #destroyed: Promise<void> | null = null;
 
-  private constructor(pool: ShardPool, opened: readonly ShardSnapshot[], pages: PagePool, totals: Totals, disk: DiskFloor, dataDir: string, perShard: CounterTotals[]) {
+  private constructor(pool: ShardPool, opened: readonly ShardSnapshot[], pages: PagePool, totals: Totals, disk: DiskFloor, dataDir: string) {
     this.#dataDir = dataDir;
-    this.#perShard = perShard;
     this.#pool = pool;
     this.opened = opened;
     this.pages = pages;
@@ -100,9 +98,7 @@ export class LocalShards {
 
   /** Opens every shard (rejects, with nothing left running, if one cannot open), the reader threads and the disk floor. */
   static async open(config: LocalConfig, mode: LocalMode, hooks: EngineHooks = {}): Promise<LocalShards> {
-    const totals = new Totals();
-    // Per shard too: with --replicas a node tells the others its shards' counters (cluster/clock-gossip.ts).
-    const perShard = Array.from({ length: config.shards }, (): CounterTotals => ({ received: 0, unique: 0, duplicates: 0, rejected: 0, expired: 0, deleted: 0 }));
+    const totals = new Totals(config.shards);
     const { pool, snapshots } = await ShardPool.open({
       dataDir: config.dataDir,
       shards: config.shards,
@@ -111,40 +107,22 @@ export class LocalShards {
       durability: mode.durability,
       shardRetryMs: config.shardRetryMs,
       lifecycle: mode.lifecycle,
-      onExpired: (shard, expired) => {
-        totals.addExpired(expired);
-        for (const [, count] of expired) perShard[shard]!.expired += count;
-      },
-      onDeleted: (shard, deleted) => {
-        totals.addDeleted(deleted);
-        for (const [, count] of deleted) perShard[shard]!.deleted += count;
-      },
+      onExpired: (shard, expired) => totals.addExpired(shard, expired),
+      onDeleted: (shard, deleted) => totals.addDeleted(shard, deleted),
       onCommit: (shard, result) => {
-        totals.addCommit(result.topics);
-        const counters = perShard[shard]!;
-        for (const [, counts] of result.topics) {
-          counters.received += counts.received;
-          counters.unique += counts.unique;
-          counters.duplicates += counts.duplicates;
-        }
-        if (mode.rejectedFromFrames) {
-          totals.counters.rejected += result.rejected;
-          counters.rejected += result.rejected;
-        }
+        totals.addCommit(shard, result.topics);
+        if (mode.rejectedFromFrames) totals.addRejected(shard, result.rejected);
         hooks.onCommit?.(shard, result.events, result.commitMs);
       },
       ...(hooks.shardWorkerFile ? { workerFile: hooks.shardWorkerFile } : {}),
       ...(hooks.onShardError ? { onShardError: hooks.onShardError } : {}),
       ...(hooks.onSynced ? { onSynced: hooks.onSynced } : {}),
     });
-    for (const [shard, snapshot] of snapshots.entries()) {
-      loadTotals(totals, snapshot, 1);
-      addCounters(perShard[shard]!, snapshot, 1);
-    }
+    for (const [shard, snapshot] of snapshots.entries()) loadTotals(totals, shard, snapshot, 1);
     const pages = new PagePool({ dataDir: config.dataDir, shards: config.shards, readers: config.readers });
     // The first read after start is served by readers already up, not by threads still loading.
     const [disk] = await Promise.all([DiskFloor.watch(config.dataDir, config.minFreeBytes), pages.ready()]);
-    return new LocalShards(pool, snapshots, pages, totals, disk, config.dataDir, perShard);
+    return new LocalShards(pool, snapshots, pages, totals, disk, config.dataDir);
   }
 
   get shardCount(): number {
@@ -214,7 +192,7 @@ export class LocalShards {
 
   /** One shard's counters, as its file holds them (moved by each durable commit). */
   countersOf(shard: number): Readonly<CounterTotals> {
-    return this.#perShard[shard]!;
+    return this.#totals.byShard[shard]!;
   }
 
   /** The bytes of a shard's file and its write-ahead log now (0 for what does not exist). */
@@ -236,10 +214,8 @@ export class LocalShards {
    */
   async replace(shard: number, from: string | null): Promise<LogPosition> {
     const { before, after } = await this.#pool.replace(shard, from);
-    loadTotals(this.#totals, before, -1);
-    loadTotals(this.#totals, after, 1);
-    addCounters(this.#perShard[shard]!, before, -1);
-    addCounters(this.#perShard[shard]!, after, 1);
+    loadTotals(this.#totals, shard, before, -1);
+    loadTotals(this.#totals, shard, after, 1);
     return after.log;
   }
 
@@ -273,21 +249,10 @@ export class LocalShards {
   }
 }
 
-/** Adds one shard file's counters to that shard's, or with `sign` -1 takes them away. */
-function addCounters(into: CounterTotals, { counters, losses }: ShardSnapshot, sign: 1 | -1): void {
-  into.received += sign * counters.received;
-  into.unique += sign * counters.unique_processed;
-  into.duplicates += sign * counters.duplicate_dropped;
-  into.rejected += sign * counters.rejected;
-  for (const [, lost] of losses) {
-    into.expired += sign * lost.expired;
-    into.deleted += sign * lost.deleted;
-  }
-}
-
 /** Adds one shard file's persisted counters to the totals, or with `sign` -1 takes them away. */
-function loadTotals(totals: Totals, { counters, topics, losses }: ShardSnapshot, sign: 1 | -1): void {
+function loadTotals(totals: Totals, shard: number, { counters, topics, losses }: ShardSnapshot, sign: 1 | -1): void {
   totals.load(
+    shard,
     { received: sign * counters.received, unique: sign * counters.unique_processed, duplicates: sign * counters.duplicate_dropped, rejected: sign * counters.rejected, expired: 0, deleted: 0 },
     topics.map(([topic, counts]) => [topic, { received: sign * counts.received, unique: sign * counts.unique, duplicates: sign * counts.duplicates }] as const),
     losses.map(([topic, lost]) => [topic, { expired: sign * lost.expired, deleted: sign * lost.deleted }] as const),

@@ -5,7 +5,6 @@ import { mergePageParts, mergeTopicParts, type EventPage, type PagePart } from '
 import type { ShardReaders } from './shard-readers.js';
 import { eventColumns, fieldIndexName, payloadFieldSql, type StoredEventRow } from './tables.js';
 
-export { mergeBySeq, renderEvent, renderEvents, type EventPage, type PagePart } from './read-parts.js';
 
 /** Rows one shard examines for one filtered page at most: a filter no index serves is a bounded scan, continued by the cursor. */
 export const kScanRows = 10_000;

@@ -4,7 +4,7 @@
  */
 export type { DyingMessage, GroupShardState };
 import type { DyingMessage, GroupDefinition, GroupShardState } from '../groups/model.js';
-import { renderEvents } from './event-pages.js';
+import { renderEvents } from './read-parts.js';
 import { kNewTopicsSql, TopicSelector } from './groups.js';
 import type { ShardReaders } from './shard-readers.js';
 import { eventColumns, type StoredEventRow } from './tables.js';

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { backoffAfter, kSettle, type GroupCommand, type GroupDefinition, type GroupDeliver, type GroupPut, type GroupReply, type GroupSettle } from '../groups/model.js';
 import { globMatches } from '../search/glob.js';
-import { renderEvent } from './event-pages.js';
+import { renderEvent } from './read-parts.js';
 import { eventColumns, type StoredEventRow } from './tables.js';
 
 /**

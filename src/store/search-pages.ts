@@ -11,7 +11,6 @@ import { CompiledFilter, scanShard } from './search-scan.js';
 import type { ShardReaders } from './shard-readers.js';
 import type { StoredEventRow } from './tables.js';
 
-export type { SearchPageRows, SearchPart } from './read-parts.js';
 
 export function searchPage(readers: ShardReaders, query: SearchPageQuery): SearchPageRows {
   // One deadline for all the shards, read one after the other in this thread.

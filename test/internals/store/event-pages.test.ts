@@ -5,8 +5,8 @@ import type { PageQuery, TopicQuery, TopicRow } from '../../../src/ingest/storag
 import { matchesQuery } from '../../../src/search/match.js';
 import { parseSearchQuery, type SearchQuery } from '../../../src/search/query.js';
 import { shardPath } from '../../../src/store/data-dir.js';
-import { EventPages, mergeBySeq, type EventPage } from '../../../src/store/event-pages.js';
-import { mergePageParts, mergeTopicParts, trimPagePart } from '../../../src/store/read-parts.js';
+import { EventPages } from '../../../src/store/event-pages.js';
+import { mergeBySeq, mergePageParts, mergeTopicParts, trimPagePart, type EventPage } from '../../../src/store/read-parts.js';
 import { ShardReaders } from '../../../src/store/shard-readers.js';
 import { ShardDb } from '../../../src/store/shard-db.js';
 import type { StoredEventRow } from '../../../src/store/tables.js';
