@@ -13,7 +13,7 @@ import { killTrackedChildren } from '../harness/children.js';
 import { readCpuSeconds } from '../harness/proc.js';
 import { removeTempDirsSync } from '../harness/temp-dirs.js';
 import { publishLua } from './lib/paths.js';
-import { findWrk, runWrk } from './lib/wrk.js';
+import { requireWrk, runWrk } from './lib/wrk.js';
 
 const { values } = parseArgs({
   options: {
@@ -25,11 +25,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
   },
 });
-const wrk = findWrk();
-if (!wrk) {
-  process.stderr.write('wrk is not installed\n');
-  process.exit(2);
-}
+const wrk = requireWrk();
 const nodes = Number(values.nodes);
 const seconds = Number(values.seconds);
 try {

@@ -22,16 +22,12 @@ import { readCpuSeconds } from '../harness/proc.js';
 import { makeTempDir, removeTempDirsSync } from '../harness/temp-dirs.js';
 import { waitFor } from '../harness/wait.js';
 import { publishLua } from './lib/paths.js';
-import { findWrk, runWrk } from './lib/wrk.js';
+import { requireWrk, runWrk } from './lib/wrk.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, shards: { type: 'string', default: '8' } } });
 const seconds = Number(values.seconds);
 const shards = Number(values.shards);
-const wrk = findWrk();
-if (!wrk) {
-  process.stderr.write('wrk is not installed\n');
-  process.exit(2);
-}
+const wrk = requireWrk();
 
 interface Rate {
   readonly eventsPerSecond: number;
@@ -45,7 +41,7 @@ interface Rate {
 async function load(urls: readonly string[], batch: number, connections: number, prefix: string, pids: readonly number[]): Promise<Rate> {
   const cpu = (): number => pids.reduce((sum, pid) => sum + (readCpuSeconds(pid) ?? 0), 0);
   const cpuBefore = cpu();
-  const runs = await Promise.all(urls.map((url, index) => runWrk(wrk!, { url, script: publishLua, threads: 1, connections: Math.max(1, Math.round(connections / urls.length)), durationS: seconds, env: { BATCH: String(batch), DUPLICATES: '0.2', ID_PREFIX: `${prefix}${index}-` } })));
+  const runs = await Promise.all(urls.map((url, index) => runWrk(wrk, { url, script: publishLua, threads: 1, connections: Math.max(1, Math.round(connections / urls.length)), durationS: seconds, env: { BATCH: String(batch), DUPLICATES: '0.2', ID_PREFIX: `${prefix}${index}-` } })));
   const requestsPerSecond = runs.reduce((sum, { summary }) => sum + ((summary.status_200 ?? summary.requests) / summary.duration_us) * 1e6, 0);
   const non200 = runs.reduce((sum, { summary }) => sum + (summary.status_503 ?? 0) + (summary.status_other ?? 0) + summary.errors_status, 0);
   const events = runs.reduce((sum, { summary }) => sum + (summary.status_200 ?? summary.requests), 0) * batch;

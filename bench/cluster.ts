@@ -16,15 +16,11 @@ import { killTrackedChildren } from '../harness/children.js';
 import { startServer } from '../harness/server.js';
 import { makeTempDir, removeTempDirsSync } from '../harness/temp-dirs.js';
 import { publishLua } from './lib/paths.js';
-import { findWrk, runWrk, type WrkSummary } from './lib/wrk.js';
+import { requireWrk, runWrk, type WrkSummary } from './lib/wrk.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' } } });
 const seconds = Number(values.seconds);
-const wrk = findWrk();
-if (!wrk) {
-  process.stderr.write('wrk is not installed\n');
-  process.exit(2);
-}
+const wrk = requireWrk();
 
 interface LoadResult {
   readonly requestsPerSecond: number;
@@ -37,7 +33,7 @@ interface LoadResult {
 /** One wrk per URL at once, the connections split between them; their rates summed, the worst latencies kept. */
 async function load(urls: readonly string[], batch: number, connections: number, prefix: string): Promise<LoadResult> {
   const runs = await Promise.all(
-    urls.map((url, index) => runWrk(wrk!, { url, script: publishLua, threads: 1, connections: connections / urls.length, durationS: seconds, env: { BATCH: String(batch), DUPLICATES: '0.2', ID_PREFIX: `${prefix}${index}-` } })),
+    urls.map((url, index) => runWrk(wrk, { url, script: publishLua, threads: 1, connections: connections / urls.length, durationS: seconds, env: { BATCH: String(batch), DUPLICATES: '0.2', ID_PREFIX: `${prefix}${index}-` } })),
   );
   const summaries: WrkSummary[] = runs.map((run) => run.summary);
   const requestsPerSecond = summaries.reduce((sum, summary) => sum + ((summary.status_200 ?? summary.requests) / summary.duration_us) * 1e6, 0);

@@ -31,7 +31,7 @@ import { distMain, publishLua } from './lib/paths.js';
 import { benchLine, detail, fixed, integer, ratioKey, table, type Column, type RatedResult, type Result } from './lib/report.js';
 import { startService } from './lib/server.js';
 import { systemInfo } from './lib/system.js';
-import { findWrk, wrkVersion } from './lib/wrk.js';
+import { requireWrk, wrkVersion } from './lib/wrk.js';
 import { loadResult, runServiceLoad } from './scenarios/service-load.js';
 
 /**
@@ -89,11 +89,7 @@ if (!Number.isInteger(rounds) || rounds < 1 || !(seconds > 0) || !Number.isInteg
   process.stderr.write(`usage: node --import tsx bench/durability.ts [--rounds n] [--seconds s] [--modes ${kModes.join(',')}] [--shards n]\n`);
   process.exit(1);
 }
-const wrk = findWrk();
-if (wrk === null) {
-  process.stderr.write('wrk is not installed (looked for $WRK, then wrk on PATH): apt-get install wrk\n');
-  process.exit(2);
-}
+const wrk = requireWrk();
 if (!existsSync(distMain)) {
   process.stderr.write(`${distMain} not found: run \`npm run build\` first\n`);
   process.exit(1);
@@ -154,7 +150,7 @@ async function walSyncs(url: string): Promise<Record<string, number | null>> {
 async function measure(load: Load, mode: Mode, round: number, ratePerS: number | null): Promise<Result> {
   let syncs: Record<string, number | null> = {};
   const run = await runServiceLoad({
-    wrk: wrk!,
+    wrk: wrk,
     script: publishLua,
     shards,
     batch: load.batch,

@@ -19,17 +19,13 @@ import { makeTempDir, removeTempDirsSync } from '../harness/temp-dirs.js';
 import { killTrackedChildren } from '../harness/children.js';
 import { fill } from './lib/fill.js';
 import { publishLua } from './lib/paths.js';
-import { findWrk, runWrk } from './lib/wrk.js';
+import { requireWrk, runWrk } from './lib/wrk.js';
 
 const { values } = parseArgs({ options: { events: { type: 'string', default: '2000000' }, seconds: { type: 'string', default: '15' }, shards: { type: 'string', default: '2' }, 'steady-only': { type: 'boolean', default: false } } });
 const events = Number(values.events);
 const seconds = Number(values.seconds);
 const shards = Number(values.shards);
-const wrk = findWrk();
-if (!wrk) {
-  process.stderr.write('wrk is not installed\n');
-  process.exit(2);
-}
+const wrk = requireWrk();
 
 const log = (message: string): void => void process.stderr.write(`[lifecycle] ${message}\n`);
 const stats = async (url: string): Promise<{ expired: number; stored: number; received: number }> => (await (await fetch(`${url}/stats`)).json()) as never;
@@ -52,7 +48,7 @@ function dirBytes(dir: string): number {
 }
 
 async function pacedLoad(url: string, idPrefix: string): Promise<{ p50: number; p99: number; eventsPerS: number }> {
-  const { summary } = await runWrk(wrk!, {
+  const { summary } = await runWrk(wrk, {
     url,
     script: publishLua,
     threads: 1,

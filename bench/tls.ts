@@ -23,18 +23,14 @@ import { makeTempDir, removeTempDirs } from '../harness/temp-dirs.js';
 import { publishLua } from './lib/paths.js';
 import { startService, startTsEntry, type RunningProcess } from './lib/server.js';
 import { systemInfo } from './lib/system.js';
-import { findWrk, runWrk } from './lib/wrk.js';
+import { requireWrk, runWrk } from './lib/wrk.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5' }, shards: { type: 'string', default: '2' } } });
 const rounds = Number(values.rounds);
 const durationS = Number(values.duration);
 const shards = Number(values.shards);
 
-const wrk = findWrk();
-if (wrk === null) {
-  process.stderr.write('wrk is not installed (scripts/install-test-tools.sh installs it)\n');
-  process.exit(2);
-}
+const wrk = requireWrk();
 
 interface Variant {
   readonly name: string;
@@ -75,7 +71,7 @@ async function measure(variant: Variant, load: (typeof loads)[number], round: nu
   try {
     const url = `${variant.tls ? 'https' : 'http'}://127.0.0.1:${server.port}`;
     const cpuBefore = readCpuSeconds(server.pid);
-    const result = await runWrk(wrk!, { url, script: publishLua, threads: 1, connections: load.connections, durationS, env: { BATCH: String(load.batch), DUPLICATES: '0.2', ID_PREFIX: `r${round}` } });
+    const result = await runWrk(wrk, { url, script: publishLua, threads: 1, connections: load.connections, durationS, env: { BATCH: String(load.batch), DUPLICATES: '0.2', ID_PREFIX: `r${round}` } });
     const cpuAfter = readCpuSeconds(server.pid);
     const seconds = result.summary.duration_us / 1e6;
     const requests = result.summary.requests - result.summary.errors_status;

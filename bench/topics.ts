@@ -15,16 +15,12 @@ import { startServer } from '../harness/server.js';
 import { killTrackedChildren } from '../harness/children.js';
 import { makeTempDir, removeTempDirsSync } from '../harness/temp-dirs.js';
 import { publishLua } from './lib/paths.js';
-import { findWrk, runWrk } from './lib/wrk.js';
+import { requireWrk, runWrk } from './lib/wrk.js';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '10000,100000,1000000' }, seconds: { type: 'string', default: '10' } } });
 const sizes = values.sizes.split(',').map(Number);
 const seconds = Number(values.seconds);
-const wrk = findWrk();
-if (!wrk) {
-  process.stderr.write('wrk is not installed\n');
-  process.exit(2);
-}
+const wrk = requireWrk();
 
 function post(agent: Agent, url: URL, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -66,7 +62,7 @@ async function timed(url: string): Promise<{ ms: number; bytes: number }> {
 }
 
 async function pacedP99(base: string, prefix: string): Promise<number> {
-  const { summary } = await runWrk(wrk!, { url: base, script: publishLua, threads: 1, connections: 64, durationS: seconds, env: { BATCH: '1', DUPLICATES: '0.2', PAUSE_MS: '3', ID_PREFIX: prefix } });
+  const { summary } = await runWrk(wrk, { url: base, script: publishLua, threads: 1, connections: 64, durationS: seconds, env: { BATCH: '1', DUPLICATES: '0.2', PAUSE_MS: '3', ID_PREFIX: prefix } });
   return summary.p99_us / 1000;
 }
 

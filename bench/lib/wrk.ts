@@ -55,6 +55,14 @@ export function findWrk(): string | null {
   return null;
 }
 
+/** The wrk binary for a bench that cannot run without it: exits with 2 and says how to get it when there is none. */
+export function requireWrk(): string {
+  const wrk = findWrk();
+  if (wrk !== null) return wrk;
+  process.stderr.write('wrk is not installed (looked for $WRK, then wrk on PATH): scripts/install-test-tools.sh installs it\n');
+  process.exit(2);
+}
+
 export function wrkVersion(bin: string): string | null {
   try {
     execFileSync(bin, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
