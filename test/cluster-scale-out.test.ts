@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { allEvents, checkVerdicts, event, eventRows, getJson, missingNatsServer, publish, replicaDigest, startAggregatorCluster, startLoad, waitFor, whenSettled, type AggregatorCluster, type AggregatorNode } from './helper.js';
 
 const kShards = 8;
@@ -70,6 +71,21 @@ describe('cluster mode with --replicas 2 of 4 nodes', { skip: missingNatsServer(
     const topics = await Promise.all(urls.map(async (url) => (await getJson(`${url}/topics?limit=100`)).body.topics));
     for (const listed of topics.slice(1)) assert.deepEqual(listed, topics[0]);
     assert.equal(topics[0].reduce((sum: number, topic: { unique_processed: number }) => sum + topic.unique_processed, 0), 800);
+
+    // Per-topic counts: every node, the router too, counts each topic over every shard, though it holds some or none.
+    const perTopic = new Map<string, number>();
+    for (const id of ids) perTopic.set(`scale.${id.length % 5}`, (perTopic.get(`scale.${id.length % 5}`) ?? 0) + 1);
+    const want = Object.fromEntries([...perTopic].sort().map(([topic, unique]) => [topic, { received: 4 * unique, unique_processed: unique, duplicate_dropped: 3 * unique }]));
+    const byVolume = [...perTopic].sort((a, b) => b[1] - a[1]).map(([topic]) => topic);
+    for (const url of [...urls, router.url]) {
+      let seen: unknown;
+      await waitFor(async () => isDeepStrictEqual((seen = (await getJson(`${url}/stats`)).body.topic_counts), want), () => `${url}'s /stats topic_counts: ${JSON.stringify(seen)}`, 10_000);
+      const ranked = (await getJson(`${url}/topics?sort=volume`)).body.topics as { topic: string; unique_processed: number; stored: number }[];
+      assert.deepEqual(ranked.map((topic) => topic.topic), byVolume, `${url}'s /topics?sort=volume`);
+      for (const topic of ranked) assert.equal(topic.stored, perTopic.get(topic.topic));
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      for (const [topic, unique] of perTopic) assert.match(metrics, new RegExp(`^aggregator_events_unique_total\\{topic="${topic.replace('.', '\\.')}"\\} ${unique}$`, 'm'), `${url}'s /metrics for ${topic}`);
+    }
   });
 
   test('search and counts over time read every shard from every node', async () => {

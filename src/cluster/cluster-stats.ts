@@ -3,17 +3,19 @@
  * own counters, as a single node does. With `--replicas` below the node count, the totals are
  * each shard's counters summed: this node's own for the shards it holds, the gossiped ones of the
  * furthest replica for the rest (clock-gossip.ts), exact once the cluster is idle. The per-topic
- * maps stay this node's own: they cover only the shards it holds (docs/CLUSTER.md says so);
- * /topics is routed and covers every shard.
+ * counts are read from every shard's replicas, at most a second old (topic-view.ts).
  */
 import type { CounterTotals, DiskReading, ShardStatus, StatsSource, TopicLosses, TopicTotals } from '../ingest/storage.js';
 import type { ClusterHealth } from '../events/responses.js';
+import type { TopicView } from './topic-view.js';
 
 export interface ClusterStatsOptions {
   readonly shards: number;
   /** This node's counters of `shard` when it holds a settled replica of it; else null. */
   readonly own: (shard: number) => Readonly<CounterTotals> | null;
   readonly heard: (shard: number) => Readonly<CounterTotals> | null;
+  /** The cluster's per-topic counts, for when this node lacks a shard. */
+  readonly topics: TopicView;
 }
 
 export class ClusterStats implements StatsSource {
@@ -26,9 +28,7 @@ export class ClusterStats implements StatsSource {
   }
 
   totals(): Readonly<CounterTotals> {
-    let everyShardHere = true;
-    for (let shard = 0; shard < this.#options.shards && everyShardHere; shard++) everyShardHere = this.#options.own(shard) !== null;
-    if (everyShardHere) return this.#local.totals();
+    if (this.#everyShardHere()) return this.#local.totals();
     const sum: CounterTotals = { received: 0, unique: 0, duplicates: 0, rejected: 0, expired: 0, deleted: 0 };
     for (let shard = 0; shard < this.#options.shards; shard++) {
       const counters = this.#options.own(shard) ?? this.#options.heard(shard);
@@ -44,15 +44,28 @@ export class ClusterStats implements StatsSource {
   }
 
   topics(): ReadonlyMap<string, Readonly<TopicTotals>> {
-    return this.#local.topics();
+    return this.#everyShardHere() ? this.#local.topics() : this.#options.topics.topics();
   }
 
   topTopics(limit: number): string[] {
-    return this.#local.topTopics(limit);
+    return this.#everyShardHere() ? this.#local.topTopics(limit) : this.#options.topics.topTopics(limit);
   }
 
   losses(): ReadonlyMap<string, Readonly<TopicLosses>> {
-    return this.#local.losses();
+    return this.#everyShardHere() ? this.#local.losses() : this.#options.topics.losses();
+  }
+
+  topicCount(): number {
+    return this.#everyShardHere() ? this.#local.topicCount() : this.#options.topics.topicCount();
+  }
+
+  fresh(): Promise<void> | null {
+    return this.#everyShardHere() ? null : this.#options.topics.fresh();
+  }
+
+  #everyShardHere(): boolean {
+    for (let shard = 0; shard < this.#options.shards; shard++) if (this.#options.own(shard) === null) return false;
+    return true;
   }
 
   shardStatus(): ShardStatus[] {

@@ -10,7 +10,7 @@
  *                 its position (src/local: rings → threads → SQLite)
  *   watermark   → Frontier (the shard clocks, this node's and gossiped: clock-gossip.ts; ticks keep idle shards moving)
  *   pages       → ReadRouter (a part per shard, here or from a replica that holds it, merged)
- *   stats       → ClusterStats (the totals summed per shard; this node's own per-topic counts)
+ *   stats       → ClusterStats (the totals summed per shard; per-topic counts read from the replicas)
  *   ownership   → KV leases `own.<k>` (who ticks a shard, snapshots it and sends its expiry commands: maintenance.ts)
  *   snapshots   → the owner's snapshots in the object store; the log purged below them; a
  *                 replica the log no longer reaches back to restores one (snapshots.ts)
@@ -29,6 +29,7 @@ import { Ownership } from './ownership.js';
 import { PublishPath } from './publish-path.js';
 import { ClockGossip, type ShardClock } from './clock-gossip.js';
 import { ClusterStats } from './cluster-stats.js';
+import { TopicView } from './topic-view.js';
 import type { Membership } from './membership.js';
 import { ReadRouter } from './read-router.js';
 import { Rebalancer } from './rebalancer.js';
@@ -97,6 +98,7 @@ export class ClusterStorage implements Storage, CommitPath {
       shards: config.shards,
       own: (shard) => (host(shard)?.settled ? parts.local.countersOf(shard) : null),
       heard: (shard) => this.#gossip.countersOf(shard),
+      topics: new TopicView((query) => this.#router.volumes(query)),
     });
     const replica = (shard: number) => {
       const held = host(shard);

@@ -12,7 +12,7 @@ import type { DyingMessage, GroupShardState } from '../groups/model.js';
 import type { Page, PageQuery, PageSource, SearchResult, TopicQuery, TopicRow } from '../ingest/storage.js';
 import { packMessage, unpackMessage } from '../ring/codec.js';
 import { valueFieldName, type HistogramQuery, type SearchPageQuery, type TopQuery } from '../search/request.js';
-import { mergePageParts, mergeSearchParts, mergeTopicParts, renderEvents, type PagePart, type SearchPart } from '../store/read-parts.js';
+import { mergePageParts, mergeSearchParts, mergeTopicParts, mergeVolumeParts, renderEvents, type PagePart, type SearchPart, type TopicVolumes, type VolumePart, type VolumeQuery } from '../store/read-parts.js';
 import { mergeHistogram, type HistogramPart } from '../store/search-counts.js';
 import { mergeTop, type TopPart } from '../store/search-top.js';
 import type { PagePool } from '../workers/page-pool.js';
@@ -68,6 +68,11 @@ export class ReadRouter implements PageSource {
   async topics(query: TopicQuery): Promise<TopicRow[]> {
     if (this.#allLocal(null)) return this.#pages.topics(query);
     return mergeTopicParts(await this.#parts<TopicRow[]>({ op: 'topics', query }), query.limit);
+  }
+
+  /** Every shard's largest topics (or the named ones), summed by name: topic-view.ts ranks the cluster's topics from them. */
+  async volumes(query: VolumeQuery): Promise<TopicVolumes> {
+    return mergeVolumeParts(await this.#parts<VolumePart>({ op: 'volumes', query }));
   }
 
   groups(shard: number, name: string | null): Promise<GroupShardState[]> {

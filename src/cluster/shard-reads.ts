@@ -15,7 +15,7 @@ import type { PageQuery, PageSource, TopicQuery } from '../ingest/storage.js';
 import { packMessage, unpackMessage } from '../ring/codec.js';
 import type { HistogramQuery, SearchPageQuery, TopQuery } from '../search/request.js';
 import { ShardResponders } from './shard-responders.js';
-import { trimPagePart, trimSearchPart, type PagePart, type SearchPart } from '../store/read-parts.js';
+import { trimPagePart, trimSearchPart, type PagePart, type SearchPart, type VolumeQuery } from '../store/read-parts.js';
 import type { PagePool } from '../workers/page-pool.js';
 
 /** Reply bytes at most: NATS' default max_payload less room for the envelope. */
@@ -29,6 +29,7 @@ export type ShardRead =
   | { readonly op: 'page'; readonly query: PageQuery }
   | { readonly op: 'search'; readonly query: SearchPageQuery }
   | { readonly op: 'topics'; readonly query: TopicQuery }
+  | { readonly op: 'volumes'; readonly query: VolumeQuery }
   | { readonly op: 'histogram'; readonly query: HistogramQuery }
   | { readonly op: 'top'; readonly query: TopQuery }
   | { readonly op: 'groups'; readonly name: string | null }
@@ -63,7 +64,7 @@ export interface NodeRead {
   readonly read: ShardRead;
 }
 
-/** Runs the parts of `shards` on this node's reader threads (pages, searches, topics: one task for them all), in `shards`' order. */
+/** Runs the parts of `shards` on this node's reader threads (pages, searches, topics, volumes: one task for them all), in `shards`' order. */
 export async function readLocally(pages: PagePool, shards: readonly number[], read: ShardRead): Promise<unknown[]> {
   switch (read.op) {
     case 'page':
@@ -72,6 +73,8 @@ export async function readLocally(pages: PagePool, shards: readonly number[], re
       return pages.searchParts(shards, read.query);
     case 'topics':
       return pages.topicsParts(shards, read.query);
+    case 'volumes':
+      return pages.volumeParts(shards, read.query);
     case 'histogram':
       return Promise.all(shards.map((shard) => pages.histogramPart(shard, read.query)));
     case 'top':

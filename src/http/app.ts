@@ -92,7 +92,7 @@ export function createHttpApp(config: Config, storage: Storage, metrics: Service
       // Bounded cardinality: the largest topics, then everything else as one series.
       const totals = stats.topics();
       const top = stats.topTopics(config.metricsTopics).map((topic) => [topic, totals.get(topic)!] as const);
-      if (totals.size <= top.length) return top;
+      if (stats.topicCount() <= top.length) return top;
       const all = stats.totals();
       const other = { received: all.received, unique: all.unique, duplicates: all.duplicates };
       for (const [, counts] of top) {

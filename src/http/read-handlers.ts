@@ -1,6 +1,6 @@
 import type { HttpRequest } from 'uWebSockets.js';
 import { encodeCursor } from '../events/cursor.js';
-import { parseEventsQuery, parseTopicsQuery } from '../events/query.js';
+import { parseEventsQuery, parseTopicsQuery, type TopicsQuery } from '../events/query.js';
 import type { GroupView, Health, Stats, StatsHistory, TopicsPage } from '../events/responses.js';
 import { largestGroups } from '../delivery/group-service.js';
 import type { Protocol, ProtocolCounts } from '../ingest/protocol-tally.js';
@@ -108,17 +108,7 @@ export class ReadHandlers {
       reply.send(200, JSON.stringify(body));
     };
     if (query.sort === 'volume') {
-      const { stats } = this.#sources;
-      const totals = stats.topics();
-      const losses = stats.losses();
-      const ranked = stats.topTopics(kTopTopics).filter((topic) => query.prefix === null || topic.startsWith(query.prefix));
-      const offset = Number(query.after ?? 0);
-      const rows = ranked.slice(offset, offset + query.limit).map((topic) => {
-        const counts = totals.get(topic)!;
-        const lost = losses.get(topic);
-        return { topic, received: counts.received, unique: counts.unique, duplicates: counts.duplicates, expired: lost?.expired ?? 0, deleted: lost?.deleted ?? 0 };
-      });
-      render(rows, offset + rows.length < ranked.length ? String(offset + rows.length) : null);
+      this.#whenFresh(() => this.#topicsByVolume(query, render));
       return;
     }
     this.#sources.pages.topics(query).then(
@@ -127,15 +117,41 @@ export class ReadHandlers {
     );
   }
 
+  #topicsByVolume(query: TopicsQuery, render: (rows: readonly TopicRow[], next: string | null) => void): void {
+    const { stats } = this.#sources;
+    const totals = stats.topics();
+    const losses = stats.losses();
+    const ranked = stats.topTopics(kTopTopics).filter((topic) => query.prefix === null || topic.startsWith(query.prefix));
+    const offset = Number(query.after ?? 0);
+    const rows = ranked.slice(offset, offset + query.limit).map((topic) => {
+      const counts = totals.get(topic)!;
+      const lost = losses.get(topic);
+      return { topic, received: counts.received, unique: counts.unique, duplicates: counts.duplicates, expired: lost?.expired ?? 0, deleted: lost?.deleted ?? 0 };
+    });
+    render(rows, offset + rows.length < ranked.length ? String(offset + rows.length) : null);
+  }
+
+  /** Runs `answer` once the per-topic counts are recent enough (cluster mode reads them from the replicas); at once when they are. */
+  #whenFresh(answer: () => void): void {
+    const ready = this.#sources.stats.fresh();
+    if (ready === null) answer();
+    else void ready.then(answer);
+  }
+
   /** GET /stats; `?history=1` (or `true`) adds the counters' recent history (~900 points, so only when asked). */
   stats(req: HttpRequest, reply: Reply): void {
-    const { stats, watermark } = this.#sources;
     const wantsHistory = /^(1|true)$/.test(new URLSearchParams(req.getQuery() ?? '').get('history') ?? '');
+    this.#whenFresh(() => this.#stats(wantsHistory, reply));
+  }
+
+  #stats(wantsHistory: boolean, reply: Reply): void {
+    const { stats, watermark } = this.#sources;
     const totals = stats.totals();
     const topicTotals = stats.topics();
     // Bounded: past --stats-topics topics, only the largest are listed (by name), and the answer says so.
     const limit = this.#sources.statsTopics;
-    const truncated = topicTotals.size > limit;
+    const topicCount = stats.topicCount();
+    const truncated = topicCount > limit;
     const topics = (truncated ? stats.topTopics(limit) : [...topicTotals.keys()]).sort();
     const losses = stats.losses();
     // Every topic that lost events is a topic: only a cut list needs filtering.
@@ -170,7 +186,7 @@ export class ReadHandlers {
         ]),
       ) as Stats['protocols'],
     };
-    if (truncated) Object.assign(body, { topics_truncated: true, topic_count: topicTotals.size });
+    if (truncated) Object.assign(body, { topics_truncated: true, topic_count: topicCount });
     // Taken in the same turn as the counters above, so the seam between the two is exact.
     if (wantsHistory) body.history = this.#history();
     this.#sources.groups().then(
@@ -209,7 +225,7 @@ export class ReadHandlers {
   }
 
   metrics(reply: Reply): void {
-    reply.send(200, this.#sources.metrics(), { contentType: 'text/plain; version=0.0.4; charset=utf-8' });
+    this.#whenFresh(() => reply.send(200, this.#sources.metrics(), { contentType: 'text/plain; version=0.0.4; charset=utf-8' }));
   }
 
   openApi(reply: Reply): void {

@@ -196,6 +196,13 @@ export interface StatsSource {
   topTopics(limit: number): string[];
   /** Only the topics that lost any events; every other topic stores all its unique ones. */
   losses(): ReadonlyMap<string, Readonly<TopicLosses>>;
+  /** How many topics there are. */
+  topicCount(): number;
+  /**
+   * Resolves once the per-topic counts above are recent enough to answer from; null when they
+   * already are (always, on a node that holds every shard: its own counters are the topics').
+   */
+  fresh(): Promise<void> | null;
   shardStatus(): ShardStatus[];
   /** The data dir's file system as last read (twice a second), against the --min-free-bytes floor. */
   disk(): DiskReading;

@@ -124,6 +124,14 @@ export class TotalsStats implements StatsSource {
     return this.#totals.losses;
   }
 
+  topicCount(): number {
+    return this.#totals.topics.size;
+  }
+
+  fresh(): null {
+    return null;
+  }
+
   shardStatus(): ShardStatus[] {
     return this.#shardStatus();
   }

@@ -1,7 +1,7 @@
 import type { EventFilter } from '../events/query.js';
 import type { PageQuery, TopicQuery, TopicRow } from '../ingest/storage.js';
 import { matchesQuery } from '../search/match.js';
-import { mergePageParts, mergeTopicParts, type EventPage, type PagePart } from './read-parts.js';
+import { mergePageParts, mergeTopicParts, type EventPage, type PagePart, type VolumePart } from './read-parts.js';
 import type { ShardReaders } from './shard-readers.js';
 import { eventColumns, fieldIndexName, payloadFieldSql, type StoredEventRow } from './tables.js';
 
@@ -77,6 +77,21 @@ export class EventPages {
     const [low, high] = query.prefix === null ? [after, '\x7f'] : [after > query.prefix ? after : query.prefix, `${query.prefix}\x7f`];
     const sql = 'SELECT topic, received, unique_count AS "unique", duplicates, expired, deleted FROM topics WHERE topic > ? AND topic >= ? AND topic < ? ORDER BY topic LIMIT ?';
     return this.#readers.prepare(shard, sql).all(after, low, high, query.limit) as TopicRow[];
+  }
+
+  /**
+   * One shard's `limit` largest topics by `received` and its topic count; or, with `names`, those
+   * topics' rows (cluster mode ranks the topics of shards held elsewhere from these).
+   */
+  volumePart(shard: number, limit: number, names: readonly string[] | null): VolumePart {
+    const columns = 'SELECT topic, received, unique_count AS "unique", duplicates, expired, deleted FROM topics';
+    if (names !== null) {
+      const rows = this.#readers.prepare(shard, `${columns} WHERE topic IN (SELECT value FROM json_each(?))`).all(JSON.stringify(names)) as TopicRow[];
+      return { rows, count: rows.length };
+    }
+    const rows = this.#readers.prepare(shard, `${columns} ORDER BY received DESC, topic LIMIT ?`).all(limit) as TopicRow[];
+    const count = rows.length < limit ? rows.length : (this.#readers.prepare(shard, 'SELECT count(*) FROM topics').pluck().get() as number);
+    return { rows, count };
   }
 
   #shards(): number[] {

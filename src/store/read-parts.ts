@@ -120,6 +120,42 @@ export function mergeTopicParts(parts: readonly (readonly TopicRow[])[], limit: 
   return [...merged.values()].sort((a, b) => (a.topic < b.topic ? -1 : 1)).slice(0, limit);
 }
 
+/** A shard's `limit` largest topics by `received`; or, with `names`, just those topics. */
+export interface VolumeQuery {
+  readonly limit: number;
+  readonly names: readonly string[] | null;
+}
+
+/** One shard's largest topics by `received` (at most a limit), and how many topics the shard has. */
+export interface VolumePart {
+  readonly rows: TopicRow[];
+  readonly count: number;
+}
+
+/** The shards' largest topics, each summed over the shards that listed it, largest first. */
+export interface TopicVolumes {
+  readonly rows: TopicRow[];
+  /** Every shard listed all its topics: `rows` is every topic, with exact counts. */
+  readonly complete: boolean;
+  /** How many topics there are: exact when complete, else the most any one shard has (a lower bound). */
+  readonly count: number;
+}
+
+/**
+ * The topics out of every shard's largest. When no shard had more topics than it listed, the sums
+ * are exact and every topic is there; otherwise a topic's sum misses the shards that did not list
+ * it, and the ranking is that of the listed counts.
+ */
+export function mergeVolumeParts(parts: readonly VolumePart[]): TopicVolumes {
+  const merged = mergeTopicParts(
+    parts.map((part) => part.rows),
+    Number.POSITIVE_INFINITY,
+  );
+  const complete = parts.every((part) => part.count <= part.rows.length);
+  const count = complete ? merged.length : Math.max(merged.length, ...parts.map((part) => part.count));
+  return { rows: merged.sort((a, b) => b.received - a.received || (a.topic < b.topic ? -1 : 1)), complete, count };
+}
+
 /** How many of the rows, from the first, fit `maxBytes` rendered as a JSON array; one at least when there are any. */
 function fittingRows(rows: readonly StoredEventRow[], maxBytes: number): number {
   let bytes = 2;

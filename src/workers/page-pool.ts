@@ -4,7 +4,7 @@ import type { SearchHistogram, SearchTop } from '../events/responses.js';
 import type { Page, PageQuery, PageSource, SearchResult, TopicQuery, TopicRow } from '../ingest/storage.js';
 import { valueFieldName, type HistogramQuery, type SearchPageQuery, type TopQuery } from '../search/request.js';
 import type { DyingMessage, GroupShardState } from '../store/group-reads.js';
-import type { PagePart, SearchPart } from '../store/read-parts.js';
+import type { PagePart, SearchPart, VolumePart, VolumeQuery } from '../store/read-parts.js';
 import { mergeHistogram, type HistogramPart } from '../store/search-counts.js';
 import { mergeTop, type TopPart } from '../store/search-top.js';
 import type { SnapshotFile } from '../store/shard-snapshot.js';
@@ -80,6 +80,11 @@ export class PagePool implements PageSource {
 
   topicsParts(shards: readonly number[], query: TopicQuery): Promise<TopicRow[][]> {
     return this.#run({ shards, query } satisfies ShardsRead<TopicQuery>, 'topicsParts') as Promise<TopicRow[][]>;
+  }
+
+  /** Each shard's largest topics by volume and its topic count, or the rows of the named topics. */
+  volumeParts(shards: readonly number[], query: VolumeQuery): Promise<VolumePart[]> {
+    return this.#run({ shards, query } satisfies ShardsRead<VolumeQuery>, 'volumeParts') as Promise<VolumePart[]>;
   }
 
   /** Reads the shard's share of the rows bound, as when the pool runs every shard's. */

@@ -9,7 +9,7 @@ import type { HistogramQuery, SearchPageQuery, TopQuery } from '../search/reques
 import { shardPath } from '../store/data-dir.js';
 import { EventPages } from '../store/event-pages.js';
 import { dyingMessages, groupStates, type DyingMessage, type GroupShardState } from '../store/group-reads.js';
-import { renderEvents, type PagePart, type SearchPart } from '../store/read-parts.js';
+import { renderEvents, type PagePart, type SearchPart, type VolumePart, type VolumeQuery } from '../store/read-parts.js';
 import { histogramOfShard, type Budget, type HistogramPart } from '../store/search-counts.js';
 import { topOfShard, type TopPart } from '../store/search-top.js';
 import { searchPage, searchPart as searchPartOf } from '../store/search-pages.js';
@@ -62,6 +62,10 @@ export interface ShardsRead<Query> {
 
 export function topicsParts(task: ShardsRead<TopicQuery>): TopicRow[][] {
   return task.shards.map((shard) => opened().pages.topicsPart(shard, task.query));
+}
+
+export function volumeParts(task: ShardsRead<VolumeQuery>): VolumePart[] {
+  return task.shards.map((shard) => opened().pages.volumePart(shard, task.query.limit, task.query.names));
 }
 
 export function pageParts(task: ShardsRead<PageQuery>): PagePart[] {

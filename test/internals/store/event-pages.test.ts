@@ -6,7 +6,7 @@ import { matchesQuery } from '../../../src/search/match.js';
 import { parseSearchQuery, type SearchQuery } from '../../../src/search/query.js';
 import { shardPath } from '../../../src/store/data-dir.js';
 import { EventPages } from '../../../src/store/event-pages.js';
-import { mergeBySeq, mergePageParts, mergeTopicParts, trimPagePart, type EventPage } from '../../../src/store/read-parts.js';
+import { mergeBySeq, mergePageParts, mergeTopicParts, mergeVolumeParts, trimPagePart, type EventPage } from '../../../src/store/read-parts.js';
 import { ShardReaders } from '../../../src/store/shard-readers.js';
 import { ShardDb } from '../../../src/store/shard-db.js';
 import type { StoredEventRow } from '../../../src/store/tables.js';
@@ -168,5 +168,17 @@ describe('EventPages in parts', async () => {
         }
       }
     }
+    // By volume (cluster mode ranks topics from these): exact and complete when each shard lists all its topics.
+    const byVolume = [...totals.values()].sort((a, b) => b.received - a.received || (a.topic < b.topic ? -1 : 1));
+    const shards = Array.from({ length: indexed.readers.count }, (_, shard) => shard);
+    const all = mergeVolumeParts(shards.map((shard) => pages.volumePart(shard, 1000, null)));
+    assert.deepEqual(all, { rows: byVolume, complete: true, count: names.length });
+    // One topic a shard: the sums miss shards, so the view reads the listed names again, which is exact.
+    const cut = mergeVolumeParts(shards.map((shard) => pages.volumePart(shard, 1, null)));
+    assert.equal(cut.complete, false);
+    assert.ok(cut.count <= names.length && cut.count > 1, `a lower bound: ${cut.count}`);
+    const named = cut.rows.map((row) => row.topic);
+    const exact = mergeVolumeParts(shards.map((shard) => pages.volumePart(shard, 1, named)));
+    assert.deepEqual(exact, { rows: byVolume.filter((row) => named.includes(row.topic)), complete: true, count: named.length });
   });
 });
