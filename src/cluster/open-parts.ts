@@ -110,6 +110,8 @@ export async function openParts(config: ClusterConfig, hooks: EngineHooks): Prom
     const replicaParts = { nc, jsm: reads, local, board, frontier, snapshots, dataDir: config.dataDir, shardRetryMs: config.shardRetryMs, onNotice: (message: string) => hooks.onNotice?.(message), push: relay.push.bind(relay) };
     const openedAt = performance.now();
     replicas = await Replicas.open(replicaParts, positions, lastSeqs, held);
+    // What it held before and no longer holds, the nodes placed for it have caught up on: its data dir keeps only its shards.
+    for (const shard of heldBefore) if (!held.has(shard)) await replicas.empty(shard);
     // What it started with counts as moved here when its file was empty (a node joining).
     const copied = [...held].filter((shard) => !heldBefore.has(shard));
     const initial = { copied, seconds: copied.length > 0 ? (performance.now() - openedAt) / 1000 : 0 };

@@ -116,7 +116,16 @@ export class Replicas {
     this.#hosts[shard] = null;
     await host.stop();
     this.#positions[shard] = host.position;
-    // Frames the stopped reader queued still commit (or fail) first: the file is emptied once none is pending.
+    await this.empty(shard);
+  }
+
+  /**
+   * Empties the file of a shard this node holds no replica of: one let go, or one it held before a
+   * restart and is no longer placed for (the nodes placed for it caught up meanwhile).
+   */
+  async empty(shard: number): Promise<void> {
+    if (this.#hosts[shard] || this.#positions[shard]!.seq === 0) return;
+    // Frames a stopped reader queued still commit (or fail) first: the file is emptied once none is pending.
     for (let attempt = 1; ; attempt++) {
       try {
         this.#positions[shard] = await this.#parts.local.replace(shard, null);

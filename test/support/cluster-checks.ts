@@ -19,23 +19,62 @@ export function eventRows(dataDir: string, shard: number): number {
 
 /** A digest per shard file of its rows, topics and counters: equal digests, equal replicas. */
 export function replicaDigest(dataDir: string, shards: number): string[] {
-  const digests: string[] = [];
-  for (let shard = 0; shard < shards; shard++) {
-    const db = new Database(join(dataDir, `shard-${String(shard).padStart(3, '0')}.db`), { readonly: true, fileMustExist: true });
-    try {
-      const hash = createHash('sha256');
-      for (const row of db.prepare('SELECT e.seq, t.topic, e.event_id, e.timestamp, e.source, e.payload, e.received_at FROM events e JOIN topics t ON t.id = e.topic_id ORDER BY e.seq').raw().iterate()) hash.update(JSON.stringify(row));
-      hash.update(JSON.stringify(db.prepare('SELECT topic, received, unique_count, duplicates, expired, deleted FROM topics ORDER BY topic').raw().all()));
-      hash.update(JSON.stringify(db.prepare('SELECT received, unique_processed, duplicate_dropped, rejected, last_seq, expired, deleted FROM counters').raw().all()));
-      // Retired identities with their retirement times (expiry and deletion), and the forget sweep's cursor.
-      hash.update(JSON.stringify(db.prepare('SELECT t.topic, r.event_id, r.retired_at FROM retired r JOIN topics t ON t.id = r.topic_id ORDER BY t.topic, r.event_id').raw().all()));
-      hash.update(JSON.stringify(db.prepare("SELECT key, value FROM meta WHERE key IN ('last_log_seq', 'log_clock', 'forget_cursor') ORDER BY key").raw().all()));
-      digests.push(hash.digest('hex'));
-    } finally {
-      db.close();
-    }
+  return Array.from({ length: shards }, (_, shard) => shardDigest(dataDir, shard));
+}
+
+function shardDigest(dataDir: string, shard: number): string {
+  const db = new Database(join(dataDir, `shard-${String(shard).padStart(3, '0')}.db`), { readonly: true, fileMustExist: true });
+  try {
+    const hash = createHash('sha256');
+    for (const row of db.prepare('SELECT e.seq, t.topic, e.event_id, e.timestamp, e.source, e.payload, e.received_at FROM events e JOIN topics t ON t.id = e.topic_id ORDER BY e.seq').raw().iterate()) hash.update(JSON.stringify(row));
+    hash.update(JSON.stringify(db.prepare('SELECT topic, received, unique_count, duplicates, expired, deleted FROM topics ORDER BY topic').raw().all()));
+    hash.update(JSON.stringify(db.prepare('SELECT received, unique_processed, duplicate_dropped, rejected, last_seq, expired, deleted FROM counters').raw().all()));
+    // Retired identities with their retirement times (expiry and deletion), and the forget sweep's cursor.
+    hash.update(JSON.stringify(db.prepare('SELECT t.topic, r.event_id, r.retired_at FROM retired r JOIN topics t ON t.id = r.topic_id ORDER BY t.topic, r.event_id').raw().all()));
+    hash.update(JSON.stringify(db.prepare("SELECT key, value FROM meta WHERE key IN ('last_log_seq', 'log_clock', 'forget_cursor') ORDER BY key").raw().all()));
+    return hash.digest('hex');
+  } finally {
+    db.close();
   }
-  return digests;
+}
+
+/** A node as the placement checks see it. */
+export interface HoldingNode {
+  readonly url: string;
+  readonly dataDir: string;
+}
+
+/**
+ * Waits until placement has settled: every shard held, caught up, by exactly min(`replicas`, nodes)
+ * of `nodes` and held by no other (nothing still being let go). Returns each shard's holders, as
+ * indexes into `nodes`.
+ */
+export async function whenPlaced(nodes: readonly HoldingNode[], shards: number, replicas: number, timeoutMs = 60_000): Promise<number[][]> {
+  const want = Math.min(replicas, nodes.length);
+  let holders: number[][] = [];
+  await waitFor(
+    async () => {
+      const lists = await Promise.all(nodes.map(async (node) => ((await (await fetch(`${node.url}/health`)).json()) as { cluster: { replicas: { shard: number; caught_up: boolean }[] } }).cluster.replicas));
+      holders = Array.from({ length: shards }, (_, shard) => lists.flatMap((list, index) => (list.some((replica) => replica.shard === shard && replica.caught_up) ? [index] : [])));
+      return holders.every((held) => held.length === want) && lists.flat().length === shards * want;
+    },
+    () => `every shard on exactly ${want} caught-up nodes (holders: ${JSON.stringify(holders)})`,
+    timeoutMs,
+  );
+  return holders;
+}
+
+/**
+ * `assertSameReplicas` with `--replicas` below the node count: once placement settled, each
+ * shard's copies on the nodes that hold it are equal, and every other node's file of it is empty
+ * (a node empties what it let go).
+ */
+export async function assertHoldersAgree(nodes: readonly HoldingNode[], shards: number, replicas: number, timeoutMs = 60_000): Promise<void> {
+  const holders = await whenPlaced(nodes, shards, replicas, timeoutMs);
+  for (const [shard, held] of holders.entries()) {
+    await assertSameReplicas(held.map((index) => nodes[index]!.dataDir), shards, timeoutMs, shard);
+    for (const [index, node] of nodes.entries()) if (!held.includes(index)) assert.equal(eventRows(node.dataDir, shard), 0, `${node.url} let shard ${shard} go and emptied its file`);
+  }
 }
 
 interface NodeStats {
@@ -114,21 +153,24 @@ const kReplicaPollMs = 100;
  * Replica files compared where it means something: at the same log positions. Ticks and expire
  * commands can still move a log after the counters settled, so this reads until every data dir's
  * files stand at the same positions, before and after their digests are taken (a commit in between
- * shows as moved positions, and they are read again); then the digests must be equal.
+ * shows as moved positions, and they are read again); then the digests must be equal. `only`:
+ * compare that one shard's files.
  */
-export async function assertSameReplicas(dataDirs: readonly string[], shards: number, timeoutMs = 30_000): Promise<void> {
+export async function assertSameReplicas(dataDirs: readonly string[], shards: number, timeoutMs = 30_000, only: number | null = null): Promise<void> {
   const same = (positions: number[][]): boolean => positions.every((position) => JSON.stringify(position) === JSON.stringify(positions[0]));
+  const positionsOf = (dir: string): number[] => (only === null ? logPositions(dir, shards) : [logPositions(dir, shards)[only]!]);
+  const digestsOf = (dir: string): string[] => (only === null ? replicaDigest(dir, shards) : [shardDigest(dir, only)]);
   let afterwards: number[][] = [];
   await waitFor(
     () => {
-      const before = dataDirs.map((dir) => logPositions(dir, shards));
-      const digests = dataDirs.map((dir) => replicaDigest(dir, shards));
-      afterwards = dataDirs.map((dir) => logPositions(dir, shards));
+      const before = dataDirs.map(positionsOf);
+      const digests = dataDirs.map(digestsOf);
+      afterwards = dataDirs.map(positionsOf);
       if (!same(before) || JSON.stringify(before) !== JSON.stringify(afterwards)) return false;
-      for (const [index, digest] of digests.entries()) assert.deepEqual(digest, digests[0], `the replicas in ${dataDirs[index]} and ${dataDirs[0]} differ at log positions ${JSON.stringify(before[0])}`);
+      for (const [index, digest] of digests.entries()) assert.deepEqual(digest, digests[0], `the replicas${only === null ? '' : ` of shard ${only}`} in ${dataDirs[index]} and ${dataDirs[0]} differ at log positions ${JSON.stringify(before[0])}`);
       return true;
     },
-    () => `the replicas to stand at the same log positions (last read: ${JSON.stringify(afterwards)})`,
+    () => `the replicas${only === null ? '' : ` of shard ${only}`} to stand at the same log positions (last read: ${JSON.stringify(afterwards)})`,
     { timeoutMs, intervalMs: kReplicaPollMs },
   );
 }
