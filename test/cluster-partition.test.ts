@@ -12,7 +12,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { allEvents, checkVerdicts, createPartition, event, getJson, longestAckGap, missingNatsServer, missingNetns, assertSameReplicas, sharedStats, startAggregatorCluster, startLoad, waitFor, whenSettled, type AggregatorCluster, type AggregatorNode, type LoadRecord, type Partition } from './helper.js';
+import { isDeepStrictEqual } from 'node:util';
+import { allEvents, assertHoldersAgree, checkVerdicts, createPartition, event, getJson, longestAckGap, missingNatsServer, missingNetns, assertSameReplicas, sharedStats, startAggregatorCluster, startLoad, waitFor, whenPlaced, whenSettled, type AggregatorCluster, type AggregatorNode, type LoadRecord, type Partition } from './helper.js';
 
 const kTtlMs = 3000;
 const kShards = 4;
@@ -53,8 +54,8 @@ async function probePublish(node: AggregatorNode, id: string): Promise<number | 
 }
 
 /**
- * Samples both nodes' owned shards until stopped and keeps every shard both claimed. A pair is
- * judged only when both answers came within 500 ms: a lease ends on its holder's clock at least
+ * Samples every node's owned shards until stopped and keeps every shard two of them claimed. A
+ * sample is judged only when every answer came within 500 ms: a lease ends on its holder's clock at least
  * TTL/3 (1 s) before the key expires and anybody else can take it (leases.ts), so two claims
  * closer than that are a real double owner, not a handover seen between two instants.
  */
@@ -74,9 +75,13 @@ function watchOwnership(nodes: readonly AggregatorNode[]): { readonly overlaps: 
       const answers = await Promise.all(nodes.map(health));
       if (performance.now() - started < 500 && answers.every((answer) => answer !== null)) {
         watch.samples++;
-        const [first, second] = answers.map((answer) => answer!.body.cluster.owned);
-        const both = first!.filter((shard) => second!.includes(shard));
-        if (both.length > 0) watch.overlaps.push(`shards ${both.join()} owned by both at ${Math.round(started)} ms`);
+        const owned = answers.map((answer) => answer!.body.cluster.owned);
+        for (const [index, first] of owned.entries()) {
+          for (const second of owned.slice(index + 1)) {
+            const both = first.filter((shard) => second.includes(shard));
+            if (both.length > 0) watch.overlaps.push(`shards ${both.join()} owned by two nodes at ${Math.round(started)} ms`);
+          }
+        }
       }
       await new Promise((resolve) => setTimeout(resolve, kSampleEveryMs));
     }
@@ -88,15 +93,17 @@ function watchOwnership(nodes: readonly AggregatorNode[]): { readonly overlaps: 
  * 3 NATS servers and aggregators A and B, B in a network namespace of its own (its NATS traffic is
  * what `cut()` drops). `withNatsNode`: the third NATS server lives in B's namespace too, so across
  * the cut B still reaches a NATS server, one without a quorum. agg0 (B) starts first and takes the
- * free leases: the node to be cut off owns shards.
+ * free leases: the node to be cut off owns shards. `nodes`: 3 puts a third aggregator beside A, and
+ * with `--replicas 2` each node then lacks a third of the shards.
  */
-async function partitionedCluster(withNatsNode: boolean): Promise<{ partition: Partition; cluster: AggregatorCluster; a: AggregatorNode; b: AggregatorNode }> {
+async function partitionedCluster(withNatsNode: boolean, nodes = 2): Promise<{ partition: Partition; cluster: AggregatorCluster; a: AggregatorNode; b: AggregatorNode }> {
   const partition = createPartition();
   try {
     const cluster = await startAggregatorCluster({
-      nodes: 2,
+      nodes,
       shards: kShards,
       leaseTtlMs: kTtlMs,
+      args: ['--replicas', '2'],
       natsPlacement: (index) => (withNatsNode && index === 2 ? { host: partition.nsNatsHost, monitorHost: partition.nsHost, wrap: partition.wrap } : { host: partition.natsHost }),
       placement: (index) => (index === 0 ? { host: partition.nsHost, wrap: partition.wrap } : {}),
     });
@@ -116,103 +123,114 @@ async function stopPartitioned(partition: Partition | undefined, cluster: Aggreg
   }
 }
 
-describe('cluster mode across a network partition', { skip: missingNatsServer() ?? missingNetns() ?? false, timeout: 180_000 }, () => {
-  let partition: Partition | undefined;
-  let cluster: AggregatorCluster | undefined;
-  let a: AggregatorNode;
-  let b: AggregatorNode;
-  before(async () => {
-    ({ partition, cluster, a, b } = await partitionedCluster(false));
+for (const aggregators of [2, 3]) {
+  describe(`cluster mode across a network partition (${aggregators} aggregators, --replicas 2)`, { skip: missingNatsServer() ?? missingNetns() ?? false, timeout: 180_000 }, () => {
+    let partition: Partition | undefined;
+    let cluster: AggregatorCluster | undefined;
+    let b: AggregatorNode;
+    /** The nodes on the majority's side: A, and C with 3 aggregators. */
+    let others: AggregatorNode[];
+    before(async () => {
+      let a: AggregatorNode;
+      ({ partition, cluster, a, b } = await partitionedCluster(false, aggregators));
+      others = [a, ...cluster.nodes.slice(2)];
+      await whenPlaced(cluster.nodes, kShards, 2);
+    });
+    after(() => stopPartitioned(partition, cluster));
+
+    const owned = async (node: AggregatorNode): Promise<number[]> => (await getJson(`${node.url}/health`)).body.cluster.owned as number[];
+    const acksFrom = (record: LoadRecord, node: AggregatorNode): number => record.acks.filter((ack) => ack.target === node.url).length;
+
+    const ownedBy = async (nodes: readonly AggregatorNode[]): Promise<number> => (await Promise.all(nodes.map(owned))).reduce((sum, shards) => sum + shards.length, 0);
+
+    test('B is cut off from NATS under load: it refuses writes, the others take its shards and go on; healed, B catches up and every node agrees on everything', async (t) => {
+      const all = [b, ...others];
+      await waitFor(async () => (await ownedBy(all)) === kShards && (await owned(b)).length > 0, 'every shard owned, some by B', 20_000);
+      const watch = watchOwnership(all);
+      // One load per node, sharing a record: the others' workers never wait on B, so their ack gaps are their stalls.
+      // B's clients are on its side of the cut: they go on sending to it and must be refused.
+      const loadB = startLoad({ targets: () => [b.url], concurrency: 2, batch: 10, keySpace: 4000, prefix: 'part' });
+      const record = loadB.record;
+      const loads = [loadB, ...others.map((node) => startLoad({ targets: () => [node.url], concurrency: 2, batch: 10, keySpace: 4000, prefix: 'part', record }))];
+      // A failing assertion must not leave the loads and the sampler running: the file would never end.
+      t.after(() => Promise.all([...loads.map((load) => load.stop()), watch.stop()]));
+      await waitFor(async () => all.every((node) => acksFrom(record, node) >= 20), 'load to flow through every node', 20_000);
+
+      const cutAt = performance.now();
+      partition!.cut();
+      const since = async (what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<number> => {
+        await waitFor(probe, what, timeoutMs).catch(async (error: Error) => {
+          throw new Error(`${error.message}; ${JSON.stringify(await Promise.all(all.map(async (node) => (await health(node))?.body)))}`);
+        });
+        return performance.now() - cutAt;
+      };
+      const [refusedMs, leasesLostMs, takeoverMs] = await Promise.all([
+        // B notices with its pings (1 s, 2 out); from then on it refuses at once.
+        since('B to answer 503 to a publish', async () => (await probePublish(b, `cut-${Date.now()}`)) === 503, 20_000),
+        since('B to give its leases up on its own clock', async () => (await health(b))?.body.cluster.owned.length === 0, kLeasesLostMs),
+        since('the others to own every shard', async () => (await ownedBy(others)) === kShards, kTakeoverMs),
+      ]);
+      const cutHealth = await health(b);
+      assert.ok(cutHealth, 'B\'s HTTP still answers across the cut');
+      assert.equal(cutHealth.status, 503);
+      assert.notEqual(cutHealth.body.status, 'ok');
+      assert.notEqual(cutHealth.body.cluster.nats, 'connected', JSON.stringify(cutHealth.body));
+      const acksAtTakeover = others.map((node) => acksFrom(record, node));
+      await waitFor(async () => others.every((node, index) => acksFrom(record, node) >= acksAtTakeover[index]! + 30), 'the others to go on acknowledging', 20_000);
+      // The cut outlasts B's publish deadline (20 s), so the requests B took before it noticed are answered across it too.
+      await waitFor(async () => (loadB.oldestInFlight ?? Infinity) > cutAt + refusedMs, 'B to answer every request it took before it noticed the cut', 40_000);
+      assert.equal(await probePublish(b, 'cut-end'), 503, 'B still refuses at the end of the cut');
+      assert.deepEqual((await health(b))?.body.cluster.owned, [], 'B owns nothing while cut off');
+      const healAt = performance.now();
+      // A 200 needs a PubAck, which cannot cross the cut: every answer B gave in it is a 503.
+      assert.deepEqual(record.acks.filter((ack) => ack.target === b.url && ack.at > cutAt + 1000 && ack.at < healAt), [], 'no 200 from B once the cut took hold');
+      const refused = record.failures.filter((failure) => failure.target === b.url && failure.at > cutAt && failure.at < healAt);
+      assert.ok(refused.length > 0);
+      assert.deepEqual([...new Set(refused.map((failure) => failure.status))], [503], `B refused with 503: ${JSON.stringify(refused.filter((failure) => failure.status !== 503).map((failure) => ({ ...failure, sent: failure.sent - cutAt, at: failure.at - cutAt })))}`);
+      // A request B took before it noticed waits out the publish deadline (20 s from when its message began gathering, plus the
+      // attempt under way) or, when the PubAck came in just before the cut and B's own replica cannot apply it, the verdict timeout (30 s).
+      const slowestRefusalMs = Math.max(...refused.map((failure) => failure.at - failure.sent));
+      assert.ok(slowestRefusalMs < 35_000, `B took ${Math.round(slowestRefusalMs)} ms to refuse a request`);
+
+      partition!.heal();
+      await waitFor(async () => {
+        const answer = await health(b);
+        return answer?.status === 200 && answer.body.cluster.nats === 'connected';
+      }, 'B to reconnect and be healthy', 30_000);
+      const reconnectMs = performance.now() - healAt;
+      const acksFromB = acksFrom(record, b);
+      await waitFor(async () => acksFrom(record, b) >= acksFromB + 20, 'B to catch up and acknowledge again', 60_000);
+      const caughtUpMs = performance.now() - healAt;
+      await Promise.all(loads.map((load) => load.stop()));
+      await watch.stop();
+      const stallMs = Math.max(...others.map((node) => longestAckGap(record, { target: node.url })));
+      const cutStallMs = Math.max(...others.map((node) => longestAckGap(record, { target: node.url, from: cutAt, to: healAt })));
+      console.log(
+        `partition (${aggregators} aggregators): B refused writes ${Math.round(refusedMs)} ms after the cut and held no lease after ${Math.round(leasesLostMs)} ms; the others owned every shard after ${Math.round(takeoverMs)} ms; ` +
+          `their longest ack gap ${Math.round(cutStallMs)} ms during the cut, ${Math.round(stallMs)} ms over the run; B healthy ${Math.round(reconnectMs)} ms and acknowledging ${Math.round(caughtUpMs)} ms after the heal; ` +
+          `B refused ${refused.length} requests in the cut (the slowest answer ${Math.round(slowestRefusalMs)} ms), cut for ${Math.round(healAt - cutAt)} ms; ${record.acknowledged} requests acknowledged, ${record.failed} not; ${watch.samples} ownership samples`,
+      );
+      assert.ok(stallMs < 10_000, `the others stalled ${Math.round(stallMs)} ms`);
+
+      const urls = all.map((node) => node.url);
+      const settled = await whenSettled(urls, 60_000);
+      // The per-topic counts of a node that lacks a shard are read from the replicas, up to a second behind.
+      let shared: unknown[] = [];
+      await waitFor(async () => (shared = await Promise.all(urls.map(async (url) => sharedStats((await getJson(`${url}/stats`)).body)))).every((stats) => isDeepStrictEqual(stats, shared[0])), () => `the same /stats on every node: ${JSON.stringify(shared)}`, 10_000);
+      const listings = await Promise.all(urls.map((url) => allEvents(url)));
+      assert.equal(listings[0]!.length, settled[0]!.unique_processed, 'B lists every stored event');
+      for (const listing of listings.slice(1)) assert.deepEqual(listing, listings[0], 'every node lists the same events, seqs and order');
+      const keys = listings[0]!.filter((stored) => stored.topic.startsWith('part.')).map((stored) => `${stored.topic}/${stored.event_id}`);
+      const stored = new Set(keys);
+      assert.equal(stored.size, keys.length, 'one stored copy per key');
+      assert.deepEqual(checkVerdicts(record, stored), []);
+      await assertHoldersAgree(all, kShards, 2);
+      assert.ok(watch.samples > 20, `only ${watch.samples} ownership samples`);
+      assert.deepEqual(watch.overlaps, [], 'no shard owned twice at any time');
+      assert.deepEqual((await Promise.all(all.map(owned))).flat().sort(), [0, 1, 2, 3], 'every shard owned once at the end');
+    });
   });
-  after(() => stopPartitioned(partition, cluster));
-
-  const owned = async (node: AggregatorNode): Promise<number[]> => (await getJson(`${node.url}/health`)).body.cluster.owned as number[];
-  const acksFrom = (record: LoadRecord, node: AggregatorNode): number => record.acks.filter((ack) => ack.target === node.url).length;
-
-  test('B is cut off from NATS under load: it refuses writes, A takes its shards and goes on; healed, B catches up and both agree on everything', async (t) => {
-    await waitFor(async () => (await owned(a)).length + (await owned(b)).length === kShards && (await owned(b)).length > 0, 'every shard owned, some by B', 20_000);
-    const watch = watchOwnership([a, b]);
-    // One load per node, sharing a record: A's workers never wait on B, so A's ack gap is A's stall.
-    // B's clients are on its side of the cut: they go on sending to it and must be refused.
-    const loadA = startLoad({ targets: () => [a.url], concurrency: 2, batch: 10, keySpace: 4000, prefix: 'part' });
-    const loadB = startLoad({ targets: () => [b.url], concurrency: 2, batch: 10, keySpace: 4000, prefix: 'part', record: loadA.record });
-    const record = loadA.record;
-    // A failing assertion must not leave the loads and the sampler running: the file would never end.
-    t.after(() => Promise.all([loadA.stop(), loadB.stop(), watch.stop()]));
-    await waitFor(async () => acksFrom(record, a) >= 20 && acksFrom(record, b) >= 20, 'load to flow through both nodes', 20_000);
-
-    const cutAt = performance.now();
-    partition!.cut();
-    const since = async (what: string, probe: () => Promise<boolean>, timeoutMs: number): Promise<number> => {
-      await waitFor(probe, what, timeoutMs).catch(async (error: Error) => {
-        throw new Error(`${error.message}; A: ${JSON.stringify((await health(a))?.body)}; B: ${JSON.stringify((await health(b))?.body)}`);
-      });
-      return performance.now() - cutAt;
-    };
-    const [refusedMs, leasesLostMs, takeoverMs] = await Promise.all([
-      // B notices with its pings (1 s, 2 out); from then on it refuses at once.
-      since('B to answer 503 to a publish', async () => (await probePublish(b, `cut-${Date.now()}`)) === 503, 20_000),
-      since('B to give its leases up on its own clock', async () => (await health(b))?.body.cluster.owned.length === 0, kLeasesLostMs),
-      since('A to own every shard', async () => (await health(a))?.body.cluster.owned.length === kShards, kTakeoverMs),
-    ]);
-    const cutHealth = await health(b);
-    assert.ok(cutHealth, 'B\'s HTTP still answers across the cut');
-    assert.equal(cutHealth.status, 503);
-    assert.notEqual(cutHealth.body.status, 'ok');
-    assert.notEqual(cutHealth.body.cluster.nats, 'connected', JSON.stringify(cutHealth.body));
-    const acksAtTakeover = acksFrom(record, a);
-    await waitFor(async () => acksFrom(record, a) >= acksAtTakeover + 30, 'A to go on acknowledging', 20_000);
-    // The cut outlasts B's publish deadline (20 s), so the requests B took before it noticed are answered across it too.
-    await waitFor(async () => (loadB.oldestInFlight ?? Infinity) > cutAt + refusedMs, 'B to answer every request it took before it noticed the cut', 40_000);
-    assert.equal(await probePublish(b, 'cut-end'), 503, 'B still refuses at the end of the cut');
-    assert.deepEqual((await health(b))?.body.cluster.owned, [], 'B owns nothing while cut off');
-    const healAt = performance.now();
-    // A 200 needs a PubAck, which cannot cross the cut: every answer B gave in it is a 503.
-    assert.deepEqual(record.acks.filter((ack) => ack.target === b.url && ack.at > cutAt + 1000 && ack.at < healAt), [], 'no 200 from B once the cut took hold');
-    const refused = record.failures.filter((failure) => failure.target === b.url && failure.at > cutAt && failure.at < healAt);
-    assert.ok(refused.length > 0);
-    assert.deepEqual([...new Set(refused.map((failure) => failure.status))], [503], `B refused with 503: ${JSON.stringify(refused.filter((failure) => failure.status !== 503).map((failure) => ({ ...failure, sent: failure.sent - cutAt, at: failure.at - cutAt })))}`);
-    // A request B took before it noticed waits out the publish deadline (20 s from when its message began gathering, plus the
-    // attempt under way) or, when the PubAck came in just before the cut and B's own replica cannot apply it, the verdict timeout (30 s).
-    const slowestRefusalMs = Math.max(...refused.map((failure) => failure.at - failure.sent));
-    assert.ok(slowestRefusalMs < 35_000, `B took ${Math.round(slowestRefusalMs)} ms to refuse a request`);
-
-    partition!.heal();
-    await waitFor(async () => {
-      const answer = await health(b);
-      return answer?.status === 200 && answer.body.cluster.nats === 'connected';
-    }, 'B to reconnect and be healthy', 30_000);
-    const reconnectMs = performance.now() - healAt;
-    const acksFromB = acksFrom(record, b);
-    await waitFor(async () => acksFrom(record, b) >= acksFromB + 20, 'B to catch up and acknowledge again', 60_000);
-    const caughtUpMs = performance.now() - healAt;
-    await Promise.all([loadA.stop(), loadB.stop()]);
-    await watch.stop();
-    const stallMs = longestAckGap(record, { target: a.url });
-    const cutStallMs = longestAckGap(record, { target: a.url, from: cutAt, to: healAt });
-    console.log(
-      `partition: B refused writes ${Math.round(refusedMs)} ms after the cut and held no lease after ${Math.round(leasesLostMs)} ms; A owned every shard after ${Math.round(takeoverMs)} ms; ` +
-        `A's longest ack gap ${Math.round(cutStallMs)} ms during the cut, ${Math.round(stallMs)} ms over the run; B healthy ${Math.round(reconnectMs)} ms and acknowledging ${Math.round(caughtUpMs)} ms after the heal; ` +
-        `B refused ${refused.length} requests in the cut (the slowest answer ${Math.round(slowestRefusalMs)} ms), cut for ${Math.round(healAt - cutAt)} ms; ${record.acknowledged} requests acknowledged, ${record.failed} not; ${watch.samples} ownership samples`,
-    );
-    assert.ok(stallMs < 10_000, `A stalled ${Math.round(stallMs)} ms`);
-
-    const settled = await whenSettled([a.url, b.url], 60_000);
-    assert.deepEqual(sharedStats(settled[1]!), sharedStats(settled[0]!), 'the same /stats on both nodes');
-    const [eventsA, eventsB] = await Promise.all([allEvents(a.url), allEvents(b.url)]);
-    assert.equal(eventsA.length, settled[0]!.unique_processed, 'A lists every stored event');
-    assert.deepEqual(eventsB, eventsA, 'B lists the same events, seqs and order');
-    const keys = eventsA.filter((stored) => stored.topic.startsWith('part.')).map((stored) => `${stored.topic}/${stored.event_id}`);
-    const stored = new Set(keys);
-    assert.equal(stored.size, keys.length, 'one stored copy per key');
-    assert.deepEqual(checkVerdicts(record, stored), []);
-    await assertSameReplicas([a.dataDir, b.dataDir], kShards);
-    assert.ok(watch.samples > 20, `only ${watch.samples} ownership samples`);
-    assert.deepEqual(watch.overlaps, [], 'no shard owned twice at any time');
-    const [ownedA, ownedB] = await Promise.all([owned(a), owned(b)]);
-    assert.deepEqual([...ownedA, ...ownedB].sort(), [0, 1, 2, 3], 'every shard owned once at the end');
-  });
-});
+}
 
 describe('cluster mode: an aggregator cut off together with one NATS node (no quorum on its side)', { skip: missingNatsServer() ?? missingNetns() ?? false, timeout: 180_000 }, () => {
   let partition: Partition | undefined;

@@ -43,6 +43,8 @@ export type { ClusterConfig };
 
 const kTickMs = 20;
 const kTakeoverTickMs = 300;
+/** How long a replica being let go waits for the verdicts this node expects of it (a stalled log: the rest get 503s). */
+const kLetGoDrainMs = 10_000;
 /** How long writes wait out a lost NATS connection before they are refused (503). */
 const kReconnectGraceMs = 3000;
 /**
@@ -114,7 +116,8 @@ export class ClusterStorage implements Storage, CommitPath {
       refusal: () => this.#refusal(),
       problems: () => this.problems(),
       remoteVerdicts: {
-        replyTo: (shard) => (host(shard)?.settled ? null : parts.relay.replySubject),
+        // A replica being let go may stop before it applies a new message: its verdict is pushed instead.
+        replyTo: (shard) => (host(shard)?.settled && !this.#releasing.has(shard) ? null : parts.relay.replySubject),
         follow: (shard, msgId, seq) => parts.relay.follow(shard, msgId, seq),
       },
     });
@@ -151,15 +154,17 @@ export class ClusterStorage implements Storage, CommitPath {
       self: { id: config.nodeId, holds: config.holdShards === 'on' },
       shards: config.shards,
       replicas: config.replicas,
-      taken: (shard) => this.#serve(shard, true),
+      taken: (shard) => {
+        this.#releasing.delete(shard);
+        this.#serve(shard, true);
+      },
+      // Marked until the replica is stopped (a later `taken` clears it): meanwhile new messages ask for pushed verdicts.
       letGo: async (shard) => {
         this.#releasing.add(shard);
-        try {
-          await this.#ownership.release(shard);
-          this.#serve(shard, false);
-        } finally {
-          this.#releasing.delete(shard);
-        }
+        // What this node published for its own replica to settle settles before that replica stops.
+        await this.#path.ownVerdictsSettled(shard, kLetGoDrainMs);
+        await this.#ownership.release(shard);
+        this.#serve(shard, false);
       },
       fileBytes: (shard) => parts.local.fileBytes(shard),
       initial: parts.initial,

@@ -73,6 +73,9 @@ export class PublishPath {
   #sending = 0;
   /** Per shard, messages sent and not yet acknowledged by the stream. */
   readonly #unacknowledged: number[];
+  /** Per shard, messages published for this node's own replica to settle (no reply header), not yet settled. */
+  readonly #ownVerdicts: number[];
+  #ownVerdictWaiters: { shard: number; resolve: () => void }[] = [];
   #drainWaiters: (() => void)[] = [];
 
   constructor(publisher: StreamPublisher, board: VerdictBoard, options: PublishPathOptions) {
@@ -82,6 +85,7 @@ export class PublishPath {
     this.#open = new Array<OpenMessage | null>(options.shards).fill(null);
     this.#inFlight = new Array<number>(options.shards).fill(0);
     this.#unacknowledged = new Array<number>(options.shards).fill(0);
+    this.#ownVerdicts = new Array<number>(options.shards).fill(0);
   }
 
   get frameCapacity(): number {
@@ -181,6 +185,26 @@ export class PublishPath {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
+  /**
+   * Resolves once every message published so far for this node's own replica of `shard` to settle
+   * is settled, or after `timeoutMs`: before the replica stops (the node lets the shard go), so
+   * none of their requests waits for a verdict that would never come. The caller has already made
+   * new messages ask for pushed verdicts (`remoteVerdicts.replyTo`).
+   */
+  ownVerdictsSettled(shard: number, timeoutMs: number): Promise<void> {
+    if (this.#ownVerdicts[shard] === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter = { shard, resolve: () => {} };
+      const timer = setTimeout(() => waiter.resolve(), timeoutMs);
+      waiter.resolve = () => {
+        clearTimeout(timer);
+        this.#ownVerdictWaiters = this.#ownVerdictWaiters.filter((other) => other !== waiter);
+        resolve();
+      };
+      this.#ownVerdictWaiters.push(waiter);
+    });
+  }
+
   /** Fails every request still waiting (the node is stopping). */
   failAll(message: string): void {
     this.#board.failAll(message);
@@ -230,6 +254,11 @@ export class PublishPath {
     });
   }
 
+  #ownVerdictSettled(shard: number): void {
+    if (--this.#ownVerdicts[shard]! > 0) return;
+    for (const waiter of this.#ownVerdictWaiters.filter((other) => other.shard === shard)) waiter.resolve();
+  }
+
   #settledOne(): void {
     if (--this.#sending > 0 || this.#flushScheduled) return;
     for (const resolve of this.#drainWaiters.splice(0)) resolve();
@@ -256,6 +285,10 @@ export class PublishPath {
     if (replyTo !== null) headers.set(kHeaders.reply, replyTo);
     const verdict = this.#board.expect(msgId, this.#options.verdictTimeoutMs);
     verdict.catch(() => {}); // awaited below, after the PubAck; a timeout before that is not unhandled
+    if (replyTo === null) {
+      this.#ownVerdicts[shard]!++;
+      void verdict.catch(() => {}).finally(() => this.#ownVerdictSettled(shard));
+    }
     try {
       this.#unacknowledged[shard]!++;
       const published = await this.#publisher.publishAs(msgId, subjectOf(shard), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), headers, since);
