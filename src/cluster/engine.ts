@@ -29,6 +29,7 @@ import { Ownership } from './ownership.js';
 import { PublishPath } from './publish-path.js';
 import { ClockGossip, type ShardClock } from './clock-gossip.js';
 import { ClusterStats } from './cluster-stats.js';
+import type { StreamPublisher } from './stream-publisher.js';
 import { TopicView } from './topic-view.js';
 import type { Membership } from './membership.js';
 import { ReadRouter } from './read-router.js';
@@ -48,8 +49,9 @@ const kLetGoDrainMs = 10_000;
 /** How long writes wait out a lost NATS connection before they are refused (503). */
 const kReconnectGraceMs = 3000;
 /**
- * JetStream silent this long (no membership round answered): writes are refused at once and
- * /health is 503 until one is. Longer than a NATS leader election in a rolling restart (~2 s).
+ * JetStream silent this long (no membership round answered, no PubAck): writes are refused at
+ * once and /health is 503 until one is. Longer than a NATS leader election
+ * in a rolling restart (~2 s).
  */
 const kJetStreamSilentMs = 5000;
 /** Silent this long while connected: the server has no quorum; hop to another (at most once per this interval). */
@@ -58,6 +60,7 @@ const kHopAfterMs = 8000;
 export class ClusterStorage implements Storage, CommitPath {
   readonly stats: StatsSource;
   readonly #nc: NatsConnection;
+  readonly #publisher: StreamPublisher;
   readonly #local: LocalShards;
   readonly #replicas: Replicas;
   readonly #frontier: Frontier;
@@ -87,6 +90,7 @@ export class ClusterStorage implements Storage, CommitPath {
 
   private constructor(parts: OpenedParts, config: ClusterConfig, hooks: EngineHooks) {
     this.#nc = parts.nc;
+    this.#publisher = parts.publisher;
     this.#local = parts.local;
     this.#replicas = parts.replicas;
     this.#frontier = parts.frontier;
@@ -241,7 +245,7 @@ export class ClusterStorage implements Storage, CommitPath {
     const problems: string[] = [];
     if (this.#closing) problems.push('shutting down');
     if (this.#nats !== 'connected') problems.push(`NATS ${this.#nats}`);
-    const silent = this.#membership.silentMs;
+    const silent = this.#jetStreamSilentMs();
     if (this.#nats === 'connected' && silent > kJetStreamSilentMs) problems.push(`JetStream has not answered for ${Math.round(silent / 1000)} s (the NATS server this node is connected to may have no quorum)`);
     for (const host of this.#replicas.running) if ((host.failure ?? host.readProblem) !== null) problems.push((host.failure ?? host.readProblem)!);
     return [...problems, ...this.#local.problems()];
@@ -251,11 +255,23 @@ export class ClusterStorage implements Storage, CommitPath {
    * Connected to a NATS server that answers nothing of JetStream (it lost its quorum: cut off
    * with this node, or its peers are down): reconnect, which tries the next server of the list.
    */
+  /**
+   * How long JetStream has committed nothing for this node: not the membership round's KV write,
+   * not a PubAck. Both need a quorum. A KV bucket without a leader for a while (an election, a heal)
+   * silences only the round while the shard streams go on taking writes; a server without a quorum
+   * silences both. Reads are no sign: a leader cut off with a minority still answers them until it
+   * steps down.
+   */
+  #jetStreamSilentMs(): number {
+    return Math.min(this.#membership.silentMs, performance.now() - this.#publisher.lastAckAt);
+  }
+
   #hopIfSilent(): void {
     const now = performance.now();
-    if (this.#closing || this.#nats !== 'connected' || this.#membership.silentMs < kHopAfterMs || now - this.#hoppedAt < kHopAfterMs) return;
+    const silent = this.#jetStreamSilentMs();
+    if (this.#closing || this.#nats !== 'connected' || silent < kHopAfterMs || now - this.#hoppedAt < kHopAfterMs) return;
     this.#hoppedAt = now;
-    this.#onNotice(`JetStream silent for ${Math.round(this.#membership.silentMs / 1000)} s on this NATS server: reconnecting to another`);
+    this.#onNotice(`JetStream silent for ${Math.round(silent / 1000)} s on this NATS server: reconnecting to another`);
     this.#nc.reconnect().catch(() => {});
   }
 
@@ -273,7 +289,7 @@ export class ClusterStorage implements Storage, CommitPath {
     if (this.#nats === 'reconnecting' && performance.now() - this.#disconnectedAt > kReconnectGraceMs) return 'failed';
     // Connected, yet JetStream does not answer (a server cut off with this node, without a quorum):
     // every write would wait out the publish deadline, so it is refused at once instead.
-    if (this.#membership.silentMs > kJetStreamSilentMs) return 'failed';
+    if (this.#jetStreamSilentMs() > kJetStreamSilentMs) return 'failed';
     if (this.#local.diskProblem !== null) return 'disk_full';
     return this.#replicas.running.some((host) => host.failure !== null) ? 'failed' : null;
   }

@@ -34,6 +34,8 @@ export class StreamPublisher {
   /** This process's id prefix: fresh at every start. */
   readonly nodeNuid = randomUUID().replaceAll('-', '');
   #counter = 0;
+  /** performance.now() of the last PubAck: JetStream took a write. */
+  lastAckAt = Number.NEGATIVE_INFINITY;
 
   constructor(js: JetStreamClient, options: StreamPublisherOptions) {
     this.#js = js;
@@ -69,6 +71,7 @@ export class StreamPublisher {
         await new Promise((resolve) => setTimeout(resolve, this.#options.retryMs));
         continue;
       }
+      this.lastAckAt = performance.now();
       return { msgId, seq: ack.seq, duplicate: ack.duplicate, attempts };
     }
   }
