@@ -24,7 +24,7 @@ import type { CommitPath, CommitRequest, DeletionRequest, DeletionResult, PageSo
 import type { EngineHooks, LocalShards } from '../local/local-shards.js';
 import { Ticker, type Frontier } from './frontier.js';
 import { Maintenance } from './maintenance.js';
-import { kMaxMessageBytes } from './log-message.js';
+import { bellOf, kMaxMessageBytes } from './log-message.js';
 import { Ownership } from './ownership.js';
 import { PublishPath } from './publish-path.js';
 import { ClockGossip, type ShardClock } from './clock-gossip.js';
@@ -113,6 +113,9 @@ export class ClusterStorage implements Storage, CommitPath {
     const holders = (shard: number) => [...parts.membership.live].flatMap(([node, report]) => (node !== config.nodeId && report.caughtUp.includes(shard) ? [node] : []));
     this.#router = new ReadRouter(parts.nc, parts.local.pages, { shards: config.shards, replica, holders });
     this.#responder = new ShardReadResponder(parts.nc, parts.local.pages, config.nodeId, { replica });
+    const ring = (shard: number): void => {
+      if (!parts.nc.isClosed()) parts.nc.publish(bellOf(shard));
+    };
     this.#path = new PublishPath(parts.publisher, parts.board, {
       shards: config.shards,
       inFlightBytes: Math.max(config.ringBytes / 2, kMaxMessageBytes),
@@ -124,6 +127,7 @@ export class ClusterStorage implements Storage, CommitPath {
         replyTo: (shard) => (host(shard)?.settled && !this.#releasing.has(shard) ? null : parts.relay.replySubject),
         follow: (shard, msgId, seq) => parts.relay.follow(shard, msgId, seq),
       },
+      ring,
     });
     this.#ownership = new Ownership(parts.leases, {
       shards: config.shards,
@@ -131,7 +135,7 @@ export class ClusterStorage implements Storage, CommitPath {
       caughtUp: (shard) => !this.#releasing.has(shard) && (host(shard)?.caughtUp ?? false),
       onError: (message) => hooks.onShardError?.(-1, message),
     });
-    this.#ticker = new Ticker(parts.js, parts.frontier, config.shards, { intervalMs: kTickMs, takeoverMs: kTakeoverTickMs, owns: (shard) => this.#ownership.owns(shard) });
+    this.#ticker = new Ticker(parts.js, parts.frontier, config.shards, { intervalMs: kTickMs, takeoverMs: kTakeoverTickMs, owns: (shard) => this.#ownership.owns(shard), ring });
     this.#snapshotter = new Snapshotter(parts.snapshots, parts.local.pages, {
       shards: config.shards,
       nodeId: config.nodeId,

@@ -76,6 +76,8 @@ export interface TickerOptions {
   /** How long a shard may lag before a node that does not own it ticks it. */
   readonly takeoverMs: number;
   readonly owns: (shard: number) => boolean;
+  /** Rings the shard's doorbell once a tick is in the log. */
+  readonly ring: (shard: number) => void;
 }
 
 export class Ticker {
@@ -124,7 +126,10 @@ export class Ticker {
       const headers = natsHeaders();
       headers.set(kHeaders.clock, String(furthest));
       // A tick needs no id: a repeated one only moves the clock again, which any message does.
-      this.#js.publish(subjectOf(shard), undefined, { headers, timeout: 2000 }).catch(() => {});
+      this.#js.publish(subjectOf(shard), undefined, { headers, timeout: 2000 }).then(
+        () => this.#options.ring(shard),
+        () => {},
+      );
     }
   }
 }

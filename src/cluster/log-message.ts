@@ -30,6 +30,16 @@ export function subjectOf(shard: number): string {
 }
 
 /**
+ * Shard k's doorbell (shard-host.ts): an empty core message a node sends once the stream has
+ * acknowledged a message of k, so the replicas read it then. Not `subjectOf(k)` itself: a
+ * subscription there receives every message's whole body, which a replica reads again from the
+ * stream's leader anyway, and it rings before the leader has stored the message.
+ */
+export function bellOf(shard: number): string {
+  return `agg.bell.${shard}`;
+}
+
+/**
  * Data bytes of one message at most: NATS' default max_payload (1 MiB) holds the headers and this.
  * A request's share of a shard that is larger travels as several messages.
  */

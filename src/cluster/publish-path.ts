@@ -43,6 +43,8 @@ export interface PublishPathOptions {
    * the fallback that asks the replicas if no push comes (verdict-relay.ts).
    */
   readonly remoteVerdicts: { replyTo(shard: number): string | null; follow(shard: number, msgId: string, seq: number): void };
+  /** Rings the shard's doorbell: a message of it is in the log (log-message.ts, `bellOf`). */
+  readonly ring: (shard: number) => void;
 }
 
 /** A contiguous run of one frame's records in one message: its verdicts land at the frame's request positions. */
@@ -292,6 +294,7 @@ export class PublishPath {
     try {
       this.#unacknowledged[shard]!++;
       const published = await this.#publisher.publishAs(msgId, subjectOf(shard), chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes), headers, since);
+      this.#options.ring(shard);
       if (replyTo !== null) this.#options.remoteVerdicts.follow(shard, msgId, published.seq);
     } catch (error) {
       this.#board.forget(msgId);

@@ -7,8 +7,8 @@
  *
  * Why not a JetStream consumer: with nats-server 2.9.10 and nats.js 2.29, an ordered consumer
  * whose server died could stall for good while its stream went on (seen here, with no error).
- * Reading by position keeps no state on the servers: a core subscription to the shard's subject
- * is the doorbell, and gets by sequence, answered by the stream's leader, fetch the messages,
+ * Reading by position keeps no state on the servers: a core subscription to the shard's bell
+ * (log-message.ts, rung by the node that published once the stream acknowledged) is the doorbell, and gets by sequence, answered by the stream's leader, fetch the messages,
  * several in flight at once. A poll covers a missed doorbell.
  *
  * The loop waits for ring room before it fetches more, so a slow disk slows the reads, never grows
@@ -24,7 +24,7 @@ import type { LogPosition } from '../store/log-position.js';
 import type { FrameOutcome, LocalShards } from '../local/local-shards.js';
 import { logFrame, type LogFrame } from './log-frame.js';
 import { LogReads, type LogReader } from './log-reads.js';
-import { subjectOf } from './log-message.js';
+import { bellOf } from './log-message.js';
 import { kWatchMs, ReplicaWatchdog } from './replica-watchdog.js';
 import type { AppliedMessage, VerdictBoard } from './verdicts.js';
 
@@ -195,7 +195,7 @@ export class ShardHost {
   /** A fresh doorbell and reader loop; the previous loop, if any, stops at its next step. */
   #restartReader(): void {
     this.#doorbell?.unsubscribe();
-    this.#doorbell = this.#nc.subscribe(subjectOf(this.#options.shard), {
+    this.#doorbell = this.#nc.subscribe(bellOf(this.#options.shard), {
       callback: () => {
         this.#rung++;
         this.#wakeUp();

@@ -75,7 +75,7 @@ function fakeTime(t: TestContext): void {
 }
 
 /** Runs the ticker's interval `times` times (one interval at a time: the clock must be right at each). */
-const tickerOptions = (owned: readonly number[]): TickerOptions => ({ intervalMs: 100, takeoverMs: 1000, owns: (shard) => owned.includes(shard) });
+const tickerOptions = (owned: readonly number[], rung: number[] = []): TickerOptions => ({ intervalMs: 100, takeoverMs: 1000, owns: (shard) => owned.includes(shard), ring: (shard) => rung.push(shard) });
 
 /** Fake time, a frontier of `shards` clocks at 0, a ticker owning `owned`, and shard 0 moved to an event at `eventAt`. */
 function tickerAfterEvent(t: TestContext, owned: number[], options_: { shards?: number; eventAt?: number; publish?: () => Promise<unknown> } = {}): { frontier: Frontier; published: Published[]; ticker: Ticker } {
@@ -93,6 +93,22 @@ function ticks(t: TestContext, intervalMs: number, times: number): void {
 }
 
 describe('Ticker', () => {
+  test('a tick rings its shard\'s doorbell once the stream acknowledged it, not when the publish failed', async (t) => {
+    for (const [outcome, expected] of [[() => Promise.resolve({}), [1]], [() => Promise.reject(new Error('no leader')), []]] as const) {
+      fakeTime(t);
+      const frontier = new Frontier([0, 0]);
+      const { js, published } = fakeJetStream(outcome);
+      const rung: number[] = [];
+      const ticker = new Ticker(js, frontier, 2, tickerOptions([0, 1], rung));
+      frontier.advance(0, 50, true);
+      ticks(t, 100, 2);
+      assert.equal(published.length, 1);
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.deepEqual(rung, expected);
+      ticker.stop();
+      t.mock.timers.reset();
+    }
+  });
 
   test('the owner ticks a shard that stood still for an interval behind another shard\'s event, with that event as the clock', (t) => {
     const { frontier, published, ticker } = tickerAfterEvent(t, [0, 1]);
