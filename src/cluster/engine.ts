@@ -29,7 +29,7 @@ import { Ownership } from './ownership.js';
 import { PublishPath } from './publish-path.js';
 import { ClockGossip, type ShardClock } from './clock-gossip.js';
 import { ClusterStats } from './cluster-stats.js';
-import type { StreamPublisher } from './stream-publisher.js';
+import { JetStreamLink } from './jetstream-link.js';
 import { TopicView } from './topic-view.js';
 import type { Membership } from './membership.js';
 import { ReadRouter } from './read-router.js';
@@ -46,21 +46,10 @@ const kTickMs = 20;
 const kTakeoverTickMs = 300;
 /** How long a replica being let go waits for the verdicts this node expects of it (a stalled log: the rest get 503s). */
 const kLetGoDrainMs = 10_000;
-/** How long writes wait out a lost NATS connection before they are refused (503). */
-const kReconnectGraceMs = 3000;
-/**
- * JetStream silent this long (no membership round answered, no PubAck): writes are refused at
- * once and /health is 503 until one is. Longer than a NATS leader election
- * in a rolling restart (~2 s).
- */
-const kJetStreamSilentMs = 5000;
-/** Silent this long while connected: the server has no quorum; hop to another (at most once per this interval). */
-const kHopAfterMs = 8000;
 
 export class ClusterStorage implements Storage, CommitPath {
   readonly stats: StatsSource;
   readonly #nc: NatsConnection;
-  readonly #publisher: StreamPublisher;
   readonly #local: LocalShards;
   readonly #replicas: Replicas;
   readonly #frontier: Frontier;
@@ -73,24 +62,19 @@ export class ClusterStorage implements Storage, CommitPath {
   /** Replicas being let go: they take no lease meanwhile. */
   readonly #releasing = new Set<number>();
   readonly #replicaCount: number;
-  readonly #hopper: NodeJS.Timeout;
-  #hoppedAt = Number.NEGATIVE_INFINITY;
-  readonly #onNotice: (message: string) => void;
+  readonly #link: JetStreamLink;
   readonly #path: PublishPath;
   readonly #ownership: Ownership;
   readonly #ticker: Ticker;
   readonly #snapshotter: Snapshotter;
   readonly #maintenance: Maintenance | null;
   readonly #nodeId: string;
-  #nats: ClusterHealth['nats'] = 'connected';
-  #disconnectedAt = 0;
   #closing = false;
   #closed: Promise<void> | null = null;
   #destroyed: Promise<void> | null = null;
 
   private constructor(parts: OpenedParts, config: ClusterConfig, hooks: EngineHooks) {
     this.#nc = parts.nc;
-    this.#publisher = parts.publisher;
     this.#local = parts.local;
     this.#replicas = parts.replicas;
     this.#frontier = parts.frontier;
@@ -98,7 +82,6 @@ export class ClusterStorage implements Storage, CommitPath {
     this.#membership = parts.membership;
     this.#nodeId = config.nodeId;
     this.#replicaCount = config.replicas;
-    this.#onNotice = (message) => hooks.onNotice?.(message);
     const host = (shard: number) => this.#replicas.host(shard);
     this.stats = new ClusterStats(parts.local.stats(() => this.#health()), {
       shards: config.shards,
@@ -185,9 +168,11 @@ export class ClusterStorage implements Storage, CommitPath {
       followsOwn: (shard) => host(shard)?.settled ?? false,
     });
     parts.membership.start();
-    this.#hopper = setInterval(() => this.#hopIfSilent(), 1000);
-    this.#hopper.unref();
-    void this.#watchConnection();
+    this.#link = new JetStreamLink(parts.nc, {
+      roundSilentMs: () => parts.membership.silentMs,
+      lastAckAt: () => parts.publisher.lastAckAt,
+      onNotice: (message) => hooks.onNotice?.(message),
+    });
   }
 
   /**
@@ -248,35 +233,10 @@ export class ClusterStorage implements Storage, CommitPath {
   problems(): readonly string[] {
     const problems: string[] = [];
     if (this.#closing) problems.push('shutting down');
-    if (this.#nats !== 'connected') problems.push(`NATS ${this.#nats}`);
-    const silent = this.#jetStreamSilentMs();
-    if (this.#nats === 'connected' && silent > kJetStreamSilentMs) problems.push(`JetStream has not answered for ${Math.round(silent / 1000)} s (the NATS server this node is connected to may have no quorum)`);
+    const link = this.#link.problem();
+    if (link !== null) problems.push(link);
     for (const host of this.#replicas.running) if ((host.failure ?? host.readProblem) !== null) problems.push((host.failure ?? host.readProblem)!);
     return [...problems, ...this.#local.problems()];
-  }
-
-  /**
-   * Connected to a NATS server that answers nothing of JetStream (it lost its quorum: cut off
-   * with this node, or its peers are down): reconnect, which tries the next server of the list.
-   */
-  /**
-   * How long JetStream has committed nothing for this node: not the membership round's KV write,
-   * not a PubAck. Both need a quorum. A KV bucket without a leader for a while (an election, a heal)
-   * silences only the round while the shard streams go on taking writes; a server without a quorum
-   * silences both. Reads are no sign: a leader cut off with a minority still answers them until it
-   * steps down.
-   */
-  #jetStreamSilentMs(): number {
-    return Math.min(this.#membership.silentMs, performance.now() - this.#publisher.lastAckAt);
-  }
-
-  #hopIfSilent(): void {
-    const now = performance.now();
-    const silent = this.#jetStreamSilentMs();
-    if (this.#closing || this.#nats !== 'connected' || silent < kHopAfterMs || now - this.#hoppedAt < kHopAfterMs) return;
-    this.#hoppedAt = now;
-    this.#onNotice(`JetStream silent for ${Math.round(silent / 1000)} s on this NATS server: reconnecting to another`);
-    this.#nc.reconnect().catch(() => {});
   }
 
   /** This node answers for its replica of `shard` (verdict queries, reads), or stops to. */
@@ -287,13 +247,9 @@ export class ClusterStorage implements Storage, CommitPath {
 
   /** Why no request may be taken now, whatever its size. */
   #refusal(): RoomCheck | null {
-    if (this.#closing || this.#nats === 'closed') return 'failed';
-    // A reconnect to another server (one restarting, one paused) takes a moment, during which nats.js
-    // holds what is published and the publish retries: writes wait it out. Longer, NATS is gone.
-    if (this.#nats === 'reconnecting' && performance.now() - this.#disconnectedAt > kReconnectGraceMs) return 'failed';
-    // Connected, yet JetStream does not answer (a server cut off with this node, without a quorum):
-    // every write would wait out the publish deadline, so it is refused at once instead.
-    if (this.#jetStreamSilentMs() > kJetStreamSilentMs) return 'failed';
+    if (this.#closing) return 'failed';
+    const link = this.#link.refusal();
+    if (link !== null) return link;
     if (this.#local.diskProblem !== null) return 'disk_full';
     return this.#replicas.running.some((host) => host.failure !== null) ? 'failed' : null;
   }
@@ -301,7 +257,7 @@ export class ClusterStorage implements Storage, CommitPath {
   #health(): ClusterHealth {
     return {
       node: this.#nodeId,
-      nats: this.#nats,
+      nats: this.#link.state,
       owned: this.#ownership.owned(),
       nodes: [...this.#membership.live.keys()],
       replicas_per_shard: this.#replicaCount,
@@ -329,7 +285,7 @@ export class ClusterStorage implements Storage, CommitPath {
 
   async #stop(settle: () => Promise<void>, stopLocal: () => Promise<void>): Promise<void> {
     this.#closing = true;
-    clearInterval(this.#hopper);
+    this.#link.stop();
     this.#ticker.stop();
     this.#snapshotter.stop();
     this.#maintenance?.stop();
@@ -342,16 +298,5 @@ export class ClusterStorage implements Storage, CommitPath {
     await this.#replicas.stop();
     await stopLocal();
     await this.#nc.close().catch(() => {});
-  }
-
-  async #watchConnection(): Promise<void> {
-    for await (const status of this.#nc.status()) {
-      if (status.type === 'disconnect') {
-        this.#nats = 'reconnecting';
-        this.#disconnectedAt = performance.now();
-      }
-      else if (status.type === 'reconnect') this.#nats = 'connected';
-    }
-    this.#nats = 'closed';
   }
 }

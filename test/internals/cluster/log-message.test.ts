@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { kHeaders, kMaxMessageBytes, streamName, subjectOf } from '../../../src/cluster/log-message.js';
+import { bellOf, kHeaders, kMaxMessageBytes, streamName, subjectOf } from '../../../src/cluster/log-message.js';
 
 describe('log message', () => {
   test('each shard has its own stream and subject, and no subject matches another shard\'s', () => {
@@ -18,6 +18,14 @@ describe('log message', () => {
     assert.equal(subjectOf(1).startsWith(`${subjectOf(1)}.`), false);
     assert.equal(streamName(3), 'AGG_3', 'existing streams are found by this name: it may not change');
     assert.equal(subjectOf(3), 'agg.3');
+  });
+
+  test('a shard\'s bell is not a subject its stream takes (a bell must not be logged), and nodes of one version ring the same', () => {
+    for (let shard = 0; shard < 64; shard++) {
+      for (let other = 0; other < 64; other++) assert.notEqual(bellOf(shard), subjectOf(other));
+      assert.match(bellOf(shard), /^[a-z0-9]+(\.[a-z0-9]+)+$/);
+    }
+    assert.equal(bellOf(3), 'agg.bell.3');
   });
 
   test('the headers are distinct and none is one NATS reserves', () => {
