@@ -27,7 +27,7 @@ export { allEvents, getJson, publish, stats, type PublishOptions, type Reply } f
 export { pollUntil, waitFor, type WaitOptions } from '../harness/wait.js';
 export { ackMessages, fetchMessages, groupCall, type Message } from '../harness/groups.js';
 export { checkVerdicts, longestAckGap, startAggregatorCluster, startLoad, type AggregatorCluster, type AggregatorNode, type LoadRecord } from '../harness/aggregator-cluster.js';
-export { assertHoldersAgree, assertSameReplicas, eventRows, replicaDigest, sharedStats, snapshotCatalogue, whenPlaced, whenSettled } from './support/cluster-checks.js';
+export { assertHoldersAgree, assertNodesAgree, assertSameReplicas, eventRows, replicaDigest, sharedStats, snapshotCatalogue, whenPlaced, whenSettled } from './support/cluster-checks.js';
 export { logExtent, missingNatsServer } from '../harness/nats-cluster.js';
 export { createPartition, missingNetns, type Partition } from './support/netns.js';
 

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { connect } from 'nats';
+import { allEvents, getJson } from '../../harness/http-client.js';
 import type { NatsCluster } from '../../harness/nats-cluster.js';
 import { pollUntil, waitFor, WaitTimeoutError } from '../../harness/wait.js';
 
@@ -175,6 +177,32 @@ export async function assertSameReplicas(dataDirs: readonly string[], shards: nu
     () => `the replicas${only === null ? '' : ` of shard ${only}`} to stand at the same log positions (last read: ${JSON.stringify(afterwards)})`,
     { timeoutMs, intervalMs: kReplicaPollMs },
   );
+}
+
+/**
+ * Once the load stopped: every node settles on the same counters, then answers the same shared
+ * /stats (the per-topic counts of a node that lacks a shard are read from the replicas, up to a
+ * second behind) and lists the same events, seqs and order, every stored one. Returns the first
+ * node's /stats and listing.
+ */
+export async function assertNodesAgree(urls: readonly string[]): Promise<{ settled: NodeStats; listing: StoredEvent[] }> {
+  const settled = await whenSettled(urls, 60_000);
+  let shared: unknown[] = [];
+  await waitFor(
+    async () => (shared = await Promise.all(urls.map(async (url) => sharedStats((await getJson(`${url}/stats`)).body)))).every((stats) => isDeepStrictEqual(stats, shared[0])),
+    () => `the same /stats on every node: ${JSON.stringify(shared)}`,
+    10_000,
+  );
+  const listings = await Promise.all(urls.map((url) => allEvents(url)));
+  assert.equal(listings[0]!.length, settled[0]!.unique_processed, 'every stored event listed');
+  for (const listing of listings.slice(1)) assert.deepEqual(listing, listings[0], 'every node lists the same events, seqs and order');
+  return { settled: settled[0]!, listing: listings[0]! };
+}
+
+interface StoredEvent {
+  readonly topic: string;
+  readonly event_id: string;
+  readonly [key: string]: unknown;
 }
 
 /** The part of /stats every node must agree on: the log's totals, not this process's uptime, protocols or queues. */
