@@ -44,23 +44,28 @@ export class ClusterStats implements StatsSource {
   }
 
   topics(): ReadonlyMap<string, Readonly<TopicTotals>> {
-    return this.#everyShardHere() ? this.#local.topics() : this.#options.topics.topics();
+    return this.#perTopic().topics();
   }
 
   topTopics(limit: number): string[] {
-    return this.#everyShardHere() ? this.#local.topTopics(limit) : this.#options.topics.topTopics(limit);
+    return this.#perTopic().topTopics(limit);
   }
 
   losses(): ReadonlyMap<string, Readonly<TopicLosses>> {
-    return this.#everyShardHere() ? this.#local.losses() : this.#options.topics.losses();
+    return this.#perTopic().losses();
   }
 
   topicCount(): number {
-    return this.#everyShardHere() ? this.#local.topicCount() : this.#options.topics.topicCount();
+    return this.#perTopic().topicCount();
   }
 
   fresh(): Promise<void> | null {
-    return this.#everyShardHere() ? null : this.#options.topics.fresh();
+    return this.#perTopic().fresh();
+  }
+
+  /** Where the per-topic counts come from: this node's own when it holds every shard, else the replicas' (topic-view.ts). */
+  #perTopic(): Pick<StatsSource, 'topics' | 'topTopics' | 'losses' | 'topicCount' | 'fresh'> {
+    return this.#everyShardHere() ? this.#local : this.#options.topics;
   }
 
   #everyShardHere(): boolean {
